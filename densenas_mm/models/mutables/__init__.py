@@ -1,0 +1,1 @@
+"""densenas_mm.models.mutables."""

@@ -1,0 +1,11 @@
+"""Search spaces: specification, graph and candidate ops."""
+from .graph import Edge, SpaceGraph
+from .ops import (BasicBlock, Bottleneck, ConvBNAct, MBConv, OpSpec,
+                  SkipConnect, build_op, init_weights, parse_op)
+from .spec import SearchSpace, SearchSpaceError, space_from_config
+
+__all__ = [
+    'Edge', 'SpaceGraph', 'SearchSpace', 'SearchSpaceError',
+    'space_from_config', 'OpSpec', 'parse_op', 'build_op', 'init_weights',
+    'MBConv', 'BasicBlock', 'Bottleneck', 'SkipConnect', 'ConvBNAct'
+]

@@ -1,0 +1,313 @@
+"""Candidate operations of the DenseNAS search spaces.
+
+Op names follow the reference code: ``mbconv_k{K}_t{T}``, ``skip_connect``,
+``basic_block``, ``bottleneck`` and the terminal ``conv1_1``. :func:`parse_op`
+turns a name into an :class:`OpSpec` (and rejects unknown names with a message
+listing the valid forms); :func:`build_op` builds the module. The op classes
+are registered in the model registry so that configs and tools can refer to
+them by type.
+"""
+import math
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import torch.nn as nn
+from torch import Tensor
+
+from densenas_mm.registry import MODELS
+
+BN_EPS = 1e-3
+BN_MOMENTUM = 0.1
+
+_MBCONV = re.compile(r'^mbconv_k(\d+)_t(\d+)$')
+VALID_OP_FORMS = ('mbconv_k<odd kernel>_t<expansion>', 'skip_connect',
+                  'basic_block', 'bottleneck', 'conv1_1')
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What an op name means.
+
+    Attributes:
+        name (str): The op name as written in configs.
+        kind (str): ``'mbconv'``, ``'skip'``, ``'basic'``, ``'bottleneck'``
+            or ``'conv1x1'``.
+        kernel (int): Spatial kernel size (1 for skip / conv1_1, 3 for the
+            ResNet blocks).
+        expansion (int): MBConv expansion ratio (1 for the others).
+    """
+    name: str
+    kind: str
+    kernel: int = 1
+    expansion: int = 1
+
+    @property
+    def family(self) -> str:
+        """``'mbv2'``, ``'resnet'`` or ``'any'`` (skip and conv1_1)."""
+        if self.kind == 'mbconv':
+            return 'mbv2'
+        if self.kind in ('basic', 'bottleneck'):
+            return 'resnet'
+        return 'any'
+
+
+def parse_op(name: str) -> OpSpec:
+    """Parse an op name.
+
+    Args:
+        name (str): e.g. ``'mbconv_k5_t6'``.
+
+    Returns:
+        OpSpec: The parsed op.
+
+    Raises:
+        ValueError: If the name is not one of :data:`VALID_OP_FORMS`.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f'op name must be a string, got {name!r}')
+    match = _MBCONV.match(name)
+    if match:
+        kernel, expansion = int(match.group(1)), int(match.group(2))
+        if kernel % 2 == 0 or kernel < 1 or expansion < 1:
+            raise ValueError(
+                f'unknown op {name!r}: MBConv kernels must be odd and '
+                'expansions >= 1 (e.g. mbconv_k3_t6)')
+        return OpSpec(name, 'mbconv', kernel, expansion)
+    simple = {
+        'skip_connect': OpSpec(name, 'skip'),
+        'basic_block': OpSpec(name, 'basic', 3),
+        'bottleneck': OpSpec(name, 'bottleneck', 3),
+        'conv1_1': OpSpec(name, 'conv1x1', 1),
+    }
+    if name in simple:
+        return simple[name]
+    raise ValueError(f'unknown op {name!r}; valid op names are '
+                     f'{", ".join(VALID_OP_FORMS)}')
+
+
+def make_act(act: str) -> nn.Module:
+    """Build the activation named ``'relu'`` or ``'relu6'``."""
+    if act == 'relu6':
+        return nn.ReLU6(inplace=True)
+    if act == 'relu':
+        return nn.ReLU(inplace=True)
+    raise ValueError(f"unknown activation {act!r}; use 'relu' or 'relu6'")
+
+
+def make_bn(channels: int, affine: bool) -> nn.BatchNorm2d:
+    """BatchNorm with the reference settings (eps 1e-3, momentum 0.1)."""
+    return nn.BatchNorm2d(
+        channels, eps=BN_EPS, momentum=BN_MOMENTUM, affine=affine)
+
+
+class ConvBNAct(nn.Sequential):
+    """Conv2d (no bias) + BN + optional activation, 'same' padding.
+
+    Args:
+        c_in (int): Input channels.
+        c_out (int): Output channels.
+        kernel (int): Kernel size.
+        stride (int): Stride.
+        groups (int): Convolution groups.
+        affine (bool): Affine BN.
+        act (str, optional): ``'relu'``, ``'relu6'`` or None for no act.
+    """
+
+    def __init__(self,
+                 c_in: int,
+                 c_out: int,
+                 kernel: int = 1,
+                 stride: int = 1,
+                 groups: int = 1,
+                 affine: bool = True,
+                 act: Optional[str] = 'relu6') -> None:
+        layers = [
+            nn.Conv2d(
+                c_in,
+                c_out,
+                kernel,
+                stride,
+                kernel // 2,
+                groups=groups,
+                bias=False),
+            make_bn(c_out, affine)
+        ]
+        if act is not None:
+            layers.append(make_act(act))
+        super().__init__(*layers)
+
+
+@MODELS.register_module()
+class MBConv(nn.Module):
+    """MobileNetV2 inverted residual: 1x1 expand, kxk depthwise, 1x1 project.
+
+    No expansion conv when ``expansion == 1``; residual whenever the output
+    shape equals the input shape; no SE, ReLU6 activations.
+
+    Args:
+        c_in (int): Input channels.
+        c_out (int): Output channels.
+        stride (int): Depthwise stride (1 or 2).
+        kernel (int): Depthwise kernel size.
+        expansion (int): Expansion ratio t.
+        affine (bool): Affine BN (False inside the supernet).
+    """
+
+    def __init__(self,
+                 c_in: int,
+                 c_out: int,
+                 stride: int = 1,
+                 kernel: int = 3,
+                 expansion: int = 6,
+                 affine: bool = True) -> None:
+        super().__init__()
+        mid = c_in * expansion
+        layers = []
+        if expansion != 1:
+            layers.append(ConvBNAct(c_in, mid, 1, affine=affine))
+        layers.append(
+            ConvBNAct(mid, mid, kernel, stride, groups=mid, affine=affine))
+        layers.append(ConvBNAct(mid, c_out, 1, affine=affine, act=None))
+        self.layers = nn.Sequential(*layers)
+        self.use_residual = stride == 1 and c_in == c_out
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.layers(x)
+        return out + x if self.use_residual else out
+
+
+@MODELS.register_module()
+class BasicBlock(nn.Module):
+    """ResNet basic block: two 3x3 convs, stride on the first.
+
+    The shortcut is a 1x1 conv + BN when the stride is not 1 or the widths
+    differ, identity otherwise.
+
+    Args:
+        c_in (int): Input channels.
+        c_out (int): Output channels.
+        stride (int): Stride of the first conv.
+        affine (bool): Affine BN.
+    """
+
+    def __init__(self,
+                 c_in: int,
+                 c_out: int,
+                 stride: int = 1,
+                 affine: bool = True) -> None:
+        super().__init__()
+        self.conv1 = ConvBNAct(c_in, c_out, 3, stride, affine=affine,
+                               act='relu')
+        self.conv2 = ConvBNAct(c_out, c_out, 3, affine=affine, act=None)
+        self.shortcut = (
+            ConvBNAct(c_in, c_out, 1, stride, affine=affine, act=None)
+            if stride != 1 or c_in != c_out else nn.Identity())
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(self.conv2(self.conv1(x)) + self.shortcut(x))
+
+
+@MODELS.register_module()
+class Bottleneck(nn.Module):
+    """ResNet bottleneck block: 1x1 reduce, 3x3 (stride), 1x1 expand.
+
+    The inner width is ``c_out // 4`` (torchvision's expansion of 4).
+
+    Args:
+        c_in (int): Input channels.
+        c_out (int): Output channels.
+        stride (int): Stride of the 3x3 conv.
+        affine (bool): Affine BN.
+    """
+
+    def __init__(self,
+                 c_in: int,
+                 c_out: int,
+                 stride: int = 1,
+                 affine: bool = True) -> None:
+        super().__init__()
+        mid = max(c_out // 4, 1)
+        self.conv1 = ConvBNAct(c_in, mid, 1, affine=affine, act='relu')
+        self.conv2 = ConvBNAct(mid, mid, 3, stride, affine=affine, act='relu')
+        self.conv3 = ConvBNAct(mid, c_out, 1, affine=affine, act=None)
+        self.shortcut = (
+            ConvBNAct(c_in, c_out, 1, stride, affine=affine, act=None)
+            if stride != 1 or c_in != c_out else nn.Identity())
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(
+            self.conv3(self.conv2(self.conv1(x))) + self.shortcut(x))
+
+
+@MODELS.register_module()
+class SkipConnect(nn.Identity):
+    """The skip candidate of stacking layers (C -> C, stride 1)."""
+
+
+def build_op(name: str,
+             c_in: int,
+             c_out: int,
+             stride: int = 1,
+             affine: bool = True,
+             act: str = 'relu6') -> nn.Module:
+    """Build the op called ``name`` mapping ``c_in`` to ``c_out``.
+
+    Args:
+        name (str): Op name (see :func:`parse_op`).
+        c_in (int): Input channels.
+        c_out (int): Output channels.
+        stride (int): Stride (1 or 2).
+        affine (bool): Affine BN (False in the supernet).
+        act (str): Activation of ``conv1_1`` (the others fix their own).
+
+    Returns:
+        nn.Module: The op.
+    """
+    spec = parse_op(name)
+    if spec.kind == 'mbconv':
+        return MBConv(c_in, c_out, stride, spec.kernel, spec.expansion, affine)
+    if spec.kind == 'basic':
+        return BasicBlock(c_in, c_out, stride, affine)
+    if spec.kind == 'bottleneck':
+        return Bottleneck(c_in, c_out, stride, affine)
+    if spec.kind == 'conv1x1':
+        return ConvBNAct(c_in, c_out, 1, stride, affine=affine, act=act)
+    if c_in != c_out or stride != 1:
+        raise ValueError(
+            f'skip_connect needs equal widths and stride 1, got '
+            f'{c_in}->{c_out} stride {stride}; skip is a stacking-layer op '
+            'only, never a head op')
+    return SkipConnect()
+
+
+def init_weights(module: nn.Module, family: str) -> None:
+    """Initialise weights the way the reference code does.
+
+    MobileNetV2 nets: normal with std sqrt(2 / (k*k*C_out/groups)); ResNet
+    nets: kaiming normal, fan-out. Linear: normal(0, 0.01), bias 0. Affine BN:
+    weight 1, bias 0.
+
+    Args:
+        module (nn.Module): The network to initialise in place.
+        family (str): ``'mbv2'`` or ``'resnet'``.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            if family == 'resnet':
+                nn.init.kaiming_normal_(
+                    m.weight, mode='fan_out', nonlinearity='relu')
+            else:
+                fan_out = (m.kernel_size[0] * m.kernel_size[1] *
+                           m.out_channels / m.groups)
+                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.01)
+            nn.init.zeros_(m.bias)
