@@ -1,26 +1,30 @@
 """Registries of densenas_mm.
 
-Every registry is a child of the matching mmrazor registry (itself a child of
-mmengine's root), so ``type='densenas_mm.DenseNAS'`` resolves from any default
-scope and our components can build mmcls / mmrazor / mmengine ones by name.
-``locations`` lets mmengine import the defining modules lazily the first time
-a registry of this scope is searched.
+Every registry is a direct child of mmengine's root registry of its kind, as
+mmcls's and mmrazor's are. A child of mmrazor's registries (a grandchild of
+the root) would be invisible to prefixed look-ups from other scopes: mmengine
+resolves ``'densenas_mm.DenseNAS'`` only among the root's direct children, so
+``mmcls.ImageClassifier`` could not build a ``densenas_mm`` backbone. mmrazor
+components are therefore written with their ``mmrazor.`` prefix in configs.
+The model registry uses mmrazor's build function (``_return_architecture_``
+support, as mmrazor algorithms expect). ``locations`` lets mmengine import the
+defining modules lazily the first time a registry of this scope is searched.
 """
-from mmrazor.registry import DATA_SAMPLERS as MMRAZOR_DATA_SAMPLERS
-from mmrazor.registry import DATASETS as MMRAZOR_DATASETS
-from mmrazor.registry import HOOKS as MMRAZOR_HOOKS
-from mmrazor.registry import LOOPS as MMRAZOR_LOOPS
-from mmrazor.registry import METRICS as MMRAZOR_METRICS
-from mmrazor.registry import MODEL_WRAPPERS as MMRAZOR_MODEL_WRAPPERS
-from mmrazor.registry import MODELS as MMRAZOR_MODELS
-from mmrazor.registry import \
-    OPTIM_WRAPPER_CONSTRUCTORS as MMRAZOR_OPTIM_WRAPPER_CONSTRUCTORS
-from mmrazor.registry import TASK_UTILS as MMRAZOR_TASK_UTILS
-from mmrazor.registry import TRANSFORMS as MMRAZOR_TRANSFORMS
-from mmrazor.registry import VISBACKENDS as MMRAZOR_VISBACKENDS
-from mmrazor.registry import VISUALIZERS as MMRAZOR_VISUALIZERS
-from mmrazor.registry.registry import build_razor_model_from_cfg
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
+from mmrazor.registry.registry import build_razor_model_from_cfg
 
 __all__ = [
     'MODELS', 'MODEL_WRAPPERS', 'TASK_UTILS', 'HOOKS', 'LOOPS', 'DATASETS',
@@ -32,57 +36,57 @@ _SCOPE = 'densenas_mm'
 
 MODELS = Registry(
     'model',
-    parent=MMRAZOR_MODELS,
+    parent=MMENGINE_MODELS,
     scope=_SCOPE,
     build_func=build_razor_model_from_cfg,
     locations=['densenas_mm.models', 'densenas_mm.search_space'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
-    parent=MMRAZOR_MODEL_WRAPPERS,
+    parent=MMENGINE_MODEL_WRAPPERS,
     scope=_SCOPE,
     locations=['densenas_mm.models'])
 TASK_UTILS = Registry(
     'task util',
-    parent=MMRAZOR_TASK_UTILS,
+    parent=MMENGINE_TASK_UTILS,
     scope=_SCOPE,
     locations=['densenas_mm.models'])
 HOOKS = Registry(
-    'hook', parent=MMRAZOR_HOOKS, scope=_SCOPE,
+    'hook', parent=MMENGINE_HOOKS, scope=_SCOPE,
     locations=['densenas_mm.engine'])
 LOOPS = Registry(
-    'loop', parent=MMRAZOR_LOOPS, scope=_SCOPE,
+    'loop', parent=MMENGINE_LOOPS, scope=_SCOPE,
     locations=['densenas_mm.engine'])
 DATASETS = Registry(
     'dataset',
-    parent=MMRAZOR_DATASETS,
+    parent=MMENGINE_DATASETS,
     scope=_SCOPE,
     locations=['densenas_mm.datasets'])
 DATA_SAMPLERS = Registry(
     'data sampler',
-    parent=MMRAZOR_DATA_SAMPLERS,
+    parent=MMENGINE_DATA_SAMPLERS,
     scope=_SCOPE,
     locations=['densenas_mm.datasets'])
 TRANSFORMS = Registry(
     'transform',
-    parent=MMRAZOR_TRANSFORMS,
+    parent=MMENGINE_TRANSFORMS,
     scope=_SCOPE,
     locations=['densenas_mm.datasets'])
 METRICS = Registry(
-    'metric', parent=MMRAZOR_METRICS, scope=_SCOPE,
+    'metric', parent=MMENGINE_METRICS, scope=_SCOPE,
     locations=['densenas_mm.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
-    parent=MMRAZOR_OPTIM_WRAPPER_CONSTRUCTORS,
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope=_SCOPE,
     locations=['densenas_mm.engine'])
 VISUALIZERS = Registry(
     'visualizer',
-    parent=MMRAZOR_VISUALIZERS,
+    parent=MMENGINE_VISUALIZERS,
     scope=_SCOPE,
     locations=['densenas_mm.engine'])
 VISBACKENDS = Registry(
     'vis_backend',
-    parent=MMRAZOR_VISBACKENDS,
+    parent=MMENGINE_VISBACKENDS,
     scope=_SCOPE,
     locations=['densenas_mm.engine'])
 

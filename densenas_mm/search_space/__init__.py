@@ -9,3 +9,7 @@ __all__ = [
     'space_from_config', 'OpSpec', 'parse_op', 'build_op', 'init_weights',
     'MBConv', 'BasicBlock', 'Bottleneck', 'SkipConnect', 'ConvBNAct'
 ]
+
+from .loading import load_preset, preset_path, search_space_from_cfg  # noqa: E402,E501
+
+__all__ += ['search_space_from_cfg', 'load_preset', 'preset_path']

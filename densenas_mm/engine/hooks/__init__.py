@@ -1,1 +1,5 @@
-"""densenas_mm.engine.hooks."""
+"""DenseNAS hooks."""
+from .arch_hook import DenseNASArchHook
+from .warmup_hook import DenseNASWarmupHook
+
+__all__ = ['DenseNASArchHook', 'DenseNASWarmupHook']

@@ -1,1 +1,4 @@
-"""densenas_mm.engine.runner."""
+"""DenseNAS loops."""
+from .search_loop import DenseNASSearchLoop
+
+__all__ = ['DenseNASSearchLoop']

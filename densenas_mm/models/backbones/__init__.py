@@ -1,1 +1,4 @@
-"""densenas_mm.models.backbones."""
+"""Backbones: the DenseNAS supernet and the derived DenseNASNet."""
+from .supernet import DenseNASSupernet, RoutingBlock
+
+__all__ = ['DenseNASSupernet', 'RoutingBlock']

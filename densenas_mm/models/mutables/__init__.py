@@ -1,1 +1,5 @@
-"""densenas_mm.models.mutables."""
+"""DenseNAS mutables: op-level mixed op (alpha) and route (beta)."""
+from .mixed_op import DenseNASMixedOp
+from .route import DenseNASRoute
+
+__all__ = ['DenseNASMixedOp', 'DenseNASRoute']

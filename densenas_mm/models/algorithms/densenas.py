@@ -1,0 +1,235 @@
+"""The DenseNAS algorithm: weight steps and architecture steps."""
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.structures import BaseDataElement
+from mmrazor.models.algorithms import BaseAlgorithm
+from torch import Tensor
+
+from densenas_mm.registry import MODELS, TASK_UTILS
+
+PHASES = ('weight', 'arch')
+_PHASE_CODE = {'weight': 1, 'arch': 2}
+
+
+def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
+    """A seed for one step's op sampling, equal on every rank.
+
+    Derived from the run's seed, the phase, the epoch and the batch index
+    (all known identically on every rank and after a resume), so sampling
+    needs no communication and a resumed run replays the same ops.
+    """
+    seq = np.random.SeedSequence([base, _PHASE_CODE[phase], epoch, index])
+    return int(seq.generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def search_batch(batch: Any, phase: str, seed: int) -> Dict[str, Any]:
+    """Tag a dataloader batch for :meth:`DenseNAS.train_step`."""
+    if phase not in PHASES:
+        raise ValueError(f'phase must be one of {PHASES}, got {phase!r}')
+    return dict(densenas_phase=phase, densenas_seed=seed, batch=batch)
+
+
+@MODELS.register_module()
+class DenseNAS(BaseAlgorithm):
+    """DenseNAS (Fang et al., CVPR 2020) as an mmrazor algorithm.
+
+    Two kinds of steps share one implementation (:meth:`train_step`), used
+    unchanged under DDP through :class:`DenseNASDDP`:
+
+    - **weight step** (search-train data): one op sampled per mixed op,
+      uniformly during warm-up and from softmax(alpha) afterwards; every head
+      branch still runs, weighted by the (detached) path probabilities;
+      cross-entropy; only the ``architecture`` optimiser steps.
+    - **arch step** (search-val data): two ops sampled per mixed op from
+      softmax(alpha), outputs weighted by the softmax over the pair; loss =
+      CE + cost term (Eq. 8) on the chained expected cost; only the
+      ``mutator`` optimiser steps; then the sampled alphas are re-balanced
+      (Eq. 9).
+
+    Before every backward both groups' gradients are zeroed, so neither step
+    leaks gradients into the other, and nothing touches ``.grad`` after a
+    step. Sampling uses a generator seeded from (seed, phase, epoch, batch),
+    so all ranks run the same ops and resumed runs replay them exactly.
+
+    Args:
+        architecture (dict | BaseModel): mmcls ``ImageClassifier`` whose
+            backbone is a ``DenseNASSupernet``.
+        mutator (dict): ``DenseRoutingMutator`` config.
+        estimator (dict, optional): Chained cost estimator config
+            (``ChainedLatencyEstimator``); None disables the cost term.
+        cost_loss (dict, optional): Cost-term config (``LatencyLoss``).
+        sample_seed (int): Base seed of op sampling.
+        val_sampling (str): Mutator mode for supernet validation: ``'all'``
+            (every op weighted by softmax(alpha), the reference) or
+            ``'argmax'`` (the current derived ops).
+        check_finite (bool): Stop with a clear error on NaN/inf loss or
+            arch params.
+        data_preprocessor (dict, optional): Defaults to the architecture's.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 architecture: Union[BaseModel, Dict],
+                 mutator: Dict = dict(type='densenas_mm.DenseRoutingMutator'),
+                 estimator: Optional[Dict] = None,
+                 cost_loss: Optional[Dict] = None,
+                 sample_seed: int = 0,
+                 val_sampling: str = 'all',
+                 check_finite: bool = True,
+                 data_preprocessor: Optional[Union[Dict,
+                                                   torch.nn.Module]] = None,
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(architecture, data_preprocessor, init_cfg)
+        self.mutator = (MODELS.build(mutator)
+                        if isinstance(mutator, dict) else mutator)
+        self.mutator.prepare_from_supernet(self.architecture)
+        if estimator is not None and isinstance(estimator, dict):
+            estimator = TASK_UTILS.build(estimator)
+        self.estimator = estimator
+        if self.estimator is not None:
+            # Fails here, before training, when the table misses entries.
+            self.estimator.bind(self.mutator.space)
+        if cost_loss is not None and isinstance(cost_loss, dict):
+            cost_loss = MODELS.build(cost_loss)
+        if cost_loss is not None and self.estimator is None:
+            raise ValueError('cost_loss needs an estimator to compute the '
+                             'expected cost; set model.estimator')
+        self.cost_loss = cost_loss
+        if val_sampling not in ('all', 'argmax'):
+            raise ValueError("val_sampling must be 'all' or 'argmax', got "
+                             f'{val_sampling!r}')
+        self.sample_seed = int(sample_seed)
+        self.val_sampling = val_sampling
+        self.check_finite = check_finite
+        # Set by DenseNASWarmupHook from runner.epoch (never stored in
+        # checkpoints, so a resumed run is right by construction).
+        self.arch_updates_enabled = False
+        self._untagged_steps = 0
+
+    # ------------------------------------------------------------- steps
+    def train_step(self,
+                   data: Any,
+                   optim_wrapper: OptimWrapperDict,
+                   model_call: Optional[Callable] = None) -> Dict[str, Tensor]:
+        """One weight or architecture step.
+
+        Args:
+            data: A batch tagged by :func:`search_batch` (phase and seed), or
+                a plain batch (then a weight step with a local seed).
+            optim_wrapper (OptimWrapperDict): ``architecture`` (weights) and
+                ``mutator`` (alpha/beta) wrappers.
+            model_call (callable, optional): What runs the forward; the DDP
+                wrapper passes itself so gradients are synchronised.
+
+        Returns:
+            dict[str, Tensor]: Log variables, keys prefixed by the phase for
+            arch steps.
+        """
+        if isinstance(data, dict) and 'densenas_phase' in data:
+            phase, seed, batch = (data['densenas_phase'],
+                                  data['densenas_seed'], data['batch'])
+        else:
+            phase, batch = 'weight', data
+            seed = step_seed(self.sample_seed, 'weight', -1,
+                             self._untagged_steps)
+            self._untagged_steps += 1
+        self._check_optim_wrapper(optim_wrapper)
+        model_call = model_call or self
+        generator = torch.Generator().manual_seed(seed)
+        if phase == 'arch':
+            self.mutator.set_sampling('pair', generator, arch_grad=True)
+            wrapper = optim_wrapper['mutator']
+        else:
+            mode = 'sample' if self.arch_updates_enabled else 'uniform'
+            self.mutator.set_sampling(mode, generator, arch_grad=False)
+            wrapper = optim_wrapper['architecture']
+        for ow in optim_wrapper.values():
+            ow.zero_grad()
+        with wrapper.optim_context(self):
+            batch = self.data_preprocessor(batch, True)
+            losses = model_call(
+                batch['inputs'], batch['data_samples'], mode='loss')
+        loss, log_vars = self.parse_losses(losses)
+        self._assert_finite(loss, phase)
+        snapshot = (self.mutator.alpha_snapshot() if phase == 'arch' else
+                    None)
+        wrapper.update_params(loss)
+        if phase == 'arch':
+            self.mutator.rebalance(snapshot)
+            self._assert_finite(None, phase)
+            log_vars.update(self.mutator.entropy())
+            return {f'arch_{k}': v for k, v in log_vars.items()}
+        return log_vars
+
+    def loss(self, inputs: Tensor,
+             data_samples: Optional[List[BaseDataElement]] = None
+             ) -> Dict[str, Tensor]:
+        """CE (+ cost term in arch mode) and top-1 accuracy of the batch."""
+        arch = self.architecture
+        feats = arch.extract_feat(inputs)
+        scores = arch.head(feats)
+        losses = arch.head._get_loss(scores, data_samples)
+        with torch.no_grad():
+            target = torch.cat([d.gt_label.label for d in data_samples])
+            losses['acc_top1'] = (scores.argmax(1) == target.to(
+                scores.device)).float().mean() * 100
+        if self.mutator.mode == 'pair' and self.cost_loss is not None:
+            expected = self.estimator.expected_cost(self.mutator)
+            losses['loss_cost'] = self.cost_loss(expected)
+            losses['expected_cost'] = expected.detach()
+        return losses
+
+    # -------------------------------------------------------- validation
+    def val_step(self, data: Any) -> list:
+        """Supernet validation with the ``val_sampling`` mode."""
+        self.mutator.set_sampling(self.val_sampling)
+        return super().val_step(data)
+
+    def test_step(self, data: Any) -> list:
+        """Same as :meth:`val_step`."""
+        self.mutator.set_sampling(self.val_sampling)
+        return super().test_step(data)
+
+    # ----------------------------------------------------------- helpers
+    @staticmethod
+    def _check_optim_wrapper(optim_wrapper: Any) -> None:
+        if (not isinstance(optim_wrapper, OptimWrapperDict)
+                or 'architecture' not in optim_wrapper
+                or 'mutator' not in optim_wrapper):
+            raise TypeError(
+                'DenseNAS needs two optimisers: set optim_wrapper=dict('
+                "constructor='mmrazor.SeparateOptimWrapperConstructor', "
+                'architecture=dict(optimizer=dict(type=\'SGD\', ...)), '
+                'mutator=dict(optimizer=dict(type=\'Adam\', ...))) in the '
+                f'config (got {type(optim_wrapper).__name__})')
+
+    def _assert_finite(self, loss: Optional[Tensor], phase: str) -> None:
+        if not self.check_finite:
+            return
+        if loss is not None and not bool(torch.isfinite(loss)):
+            raise FloatingPointError(
+                f'non-finite loss ({float(loss)}) in a {phase} step: the run '
+                'is stopped before the update, so the last checkpoint is '
+                'intact. Lower the learning rates or the cost weight and '
+                'resume from it.')
+        if loss is None:
+            params = list(self.mutator.arch_params.values())
+            if params and not bool(
+                    torch.isfinite(torch.cat([p.detach().flatten()
+                                              for p in params])).all()):
+                raise FloatingPointError(
+                    'alpha/beta became non-finite after an architecture '
+                    'step; the run is stopped and the last checkpoint is '
+                    'intact. Lower the mutator learning rate and resume.')
+
+    def current_expected_cost(self) -> float:
+        """Expected cost of the current distributions (all ops in play)."""
+        if self.estimator is None:
+            raise RuntimeError('no estimator configured')
+        self.mutator.set_sampling('all')
+        with torch.no_grad():
+            return float(self.estimator.expected_cost(self.mutator))

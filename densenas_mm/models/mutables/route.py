@@ -1,0 +1,102 @@
+"""Path-level mutable of DenseNAS: the route over a block's outgoing edges."""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmrazor.models.mutables.mutable_module import DiffMutableModule
+from mmrazor.utils.typing import DumpChosen
+from torch import Tensor
+
+from densenas_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class DenseNASRoute(DiffMutableModule):
+    """Routing distribution p_i = softmax(beta_i / T) over ``i``'s out-edges.
+
+    Beta is held by the mutator and passed in. Calling the route returns the
+    probability vector (in the order of ``targets``); it does not transform
+    features itself: the supernet multiplies each head branch's output by the
+    matching entry (x_j = sum_i p_ij * head_ij(x_i), normalised over outputs
+    as in the paper). When fixed, the route is one-hot on its target.
+
+    Args:
+        targets (Sequence[str]): Names of the destination nodes.
+        alias (str): Stable name, e.g. ``route04``.
+        temperature (float): T dividing beta (reference: 1.0 MBV2, 0.9
+            ResNet).
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 targets: Sequence[str],
+                 alias: Optional[str] = None,
+                 temperature: float = 1.0,
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(alias=alias, init_cfg=init_cfg)
+        if not targets:
+            raise ValueError(f'route {alias!r} needs at least one target')
+        if temperature <= 0:
+            raise ValueError(f'route temperature must be > 0, got '
+                             f'{temperature}')
+        self._targets: List[str] = list(targets)
+        self._chosen: Optional[str] = None
+        self.temperature = float(temperature)
+        self.arch_grad = True
+
+    @property
+    def choices(self) -> List[str]:
+        """Destination names."""
+        return list(self._targets)
+
+    def active_targets(self) -> List[int]:
+        """Out-edge indices that can carry features (all unless fixed)."""
+        if self.is_fixed:
+            return [self._targets.index(self._chosen)]
+        return list(range(len(self._targets)))
+
+    def forward(self, x=None, arch_param: Optional[Tensor] = None) -> Tensor:
+        """Return the probability vector (``x`` is ignored)."""
+        return super().forward(x, arch_param=arch_param)
+
+    def forward_fixed(self, x=None) -> Tensor:
+        """One-hot on the chosen target."""
+        probs = torch.zeros(len(self._targets))
+        probs[self._targets.index(self._chosen)] = 1.0
+        return probs
+
+    def forward_all(self, x=None) -> Tensor:
+        """Uniform probabilities (no beta given)."""
+        return torch.full((len(self._targets), ), 1.0 / len(self._targets))
+
+    def forward_arch_param(self, x, arch_param: Tensor) -> Tensor:
+        """softmax(beta / T), detached unless ``arch_grad``."""
+        beta = arch_param if self.arch_grad else arch_param.detach()
+        return F.softmax(beta / self.temperature, dim=-1)
+
+    def sample_choice(self, arch_param: Tensor) -> str:
+        """The most probable target."""
+        return self._targets[int(torch.argmax(arch_param).item())]
+
+    def fix_chosen(self, chosen: str) -> None:
+        """Route everything to ``chosen``; irreversible."""
+        if isinstance(chosen, (list, tuple)) and len(chosen) == 1:
+            chosen = chosen[0]
+        if chosen not in self._targets:
+            raise ValueError(
+                f'{self.alias}: {chosen!r} is not a target; targets are '
+                f'{self._targets}. The architecture does not fit this '
+                'supernet.')
+        if self.is_fixed:
+            raise AttributeError(f'{self.alias} is already fixed')
+        self._chosen = chosen
+        self.current_choice = chosen
+        self.is_fixed = True
+
+    def dump_chosen(self) -> DumpChosen:
+        """Chosen target, for mmrazor's ``export_fix_subnet``."""
+        chosen = self._chosen or self.current_choice
+        if not isinstance(chosen, str):
+            raise RuntimeError(f'{self.alias}: no target chosen; derive the '
+                               'architecture with the mutator first')
+        return DumpChosen(chosen=chosen, meta=dict(all_choices=self.choices))

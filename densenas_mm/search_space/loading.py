@@ -1,0 +1,72 @@
+"""Find the search space in a config (a space preset or a full config)."""
+from typing import Any, Dict
+
+from .spec import SearchSpace, SearchSpaceError
+
+
+def search_space_from_cfg(cfg: Any) -> SearchSpace:
+    """Return the :class:`SearchSpace` a config defines.
+
+    Looks for a top-level ``search_space`` (the presets under
+    ``configs/_base_/search_spaces/``), then for
+    ``model.architecture.backbone.search_space`` (search configs) and
+    ``model.backbone.search_space``.
+
+    Args:
+        cfg (Config | dict | str): An mmengine config, dict or file path.
+
+    Raises:
+        SearchSpaceError: If the config holds no search space.
+    """
+    if isinstance(cfg, str):
+        from mmengine.config import Config
+        cfg = Config.fromfile(cfg)
+    cfg = _plain(cfg)
+    candidates = [('search_space', )]
+    candidates += [('model', 'architecture', 'backbone', 'search_space'),
+                   ('model', 'backbone', 'search_space')]
+    for keys in candidates:
+        node: Any = cfg
+        for key in keys:
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            else:
+                node = None
+                break
+        if node is not None:
+            return SearchSpace.from_config(_plain(node))
+    raise SearchSpaceError(
+        'the config defines no search space: expected a top-level '
+        '`search_space` or `model.architecture.backbone.search_space`')
+
+
+def _plain(node: Any) -> Dict:
+    """ConfigDict -> dict (recursively)."""
+    if hasattr(node, 'to_dict'):
+        return node.to_dict()
+    return dict(node)
+
+
+def preset_path(name: str) -> str:
+    """Path of the preset ``configs/_base_/search_spaces/<name>.py``.
+
+    Works from a source checkout (``pip install -e .``), where the configs
+    folder sits beside the package.
+    """
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    path = osp.join(root, 'configs', '_base_', 'search_spaces', f'{name}.py')
+    if not osp.isfile(path):
+        raise SearchSpaceError(
+            f'no search-space preset {name!r} at {path}; presets live in '
+            'configs/_base_/search_spaces/ of a source checkout')
+    return path
+
+
+def load_preset(name: str, **overrides: Any) -> SearchSpace:
+    """Load a preset space, optionally overriding fields (e.g. num_classes).
+    """
+    from mmengine.config import Config
+    spec = _plain(Config.fromfile(preset_path(name)))['search_space']
+    spec.update(overrides)
+    return SearchSpace.from_config(spec)

@@ -1,0 +1,326 @@
+"""The derived DenseNAS architecture: one structure, two text forms.
+
+:class:`DerivedArch` is what derivation produces and what the standalone
+``DenseNASNet`` backbone builds from. It is written as YAML (readable,
+versioned, and at the same time an mmrazor ``fix_subnet``: the top-level
+alias entries fix every mutable of the supernet with ``load_fix_subnet``)
+and converts exactly to and from the reference code's ``net_config`` string::
+
+    [[16, 16], 'mbconv_k3_t1', [], 0, 1]|[[16, 24], 'mbconv_k3_t6', [], 0, 2]|
+    ...|[[384, 1984], 'conv1_1']
+"""
+import ast
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional
+
+from densenas_mm.search_space.ops import parse_op
+
+ARCH_KEY = 'densenas_arch'
+FORMAT_VERSION = 1
+
+
+class ArchError(ValueError):
+    """Raised for an architecture that is malformed or inconsistent."""
+
+
+@dataclass
+class DerivedBlock:
+    """One routing block of a derived net.
+
+    Attributes:
+        c_in (int): Input width (the predecessor's width).
+        c_out (int): Output width.
+        head_op (str): Op of the head layer (c_in -> c_out, ``stride``).
+        stack_ops (list[str]): Ops of the kept stacking layers (skips
+            dropped), each c_out -> c_out, stride 1.
+        stride (int): Stride of the head layer.
+        node (int, optional): Block id in the supernet it came from.
+        src (int, optional): Predecessor node in the supernet.
+        layer_ids (list[int], optional): Which supernet stacking layers
+            ``stack_ops`` come from (for weight inheritance).
+    """
+    c_in: int
+    c_out: int
+    head_op: str
+    stack_ops: List[str] = field(default_factory=list)
+    stride: int = 1
+    node: Optional[int] = None
+    src: Optional[int] = None
+    layer_ids: Optional[List[int]] = None
+
+
+@dataclass
+class DerivedArch:
+    """A derived (or published) DenseNAS network.
+
+    Attributes:
+        family (str): ``'mbv2'`` or ``'resnet'``.
+        stem_channels (int): Output width of the 3x3 stem conv.
+        stem_ops (list[str]): Fixed ops after the stem conv.
+        blocks (list[DerivedBlock]): The routing blocks in order.
+        last_dim (int, optional): Width of the terminal 1x1 conv, or None
+            when the last block feeds the classifier (ResNet).
+        stem_stride (int): Stride of the stem conv.
+        input_size (int): Input resolution the net was searched for.
+        num_classes (int): Classifier outputs.
+        in_channels (int): Image channels.
+        act (str): Activation of stem / terminal.
+        path (list[int], optional): Supernet node path, stem to terminal.
+        space (str, optional): Name of the search space.
+        fix_subnet (dict): mmrazor alias -> chosen map for the supernet.
+        meta (dict): Free-form facts (epoch, predicted latency, ...).
+    """
+    family: str
+    stem_channels: int
+    stem_ops: List[str]
+    blocks: List[DerivedBlock]
+    last_dim: Optional[int] = None
+    stem_stride: int = 2
+    input_size: int = 224
+    num_classes: int = 1000
+    in_channels: int = 3
+    act: str = 'relu6'
+    path: Optional[List[int]] = None
+    space: Optional[str] = None
+    fix_subnet: Dict[str, str] = field(default_factory=dict)
+    meta: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.blocks = [
+            b if isinstance(b, DerivedBlock) else DerivedBlock(**b)
+            for b in self.blocks
+        ]
+        self.validate()
+
+    # ----------------------------------------------------------- checking
+    @property
+    def out_channels(self) -> int:
+        """Width of the features fed to the neck/classifier."""
+        if self.last_dim is not None:
+            return self.last_dim
+        return self.blocks[-1].c_out if self.blocks else self.stem_channels
+
+    def validate(self) -> None:
+        """Check that widths chain and ops exist; raise :class:`ArchError`."""
+        if self.family not in ('mbv2', 'resnet'):
+            raise ArchError(
+                f"family must be 'mbv2' or 'resnet', got {self.family!r}")
+        if self.family == 'mbv2' and self.last_dim is None:
+            raise ArchError('a MobileNetV2-type net needs its terminal '
+                            "[[C, last_dim], 'conv1_1'] entry (last_dim)")
+        if not self.blocks:
+            raise ArchError('an architecture needs at least one block')
+        width = self.stem_channels
+        for i, name in enumerate(self.stem_ops):
+            self._check_op(name, f'stem op {i}')
+        for i, blk in enumerate(self.blocks):
+            where = f'block {i}' + (f' (node {blk.node})'
+                                    if blk.node is not None else '')
+            if blk.c_in != width:
+                raise ArchError(
+                    f'widths do not chain: {where} takes {blk.c_in} '
+                    f'channels but the previous layer gives {width}')
+            if blk.c_out < 1 or blk.stride not in (1, 2):
+                raise ArchError(f'{where}: needs c_out >= 1 and stride 1 or '
+                                f'2, got c_out={blk.c_out} '
+                                f'stride={blk.stride}')
+            head = self._check_op(blk.head_op, f'{where} head')
+            if head.kind in ('skip', 'conv1x1'):
+                raise ArchError(f'{where}: {blk.head_op!r} cannot be a head '
+                                'op')
+            for name in blk.stack_ops:
+                if self._check_op(name, f'{where} stack').kind == 'skip':
+                    raise ArchError(f'{where}: skip_connect must be dropped '
+                                    'from derived stacking layers')
+            if (blk.layer_ids is not None
+                    and len(blk.layer_ids) != len(blk.stack_ops)):
+                raise ArchError(f'{where}: layer_ids and stack_ops differ '
+                                'in length')
+            width = blk.c_out
+
+    def _check_op(self, name: str, where: str):
+        try:
+            spec = parse_op(name)
+        except ValueError as err:
+            raise ArchError(f'{where}: {err}') from None
+        if spec.family not in ('any', self.family):
+            raise ArchError(f'{where}: op {name!r} does not belong to a '
+                            f'{self.family} net')
+        return spec
+
+    # ------------------------------------------------------ net_config text
+    def to_net_config(self) -> str:
+        """The reference code's ``net_config`` string (entries joined by |)."""
+        entries = []
+        width = self.stem_channels
+        for name in self.stem_ops:
+            entries.append([[width, width], name, [], 0, 1])
+        for b in self.blocks:
+            entries.append([[b.c_in, b.c_out], b.head_op, list(b.stack_ops),
+                            len(b.stack_ops), b.stride])
+        if self.last_dim is not None:
+            entries.append([[self.blocks[-1].c_out, self.last_dim],
+                            'conv1_1'])
+        return '|'.join(repr(e) for e in entries)
+
+    @classmethod
+    def from_net_config(cls,
+                        text: str,
+                        input_size: int = 224,
+                        num_classes: int = 1000,
+                        stem_stride: int = 2,
+                        **kwargs) -> 'DerivedArch':
+        """Parse a reference ``net_config`` string.
+
+        The family comes from the ops. For MobileNetV2 nets the leading
+        entries with an op but no stacking layers, equal widths and stride 1
+        before the first width change are the fixed stem ops (the reference's
+        ``mbconv_k3_t1``); the final ``conv1_1`` entry gives ``last_dim``.
+
+        Args:
+            text (str): The string; whitespace and newlines are ignored.
+            input_size (int): Input size the net is built for.
+            num_classes (int): Classifier outputs.
+            stem_stride (int): Stride of the stem conv.
+            **kwargs: Further :class:`DerivedArch` fields.
+
+        Raises:
+            ArchError: For malformed entries, with the entry's position.
+        """
+        parts = [p.strip() for p in str(text).split('|') if p.strip()]
+        if not parts:
+            raise ArchError('empty net_config')
+        entries = []
+        for idx, part in enumerate(parts):
+            try:
+                entry = ast.literal_eval(part)
+            except (ValueError, SyntaxError):
+                raise ArchError(f'net_config entry {idx} is not a literal '
+                                f'list: {part!r}') from None
+            ok = (isinstance(entry, list) and len(entry) in (2, 5)
+                  and isinstance(entry[0], list) and len(entry[0]) == 2)
+            if ok and len(entry) == 5:
+                ok = (isinstance(entry[2], list) and entry[3] == len(entry[2])
+                      and isinstance(entry[4], int))
+            if not ok:
+                raise ArchError(
+                    f'net_config entry {idx} must be [[C_in, C_out], OP, '
+                    f'[STACK_OPS], N_STACK, STRIDE] with N_STACK equal to '
+                    f"len(STACK_OPS), or [[C_in, C_out], 'conv1_1'], got "
+                    f'{part!r}')
+            entries.append(entry)
+        last_dim = None
+        if len(entries[-1]) == 2:
+            if entries[-1][1] != 'conv1_1':
+                raise ArchError("the 2-field net_config entry must be the "
+                                f"terminal 'conv1_1', got {entries[-1]!r}")
+            last_dim = entries.pop()[0][1]
+        for idx, e in enumerate(entries):
+            if len(e) != 5:
+                raise ArchError(f'net_config entry {idx} is a terminal entry '
+                                'but is not last')
+        try:
+            family = parse_op(entries[0][1]).family
+        except ValueError as err:
+            raise ArchError(f'net_config entry 0: {err}') from None
+        stem_ops = []
+        if family == 'mbv2':
+            while (len(entries) > 1 and entries[0][0][0] == entries[0][0][1]
+                   and not entries[0][2] and entries[0][4] == 1):
+                stem_ops.append(entries.pop(0)[1])
+        stem_channels = entries[0][0][0]
+        blocks = [
+            DerivedBlock(e[0][0], e[0][1], e[1], list(e[2]), e[4])
+            for e in entries
+        ]
+        kwargs.setdefault('act', 'relu6' if family == 'mbv2' else 'relu')
+        return cls(
+            family=family,
+            stem_channels=stem_channels,
+            stem_ops=stem_ops,
+            blocks=blocks,
+            last_dim=last_dim,
+            stem_stride=stem_stride,
+            input_size=input_size,
+            num_classes=num_classes,
+            **kwargs)
+
+    # ------------------------------------------------------------ YAML/dict
+    def to_dict(self) -> Dict[str, Any]:
+        """The file content: ``densenas_arch`` section + fix_subnet entries.
+
+        The alias entries (``{alias: {chosen: ...}}``) make the same file
+        loadable by mmrazor's ``load_fix_subnet`` on the supernet.
+        """
+        body = asdict(self)
+        body.pop('fix_subnet')
+        body = dict(format_version=FORMAT_VERSION, **body)
+        body['net_config'] = self.to_net_config()
+        out: Dict[str, Any] = {ARCH_KEY: body}
+        for alias, chosen in self.fix_subnet.items():
+            out[alias] = dict(chosen=chosen)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> 'DerivedArch':
+        """Inverse of :meth:`to_dict` (also accepts a bare ``net_config``)."""
+        if not isinstance(data, dict) or ARCH_KEY not in data:
+            raise ArchError(
+                f'not a DenseNAS architecture file: no {ARCH_KEY!r} section '
+                '(write one with DerivedArch.dump, or pass a net_config '
+                'string)')
+        body = copy.deepcopy(data[ARCH_KEY])
+        version = body.pop('format_version', None)
+        if version != FORMAT_VERSION:
+            raise ArchError(f'unsupported architecture format_version '
+                            f'{version!r}; this version reads '
+                            f'{FORMAT_VERSION}')
+        net_config = body.pop('net_config', None)
+        fix_subnet = {
+            k: (v['chosen'] if isinstance(v, dict) else v)
+            for k, v in data.items() if k != ARCH_KEY
+        }
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise ArchError(f'unknown keys {unknown} in {ARCH_KEY}')
+        try:
+            arch = cls(fix_subnet=fix_subnet, **body)
+        except TypeError as err:
+            raise ArchError(f'malformed {ARCH_KEY} section: {err}') from None
+        if net_config is not None and net_config != arch.to_net_config():
+            raise ArchError('the net_config in the file disagrees with its '
+                            'blocks; the file was edited inconsistently')
+        return arch
+
+    def dump(self, path: str) -> None:
+        """Write the YAML file atomically."""
+        from densenas_mm.utils.io import dump_yaml_atomic
+        dump_yaml_atomic(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, source: Any) -> 'DerivedArch':
+        """Load from a :class:`DerivedArch`, a dict, a YAML/JSON file path,
+        or a ``net_config`` string."""
+        if isinstance(source, DerivedArch):
+            return source
+        if isinstance(source, dict):
+            return cls.from_dict(source)
+        text = str(source)
+        if text.lstrip().startswith('[['):
+            return cls.from_net_config(text)
+        import os
+
+        import yaml
+        if not os.path.isfile(text):
+            raise ArchError(f'architecture file {text!r} does not exist')
+        with open(text, encoding='utf-8') as f:
+            try:
+                data = yaml.safe_load(f)
+            except yaml.YAMLError as err:
+                raise ArchError(f'{text}: not valid YAML ({err})') from None
+        try:
+            return cls.from_dict(data)
+        except ArchError as err:
+            raise ArchError(f'{text}: {err}') from None

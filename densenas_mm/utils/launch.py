@@ -1,0 +1,115 @@
+"""Config adjustments shared by ``tools/train.py`` and ``tools/test.py``.
+
+Distributed runs without CUDA (CPU machines, CI) need two changes that a
+config written for GPUs does not carry (see docs/environment.md):
+
+* the ``nccl`` backend does not exist without CUDA: use ``gloo``;
+* mmengine wraps the model in DDP with ``device_ids=[LOCAL_RANK]``, which
+  DDP rejects for CPU modules: pass ``device_ids=[]`` instead.
+
+:func:`adapt_cfg_for_cpu_distributed` applies both, only when CUDA is
+unavailable and a launcher is used, so GPU runs see the config unchanged.
+"""
+import os.path as osp
+from typing import Any, List, Optional
+
+import torch
+from mmengine.config import Config, ConfigDict
+from torch.nn.parallel import DistributedDataParallel
+
+
+def _wrapper_is_ddp(wrapper_type: Any) -> bool:
+    """Whether a model wrapper type (name or class) subclasses torch DDP."""
+    if isinstance(wrapper_type, str):
+        from densenas_mm.registry import MODEL_WRAPPERS
+        wrapper_type = MODEL_WRAPPERS.get(wrapper_type)
+    return isinstance(wrapper_type, type) and issubclass(
+        wrapper_type, DistributedDataParallel)
+
+
+def adapt_cfg_for_cpu_distributed(cfg: Config,
+                                  launcher: str,
+                                  cuda_available: Optional[bool] = None
+                                  ) -> List[str]:
+    """Make a distributed config runnable on CPU-only machines, in place.
+
+    Args:
+        cfg (Config): The config; ``env_cfg``, ``model_wrapper_cfg`` and
+            ``sync_bn`` may be changed.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        cuda_available (bool, optional): Override detection (tests).
+
+    Returns:
+        list[str]: One message per change (empty when nothing changed).
+    """
+    if cuda_available is None:
+        cuda_available = torch.cuda.is_available()
+    if launcher == 'none' or cuda_available:
+        return []
+    changes = []
+    env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+    dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+        changes.append('no CUDA: env_cfg.dist_cfg.backend nccl -> gloo')
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        cfg.model_wrapper_cfg = ConfigDict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+            device_ids=[])
+        changes.append('no CUDA: model_wrapper_cfg = '
+                       'MMDistributedDataParallel(device_ids=[])')
+    elif 'device_ids' not in wrapper and _wrapper_is_ddp(
+            wrapper.get('type', 'MMDistributedDataParallel')):
+        wrapper['device_ids'] = []
+        changes.append('no CUDA: model_wrapper_cfg.device_ids = []')
+    if cfg.get('sync_bn') is not None:
+        cfg.sync_bn = None
+        changes.append('no CUDA: sync_bn disabled (SyncBN needs CUDA)')
+    return changes
+
+
+def sanitize_dataloaders(cfg: Any) -> None:
+    """Drop ``persistent_workers`` from loaders with ``num_workers == 0``.
+
+    torch's ``DataLoader`` raises for that combination, which a user meets
+    as soon as ``--cfg-options ...num_workers=0`` is used to debug. Every
+    dict with ``dataset`` and ``num_workers`` keys, at any depth (search
+    loops keep their loaders inside ``train_cfg``), is treated as a loader.
+
+    Args:
+        cfg (Config | dict | list): Config or part of it, changed in place.
+    """
+    if isinstance(cfg, Config):
+        cfg = cfg._cfg_dict
+    if isinstance(cfg, dict):
+        if ('dataset' in cfg and cfg.get('num_workers', None) == 0
+                and 'persistent_workers' in cfg):
+            cfg.pop('persistent_workers')
+        for value in cfg.values():
+            sanitize_dataloaders(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            sanitize_dataloaders(value)
+
+
+def merge_common_args(cfg: Config, config_path: str,
+                      work_dir: Optional[str], launcher: str) -> None:
+    """Set ``launcher`` and ``work_dir`` as every OpenMMLab tool does.
+
+    ``work_dir`` priority: command line > config > ``work_dirs/<config>``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        config_path (str): Path of the config file.
+        work_dir (str, optional): ``--work-dir`` from the command line.
+        launcher (str): ``--launcher`` from the command line.
+    """
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
