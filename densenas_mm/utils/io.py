@@ -17,6 +17,10 @@ def write_text_atomic(text: str, path: str) -> None:
     fd, tmp = tempfile.mkstemp(
         prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
     try:
+        # mkstemp creates 0600 files; give results the usual umask mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
             f.write(text)
             f.flush()

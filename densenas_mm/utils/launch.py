@@ -95,8 +95,8 @@ def sanitize_dataloaders(cfg: Any) -> None:
             sanitize_dataloaders(value)
 
 
-def merge_common_args(cfg: Config, config_path: str,
-                      work_dir: Optional[str], launcher: str) -> None:
+def merge_common_args(cfg: Config, config_path: str, work_dir: Optional[str],
+                      launcher: str) -> None:
     """Set ``launcher`` and ``work_dir`` as every OpenMMLab tool does.
 
     ``work_dir`` priority: command line > config > ``work_dirs/<config>``.

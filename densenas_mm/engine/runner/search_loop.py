@@ -124,7 +124,7 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
         outputs = self.runner.model.train_step(
             search_batch(data_batch, 'arch', seed),
             optim_wrapper=self.runner.optim_wrapper)
-        scalars = {k: float(v) for k, v in outputs.items()}
+        scalars = {k: float(v.detach()) for k, v in outputs.items()}
         hub = self.runner.message_hub
         for key, value in scalars.items():
             hub.update_scalar(f'train/{key}', value)

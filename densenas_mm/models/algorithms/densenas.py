@@ -1,5 +1,6 @@
 """The DenseNAS algorithm: weight steps and architecture steps."""
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 import numpy as np
 import torch
@@ -8,6 +9,7 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms import BaseAlgorithm
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from densenas_mm.registry import MODELS, TASK_UTILS
 
@@ -24,6 +26,23 @@ def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
     """
     seq = np.random.SeedSequence([base, _PHASE_CODE[phase], epoch, index])
     return int(seq.generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@contextmanager
+def batch_stat_bn(module: torch.nn.Module) -> Iterator[None]:
+    """Make BN layers use batch statistics without updating running ones."""
+    saved = []
+    for m in module.modules():
+        if isinstance(m, _BatchNorm):
+            saved.append((m, m.training, m.momentum))
+            m.train()
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, training, momentum in saved:
+            m.train(training)
+            m.momentum = momentum
 
 
 def search_batch(batch: Any, phase: str, seed: int) -> Dict[str, Any]:
@@ -185,14 +204,23 @@ class DenseNAS(BaseAlgorithm):
 
     # -------------------------------------------------------- validation
     def val_step(self, data: Any) -> list:
-        """Supernet validation with the ``val_sampling`` mode."""
+        """Supernet validation with the ``val_sampling`` mode.
+
+        As in the reference, BN normalises with the batch's statistics: the
+        running statistics of a supernet op were gathered on inputs from
+        other sampled ops and do not fit the validated mixture. Unlike the
+        reference, the running statistics are left untouched (momentum 0),
+        so validating does not change the model.
+        """
         self.mutator.set_sampling(self.val_sampling)
-        return super().val_step(data)
+        with batch_stat_bn(self.architecture):
+            return super().val_step(data)
 
     def test_step(self, data: Any) -> list:
         """Same as :meth:`val_step`."""
         self.mutator.set_sampling(self.val_sampling)
-        return super().test_step(data)
+        with batch_stat_bn(self.architecture):
+            return super().test_step(data)
 
     # ----------------------------------------------------------- helpers
     @staticmethod

@@ -1,4 +1,5 @@
 """Backbones: the DenseNAS supernet and the derived DenseNASNet."""
+from .densenas_net import DenseNASBlock, DenseNASNet
 from .supernet import DenseNASSupernet, RoutingBlock
 
-__all__ = ['DenseNASSupernet', 'RoutingBlock']
+__all__ = ['DenseNASSupernet', 'RoutingBlock', 'DenseNASNet', 'DenseNASBlock']

@@ -1,0 +1,62 @@
+# Demo data: scikit-learn's handwritten digits as 32x32 RGB PNGs, built by
+#   python tools/dataset/make_demo_data.py --out data/demo_digits
+# The root can be moved with the environment variable DENSENAS_DEMO_DATA
+# (read when the config is loaded) or per loader with --cfg-options, e.g.
+#   train_dataloader.dataset.data_root=/path/to/demo_digits
+#
+# Splits (per class 60/20/20, see densenas_mm/datasets/demo_data.py):
+#   meta/search_train.txt  weights of the supernet during the search
+#   meta/search_val.txt    architecture parameters during the search
+#   meta/train.txt         search_train + search_val: (re)training
+#   meta/test.txt          validation and test
+dataset_type = 'CustomDataset'
+data_root = '{{$DENSENAS_DEMO_DATA:data/demo_digits}}'
+classes = ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
+
+data_preprocessor = dict(
+    num_classes=10,
+    # statistics of the demo train split (grey: equal channels)
+    mean=[77.5, 77.5, 77.5],
+    std=[82.4, 82.4, 82.4],
+    to_rgb=True,
+)
+
+# Mild augmentation only: a 2-pixel shift. No flips: they change digits.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomCrop', crop_size=32, padding=2),
+    dict(type='PackClsInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='PackClsInputs'),
+]
+
+
+def _loader(ann_file, pipeline, shuffle, batch_size=32):
+    return dict(
+        batch_size=batch_size,
+        num_workers=2,
+        persistent_workers=True,
+        dataset=dict(
+            type=dataset_type,
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix='',
+            metainfo=dict(classes=classes),
+            pipeline=pipeline),
+        sampler=dict(type='DefaultSampler', shuffle=shuffle),
+    )
+
+
+train_dataloader = _loader('meta/train.txt', train_pipeline, True)
+val_dataloader = _loader('meta/test.txt', test_pipeline, False)
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_evaluator = val_evaluator
+
+# For DenseNAS search configs: the weight pass reads search_train, the
+# architecture pass search_val (both with the training augmentation).
+search_train_dataloader = _loader('meta/search_train.txt', train_pipeline,
+                                  True)
+search_val_dataloader = _loader('meta/search_val.txt', train_pipeline, True)

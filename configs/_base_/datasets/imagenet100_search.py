@@ -1,0 +1,56 @@
+# DenseNAS search data: 100 ImageNet classes, each class's *training* images
+# split 80/20 into search_train (supernet weights) and search_val
+# (architecture parameters). Make the lists with
+#   python tools/dataset/make_imagenet_subset.py data/imagenet/train \
+#       --out-dir data/imagenet/meta/imagenet100 --num-classes 100
+# Batch 88 per GPU: 352 in total on 4 GPUs, as in the DenseNAS search.
+dataset_type = 'CustomDataset'
+data_root = 'data/imagenet'
+subset_dir = 'meta/imagenet100'
+
+data_preprocessor = dict(
+    num_classes=100,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True,
+)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackClsInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackClsInputs'),
+]
+
+
+def _loader(ann_file, pipeline, shuffle, batch_size=88):
+    return dict(
+        batch_size=batch_size,
+        num_workers=8,
+        persistent_workers=True,
+        dataset=dict(
+            type=dataset_type,
+            data_root=data_root,
+            ann_file=f'{subset_dir}/{ann_file}',
+            # both lists hold paths relative to the ImageNet train folder
+            data_prefix='train',
+            pipeline=pipeline),
+        sampler=dict(type='DefaultSampler', shuffle=shuffle),
+    )
+
+
+search_train_dataloader = _loader('search_train.txt', train_pipeline, True)
+search_val_dataloader = _loader('search_val.txt', train_pipeline, True)
+
+# A plain train/val view of the same split (supernet accuracy on search_val).
+train_dataloader = search_train_dataloader
+val_dataloader = _loader('search_val.txt', test_pipeline, False)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

@@ -1,0 +1,36 @@
+# Runtime shared by every densenas_mm config.
+#
+# `custom_imports` makes mmengine import densenas_mm before building
+# anything: that applies densenas_mm.compat (needed before mmrazor.models is
+# imported on torch >= 2.1) and registers the densenas_mm components.
+custom_imports = dict(imports=['densenas_mm'], allow_failed_imports=False)
+
+# Unprefixed types resolve in mmcls first, then in its parents (mmengine);
+# use 'densenas_mm.X' / 'mmrazor.X' for components of those scopes.
+default_scope = 'mmcls'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # nccl on GPUs. tools/train.py and tools/test.py switch to gloo when
+    # CUDA is unavailable (CPU-only distributed runs, e.g. in the tests).
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='ClsVisualizer', vis_backends=vis_backends)
+
+log_processor = dict(by_epoch=True, window_size=10)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=None, deterministic=False)

@@ -1,0 +1,161 @@
+"""Timing of one module at its input shape, and the environment record.
+
+Forward only, under ``torch.no_grad`` in eval mode. After ``warmup`` calls
+the module runs ``min_repeats`` times, then keeps running until the relative
+standard error of the mean (``std / sqrt(n) / mean``) is below ``rel_std``,
+``max_repeats`` runs are done or (optional) the timed runs add up to
+``max_seconds``. On CUDA each run is timed with CUDA events
+(start / end recorded around the call, ``torch.cuda.synchronize`` before
+reading them); on CPU with ``time.perf_counter``.
+"""
+import math
+import platform
+import time
+from datetime import datetime, timezone
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+
+def cpu_name() -> str:
+    """Model name of the CPU (from /proc/cpuinfo when available)."""
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            for line in f:
+                if line.lower().startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or 'unknown CPU'
+
+
+def check_device(device: str) -> str:
+    """Normalise ``device`` ('cpu' / 'cuda' / 'cuda:N').
+
+    Raises:
+        RuntimeError: For CUDA on a machine without it, saying so.
+        ValueError: For other device strings.
+    """
+    device = str(device)
+    if device == 'cpu':
+        return device
+    if device.split(':')[0] == 'cuda':
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f'--device {device} was requested but CUDA is not available '
+                'in this torch build / machine; use --device cpu or run on a '
+                'GPU machine')
+        return device
+    raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {device!r}")
+
+
+def device_name(device: str = 'cpu') -> str:
+    """Human-readable name of ``device`` used in table metadata."""
+    if str(device).startswith('cuda'):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f'CPU {cpu_name()} ({torch.get_num_threads()} threads)'
+
+
+def current_device_name() -> str:
+    """Name of the device a run here would use (CUDA when available)."""
+    return device_name('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def environment(device: str) -> Dict[str, Any]:
+    """Device and software versions for table metadata."""
+    is_cuda = str(device).startswith('cuda')
+    cudnn = None
+    if is_cuda and torch.backends.cudnn.is_available():
+        cudnn = torch.backends.cudnn.version()
+    return dict(
+        device=device_name(device),
+        device_type='cuda' if is_cuda else 'cpu',
+        torch=torch.__version__,
+        cuda=torch.version.cuda if is_cuda else None,
+        cudnn=cudnn,
+        num_threads=torch.get_num_threads(),
+        python=platform.python_version(),
+        platform=platform.platform())
+
+
+def timestamp() -> str:
+    """Current UTC time, ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec='seconds')
+
+
+def _stats(samples) -> Tuple[float, float, float]:
+    n = len(samples)
+    mean = sum(samples) / n
+    var = sum((s - mean)**2 for s in samples) / max(n - 1, 1)
+    std = math.sqrt(var)
+    sem_rel = std / math.sqrt(n) / mean if mean > 0 else 0.0
+    return mean, std, sem_rel
+
+
+@torch.no_grad()
+def time_module(module: nn.Module,
+                x: torch.Tensor,
+                warmup: int = 5,
+                min_repeats: int = 5,
+                max_repeats: int = 50,
+                rel_std: float = 0.05,
+                max_seconds: Optional[float] = None
+                ) -> Tuple[float, float, int]:
+    """Time ``module(x)`` in ms.
+
+    Args:
+        module (nn.Module): The module, already on ``x``'s device and dtype;
+            it is put in eval mode and left there only if it already was.
+        x (Tensor): The input.
+        warmup (int): Untimed calls first.
+        min_repeats (int): Timed calls at least.
+        max_repeats (int): Timed calls at most.
+        rel_std (float): Stop once std / sqrt(n) / mean falls below this.
+        max_seconds (float, optional): Also stop (after ``min_repeats``)
+            once the timed runs took this long in total.
+
+    Returns:
+        tuple[float, float, int]: Mean (ms), standard deviation of single
+        runs (ms), number of timed runs.
+    """
+    if not 1 <= min_repeats <= max_repeats:
+        raise ValueError(f'need 1 <= min_repeats <= max_repeats, got '
+                         f'{min_repeats} and {max_repeats}')
+    was_training = module.training
+    module.eval()
+    cuda = x.is_cuda
+    try:
+        for _ in range(max(warmup, 0)):
+            module(x)
+        if cuda:
+            torch.cuda.synchronize(x.device)
+        samples = []
+        while len(samples) < max_repeats:
+            if cuda:
+                start = torch.cuda.Event(enable_timing=True)
+                end = torch.cuda.Event(enable_timing=True)
+                start.record()
+                module(x)
+                end.record()
+                torch.cuda.synchronize(x.device)
+                samples.append(start.elapsed_time(end))
+            else:
+                t0 = time.perf_counter()
+                module(x)
+                samples.append((time.perf_counter() - t0) * 1e3)
+            if len(samples) < min_repeats:
+                continue
+            if _stats(samples)[2] < rel_std or (max_seconds is not None
+                                                and sum(samples)
+                                                >= 1e3 * max_seconds):
+                break
+    finally:
+        module.train(was_training)
+    mean, std, _ = _stats(samples)
+    return mean, std, len(samples)
+
+
+def relative_sem(mean: float, std: float, count: int) -> float:
+    """Relative standard error of a mean: std / sqrt(count) / mean."""
+    return std / math.sqrt(count) / mean if mean > 0 else 0.0

@@ -1,0 +1,247 @@
+"""The latency lookup table: a versioned, keyed JSON file.
+
+Layout (see ``docs/latency.md``)::
+
+    {"schema": "densenas_mm.latency_table", "version": 1, "complete": true,
+     "metadata": {"device": ..., "batch_size": 32, "dtype": "float32",
+                  "memory_format": "contiguous", "unit": "ms", ...},
+     "entries": {"mbconv_k3_t6|c16-24|s2|r112x112|b32|float32|contiguous":
+                     {"op": ..., "kernel": 3, "expansion": 6, "c_in": 16,
+                      "c_out": 24, "stride": 2, "h": 112, "w": 112,
+                      "batch_size": 32, "dtype": ..., "memory_format": ...,
+                      "mean": 1.23, "std": 0.05, "count": 40}, ...}}
+
+Loading validates every entry against its key. Lookups are made with the
+table's own setting (batch size, dtype, memory format), so a table from
+another setting still serves, with a clear warning (:meth:`check_target`).
+"""
+import copy
+import json
+import os
+import warnings
+from typing import Any, Dict, Iterable, List, Optional
+
+from densenas_mm.utils.io import dump_json_atomic
+from .schema import (BUILD_HINT, SCHEMA, SCHEMA_VERSION, LatencyTableError,
+                     LatencyTableWarning, check_entry, check_metadata)
+from .signature import OpSignature
+
+
+class LatencyTable:
+    """Measured latency (ms) per op signature.
+
+    Args:
+        metadata (dict): Device, versions, setting, measurement settings.
+            Must hold at least :data:`REQUIRED_METADATA`.
+        entries (dict, optional): Key -> entry dict.
+        complete (bool): False for a partial (interrupted) build.
+        source (str): Where the table came from, for messages.
+    """
+
+    def __init__(self,
+                 metadata: Dict[str, Any],
+                 entries: Optional[Dict[str, Dict[str, Any]]] = None,
+                 complete: bool = True,
+                 source: str = '<memory>') -> None:
+        self.metadata = dict(metadata)
+        self.entries: Dict[str, Dict[str, Any]] = {}
+        self.complete = complete
+        self.source = source
+        check_metadata(self.metadata, source)
+        for key, entry in (entries or {}).items():
+            self.entries[key] = check_entry(key, entry, source)
+
+    # ------------------------------------------------------------ setting
+    @property
+    def batch_size(self) -> int:
+        """Batch size every lookup uses."""
+        return int(self.metadata['batch_size'])
+
+    @property
+    def dtype(self) -> str:
+        """Dtype every lookup uses."""
+        return str(self.metadata['dtype'])
+
+    @property
+    def memory_format(self) -> str:
+        """Memory format every lookup uses."""
+        return str(self.metadata['memory_format'])
+
+    @property
+    def device(self) -> str:
+        """Name of the device the table was measured on."""
+        return str(self.metadata['device'])
+
+    def localize(self, sig: OpSignature) -> OpSignature:
+        """``sig`` with this table's batch size, dtype and memory format."""
+        return sig.with_setting(self.batch_size, self.dtype,
+                                self.memory_format)
+
+    # ------------------------------------------------------------ queries
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, sig: OpSignature) -> bool:
+        return self.localize(sig).key in self.entries
+
+    def entry(self, sig: OpSignature) -> Dict[str, Any]:
+        """The entry of ``sig`` (in this table's setting).
+
+        Raises:
+            LatencyTableError: Naming the key and how to build it.
+        """
+        key = self.localize(sig).key
+        if key not in self.entries:
+            raise LatencyTableError(
+                f'latency table {self.source} has no entry {key!r}; '
+                f'{BUILD_HINT}', [key])
+        return self.entries[key]
+
+    def latency(self, sig: OpSignature) -> float:
+        """Mean latency of ``sig`` in ms; skip costs 0 without an entry."""
+        if sig.is_skip:
+            return 0.0
+        return float(self.entry(sig)['mean'])
+
+    def missing(self, sigs: Iterable[OpSignature]) -> List[str]:
+        """Keys of the (non-skip) ``sigs`` this table lacks, in order."""
+        out: List[str] = []
+        for sig in sigs:
+            key = self.localize(sig).key
+            if not sig.is_skip and key not in self.entries and key not in out:
+                out.append(key)
+        return out
+
+    def require(self,
+                sigs: Iterable[OpSignature],
+                what: str,
+                show: int = 20) -> None:
+        """Raise unless every signature in ``sigs`` has an entry.
+
+        Args:
+            sigs (Iterable[OpSignature]): Needed signatures.
+            what (str): What needs them, e.g. ``"space 'densenas_demo_32'"``.
+            show (int): How many missing keys the message lists.
+
+        Raises:
+            LatencyTableError: Naming the missing keys (all of them in its
+                ``missing`` attribute) and how to build them.
+        """
+        sigs = list(sigs)
+        missing = self.missing(sigs)
+        if not missing:
+            return
+        listed = ', '.join(missing[:show])
+        more = (f' and {len(missing) - show} more'
+                if len(missing) > show else '')
+        partial = ('' if self.complete else
+                   ' (the table is a partial, interrupted build)')
+        raise LatencyTableError(
+            f'latency table {self.source}{partial} (device {self.device!r}, '
+            f'batch {self.batch_size}) lacks {len(missing)} of '
+            f'{len(set(self.localize(s).key for s in sigs if not s.is_skip))}'
+            f' entries that {what} needs: {listed}{more}. To fix it, '
+            f'{BUILD_HINT}', missing)
+
+    def check_target(self,
+                     device: Optional[str] = None,
+                     batch_size: Optional[int] = None) -> List[str]:
+        """Warn when the table was measured for another device / batch size.
+
+        Args:
+            device (str, optional): Name of the device the costs are meant
+                for (e.g. from :func:`.measure.device_name`).
+            batch_size (int, optional): Batch size the costs are meant for.
+
+        Returns:
+            list[str]: The warning messages issued.
+        """
+        msgs = []
+        if device is not None and device != self.device:
+            msgs.append(
+                f'latency table {self.source} was measured on {self.device!r}'
+                f' but is used for {device!r}: predicted latencies describe '
+                'the table\'s device. Build a table on this device with '
+                'tools/build_latency_lut.py if you want its latency.')
+        if batch_size is not None and int(batch_size) != self.batch_size:
+            msgs.append(
+                f'latency table {self.source} was measured at batch size '
+                f'{self.batch_size} but is used for batch size {batch_size}:'
+                ' per-op latency does not scale linearly with batch size. '
+                'Rebuild with --batch-size to match.')
+        for msg in msgs:
+            warnings.warn(msg, LatencyTableWarning, stacklevel=2)
+        return msgs
+
+    # ------------------------------------------------------------ editing
+    def add(self, sig: OpSignature, mean: float, std: float,
+            count: int) -> None:
+        """Add (or replace) the entry of ``sig``, which must match the
+        table's setting."""
+        if self.localize(sig) != sig:
+            raise LatencyTableError(
+                f'{sig.key} does not match the table setting (batch '
+                f'{self.batch_size}, {self.dtype}, {self.memory_format})')
+        entry = dict(
+            sig.to_fields(),
+            mean=float(mean),
+            std=float(std),
+            count=int(count))
+        self.entries[sig.key] = check_entry(sig.key, entry, self.source)
+
+    # ------------------------------------------------------------- file IO
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON content."""
+        return dict(
+            schema=SCHEMA,
+            version=SCHEMA_VERSION,
+            complete=self.complete,
+            metadata=copy.deepcopy(self.metadata),
+            entries={k: dict(self.entries[k])
+                     for k in sorted(self.entries)})
+
+    def save(self, path: str) -> None:
+        """Write the table atomically."""
+        dump_json_atomic(self.to_dict(), path)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = '<dict>') -> 'LatencyTable':
+        """Validate and build a table from its JSON content.
+
+        Raises:
+            LatencyTableError: Saying what is wrong.
+        """
+        if not isinstance(data, dict) or data.get('schema') != SCHEMA:
+            raise LatencyTableError(
+                f'{source} is not a densenas_mm latency table (schema '
+                f'{SCHEMA!r} expected). Reference positional lists are '
+                'converted with tools/analysis/import_reference_lut.py; new '
+                'tables are built with tools/build_latency_lut.py')
+        if data.get('version') != SCHEMA_VERSION:
+            raise LatencyTableError(
+                f'{source}: table schema version {data.get("version")!r} is '
+                f'not supported (this code reads version {SCHEMA_VERSION}); '
+                'rebuild it with tools/build_latency_lut.py')
+        if not isinstance(data.get('metadata'), dict) or not isinstance(
+                data.get('entries'), dict):
+            raise LatencyTableError(f'{source}: needs "metadata" and '
+                                    '"entries" objects')
+        return cls(data['metadata'], data['entries'],
+                   bool(data.get('complete', True)), source)
+
+    @classmethod
+    def load(cls, path: str) -> 'LatencyTable':
+        """Load and validate the table at ``path``."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise LatencyTableError(
+                f'latency table {path!r} does not exist; {BUILD_HINT}, or '
+                'import the paper\'s table with '
+                'tools/analysis/import_reference_lut.py')
+        with open(path, encoding='utf-8') as f:
+            try:
+                data = json.load(f)
+            except json.JSONDecodeError as err:
+                raise LatencyTableError(f'{path}: not valid JSON ({err}); '
+                                        'rebuild the table') from None
+        return cls.from_dict(data, source=path)

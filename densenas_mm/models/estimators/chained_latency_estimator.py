@@ -1,0 +1,269 @@
+"""The chained-latency ResourceEstimator of DenseNAS."""
+import json
+import math
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmrazor.models.task_modules.estimators import ResourceEstimator
+from torch import Tensor
+
+from densenas_mm.latency import (LatencyTable, arch_parts, current_device_name,
+                                 signature_flops, signature_params, space_ops,
+                                 time_module)
+from densenas_mm.latency.signature import OpSignature
+from densenas_mm.registry import TASK_UTILS
+from densenas_mm.search_space import SearchSpace, SpaceGraph
+from densenas_mm.structures import DerivedArch
+from .chained_cost import SpaceCosts, expected_cost_from, space_costs
+
+METRICS = ('latency', 'flops', 'params')
+_SCALE = {'G': 1e9, 'M': 1e6, 'K': 1e3, None: 1.0, '': 1.0}
+# mmrazor counters that count what the analytic convention leaves out.
+_NOT_COUNTED = [
+    'BatchNorm1dCounter', 'BatchNorm2dCounter', 'BatchNorm3dCounter',
+    'ReLUCounter', 'ReLU6Counter', 'PReLUCounter', 'ELUCounter',
+    'LeakyReLUCounter', 'AdaptiveAvgPool2dCounter', 'AvgPool2dCounter',
+    'MaxPool2dCounter', 'AdaptiveMaxPool2dCounter'
+]
+
+
+@TASK_UTILS.register_module()
+class ChainedLatencyEstimator(ResourceEstimator):
+    """Latency / FLOPs / params of DenseNAS nets and supernets.
+
+    ``estimate`` gives ``dict(latency=ms, flops=M mult-adds, params=M)`` of a
+    derived net (latency from the LUT, plain sum along its fixed path; FLOPs
+    and params analytic). ``expected_cost`` gives the differentiable chained
+    expectation of the chosen ``metric`` under a mutator's distributions.
+
+    Unlike mmrazor's ``ResourceEstimator`` it honours ``input_shape`` for
+    plain modules, measures latency on CPU too, and leaves a module in the
+    training mode it was in.
+
+    Args:
+        lut (str | dict | LatencyTable, optional): Latency table (path, JSON
+            content or object). Needed for ``metric='latency'``.
+        metric (str): Cost of :meth:`expected_cost`: ``'latency'`` (ms),
+            ``'flops'`` (M mult-adds) or ``'params'`` (M).
+        skip_reg (bool): Skip in a stacking layer costs the layer's first
+            candidate / 10 instead of 0.
+        space (dict | SearchSpace, optional): Prepare (and check the LUT
+            against) this space at construction instead of on first use.
+        batch_size (int, optional): Batch size the costs are meant for; a
+            table of another batch size warns.
+        target_device (str, optional): Device the costs are meant for;
+            ``'auto'`` = this machine's (CUDA if available); None = no check.
+            A table from another device warns.
+        input_shape (tuple): Input of plain modules given to ``estimate``.
+        units (dict): Units of flops / params (``'M'``, ``'G'``, ...).
+        as_strings (bool): Return strings with units.
+        flops_params_cfg (dict, optional): Kept for mmrazor compatibility.
+        latency_cfg (dict, optional): Timing of plain modules (``warmup``,
+            ``min_repeats``, ``max_repeats``, ``rel_std``, ``device``).
+
+    Example:
+        >>> estimator = TASK_UTILS.build(dict(
+        ...     type='densenas_mm.ChainedLatencyEstimator',
+        ...     lut='work_dirs/latency/densenas_mbv2_224_ref.json',
+        ...     metric='latency'))
+        >>> cost = estimator.expected_cost(mutator)   # scalar tensor, ms
+        >>> estimator.estimate('arch.yaml')           # dict of floats
+    """
+
+    def __init__(self,
+                 lut: Union[str, Dict, LatencyTable, None] = None,
+                 metric: str = 'latency',
+                 skip_reg: bool = False,
+                 space: Union[Dict, SearchSpace, None] = None,
+                 batch_size: Optional[int] = None,
+                 target_device: Optional[str] = 'auto',
+                 input_shape: Tuple = (1, 3, 224, 224),
+                 units: Dict = dict(flops='M', params='M', latency='ms'),
+                 as_strings: bool = False,
+                 flops_params_cfg: Optional[dict] = None,
+                 latency_cfg: Optional[dict] = None) -> None:
+        super().__init__(input_shape, units, as_strings, flops_params_cfg,
+                         latency_cfg)
+        if metric not in METRICS:
+            raise ValueError(f'metric must be one of {METRICS}, got '
+                             f'{metric!r}')
+        if isinstance(lut, str):
+            lut = LatencyTable.load(lut)
+        elif isinstance(lut, dict):
+            lut = LatencyTable.from_dict(lut)
+        self.table: Optional[LatencyTable] = lut
+        if metric == 'latency' and self.table is None:
+            raise ValueError(
+                "metric='latency' needs a latency table: pass lut='x.json' "
+                'built with tools/build_latency_lut.py (or imported with '
+                "tools/analysis/import_reference_lut.py), or use "
+                "metric='flops'")
+        self.metric = metric
+        self.skip_reg = skip_reg
+        if self.table is not None:
+            device = (
+                current_device_name()
+                if target_device == 'auto' else target_device)
+            self.table.check_target(device, batch_size)
+        self._costs: Dict[Tuple[str, str], SpaceCosts] = {}
+        self._last: Optional[Tuple[SearchSpace, str, SpaceCosts]] = None
+        if space is not None:
+            self.bind(space)
+
+    # ------------------------------------------------------- per-op costs
+    def op_cost(self, sig: OpSignature, metric: Optional[str] = None) -> float:
+        """Cost of one op: ms, or flops / params in the configured units."""
+        metric = metric or self.metric
+        if metric == 'latency':
+            if self.table is None:
+                return math.nan
+            return self.table.latency(sig)
+        fn = signature_flops if metric == 'flops' else signature_params
+        return fn(sig) / _SCALE[self.units.get(metric, 'M')]
+
+    def space_costs(self,
+                    space: SearchSpace,
+                    metric: Optional[str] = None) -> SpaceCosts:
+        """Per-candidate costs of ``space``, built once and cached.
+
+        Raises:
+            LatencyTableError: For ``'latency'`` when the table lacks entries
+                the space needs (all named in the message).
+        """
+        metric = metric or self.metric
+        last = self._last
+        if last is not None and last[0] is space and last[1] == metric:
+            return last[2]  # the per-step fast path: same space object
+        key = (json.dumps(space.to_dict(), sort_keys=True), metric)
+        if key not in self._costs:
+            graph = SpaceGraph(space)
+            if metric == 'latency' and self.table is None:
+                raise ValueError("latency costs need a table: construct the "
+                                 "estimator with lut='x.json'")
+            if metric == 'latency':
+                self.table.require(
+                    space_ops(space, graph).unique(),
+                    f'search space {space.name!r}')
+            self._costs[key] = space_costs(space,
+                                           lambda s: self.op_cost(s, metric),
+                                           self.skip_reg, graph)
+        self._last = (space, metric, self._costs[key])
+        return self._costs[key]
+
+    def bind(self, space: Union[Dict, SearchSpace]) -> SpaceCosts:
+        """Prepare the cost vectors of ``space`` now (fails early when the
+        latency table lacks entries it needs)."""
+        return self.space_costs(SearchSpace.from_config(space))
+
+    # ------------------------------------------------------ search (chained)
+    def expected_cost(self,
+                      mutator: Any,
+                      metric: Optional[str] = None) -> Tensor:
+        """Chained expected cost under the mutator's distributions.
+
+        Args:
+            mutator: Exposes ``space``, ``op_distribution(alias) ->
+                (indices, weights)`` and ``route_probs(src)``.
+            metric (str, optional): Overrides the configured metric.
+
+        Returns:
+            Tensor: Scalar, differentiable w.r.t. alpha and beta.
+        """
+        costs = self.space_costs(mutator.space, metric)
+        return expected_cost_from(costs, mutator.op_distribution,
+                                  mutator.route_probs)
+
+    # ----------------------------------------------------- derived networks
+    def estimate_parts(self, arch: Any) -> List[Dict[str, Any]]:
+        """Per part (stem, blocks, terminal, classifier) costs of a net."""
+        arch = DerivedArch.load(arch)
+        parts = arch_parts(arch)
+        if self.table is not None:
+            self.table.require([s for _, sigs in parts for s in sigs],
+                               'the architecture')
+        return [
+            dict(
+                name=name,
+                ops=[s.op for s in sigs],
+                **{m: sum(self.op_cost(s, m) for s in sigs)
+                   for m in METRICS}) for name, sigs in parts
+        ]
+
+    def estimate(self,
+                 model: Any,
+                 flops_params_cfg: Optional[dict] = None,
+                 latency_cfg: Optional[dict] = None
+                 ) -> Dict[str, Union[float, str]]:
+        """Latency / FLOPs / params of a derived net or a plain module.
+
+        Args:
+            model: A :class:`DerivedArch`, its YAML path, dict or
+                ``net_config`` string, or an ``nn.Module`` (one carrying a
+                DerivedArch as ``.arch`` somewhere is treated as that arch;
+                others are counted with mmrazor's counters at ``input_shape``
+                and timed when ``latency_cfg`` is given).
+            flops_params_cfg (dict, optional): For plain modules.
+            latency_cfg (dict, optional): For plain modules.
+
+        Returns:
+            dict: ``latency`` (ms; NaN without a table), ``flops`` and
+            ``params`` (in ``units``).
+        """
+        arch = self._find_arch(model)
+        if arch is None:
+            result = self._estimate_module(model, flops_params_cfg,
+                                           latency_cfg)
+        else:
+            parts = self.estimate_parts(arch)
+            result = {m: float(sum(p[m] for p in parts)) for m in METRICS}
+        if self.as_strings:
+            unit = dict(
+                latency='ms',
+                **{m: self.units.get(m, 'M')
+                   for m in ('flops', 'params')})
+            return {k: f'{v:.3f} {unit[k]}' for k, v in result.items()}
+        return result
+
+    @staticmethod
+    def _find_arch(model: Any) -> Optional[DerivedArch]:
+        if not isinstance(model, nn.Module):
+            return DerivedArch.load(model)
+        for module in model.modules():
+            if isinstance(getattr(module, 'arch', None), DerivedArch):
+                return module.arch
+        return None
+
+    def _estimate_module(self, model: nn.Module, flops_params_cfg: Any,
+                         latency_cfg: Any) -> Dict[str, float]:
+        from mmrazor.models.task_modules.estimators.counters import \
+            get_model_flops_params
+        cfg = {**self.flops_params_cfg, **(flops_params_cfg or {})}
+        shape = tuple(cfg.get('input_shape', self.input_shape))
+        was_training = model.training
+        try:
+            model.eval()
+            flops, _ = get_model_flops_params(
+                model,
+                input_shape=shape,
+                units=None,
+                disabled_counters=_NOT_COUNTED)
+            _, params = get_model_flops_params(
+                model, input_shape=shape, units=None)
+            latency = math.nan
+            timing = {**self.latency_cfg, **(latency_cfg or {})}
+            if timing:
+                probe = next(iter(model.parameters()), torch.empty(0))
+                device = timing.pop('device', probe.device)
+                if torch.device(device) != probe.device:
+                    raise ValueError(
+                        f'latency_cfg asks for device {device} but the model '
+                        f'is on {probe.device}; move the model first')
+                x = torch.randn(shape, device=probe.device, dtype=probe.dtype)
+                latency = time_module(model, x, **timing)[0]
+        finally:
+            model.train(was_training)
+        return dict(
+            latency=float(latency),
+            flops=flops / _SCALE[self.units.get('flops', 'M')],
+            params=params / _SCALE[self.units.get('params', 'M')])

@@ -1,0 +1,94 @@
+"""The resource loss term of DenseNAS (paper Eq. 8), with a budget mode."""
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from densenas_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class LatencyLoss(nn.Module):
+    """``lambda * log_tau(E[cost])`` or a penalty on the excess over a budget.
+
+    Paper mode (``target=None``), Eq. 8::
+
+        loss = loss_weight * ln(E) / ln(tau)
+
+    Budget mode (``target`` in the cost's unit, e.g. ms): only the excess
+    over the budget is penalised, on the same log scale::
+
+        x    = ln(E / target)
+        loss = loss_weight * relu(x) / ln(tau)                  (smooth = 0)
+        loss = loss_weight * smooth * softplus(x / smooth) / ln(tau)
+                                                                (smooth > 0)
+
+    So a net at or under budget gets no (relu) or a vanishing (softplus)
+    penalty and its gradient, and a net 10% over budget pays
+    ``loss_weight * ln(1.1) / ln(tau)``. ``smooth`` (in log units) rounds the
+    kink at the budget; ``smooth * softplus(x / smooth)`` tends to relu(x)
+    as ``smooth`` -> 0 and is ``smooth * ln 2`` at the budget.
+
+    Args:
+        loss_weight (float): lambda. MBV2 reference: 0.15.
+        tau (float): Base of the log, in the cost's unit (> 0, != 1). MBV2
+            reference: 15 (ms); ResNet: 3500 / 1700 (MFLOPs).
+        target (float, optional): Budget; None for the paper's loss.
+        smooth (float): Softness of the budget kink (0 = relu).
+
+    Example:
+        >>> loss = MODELS.build(dict(type='densenas_mm.LatencyLoss',
+        ...                          loss_weight=0.15, tau=15.0))
+        >>> loss(torch.tensor(15.0))   # tensor(0.1500)
+    """
+
+    def __init__(self,
+                 loss_weight: float = 0.15,
+                 tau: float = 15.0,
+                 target: Optional[float] = None,
+                 smooth: float = 0.0) -> None:
+        super().__init__()
+        if not (tau > 0 and tau != 1):
+            raise ValueError(f'tau must be > 0 and != 1 (it is the base of a '
+                             f'log), got {tau}')
+        if target is not None and not target > 0:
+            raise ValueError(f'target must be > 0 (a cost budget, e.g. ms), '
+                             f'got {target}')
+        if smooth < 0:
+            raise ValueError(f'smooth must be >= 0, got {smooth}')
+        self.loss_weight = float(loss_weight)
+        self.tau = float(tau)
+        self.target = None if target is None else float(target)
+        self.smooth = float(smooth)
+
+    def forward(self, cost: Tensor) -> Tensor:
+        """The loss of an expected cost.
+
+        Args:
+            cost (Tensor): Scalar expected cost (> 0), e.g. from
+                ``ChainedLatencyEstimator.expected_cost``.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        cost = torch.as_tensor(cost)
+        if not bool(torch.all(cost > 0)):
+            raise ValueError(f'expected cost must be > 0 to take its log, '
+                             f'got {cost.detach().cpu().tolist()}; check the '
+                             'latency table (zero or negative entries?)')
+        log_tau = math.log(self.tau)
+        if self.target is None:
+            return self.loss_weight * torch.log(cost) / log_tau
+        excess = torch.log(cost / self.target)
+        if self.smooth > 0:
+            excess = self.smooth * F.softplus(excess / self.smooth)
+        else:
+            excess = F.relu(excess)
+        return self.loss_weight * excess / log_tau
+
+    def extra_repr(self) -> str:
+        return (f'loss_weight={self.loss_weight}, tau={self.tau}, '
+                f'target={self.target}, smooth={self.smooth}')

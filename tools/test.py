@@ -1,0 +1,120 @@
+"""Evaluate a checkpoint with the config's test loader and evaluator.
+
+Examples:
+    python tools/test.py configs/baseline/mobilenet_v2_demo.py \
+        work_dirs/mobilenet_v2_demo/epoch_2.pth --out metrics.json
+    bash tools/dist_test.sh CONFIG CHECKPOINT 4
+
+``--out`` writes the metrics (json / yaml / pkl by extension), e.g.
+``{"accuracy/top1": 91.3, "accuracy/top5": 99.7}``; with
+``--out-item pred`` it dumps the per-sample predictions instead.
+"""
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
+import argparse
+import os
+from typing import Dict, List, Optional
+
+import mmengine
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from densenas_mm.utils import (adapt_cfg_for_cpu_distributed,
+                               merge_common_args, sanitize_dataloaders)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse command line arguments.
+
+    Args:
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='directory for the test logs (default: '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--out', help='dump the metrics (or predictions) to this file')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        default='metrics',
+        help='what --out receives (default: metrics)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value; lists as key="[a,b]"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Merge the command line into the config.
+
+    Args:
+        cfg (Config): Loaded config.
+        args (argparse.Namespace): Parsed arguments.
+
+    Returns:
+        Config: The same config, updated.
+    """
+    merge_common_args(cfg, args.config, args.work_dir, args.launcher)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
+    """Entry point.
+
+    Args:
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+
+    Returns:
+        dict: The metrics returned by ``Runner.test``.
+    """
+    args = parse_args(argv)
+    if not os.path.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = merge_args(Config.fromfile(args.config), args)
+    sanitize_dataloaders(cfg)
+    changes = adapt_cfg_for_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    for change in changes:
+        print_log(change, logger='current')
+    if args.out and args.out_item == 'pred':
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+    if args.out and args.out_item == 'metrics' and runner.rank == 0:
+        out_dir = os.path.dirname(os.path.abspath(args.out))
+        os.makedirs(out_dir, exist_ok=True)
+        mmengine.dump(metrics, args.out)
+        print_log(f'metrics written to {args.out}', logger='current')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

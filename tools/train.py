@@ -1,0 +1,138 @@
+"""Train a model (classifier, supernet search or derived subnet) with mmengine.
+
+Examples:
+    python tools/train.py configs/baseline/mobilenet_v2_demo.py
+    python tools/train.py CONFIG --resume              # latest in work_dir
+    python tools/train.py CONFIG --resume path/to/epoch_3.pth
+    bash tools/dist_train.sh CONFIG 4 --amp             # 4 GPUs
+
+Without CUDA, distributed runs switch the backend to gloo and wrap the model
+with ``device_ids=[]`` (see ``densenas_mm.utils.launch``).
+"""
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
+import argparse
+import os
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from densenas_mm.utils import (adapt_cfg_for_cpu_distributed,
+                               merge_common_args, sanitize_dataloaders)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse command line arguments.
+
+    Args:
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    parser = argparse.ArgumentParser(description='Train with mmengine')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='directory for logs and checkpoints '
+        '(default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a value from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (AmpOptimWrapper; needs a GPU)')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not validate during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by actual / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (e.g. '
+        'train_cfg.max_epochs=1 "model.backbone.widen_factor=0.5"); '
+        'lists as key="[a,b]"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
+    # --local_rank (older); torchrun sets LOCAL_RANK instead.
+    parser.add_argument(
+        '--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Merge the command line into the config.
+
+    Args:
+        cfg (Config): Loaded config.
+        args (argparse.Namespace): Parsed arguments.
+
+    Returns:
+        Config: The same config, updated.
+    """
+    merge_common_args(cfg, args.config, args.work_dir, args.launcher)
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper '
+                             f'or AmpOptimWrapper, got {wrapper!r}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
+                             'dict(base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point.
+
+    Args:
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+    """
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    sanitize_dataloaders(cfg)
+    changes = adapt_cfg_for_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    for change in changes:
+        print_log(change, logger='current')
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
