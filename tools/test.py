@@ -49,7 +49,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--out-item',
         choices=['metrics', 'pred'],
         default='metrics',
-        help='what --out receives (default: metrics)')
+        help='what --out receives: metrics (json / yaml / pkl, default) '
+        'or pred (per-sample predictions, a .pkl file)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

@@ -1,0 +1,114 @@
+"""Command line parsing of tools/train.py and tools/test.py, and the
+config adaptation for distributed runs without CUDA (in-process, fast)."""
+import importlib.util
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from densenas_mm.utils import (adapt_cfg_for_cpu_distributed,
+                               sanitize_dataloaders)
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        f'densenas_tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    return _load_tool('train')
+
+
+@pytest.fixture(scope='module')
+def eval_tool():
+    return _load_tool('test')
+
+
+@pytest.mark.parametrize('flag', ['--local_rank', '--local-rank'])
+def test_both_local_rank_spellings(train_tool, eval_tool, flag, monkeypatch):
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    args = train_tool.parse_args([CONFIG, flag, '3'])
+    assert args.local_rank == 3 and os.environ['LOCAL_RANK'] == '3'
+    monkeypatch.setenv('LOCAL_RANK', '1')  # torchrun's value wins
+    args = eval_tool.parse_args([CONFIG, 'x.pth', flag, '0'])
+    assert args.local_rank == 0 and os.environ['LOCAL_RANK'] == '1'
+
+
+def test_train_defaults_and_resume(train_tool):
+    cfg = train_tool.merge_args(
+        Config.fromfile(CONFIG), train_tool.parse_args([CONFIG]))
+    assert cfg.work_dir == osp.join('./work_dirs', 'mobilenet_v2_demo')
+    assert cfg.launcher == 'none'
+    assert cfg.resume is False and cfg.load_from is None
+    assert cfg.train_cfg.max_epochs == 2
+    assert cfg.optim_wrapper.optimizer.type == 'SGD'
+
+    args = train_tool.parse_args([CONFIG, '--resume', '--work-dir', 'w'])
+    cfg = train_tool.merge_args(Config.fromfile(CONFIG), args)
+    assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, None, 'w')
+
+    args = train_tool.parse_args([
+        CONFIG, '--resume', 'a/epoch_1.pth', '--amp', '--cfg-options',
+        'train_cfg.max_epochs=5'
+    ])
+    cfg = train_tool.merge_args(Config.fromfile(CONFIG), args)
+    assert (cfg.resume, cfg.load_from) == (True, 'a/epoch_1.pth')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.train_cfg.max_epochs == 5
+
+
+def test_test_tool_sets_checkpoint(eval_tool):
+    args = eval_tool.parse_args([CONFIG, 'w/epoch_2.pth', '--out', 'm.json'])
+    cfg = eval_tool.merge_args(Config.fromfile(CONFIG), args)
+    assert cfg.load_from == 'w/epoch_2.pth' and cfg.resume is False
+    assert args.out_item == 'metrics'
+    with pytest.raises(FileNotFoundError, match='checkpoint not found'):
+        eval_tool.main([CONFIG, 'does/not/exist.pth'])
+
+
+def test_cpu_distributed_adaptation():
+    cfg = Config.fromfile(CONFIG)
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    assert adapt_cfg_for_cpu_distributed(cfg, 'none', False) == []
+    assert adapt_cfg_for_cpu_distributed(cfg, 'pytorch', True) == []
+    assert 'model_wrapper_cfg' not in cfg  # GPU runs: untouched
+
+    changes = adapt_cfg_for_cpu_distributed(cfg, 'pytorch', False)
+    assert len(changes) == 2
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    assert cfg.model_wrapper_cfg.device_ids == []
+    assert cfg.model_wrapper_cfg.broadcast_buffers is False
+    assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
+
+    custom = Config(
+        dict(
+            env_cfg=dict(dist_cfg=dict(backend='gloo')),
+            model_wrapper_cfg=dict(
+                type='MMDistributedDataParallel', find_unused_parameters=True),
+            sync_bn='torch'))
+    changes = adapt_cfg_for_cpu_distributed(custom, 'slurm', False)
+    assert len(changes) == 2  # device_ids and sync_bn; gloo kept
+    assert custom.model_wrapper_cfg.device_ids == []
+    assert custom.model_wrapper_cfg.find_unused_parameters is True
+    assert custom.sync_bn is None
+
+
+def test_sanitize_dataloaders():
+    cfg = Config.fromfile(CONFIG)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_cfg.inner = [
+        dict(dataset=dict(), num_workers=0, persistent_workers=True)
+    ]
+    sanitize_dataloaders(cfg)
+    assert 'persistent_workers' not in cfg.train_dataloader
+    assert 'persistent_workers' not in cfg.train_cfg.inner[0]
+    assert cfg.val_dataloader.persistent_workers is True  # 2 workers: kept
