@@ -64,8 +64,8 @@ class DenseNASArchHook(Hook):
         if algo.estimator is not None:
             costs = algo.estimator.estimate(arch)
             meta.update({k: round(float(v), 4) for k, v in costs.items()})
-            meta['expected_cost_all_ops'] = round(
-                algo.current_expected_cost(), 4)
+            meta['expected_cost_all_ops'] = round(algo.current_expected_cost(),
+                                                  4)
         arch.meta.update(meta)
         costs_txt = ', '.join(f'{k}: {v}' for k, v in meta.items()
                               if k not in ('epoch', 'phase'))
@@ -73,9 +73,9 @@ class DenseNASArchHook(Hook):
             f'Epoch(search) [{epoch}] {meta["phase"]}: derived path '
             f'{arch.path}; {costs_txt}; net_config: {arch.to_net_config()}')
         for key, value in meta.items():
-            if isinstance(value, float):
-                runner.message_hub.update_scalar(f'train/derived_{key}',
-                                                 value)
+            # NaN: latency without a table; keep it out of the scalar logs
+            if isinstance(value, float) and value == value:
+                runner.message_hub.update_scalar(f'train/derived_{key}', value)
         if not is_main_process():
             return
         folder = self.folder(runner)
@@ -92,9 +92,9 @@ class DenseNASArchHook(Hook):
         if not metrics or self.best_metric not in metrics:
             return
         score = float(metrics[self.best_metric])
-        better = (self._best is None
-                  or (score > self._best if self.rule == 'greater' else
-                      score < self._best))
+        better = (
+            self._best is None or (score > self._best if self.rule == 'greater'
+                                   else score < self._best))
         self._has_val = True
         if not better:
             return
@@ -106,6 +106,22 @@ class DenseNASArchHook(Hook):
                 runner.logger.info(
                     f'best architecture so far ({self.best_metric} = '
                     f'{score:.3f}) saved to best.yaml')
+
+    # best.yaml must survive a resume: without its score the first epoch
+    # after resuming would overwrite the best architecture.
+    _CKPT_KEY = 'densenas_arch_hook'
+
+    def before_save_checkpoint(self, runner, checkpoint: Dict) -> None:
+        """Store the best score so far in the checkpoint's meta."""
+        checkpoint.setdefault('meta', {})[self._CKPT_KEY] = dict(
+            best=self._best, has_val=self._has_val)
+
+    def after_load_checkpoint(self, runner, checkpoint: Dict) -> None:
+        """Restore the best score on resume."""
+        state = checkpoint.get('meta', {}).get(self._CKPT_KEY)
+        if state:
+            self._best = state.get('best')
+            self._has_val = bool(state.get('has_val', False))
 
     @staticmethod
     def _copy(src: str, dst: str) -> None:

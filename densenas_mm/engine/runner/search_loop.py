@@ -67,7 +67,8 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
             diff_rank_seed = runner._randomness_cfg.get(
                 'diff_rank_seed', False)
             arch_dataloader = runner.build_dataloader(
-                arch_dataloader, seed=runner.seed,
+                arch_dataloader,
+                seed=runner.seed,
                 diff_rank_seed=diff_rank_seed)
         self.arch_dataloader = arch_dataloader
         self.mode = mode
@@ -124,7 +125,7 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
         outputs = self.runner.model.train_step(
             search_batch(data_batch, 'arch', seed),
             optim_wrapper=self.runner.optim_wrapper)
-        scalars = {k: float(v.detach()) for k, v in outputs.items()}
+        scalars = {k: float(v) for k, v in outputs.items()}
         hub = self.runner.message_hub
         for key, value in scalars.items():
             hub.update_scalar(f'train/{key}', value)

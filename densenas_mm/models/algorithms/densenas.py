@@ -4,6 +4,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 import numpy as np
 import torch
+from mmengine.dist import all_reduce, get_rank, is_distributed
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import BaseDataElement
@@ -14,7 +15,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from densenas_mm.registry import MODELS, TASK_UTILS
 
 PHASES = ('weight', 'arch')
-_PHASE_CODE = {'weight': 1, 'arch': 2}
+# 'untagged': weight steps on plain batches (no search loop).
+_PHASE_CODE = {'untagged': 0, 'weight': 1, 'arch': 2}
 
 
 def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
@@ -24,6 +26,9 @@ def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
     (all known identically on every rank and after a resume), so sampling
     needs no communication and a resumed run replays the same ops.
     """
+    if min(base, epoch, index) < 0:
+        raise ValueError(f'step_seed needs non-negative base, epoch and '
+                         f'index, got {base}, {epoch}, {index}')
     seq = np.random.SeedSequence([base, _PHASE_CODE[phase], epoch, index])
     return int(seq.generate_state(1, dtype=np.uint64)[0] >> 1)
 
@@ -34,15 +39,21 @@ def batch_stat_bn(module: torch.nn.Module) -> Iterator[None]:
     saved = []
     for m in module.modules():
         if isinstance(m, _BatchNorm):
-            saved.append((m, m.training, m.momentum))
+            tracked = (None if m.num_batches_tracked is None else
+                       m.num_batches_tracked.clone())
+            saved.append((m, m.training, m.momentum, tracked))
             m.train()
             m.momentum = 0.0
     try:
         yield
     finally:
-        for m, training, momentum in saved:
+        # num_batches_tracked counts even with momentum 0: restore it so
+        # that validating leaves the model (and its checkpoint) unchanged
+        for m, training, momentum, tracked in saved:
             m.train(training)
             m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)
 
 
 def search_batch(batch: Any, phase: str, seed: int) -> Dict[str, Any]:
@@ -102,9 +113,16 @@ class DenseNAS(BaseAlgorithm):
                  data_preprocessor: Optional[Union[Dict,
                                                    torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
+        if isinstance(data_preprocessor, dict) and 'type' not in \
+                data_preprocessor:
+            # mmcls configs keep a type-less top-level `data_preprocessor`,
+            # which the Runner merges into `model`; default its type as
+            # mmcls's ImageClassifier does instead of failing to build it.
+            data_preprocessor = dict(
+                type='mmcls.ClsDataPreprocessor', **data_preprocessor)
         super().__init__(architecture, data_preprocessor, init_cfg)
-        self.mutator = (MODELS.build(mutator)
-                        if isinstance(mutator, dict) else mutator)
+        self.mutator = (
+            MODELS.build(mutator) if isinstance(mutator, dict) else mutator)
         self.mutator.prepare_from_supernet(self.architecture)
         if estimator is not None and isinstance(estimator, dict):
             estimator = TASK_UTILS.build(estimator)
@@ -153,7 +171,7 @@ class DenseNAS(BaseAlgorithm):
                                   data['densenas_seed'], data['batch'])
         else:
             phase, batch = 'weight', data
-            seed = step_seed(self.sample_seed, 'weight', -1,
+            seed = step_seed(self.sample_seed, 'untagged', 0,
                              self._untagged_steps)
             self._untagged_steps += 1
         self._check_optim_wrapper(optim_wrapper)
@@ -174,17 +192,22 @@ class DenseNAS(BaseAlgorithm):
                 batch['inputs'], batch['data_samples'], mode='loss')
         loss, log_vars = self.parse_losses(losses)
         self._assert_finite(loss, phase)
-        snapshot = (self.mutator.alpha_snapshot() if phase == 'arch' else
-                    None)
+        snapshot = (self.mutator.alpha_snapshot() if phase == 'arch' else None)
         wrapper.update_params(loss)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
             self._assert_finite(None, phase)
-            log_vars.update(self.mutator.entropy())
+            # Tensors like the other log values (the loop and loggers call
+            # .detach() / .item() on them).
+            log_vars.update({
+                k: torch.tensor(v)
+                for k, v in self.mutator.entropy().items()
+            })
             return {f'arch_{k}': v for k, v in log_vars.items()}
         return log_vars
 
-    def loss(self, inputs: Tensor,
+    def loss(self,
+             inputs: Tensor,
              data_samples: Optional[List[BaseDataElement]] = None
              ) -> Dict[str, Tensor]:
         """CE (+ cost term in arch mode) and top-1 accuracy of the batch."""
@@ -238,17 +261,26 @@ class DenseNAS(BaseAlgorithm):
     def _assert_finite(self, loss: Optional[Tensor], phase: str) -> None:
         if not self.check_finite:
             return
-        if loss is not None and not bool(torch.isfinite(loss)):
-            raise FloatingPointError(
-                f'non-finite loss ({float(loss)}) in a {phase} step: the run '
-                'is stopped before the update, so the last checkpoint is '
-                'intact. Lower the learning rates or the cost weight and '
-                'resume from it.')
+        if loss is not None:
+            bad = (~torch.isfinite(loss.detach())).float().reshape(1)
+            if is_distributed():
+                # every rank must stop, or the others hang in the next
+                # all-reduce; the flag is small and summed once per step
+                all_reduce(bad, op='sum')
+            if bool(bad.item()):
+                raise FloatingPointError(
+                    f'non-finite loss ({float(loss.detach())} on rank '
+                    f'{get_rank()}; '
+                    f'{int(bad.item())} rank(s) affected) in the {phase} '
+                    'step: the run is stopped before the update, so the '
+                    'last checkpoint is intact. Lower the learning rates or '
+                    'the cost weight and resume from it.')
         if loss is None:
             params = list(self.mutator.arch_params.values())
             if params and not bool(
-                    torch.isfinite(torch.cat([p.detach().flatten()
-                                              for p in params])).all()):
+                    torch.isfinite(
+                        torch.cat([p.detach().flatten()
+                                   for p in params])).all()):
                 raise FloatingPointError(
                     'alpha/beta became non-finite after an architecture '
                     'step; the run is stopped and the last checkpoint is '
