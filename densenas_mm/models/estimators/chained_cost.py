@@ -38,7 +38,14 @@ def mixed_op_cost(costs: Tensor, indices: Sequence[int],
     if len(indices) != weights.numel():
         raise ValueError(f'{len(indices)} candidate indices but '
                          f'{weights.numel()} weights')
-    return (weights * costs[list(indices)]).sum()
+    # Gather by Python ints: indexing with a list would copy a CPU index
+    # tensor to the device (a host-device sync on CUDA) on every call.
+    if len(indices) == costs.numel() and list(indices) == list(
+            range(costs.numel())):
+        picked = costs
+    else:
+        picked = torch.stack([costs[i] for i in indices])
+    return (weights * picked).sum()
 
 
 def chained_node_costs(outgoing: Mapping[int, Sequence[int]], terminal: int,

@@ -127,7 +127,10 @@ class DenseNASMixedOp(DiffMutableModule):
         alpha = arch_param if self.arch_grad else arch_param.detach()
         if len(idx) == self.num_choices:
             return idx, F.softmax(alpha, dim=-1)
-        return idx, F.softmax(alpha[idx], dim=-1)
+        # Gather by Python ints (views + stack): ``alpha[idx]`` with a list
+        # makes a CPU index tensor, a blocking host-to-device copy on CUDA
+        # in every forward and backward.
+        return idx, F.softmax(torch.stack([alpha[i] for i in idx]), dim=-1)
 
     # ---------------------------------------------------------- forward
     def _run(self, x: Tensor, arch_param: Optional[Tensor]) -> Tensor:

@@ -160,9 +160,22 @@ class DenseRoutingMutator(NasMutator):
         by_n: Dict[int, List[str]] = {}
         for alias in searchable:
             by_n.setdefault(self._ops[alias].num_choices, []).append(alias)
-        for n, aliases in by_n.items():
-            alpha = torch.stack([self._arch_params[a].detach()
-                                 for a in aliases]).float().cpu()
+        # One device-to-host copy of every alpha (the step's one necessary
+        # sync: sampling runs on a CPU generator, equal on every rank);
+        # none in 'uniform' mode, which does not read alpha.
+        groups = list(by_n.items())
+        host: List[Optional[Tensor]] = [None] * len(groups)
+        if groups and mode != 'uniform':
+            stacked = [
+                torch.stack([self._arch_params[a].detach() for a in aliases])
+                for _, aliases in groups
+            ]
+            flat = torch.cat([t.flatten() for t in stacked]).float().cpu()
+            host = [
+                t.view(len(aliases), n) for t, (n, aliases) in zip(
+                    flat.split([t.numel() for t in stacked]), groups)
+            ]
+        for (n, aliases), alpha in zip(groups, host):
             if mode == 'argmax':
                 picks = alpha.argmax(dim=1, keepdim=True)
             elif mode == 'uniform':
@@ -205,11 +218,13 @@ class DenseRoutingMutator(NasMutator):
             idx = self._ops[alias].active
             if idx is None or len(idx) == self._ops[alias].num_choices:
                 continue
-            new = self._arch_params[alias]
-            sel = torch.as_tensor(idx, device=new.device)
-            offset = (torch.logsumexp(old[sel], 0) -
-                      torch.logsumexp(new.data[sel], 0))
-            new.data[sel] += offset
+            new = self._arch_params[alias].data
+            # Python-int indexing: no index tensor to copy to the device.
+            offset = (torch.logsumexp(torch.stack([old[i] for i in idx]), 0)
+                      - torch.logsumexp(torch.stack([new[i] for i in idx]),
+                                        0))
+            for i in idx:
+                new[i] += offset
 
     # ---------------------------------------------------------- derivation
     @torch.no_grad()
@@ -298,10 +313,12 @@ class DenseRoutingMutator(NasMutator):
         def mean_entropy(params: Dict[str, nn.Parameter]) -> float:
             if not params:
                 return 0.0
-            vals = []
+            ents = []
             for p in params.values():
                 prob = F.softmax(p.detach().float(), 0)
-                vals.append(float(-(prob * prob.clamp_min(1e-12).log()).sum()))
+                ents.append(-(prob * prob.clamp_min(1e-12).log()).sum())
+            # One device-to-host copy for all, not one per parameter.
+            vals = torch.stack(ents).tolist()
             return sum(vals) / len(vals)
 
         return dict(
