@@ -13,7 +13,9 @@ from densenas_mm.structures import DerivedArch, DerivedBlock
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
 TIMING = dict(warmup=1, min_repeats=2, max_repeats=2)
-REF = Path('/work/shared/data/densenas_reference/lat_list_densenas_mbv2_xp32')
+# ../shared beside the repository (as in CI)
+REF = (Path(__file__).resolve().parents[3] / 'shared' / 'data' /
+       'densenas_reference' / 'lat_list_densenas_mbv2_xp32')
 
 
 def demo_arch():

@@ -16,7 +16,9 @@ from densenas_mm.structures import DerivedArch
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
-REF = Path('/work/shared/data/densenas_reference')
+# ../shared beside the repository (as in CI)
+REF = (Path(__file__).resolve().parents[3] / 'shared' / 'data' /
+       'densenas_reference')
 MBV2 = REF / 'lat_list_densenas_mbv2_xp32'
 RESNET = REF / 'lat_list_resv2_32'
 pytestmark = pytest.mark.skipif(

@@ -1,16 +1,16 @@
 """Convert the DenseNAS reference code's positional latency list to a table.
 
-Reads e.g. /work/shared/data/densenas_reference/lat_list_densenas_mbv2_xp32
+Reads e.g. ../shared/data/densenas_reference/lat_list_densenas_mbv2_xp32
 (parsed with ast.literal_eval), maps every number to its keyed entry of the
 matching search space and writes a versioned latency table (JSON), printing
 how many scalars were consumed.
 
 Examples:
     python tools/analysis/import_reference_lut.py \
-        /work/shared/data/densenas_reference/lat_list_densenas_mbv2_xp32 \
+        ../shared/data/densenas_reference/lat_list_densenas_mbv2_xp32 \
         --out work_dirs/latency/densenas_mbv2_224_titanxp_ref_b32.json
     python tools/analysis/import_reference_lut.py \
-        /work/shared/data/densenas_reference/lat_list_resv2_32 \
+        ../shared/data/densenas_reference/lat_list_resv2_32 \
         --kind resnet --out work_dirs/latency/densenas_resnet_224_ref_b32.json
 """
 import argparse

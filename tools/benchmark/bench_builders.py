@@ -26,7 +26,11 @@ import torch.nn as nn
 import densenas_mm  # noqa: E402,F401  (applies compat, registers modules)
 from densenas_mm.search_space import SearchSpace, load_preset  # noqa: E402
 
-REFERENCE_MBV2 = '/work/shared/data/densenas_reference/lat_list_densenas_mbv2_xp32'
+# the paper's table in ../shared beside the repository
+REFERENCE_MBV2 = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))), 'shared', 'data', 'densenas_reference',
+    'lat_list_densenas_mbv2_xp32')
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
