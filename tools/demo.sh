@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
-# End-to-end demo on the embedded digits data (CPU, a few minutes).
+# End-to-end DenseNAS demo on the embedded digits data (CPU, ~15 minutes on
+# 2 loaded cores; see docs/demo.md):
 #
-#   bash tools/demo.sh            # or: make demo
+#   make demo                     # = make env && bash tools/demo.sh
+#   bash tools/demo.sh            # when the environment is already set up
+#
+# data -> CPU latency table (cached) -> DenseNAS search (warm-up, then arch
+# updates; pictures every 5 epochs) -> derived architecture -> supernet ->
+# subnet checkpoint (warm start) -> short retrain -> mmcls test, and the same
+# retrain + test for a random architecture of the same space and LUT latency
+# -> latency audit (LUT vs measured), FLOPs/params -> summary table
+# ($WORK_DIR/summary.txt and summary.json) and pictures ($WORK_DIR/plots,
+# $WORK_DIR/search/vis).
 #
 # Environment:
-#   WORK_DIR            where every step writes (default: work_dirs/demo)
-#   DENSENAS_DEMO_DATA  demo data root (default: data/demo_digits)
-#   PYTHON              interpreter (default: python)
-#   EPOCHS              baseline training epochs (default: 2)
+#   WORK_DIR              where every step writes (default work_dirs/demo)
+#   DENSENAS_DEMO_DATA    demo data root (default data/demo_digits)
+#   PYTHON                interpreter (default python)
+#   DEMO_THREADS          torch / OMP threads of every step (default 1: on a
+#                         shared 2-core machine 1 thread is much faster)
+#   DEMO_SEARCH_EPOCHS    search epochs in total (default 20)
+#   DEMO_WARMUP_EPOCHS    of which warm-up (default 12; at most total - 1)
+#   DEMO_RETRAIN_EPOCHS   retrain epochs of each derived net (default 8)
+#   DEMO_WARM_START       1: retrain from the supernet's weights (default 1)
+#   DEMO_ARCH             last | best: which derived arch (default last)
+#   DEMO_LUT              latency table (default work_dirs/latency/
+#                         densenas_demo_32_cpu_b32_t<threads>.json)
+#   DEMO_LUT_ARGS         extra arguments of tools/build_latency_lut.py
+#   DEMO_AUDIT_ARGS       extra arguments of tools/analysis/latency_audit.py
+#   DEMO_STEPS            space-separated subset of the steps to run
 #
-# Each step is a function `step_<name>`; STEPS lists them in order. To add a
-# step, define a function and append its name to STEPS. Steps share results
-# through files under $WORK_DIR only.
+# Each step is a function `step_<name>`; STEPS lists them in order. Steps
+# share results through files under $WORK_DIR only, so a step can be rerun
+# alone, e.g. DEMO_STEPS="summary" bash tools/demo.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,11 +40,28 @@ cd "$(dirname "$0")/.."
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 DENSENAS_DEMO_DATA=${DENSENAS_DEMO_DATA:-data/demo_digits}
 PYTHON=${PYTHON:-python}
-EPOCHS=${EPOCHS:-2}
+DEMO_THREADS=${DEMO_THREADS:-1}
+DEMO_SEARCH_EPOCHS=${DEMO_SEARCH_EPOCHS:-20}
+DEMO_WARMUP_EPOCHS=${DEMO_WARMUP_EPOCHS:-12}
+DEMO_RETRAIN_EPOCHS=${DEMO_RETRAIN_EPOCHS:-8}
+DEMO_WARM_START=${DEMO_WARM_START:-1}
+DEMO_ARCH=${DEMO_ARCH:-last}
+DEMO_LUT=${DEMO_LUT:-work_dirs/latency/densenas_demo_32_cpu_b32_t${DEMO_THREADS}.json}
 export DENSENAS_DEMO_DATA  # read by configs/_base_/datasets/demo_digits.py
+export OMP_NUM_THREADS=$DEMO_THREADS MKL_NUM_THREADS=$DEMO_THREADS
 
-BASELINE_CONFIG=configs/baseline/mobilenet_v2_demo.py
-SUMMARY="$WORK_DIR/summary.txt"
+if ((DEMO_WARMUP_EPOCHS >= DEMO_SEARCH_EPOCHS)); then
+    DEMO_WARMUP_EPOCHS=$((DEMO_SEARCH_EPOCHS - 1))
+fi
+
+SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
+SUBNET_CONFIG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py
+SPACE_CONFIG=configs/_base_/search_spaces/densenas_demo_32.py
+
+# In-process data loading: worker processes only compete for the 2 cores.
+LOADERS=(train_dataloader.num_workers=0 train_dataloader.persistent_workers=False
+         val_dataloader.num_workers=0 val_dataloader.persistent_workers=False
+         test_dataloader.num_workers=0 test_dataloader.persistent_workers=False)
 
 log() { printf '\n==> [demo] %s\n' "$*"; }
 
@@ -37,49 +75,129 @@ last_checkpoint() {
     cat "$ckpt_file"
 }
 
-# Print "top1 top5" from a metrics json written by tools/test.py --out.
-read_metrics() {
-    "$PYTHON" -c 'import json, sys
-m = json.load(open(sys.argv[1]))
-print("top1=%.2f top5=%.2f" % (m["accuracy/top1"], m["accuracy/top5"]))' "$1"
-}
-
 step_data() {
-    log "build the demo data in $DENSENAS_DEMO_DATA"
+    log "build the demo data in $DENSENAS_DEMO_DATA (kept if complete)"
     "$PYTHON" tools/dataset/make_demo_data.py --out "$DENSENAS_DEMO_DATA"
 }
 
-step_baseline_train() {
-    log "train the MobileNetV2 baseline for $EPOCHS epochs"
-    "$PYTHON" tools/train.py "$BASELINE_CONFIG" \
-        --work-dir "$WORK_DIR/baseline" \
-        --cfg-options train_cfg.max_epochs="$EPOCHS"
+step_lut() {
+    log "latency table for the demo space on this CPU ($DEMO_THREADS thread(s)): $DEMO_LUT"
+    # Resumable and cached: entries already in the table (same device,
+    # batch, dtype, threads) are reused; a complete table is not remeasured.
+    "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" --device cpu \
+        --batch-size 32 --threads "$DEMO_THREADS" --out "$DEMO_LUT" \
+        ${DEMO_LUT_ARGS:-}
 }
 
-step_baseline_test() {
-    log "evaluate the baseline on the test split"
-    local ckpt
-    ckpt=$(last_checkpoint "$WORK_DIR/baseline")
-    "$PYTHON" tools/test.py "$BASELINE_CONFIG" "$ckpt" \
-        --work-dir "$WORK_DIR/baseline_test" \
-        --out "$WORK_DIR/baseline_test/metrics.json"
-    local metrics  # assigned apart from `local` so that errors abort
-    metrics=$(read_metrics "$WORK_DIR/baseline_test/metrics.json")
-    echo "baseline (mmcls MobileNetV2 x0.5, $EPOCHS epochs): $metrics" \
-        >>"$SUMMARY"
+step_search() {
+    log "DenseNAS search: $DEMO_SEARCH_EPOCHS epochs, $DEMO_WARMUP_EPOCHS of them warm-up"
+    rm -rf "$WORK_DIR/search"
+    "$PYTHON" tools/train.py "$SEARCH_CONFIG" --work-dir "$WORK_DIR/search" \
+        --cfg-options "${LOADERS[@]:0:2}" \
+        train_cfg.arch_dataloader.num_workers=0 \
+        train_cfg.arch_dataloader.persistent_workers=False \
+        val_dataloader.num_workers=0 val_dataloader.persistent_workers=False \
+        model.estimator.lut="$DEMO_LUT" \
+        train_cfg.max_epochs="$DEMO_SEARCH_EPOCHS" \
+        param_scheduler.architecture.0.T_max="$DEMO_SEARCH_EPOCHS" \
+        custom_hooks.0.warmup_epochs="$DEMO_WARMUP_EPOCHS"
 }
 
-STEPS=(data baseline_train baseline_test)
+step_derive() {
+    local src="$WORK_DIR/search/arch/$DEMO_ARCH.yaml"
+    log "derived architecture: $src -> $WORK_DIR/arch.yaml"
+    cp "$src" "$WORK_DIR/arch.yaml"
+    cat "$WORK_DIR/search/arch/epoch_$DEMO_SEARCH_EPOCHS.net_config" 2>/dev/null || true
+    log "random architecture of the same space with the closest LUT latency"
+    "$PYTHON" tools/analysis/random_arch.py "$SEARCH_CONFIG" \
+        "$WORK_DIR/random.yaml" --seed 0 --lut "$DEMO_LUT" \
+        --match "$WORK_DIR/arch.yaml"
+}
+
+# retrain NAME: supernet -> subnet checkpoint (warm start), train, test.
+retrain() {
+    local name=$1 arch="$WORK_DIR/$1.yaml" init=()
+    if [[ "$DEMO_WARM_START" == 1 ]]; then
+        log "[$name] supernet -> subnet checkpoint (warm start)"
+        "$PYTHON" tools/model_converters/supernet_to_subnet.py \
+            "$(last_checkpoint "$WORK_DIR/search")" "$arch" \
+            "$WORK_DIR/${name}_init.pth" --config "$SUBNET_CONFIG"
+        init=(load_from="$WORK_DIR/${name}_init.pth")
+    fi
+    log "[$name] retrain for $DEMO_RETRAIN_EPOCHS epochs"
+    rm -rf "$WORK_DIR/$name"
+    "$PYTHON" tools/train.py "$SUBNET_CONFIG" --work-dir "$WORK_DIR/$name" \
+        --cfg-options "${LOADERS[@]}" model.backbone.arch="$arch" \
+        train_cfg.max_epochs="$DEMO_RETRAIN_EPOCHS" \
+        param_scheduler.0.T_max="$DEMO_RETRAIN_EPOCHS" \
+        param_scheduler.0.end="$DEMO_RETRAIN_EPOCHS" "${init[@]}"
+    log "[$name] evaluate on the test split (mmcls Accuracy)"
+    "$PYTHON" tools/test.py "$SUBNET_CONFIG" \
+        "$(last_checkpoint "$WORK_DIR/$name")" \
+        --work-dir "$WORK_DIR/${name}_test" \
+        --out "$WORK_DIR/${name}_test/metrics.json" \
+        --cfg-options "${LOADERS[@]}" model.backbone.arch="$arch"
+}
+
+step_retrain_searched() { retrain arch; }
+step_retrain_random() { retrain random; }
+
+step_measure() {
+    local name
+    for name in arch random; do
+        log "[$name] LUT-predicted vs measured latency; FLOPs and params"
+        "$PYTHON" tools/analysis/latency_audit.py "$WORK_DIR/$name.yaml" \
+            --lut "$DEMO_LUT" --threads "$DEMO_THREADS" \
+            --json "$WORK_DIR/${name}_audit.json" ${DEMO_AUDIT_ARGS:-}
+        "$PYTHON" tools/analysis/get_flops.py "$SUBNET_CONFIG" --shape 32 \
+            --cfg-options model.backbone.arch="$WORK_DIR/$name.yaml" \
+            --json "$WORK_DIR/${name}_flops.json"
+    done
+}
+
+step_plots() {
+    log "pictures of the search -> $WORK_DIR/plots (and $WORK_DIR/search/vis)"
+    "$PYTHON" tools/analysis/plot_arch.py "$SEARCH_CONFIG" \
+        --checkpoint "$(last_checkpoint "$WORK_DIR/search")" \
+        --scalars "$WORK_DIR/search/*/vis_data/scalars.json" \
+        --warmup-epochs "$DEMO_WARMUP_EPOCHS" --out-dir "$WORK_DIR/plots"
+}
+
+step_summary() {
+    log "summary"
+    "$PYTHON" tools/analysis/demo_summary.py "$WORK_DIR"
+}
+
+STEPS=(data lut search derive retrain_searched retrain_random measure plots)
+
+# Seconds per step, merged into $WORK_DIR/timing.json.
+record_time() {
+    "$PYTHON" - "$WORK_DIR/timing.json" "$1" "$2" <<'EOF'
+import json, os, sys
+path, step, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+data = json.load(open(path)) if os.path.exists(path) else {}
+data[step] = secs
+json.dump(data, open(path, 'w'), indent=1)
+EOF
+}
 
 main() {
     mkdir -p "$WORK_DIR"
-    : >"$SUMMARY"
-    local start=$SECONDS step
-    for step in "${STEPS[@]}"; do
+    local steps=("${STEPS[@]}")
+    if [[ -n "${DEMO_STEPS:-}" ]]; then
+        read -r -a steps <<<"${DEMO_STEPS//summary/}"
+    else
+        rm -f "$WORK_DIR/timing.json"
+    fi
+    local start=$SECONDS step t0
+    for step in "${steps[@]}"; do
+        t0=$SECONDS
         "step_$step"
+        record_time "$step" $((SECONDS - t0))
     done
-    log "done in $((SECONDS - start)) s; results ($SUMMARY):"
-    cat "$SUMMARY"
+    record_time total $((SECONDS - start))
+    step_summary  # always last, so that it shows the timing
+    log "done in $((SECONDS - start)) s; results in $WORK_DIR/summary.txt"
 }
 
 main "$@"

@@ -18,7 +18,7 @@ from densenas_mm.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
-                       'densenas_supernet-demo_1xb32-10e_digits.py')
+                       'densenas_supernet-demo_1xb32-20e_digits.py')
 
 
 def demo_cfg() -> Config:

@@ -22,7 +22,7 @@ import yaml
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(osp.dirname(HERE))
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
-                       'densenas_supernet-demo_1xb32-10e_digits.py')
+                       'densenas_supernet-demo_1xb32-20e_digits.py')
 
 TEST_CONFIG = '''
 _base_ = [{demo!r}]

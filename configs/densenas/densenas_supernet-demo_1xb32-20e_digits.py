@@ -1,11 +1,15 @@
 # DenseNAS search on the embedded demo data (scikit-learn digits, 32x32):
-# the small MobileNetV2-type space of configs/_base_/search_spaces, 4 warm-up
-# epochs then 6 search epochs, a CPU latency table. Minutes on 2 CPU cores.
+# the small MobileNetV2-type space of configs/_base_/search_spaces, 12 warm-up
+# epochs then 8 search epochs, a CPU latency table. About 3-8 minutes on 2
+# CPU cores with OMP_NUM_THREADS=1 (tools/demo.sh; see docs/demo.md).
+# Why 12 warm-up epochs: with uniform single-op sampling the supernet needs
+# ~400-500 weight steps (batch 32) before its loss falls, against ~60 for a
+# fixed set of ops (docs/demo.md, "Tuning the demo search").
 #
 #   python tools/build_latency_lut.py \
 #       configs/_base_/search_spaces/densenas_demo_32.py --device cpu \
 #       --batch-size 32 --out work_dirs/latency/densenas_demo_32_cpu.json
-#   python tools/train.py configs/densenas/densenas_supernet-demo_1xb32-10e_digits.py
+#   python tools/train.py configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
 _base_ = [
     '../_base_/search_spaces/densenas_demo_32.py',
     '../_base_/datasets/demo_digits.py',
@@ -13,8 +17,8 @@ _base_ = [
 ]
 
 lut_file = 'work_dirs/latency/densenas_demo_32_cpu.json'
-warmup_epochs = 4
-max_epochs = 10
+warmup_epochs = 12
+max_epochs = 20
 
 model = dict(
     type='densenas_mm.DenseNAS',
@@ -48,7 +52,7 @@ train_cfg = dict(
     type='densenas_mm.DenseNASSearchLoop',
     arch_dataloader={{_base_.search_val_dataloader}},
     max_epochs=max_epochs,
-    val_interval=2,
+    val_interval=1,
     mode='epochwise')
 val_cfg = dict()
 test_cfg = dict()
@@ -61,7 +65,7 @@ optim_wrapper = dict(
             nesterov=False)),
     mutator=dict(
         optimizer=dict(
-            type='Adam', lr=3e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
+            type='Adam', lr=1e-2, betas=(0.5, 0.999), weight_decay=1e-3)))
 
 param_scheduler = dict(
     architecture=[
@@ -77,6 +81,7 @@ param_scheduler = dict(
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
     dict(type='densenas_mm.DenseNASArchHook'),
+    dict(type='densenas_mm.DenseNASVisualizationHook', interval=5),
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),

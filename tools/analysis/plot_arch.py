@@ -1,0 +1,100 @@
+"""Pictures of a DenseNAS search from a checkpoint or an architecture YAML.
+
+From a search checkpoint (with its config): the supernet graph with the
+derived path and edge widths by p_ij, softmax(alpha) heatmaps, softmax(beta)
+bars, and -- with ``--scalars`` (mmengine's ``vis_data/scalars.json``) --
+the search curves. From a derived-architecture YAML (with a config holding
+its search space): the supernet graph with the path and its ops.
+
+Examples:
+    python tools/analysis/plot_arch.py \
+        configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py \
+        --checkpoint work_dirs/demo/search/epoch_25.pth \
+        --scalars work_dirs/demo/search/*/vis_data/scalars.json \
+        --out-dir work_dirs/demo/plots
+    python tools/analysis/plot_arch.py \
+        configs/_base_/search_spaces/densenas_demo_32.py \
+        --arch work_dirs/demo/search/arch/last.yaml --out-dir plots
+"""
+import argparse
+import glob
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='search config (or any config with '
+                        'a search_space)')
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument('--checkpoint', help='search checkpoint (.pth)')
+    src.add_argument('--arch', help='derived architecture YAML')
+    parser.add_argument('--scalars', help="mmengine scalars.json for the "
+                        'curves (a glob is fine)')
+    parser.add_argument('--warmup-epochs', type=int,
+                        help='marks the end of warm-up on the curves')
+    parser.add_argument('--out-dir', default='.', help='where PNGs go')
+    parser.add_argument('--prefix', default='', help='file name prefix')
+    return parser.parse_args(argv)
+
+
+def load_space(config: str):
+    """The search space of a config."""
+    import densenas_mm  # noqa: F401
+    from mmengine.config import Config
+
+    from densenas_mm.latency import find_search_space
+    from densenas_mm.search_space import SearchSpace
+    return SearchSpace.from_config(
+        find_search_space(Config.fromfile(config).to_dict()))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from densenas_mm.visualization import (arch_state_from_arch,
+                                           arch_state_from_state_dict,
+                                           plot_alphas, plot_betas,
+                                           plot_curves, plot_supernet,
+                                           read_scalars, save_figure)
+    space = load_space(args.config)
+    out = lambda name: osp.join(args.out_dir, args.prefix + name)  # noqa
+    written = []
+    if args.checkpoint:
+        import torch
+        ckpt = torch.load(args.checkpoint, map_location='cpu',
+                          weights_only=False)
+        state = arch_state_from_state_dict(space,
+                                           ckpt.get('state_dict', ckpt))
+        epoch = ckpt.get('meta', {}).get('epoch')
+        tag = f' (epoch {epoch})' if epoch is not None else ''
+        save_figure(plot_supernet(state, title=f'derived path {state.path}'
+                                  f'{tag}; edge width = p_ij'),
+                    out('supernet.png'))
+        save_figure(plot_alphas(state), out('alphas.png'))
+        save_figure(plot_betas(state), out('betas.png'))
+        written += ['supernet.png', 'alphas.png', 'betas.png']
+    else:
+        from densenas_mm.structures import DerivedArch
+        arch = DerivedArch.load(args.arch)
+        state = arch_state_from_arch(space, arch)
+        save_figure(plot_supernet(state, title=f'{osp.basename(args.arch)}:'
+                                  f' path {state.path}', show_probs=False),
+                    out('supernet.png'))
+        written.append('supernet.png')
+    if args.scalars:
+        files = sorted(glob.glob(args.scalars))
+        if not files:
+            raise SystemExit(f'no file matches {args.scalars}')
+        history = read_scalars(files[-1])
+        save_figure(plot_curves(history, args.warmup_epochs),
+                    out('curves.png'))
+        written.append('curves.png')
+    print(f'derived path {state.path}; ops: '
+          + '; '.join(f'{n}: {h} {s}' for n, (h, s) in state.ops.items()))
+    for name in written:
+        print(f'wrote {out(name)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
