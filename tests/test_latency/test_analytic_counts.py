@@ -7,6 +7,7 @@ import densenas_mm  # noqa: F401
 from densenas_mm.latency import (OpSignature, build_arch_net, build_module,
                                  signature_flops, signature_params)
 from densenas_mm.models.estimators import ChainedLatencyEstimator
+from densenas_mm.structures.published import DENSENAS_C
 from densenas_mm.structures import DerivedArch, DerivedBlock
 from mmrazor.models.task_modules.estimators.counters import \
     get_model_flops_params
@@ -15,16 +16,6 @@ NOT_MACS = [
     'BatchNorm2dCounter', 'ReLUCounter', 'ReLU6Counter',
     'AdaptiveAvgPool2dCounter'
 ]
-DENSENAS_C = (
-    "[[16, 16], 'mbconv_k3_t1', [], 0, 1]|"
-    "[[16, 24], 'mbconv_k3_t6', [], 0, 2]|"
-    "[[24, 48], 'mbconv_k7_t6', ['mbconv_k3_t3'], 1, 2]|"
-    "[[48, 72], 'mbconv_k5_t6', ['mbconv_k3_t6', 'mbconv_k3_t3'], 2, 2]|"
-    "[[72, 128], 'mbconv_k3_t6', ['mbconv_k3_t3', 'mbconv_k3_t3'], 2, 1]|"
-    "[[128, 160], 'mbconv_k3_t6', ['mbconv_k7_t3', 'mbconv_k5_t6', "
-    "'mbconv_k7_t3'], 3, 2]|[[160, 176], 'mbconv_k3_t3', ['mbconv_k3_t6', "
-    "'mbconv_k3_t6', 'mbconv_k3_t6'], 3, 1]|[[176, 384], 'mbconv_k7_t6', [], "
-    "0, 1]|[[384, 1984], 'conv1_1']")
 
 
 def counted(model, shape):

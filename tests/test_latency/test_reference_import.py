@@ -12,6 +12,7 @@ from densenas_mm.latency import (LatencyTable, LatencyTableError, OpSignature,
                                  space_ops)
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.search_space import SearchSpace
+from densenas_mm.structures.published import DENSENAS_C
 from densenas_mm.structures import DerivedArch
 from mmengine.config import Config
 
@@ -23,16 +24,6 @@ MBV2 = REF / 'lat_list_densenas_mbv2_xp32'
 RESNET = REF / 'lat_list_resv2_32'
 pytestmark = pytest.mark.skipif(
     not MBV2.exists(), reason='reference tables not available')
-DENSENAS_C = (
-    "[[16, 16], 'mbconv_k3_t1', [], 0, 1]|"
-    "[[16, 24], 'mbconv_k3_t6', [], 0, 2]|"
-    "[[24, 48], 'mbconv_k7_t6', ['mbconv_k3_t3'], 1, 2]|"
-    "[[48, 72], 'mbconv_k5_t6', ['mbconv_k3_t6', 'mbconv_k3_t3'], 2, 2]|"
-    "[[72, 128], 'mbconv_k3_t6', ['mbconv_k3_t3', 'mbconv_k3_t3'], 2, 1]|"
-    "[[128, 160], 'mbconv_k3_t6', ['mbconv_k7_t3', 'mbconv_k5_t6', "
-    "'mbconv_k7_t3'], 3, 2]|[[160, 176], 'mbconv_k3_t3', ['mbconv_k3_t6', "
-    "'mbconv_k3_t6', 'mbconv_k3_t6'], 3, 1]|[[176, 384], 'mbconv_k7_t6', [], "
-    "0, 1]|[[384, 1984], 'conv1_1']")
 
 
 def space(name):
