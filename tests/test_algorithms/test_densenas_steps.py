@@ -273,3 +273,24 @@ def test_supernet_validation_leaves_the_model_unchanged():
     after = algo.state_dict()
     assert [k for k in before if not torch.equal(before[k], after[k])] == []
     assert not algo.architecture.training  # BN modes restored
+
+
+def test_channels_last_gives_the_same_steps():
+    """The memory-format switch changes strides, not results."""
+    results = []
+    for channels_last in (False, True):
+        algo = build_algorithm(seed=3, channels_last=channels_last)
+        optim = build_optim(algo)
+        algo.train()
+        weight = _step(algo, optim, 'weight', seed=5)
+        arch = _step(algo, optim, 'arch', seed=6)
+        conv = algo.architecture.backbone.stem[0][0].weight
+        assert conv.is_contiguous(
+            memory_format=torch.channels_last) == channels_last
+        results.append((float(weight['loss']), float(arch['arch_loss']),
+                        {k: v.detach().clone()
+                         for k, v in algo.mutator.arch_params.items()}))
+    (w0, a0, p0), (w1, a1, p1) = results
+    assert abs(w0 - w1) < 1e-4 and abs(a0 - a1) < 1e-4
+    for key in p0:
+        assert torch.allclose(p0[key], p1[key], atol=1e-6), key

@@ -96,6 +96,9 @@ class DenseNAS(BaseAlgorithm):
         val_sampling (str): Mutator mode for supernet validation: ``'all'``
             (every op weighted by softmax(alpha), the reference) or
             ``'argmax'`` (the current derived ops).
+        channels_last (bool): Keep the supernet's weights and inputs in
+            channels-last memory format (faster convolutions on recent
+            GPUs, with AMP in particular). Results are unchanged.
         check_finite (bool): Stop with a clear error on NaN/inf loss or
             arch params.
         data_preprocessor (dict, optional): Defaults to the architecture's.
@@ -110,6 +113,7 @@ class DenseNAS(BaseAlgorithm):
                  sample_seed: int = 0,
                  val_sampling: str = 'all',
                  check_finite: bool = True,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[Union[Dict,
                                                    torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
@@ -142,6 +146,10 @@ class DenseNAS(BaseAlgorithm):
         self.sample_seed = int(sample_seed)
         self.val_sampling = val_sampling
         self.check_finite = check_finite
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            # Module.to(device) later keeps the strides of the parameters.
+            self.architecture.to(memory_format=torch.channels_last)
         # Set by DenseNASWarmupHook from runner.epoch (never stored in
         # checkpoints, so a resumed run is right by construction).
         self.arch_updates_enabled = False
@@ -187,7 +195,7 @@ class DenseNAS(BaseAlgorithm):
         for ow in optim_wrapper.values():
             ow.zero_grad()
         with wrapper.optim_context(self):
-            batch = self.data_preprocessor(batch, True)
+            batch = self._to_memory_format(self.data_preprocessor(batch, True))
             losses = model_call(
                 batch['inputs'], batch['data_samples'], mode='loss')
         loss, log_vars = self.parse_losses(losses)
@@ -226,6 +234,18 @@ class DenseNAS(BaseAlgorithm):
         return losses
 
     # -------------------------------------------------------- validation
+    def _to_memory_format(self, batch: Dict[str, Any]) -> Dict[str, Any]:
+        if self.channels_last and isinstance(batch.get('inputs'), Tensor):
+            batch['inputs'] = batch['inputs'].contiguous(
+                memory_format=torch.channels_last)
+        return batch
+
+    def _run_forward(self, data: Any, mode: str) -> Any:
+        # val/test steps: the preprocessed batch passes through here
+        if isinstance(data, dict):
+            data = self._to_memory_format(data)
+        return super()._run_forward(data, mode)
+
     def val_step(self, data: Any) -> list:
         """Supernet validation with the ``val_sampling`` mode.
 
