@@ -15,8 +15,9 @@ class's split does not depend on which other classes were picked.
 import os
 import os.path as osp
 import random
-import tempfile
 from typing import Dict, List, Optional, Sequence
+
+from densenas_mm.utils.io import write_text_atomic
 
 IMAGE_EXTENSIONS = ('.jpeg', '.jpg', '.png', '.bmp', '.ppm', '.pgm', '.tif')
 
@@ -86,15 +87,7 @@ def split_files(files: Sequence[str], split: float, seed: Optional[int],
 
 
 def _atomic_write(path: str, lines: Sequence[str]) -> None:
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', dir=osp.dirname(path))
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.writelines(line + '\n' for line in lines)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    write_text_atomic(''.join(line + '\n' for line in lines), path)
 
 
 def make_imagenet_subset(train_dir: str,

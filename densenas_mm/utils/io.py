@@ -1,35 +1,59 @@
-"""Atomic file writes for results, tables and architectures."""
+"""Atomic file writes for results, tables, architectures and checkpoints.
+
+Every writer of the project goes through :func:`atomic_path`: the content is
+written to a temporary file in the destination's folder, flushed to disk,
+given the usual umask-derived mode (``mkstemp`` would leave 0600) and renamed
+over the destination (atomic on POSIX), so readers and a crash half-way never
+see a partial file.
+"""
 import json
 import os
 import tempfile
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 
-def write_text_atomic(text: str, path: str) -> None:
-    """Write ``text`` to ``path`` so readers never see a partial file.
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
-    The text goes to a temporary file in the same directory, is flushed and
-    fsynced, then renamed over ``path`` (atomic on POSIX).
+
+@contextmanager
+def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
+    """Yield a temporary path that replaces ``path`` on success.
+
+    Args:
+        path (str): The destination file.
+        suffix (str): Suffix of the temporary file (some writers, e.g.
+            matplotlib, pick the format from it).
+
+    Yields:
+        str: Where to write. Removed if the block raises.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
+        prefix='.' + os.path.basename(path) + '.', suffix=suffix, dir=folder)
+    os.close(fd)
     try:
-        # mkstemp creates 0600 files; give results the usual umask mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
+        yield tmp
+        with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def write_text_atomic(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(text)
 
 
 def dump_yaml_atomic(data: Any, path: str) -> None:

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
 
+from densenas_mm.utils.io import atomic_path  # noqa: E402
 from .arch_data import ArchState, graph_layout  # noqa: E402
 
 PATH_COLOR = '#d62728'
@@ -35,9 +36,8 @@ def save_figure(fig: Figure, path: str, dpi: int = 110) -> np.ndarray:
     os.makedirs(folder, exist_ok=True)
     fig.canvas.draw()
     rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    tmp = path + '.tmp.png'
-    fig.savefig(tmp, dpi=dpi, bbox_inches='tight')
-    os.replace(tmp, path)
+    with atomic_path(path, suffix='.png') as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches='tight')
     plt.close(fig)
     return rgb
 

@@ -62,10 +62,7 @@ def export_onnx(model: nn.Module,
         dynamo (bool): Use torch's ``torch.export``-based exporter (needs
             ``onnxscript``) instead of the TorchScript one.
     """
-    import os
-    import tempfile
-
-    from densenas_mm.models.converters.checkpoint_io import current_umask
+    from densenas_mm.utils.io import atomic_path
     wrapper = LogitsWrapper(model).eval()
     example = torch.randn(*input_shape)
     kwargs = dict(
@@ -82,19 +79,10 @@ def export_onnx(model: nn.Module,
         })
     if 'dynamo' in inspect.signature(torch.onnx.export).parameters:
         kwargs['dynamo'] = dynamo
-    folder = os.path.dirname(os.path.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.onnx.tmp', dir=folder)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter('ignore', DeprecationWarning)
-            torch.onnx.export(wrapper, (example, ), tmp, **kwargs)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(out, suffix='.onnx') as tmp, \
+            warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        torch.onnx.export(wrapper, (example, ), tmp, **kwargs)
 
 
 def check_onnx(model: nn.Module,

@@ -1,12 +1,13 @@
 """Read search checkpoints defensively; write checkpoints atomically."""
 import os
 import pickle
-import tempfile
 import zipfile
 from typing import Any, Dict
 
 import torch
 from torch import Tensor
+
+from densenas_mm.utils.io import atomic_path
 
 
 class ConversionError(ValueError):
@@ -68,27 +69,5 @@ def save_checkpoint_atomic(checkpoint: Dict[str, Any], path: str) -> None:
         checkpoint (dict): What to save.
         path (str): Destination file.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def current_umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    import os
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
