@@ -6,25 +6,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 
 from densenas_mm.latency import LatencyTable, space_ops
-from densenas_mm.search_space import SearchSpace, SpaceGraph, naming
+from densenas_mm.search_space import (SearchSpace, SpaceGraph, load_preset,
+                                      naming)
 from densenas_mm.structures import DerivedArch, DerivedBlock
 
-DEMO = dict(
-    name='densenas_demo_32',
-    input_size=32,
-    stem_channels=8,
-    stem_stride=2,
-    stem_ops=['mbconv_k3_t1'],
-    widths=[12, 16, 24, 32, 40, 64],
-    resolutions=[16, 8, 8, 4, 4, 4],
-    stages=[1, 2, 2, 3, 3, 4],
-    num_layers=[1, 1, 1, 1, 1, 0],
-    connections=3,
-    head_ops=['mbconv_k3_t3', 'mbconv_k3_t6', 'mbconv_k5_t3'],
-    stack_ops=['mbconv_k3_t3', 'mbconv_k5_t3', 'skip_connect'],
-    last_dim=128,
-    num_classes=10,
-    act='relu6')
+# the demo preset itself (configs/_base_/search_spaces/densenas_demo_32.py)
+DEMO = load_preset('densenas_demo_32').to_dict()
 
 # Smaller still: 3 blocks, 2 layers in block 2, every op combination of
 # every path can be enumerated.

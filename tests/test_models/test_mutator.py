@@ -199,8 +199,8 @@ def test_derive_from_any_state_is_valid_and_loads(seed):
     assert [b.node for b in arch.blocks] == arch.path[1:-1]
     for b in arch.blocks:
         for name, layer in zip(b.stack_ops, b.layer_ids):
-            assert name == mutator._argmax_op(layer_alias(b.node, layer))
-        assert b.head_op == mutator._argmax_op(head_alias(b.node, b.src))
+            assert name == mutator._argmax_choice(layer_alias(b.node, layer))
+        assert b.head_op == mutator._argmax_choice(head_alias(b.node, b.src))
     again = DerivedArch.from_dict(arch.to_dict())
     assert again.to_net_config() == arch.to_net_config()
     # the same file fixes a fresh supernet through mmrazor's loader

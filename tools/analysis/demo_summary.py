@@ -137,12 +137,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     summary = collect(args.work_dir)
     text = format_table(summary)
-    with open(osp.join(args.work_dir, 'summary.txt'), 'w',
-              encoding='utf-8') as f:
-        f.write(text)
-    with open(osp.join(args.work_dir, 'summary.json'), 'w',
-              encoding='utf-8') as f:
-        json.dump(summary, f, indent=1)
+    from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
+    write_text_atomic(text, osp.join(args.work_dir, 'summary.txt'))
+    dump_json_atomic(summary, osp.join(args.work_dir, 'summary.json'))
     print(text, end='')
     return 0
 

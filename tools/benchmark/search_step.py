@@ -28,8 +28,6 @@ Examples::
         --batch-size 88 --amp bf16 --channels-last
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 import warnings
@@ -42,6 +40,7 @@ import torch  # noqa: E402
 import bench_builders as B  # noqa: E402
 import bench_common as C  # noqa: E402
 
+from densenas_mm.utils.io import dump_json_atomic  # noqa: E402
 from densenas_mm.models.algorithms.densenas import (search_batch,  # noqa
                                                     step_seed)
 
@@ -359,9 +358,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     report = run(args)
     print(format_table(report))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=2)
+        dump_json_atomic(report, args.out, indent=2)
         print(f'wrote {args.out}')
     return report
 

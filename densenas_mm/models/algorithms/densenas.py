@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from mmengine.dist import all_reduce, get_rank, is_distributed
 from mmengine.model import BaseModel
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms import BaseAlgorithm
 from torch import Tensor

@@ -250,12 +250,13 @@ class DenseRoutingMutator(NasMutator):
             path.append(back[path[-1]])
         return path[::-1]
 
-    def _argmax_op(self, alias: str) -> str:
-        m = self._ops[alias]
-        alpha = self._arch_params.get(alias)
-        if alpha is None:
-            return m.choices[0]
-        return m.choices[int(torch.argmax(alpha.detach()).item())]
+    def _argmax_choice(self, alias: str) -> str:
+        """Most probable choice of a mixed op or route (its only one when it
+        has no arch param)."""
+        m = self._ops.get(alias) or self._routes[alias]
+        param = self._arch_params.get(alias)
+        return m.choices[0] if param is None else m.sample_choice(
+            param.detach())
 
     @torch.no_grad()
     def derive(self, meta: Optional[Dict] = None) -> DerivedArch:
@@ -266,7 +267,7 @@ class DenseRoutingMutator(NasMutator):
         for src, dst in zip(path, path[1:-1]):
             stack, ids = [], []
             for layer in range(graph.num_layers[dst]):
-                name = self._argmax_op(layer_alias(dst, layer))
+                name = self._argmax_choice(layer_alias(dst, layer))
                 if name != 'skip_connect':
                     stack.append(name)
                     ids.append(layer)
@@ -274,22 +275,20 @@ class DenseRoutingMutator(NasMutator):
                 DerivedBlock(
                     c_in=graph.widths[src],
                     c_out=graph.widths[dst],
-                    head_op=self._argmax_op(head_alias(dst, src)),
+                    head_op=self._argmax_choice(head_alias(dst, src)),
                     stack_ops=stack,
                     stride=graph.edge(src, dst).stride,
                     node=dst,
                     src=src,
                     layer_ids=ids))
-        fix = {alias: self._argmax_op(alias) for alias in self._ops}
+        fix = {alias: self._argmax_choice(alias) for alias in self._ops}
         nxt = dict(zip(path, path[1:]))
-        for alias, route in self._routes.items():
+        for alias in self._routes:
             src = int(alias[len('route'):])
             if src in nxt:
                 fix[alias] = target_name(nxt[src])
             else:
-                beta = self._arch_params.get(alias)
-                fix[alias] = route.choices[0 if beta is None else int(
-                    torch.argmax(beta.detach()).item())]
+                fix[alias] = self._argmax_choice(alias)
         return DerivedArch(
             family=space.family,
             stem_channels=space.stem_channels,
