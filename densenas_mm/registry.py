@@ -1,4 +1,4 @@
-"""Registries of densenas_mm.
+"""Registries of densenas_mm (a leaf module: it imports only mmengine).
 
 Every registry is a direct child of mmengine's root registry of its kind, as
 mmcls's and mmrazor's are. A child of mmrazor's registries (a grandchild of
@@ -6,9 +6,15 @@ the root) would be invisible to prefixed look-ups from other scopes: mmengine
 resolves ``'densenas_mm.DenseNAS'`` only among the root's direct children, so
 ``mmcls.ImageClassifier`` could not build a ``densenas_mm`` backbone. mmrazor
 components are therefore written with their ``mmrazor.`` prefix in configs.
-The model registry uses mmrazor's build function (``_return_architecture_``
-support, as mmrazor algorithms expect). ``locations`` lets mmengine import the
-defining modules lazily the first time a registry of this scope is searched.
+
+``locations`` makes the registries lazy, as in mmcls and mmpretrain: the
+first look-up in a registry of this scope imports the modules that register
+into it, so ``import densenas_mm`` stays light. The eager alternative,
+:func:`densenas_mm.utils.setup_env.register_all_modules`, imports them all.
+
+The model registry builds with mmrazor's ``build_razor_model_from_cfg``
+(``_return_architecture_`` support, as mmrazor algorithms expect); it is
+imported when the first model is built, not here.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -19,91 +25,86 @@ from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
-from mmrazor.registry.registry import build_razor_model_from_cfg
 
 __all__ = [
     'MODELS', 'MODEL_WRAPPERS', 'TASK_UTILS', 'HOOKS', 'LOOPS', 'DATASETS',
-    'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'VISUALIZERS', 'VISBACKENDS', 'register_all_modules'
+    'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'OPTIM_WRAPPERS',
+    'OPTIM_WRAPPER_CONSTRUCTORS', 'VISUALIZERS', 'VISBACKENDS', 'SCOPE'
 ]
 
-_SCOPE = 'densenas_mm'
+#: The registry scope of densenas_mm (prefix ``densenas_mm.`` in configs).
+SCOPE = 'densenas_mm'
+
+
+def build_model_from_cfg(cfg, registry, default_args=None):
+    """mmrazor's model builder (imported on first use, not at import)."""
+    from mmrazor.registry.registry import build_razor_model_from_cfg
+    return build_razor_model_from_cfg(cfg, registry, default_args)
+
 
 MODELS = Registry(
     'model',
     parent=MMENGINE_MODELS,
-    scope=_SCOPE,
-    build_func=build_razor_model_from_cfg,
+    scope=SCOPE,
+    build_func=build_model_from_cfg,
     locations=['densenas_mm.models', 'densenas_mm.search_space'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=MMENGINE_MODEL_WRAPPERS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.models'])
 TASK_UTILS = Registry(
     'task util',
     parent=MMENGINE_TASK_UTILS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.models'])
 HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope=_SCOPE,
+    'hook', parent=MMENGINE_HOOKS, scope=SCOPE,
     locations=['densenas_mm.engine'])
 LOOPS = Registry(
-    'loop', parent=MMENGINE_LOOPS, scope=_SCOPE,
+    'loop', parent=MMENGINE_LOOPS, scope=SCOPE,
     locations=['densenas_mm.engine'])
 DATASETS = Registry(
     'dataset',
     parent=MMENGINE_DATASETS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.datasets'])
 DATA_SAMPLERS = Registry(
     'data sampler',
     parent=MMENGINE_DATA_SAMPLERS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.datasets'])
 TRANSFORMS = Registry(
     'transform',
     parent=MMENGINE_TRANSFORMS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.datasets'])
 METRICS = Registry(
-    'metric', parent=MMENGINE_METRICS, scope=_SCOPE,
+    'metric', parent=MMENGINE_METRICS, scope=SCOPE,
+    locations=['densenas_mm.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope=SCOPE,
     locations=['densenas_mm.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.engine'])
 VISUALIZERS = Registry(
     'visualizer',
     parent=MMENGINE_VISUALIZERS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.engine'])
 VISBACKENDS = Registry(
     'vis_backend',
     parent=MMENGINE_VISBACKENDS,
-    scope=_SCOPE,
+    scope=SCOPE,
     locations=['densenas_mm.engine'])
-
-
-def register_all_modules(init_default_scope: bool = False) -> None:
-    """Import every module of densenas_mm (and mmcls, mmrazor) that registers.
-
-    Args:
-        init_default_scope (bool): Also make ``mmcls`` the default scope when
-            none is set, as the configs of this project do. Defaults to False.
-    """
-    import mmcls.utils
-
-    import densenas_mm.datasets  # noqa: F401
-    import densenas_mm.engine  # noqa: F401
-    import densenas_mm.models  # noqa: F401
-    import mmrazor.engine  # noqa: F401
-    import mmrazor.models  # noqa: F401
-
-    mmcls.utils.register_all_modules(init_default_scope=init_default_scope)

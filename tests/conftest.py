@@ -41,6 +41,17 @@ def tool_env(demo_data_root: str) -> Dict[str, str]:
     return env
 
 
+@pytest.fixture(scope='module')
+def one_cpu_thread():
+    """Time on one thread: on a shared 2-core machine two OpenMP threads per
+    process make every timed call wait for a busy core (20-40x slower)."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def free_port() -> int:
     """A TCP port that was free a moment ago (for torchrun rendezvous)."""

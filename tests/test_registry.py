@@ -15,7 +15,8 @@ def test_registries_are_scoped_children_of_the_root():
     import mmengine.registry as root
     names = [
         'MODELS', 'MODEL_WRAPPERS', 'TASK_UTILS', 'HOOKS', 'LOOPS', 'DATASETS',
-        'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+        'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'OPTIM_WRAPPERS',
+        'OPTIM_WRAPPER_CONSTRUCTORS',
         'VISUALIZERS', 'VISBACKENDS'
     ]
     for name in names:

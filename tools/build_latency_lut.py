@@ -109,12 +109,9 @@ def default_out(space_name: str, args: argparse.Namespace) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import densenas_mm  # noqa: F401  (compat fixes, registries)
-    from mmengine.config import Config
-
-    from densenas_mm.latency import build_latency_table, find_search_space
+    from densenas_mm.latency import build_latency_table
     from densenas_mm.latency.measure import check_device
-    from densenas_mm.search_space import SearchSpace
+    from densenas_mm.search_space import search_space_from_cfg
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,8 +120,7 @@ def main(argv=None) -> int:
     except RuntimeError as err:
         print(f'skipped: {err}', file=sys.stderr)
         return 2
-    space = SearchSpace.from_config(
-        find_search_space(Config.fromfile(args.config).to_dict()))
+    space = search_space_from_cfg(args.config)
     out = args.out or default_out(space.name, args)
     start = time.perf_counter()
     table, report = build_latency_table(

@@ -17,13 +17,14 @@ import os
 from typing import Dict, List, Optional
 
 import mmengine
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.evaluator import DumpResults
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from densenas_mm.utils import (adapt_cfg_for_cpu_distributed,
-                               merge_common_args, sanitize_dataloaders)
+from densenas_mm.apis.cli import add_cfg_options, add_launcher
+from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
+                                     merge_common_args, sanitize_dataloaders)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -51,18 +52,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default='metrics',
         help='what --out receives: metrics (json / yaml / pkl, default) '
         'or pred (per-sample predictions, a .pkl file)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, key=value; lists as key="[a,b]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+    add_cfg_options(parser)
+    add_launcher(parser)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

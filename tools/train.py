@@ -7,7 +7,7 @@ Examples:
     bash tools/dist_train.sh CONFIG 4 --amp             # 4 GPUs
 
 Without CUDA, distributed runs switch the backend to gloo and wrap the model
-with ``device_ids=[]`` (see ``densenas_mm.utils.launch``).
+with ``device_ids=[]`` (see ``densenas_mm.apis.launch``).
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip
@@ -16,12 +16,13 @@ import argparse
 import os
 from typing import List, Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from densenas_mm.utils import (adapt_cfg_for_cpu_distributed,
-                               merge_common_args, sanitize_dataloaders)
+from densenas_mm.apis.cli import add_cfg_options, add_launcher
+from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
+                                     merge_common_args, sanitize_dataloaders)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -58,22 +59,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--auto-scale-lr',
         action='store_true',
         help='scale the lr by actual / auto_scale_lr.base_batch_size')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, key=value (e.g. '
-        'train_cfg.max_epochs=1 "model.backbone.widen_factor=0.5"); '
-        'lists as key="[a,b]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
-    # --local_rank (older); torchrun sets LOCAL_RANK instead.
-    parser.add_argument(
-        '--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+    add_cfg_options(parser)
+    add_launcher(parser)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

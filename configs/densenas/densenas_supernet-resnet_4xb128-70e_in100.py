@@ -1,13 +1,15 @@
 # DenseNAS search of the ResNet-based space (method doc 1.2) on ImageNet-100:
 # 70 epochs, the first 10 weight-only warm-up; batch 512 = 4 GPUs x 128;
 # cost = MFLOPs (no latency table needed), lambda 0.2, tau 3500 (DenseNAS-R2;
-# the R1 variant uses tau 1700), skip_reg on, route temperature 0.9.
+# the R1 variant uses tau 1700), skip_reg on, route temperature 0.9. The
+# recipe is configs/_base_/schedules/densenas_search.py.
 #   bash tools/dist_train.sh \
 #       configs/densenas/densenas_supernet-resnet_4xb128-70e_in100.py 4
 _base_ = [
     '../_base_/search_spaces/densenas_resnet_224.py',
     '../_base_/datasets/imagenet100_search.py',
-    '../_base_/default_runtime.py',
+    '../_base_/models/densenas_search.py',
+    '../_base_/schedules/densenas_search.py',
 ]
 
 warmup_epochs = 10
@@ -15,30 +17,13 @@ max_epochs = 70
 batch_size = 128  # per GPU
 
 model = dict(
-    type='densenas_mm.DenseNAS',
     architecture=dict(
-        type='ImageClassifier',
         backbone=dict(
-            type='densenas_mm.DenseNASSupernet',
-            search_space={{_base_.search_space}},
-            route_temperature=0.9),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=100,
-            in_channels=512,  # last_dim of the space
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            topk=(1, 5)),
+            search_space={{_base_.search_space}}, route_temperature=0.9),
+        head=dict(num_classes=100, in_channels=512),  # last_dim of the space
         data_preprocessor={{_base_.data_preprocessor}}),
-    mutator=dict(type='densenas_mm.DenseRoutingMutator'),
-    estimator=dict(
-        type='densenas_mm.ChainedLatencyEstimator',
-        metric='flops',  # mult-adds in M
-        skip_reg=True),
-    cost_loss=dict(type='densenas_mm.LatencyLoss', loss_weight=0.2, tau=3500),
-    sample_seed=0)
-
-model_wrapper_cfg = dict(type='densenas_mm.DenseNASDDP')
+    estimator=dict(metric='flops', skip_reg=True),  # mult-adds in M
+    cost_loss=dict(loss_weight=0.2, tau=3500))
 
 # the base's train_dataloader is search-train; only its batch size changes
 train_dataloader = dict(batch_size=batch_size)
@@ -55,45 +40,23 @@ _arch_loader = dict(
         pipeline={{_base_.train_pipeline}}),
     sampler=dict(type='DefaultSampler', shuffle=True))
 train_cfg = dict(
-    type='densenas_mm.DenseNASSearchLoop',
     arch_dataloader=_arch_loader,
     max_epochs=max_epochs,
-    val_begin=warmup_epochs + 1,
-    val_interval=1,
-    mode='epochwise')
+    val_begin=warmup_epochs + 1)
 val_dataloader = dict(batch_size=batch_size)
-val_cfg = dict()
-test_cfg = dict()
 
-optim_wrapper = dict(
-    constructor='mmrazor.SeparateOptimWrapperConstructor',
-    architecture=dict(
-        optimizer=dict(
-            type='SGD', lr=0.2, momentum=0.9, weight_decay=4e-5,
-            nesterov=False)),
-    mutator=dict(
-        optimizer=dict(
-            type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
-
-param_scheduler = dict(
-    architecture=[
-        dict(
-            type='CosineAnnealingLR',
-            T_max=max_epochs,
-            eta_min=1e-5,
-            by_epoch=True,
-            convert_to_iter_based=True)
-    ],
-    mutator=[])
-
+param_scheduler = dict(architecture=[
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=1e-5,
+        by_epoch=True,
+        convert_to_iter_based=True)
+])
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
     dict(type='densenas_mm.DenseNASArchHook'),
 ]
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
 
 env_cfg = dict(dist_cfg=dict(backend='nccl'))
-randomness = dict(seed=0, deterministic=False)
 auto_scale_lr = dict(base_batch_size=512)

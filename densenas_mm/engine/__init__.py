@@ -1,9 +1,10 @@
-"""Engine components: the search loop and hooks."""
+"""Engine components: the search loop, its hooks, optimiser wrappers."""
 from .hooks import (DenseNASArchHook, DenseNASVisualizationHook,
                     DenseNASWarmupHook)
-from .runner import DenseNASSearchLoop
+from .optim import AutocastOptimWrapper
+from .runner import DenseNASSearchLoop, EpochRecord
 
 __all__ = [
     'DenseNASArchHook', 'DenseNASVisualizationHook', 'DenseNASWarmupHook',
-    'DenseNASSearchLoop'
+    'DenseNASSearchLoop', 'EpochRecord', 'AutocastOptimWrapper'
 ]

@@ -18,8 +18,8 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
 from densenas_mm.search_space import SearchSpace, SpaceGraph
-from .measure import check_device, environment, relative_sem, time_module, \
-    timestamp
+from densenas_mm.utils.timing import relative_sem
+from .measure import check_device, environment, time_module, timestamp
 from .modules import build_module, make_input, prepare
 from .needs import space_ops
 from .signature import OpSignature
@@ -62,27 +62,6 @@ def measure_signature(sig: OpSignature, device: str, act: str,
     """Build the module of ``sig`` and time it (see :func:`time_module`)."""
     module = prepare(build_module(sig, act), sig, device)
     return time_module(module, make_input(sig, device), **timing)
-
-
-def find_search_space(cfg: Any) -> Dict[str, Any]:
-    """The ``search_space`` dict in a config (top level or nested, e.g.
-    ``model.backbone.search_space`` or ``model.architecture.backbone...``).
-
-    Raises:
-        ValueError: If the config has none.
-    """
-    stack = [cfg]
-    while stack:
-        node = stack.pop(0)
-        if isinstance(node, dict):
-            space = node.get('search_space')
-            if isinstance(space, dict) and 'widths' in space:
-                return dict(space)
-            stack.extend(v for v in node.values() if isinstance(v, dict))
-    raise ValueError(
-        'the config has no `search_space` dict (at top level, or under '
-        'model.backbone / model.architecture.backbone); use e.g. '
-        'configs/_base_/search_spaces/densenas_demo_32.py')
 
 
 def _compatible(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:

@@ -1,21 +1,20 @@
 """Timing of one module at its input shape, and the environment record.
 
-Forward only, under ``torch.no_grad`` in eval mode. After ``warmup`` calls
-the module runs ``min_repeats`` times, then keeps running until the relative
-standard error of the mean (``std / sqrt(n) / mean``) is below ``rel_std``,
-``max_repeats`` runs are done or (optional) the timed runs add up to
-``max_seconds``. On CUDA each run is timed with CUDA events
-(start / end recorded around the call, ``torch.cuda.synchronize`` before
-reading them); on CPU with ``time.perf_counter``.
+Forward only, under ``torch.no_grad`` in eval mode, timed by the project's
+one timing loop (:func:`densenas_mm.utils.timing.time_samples`): after
+``warmup`` calls the module runs ``min_repeats`` times, then keeps running
+until the relative standard error of the mean (``std / sqrt(n) / mean``) is
+below ``rel_std``, ``max_repeats`` runs are done or (optional) the timed
+runs add up to ``max_seconds``.
 """
-import math
 import platform
-import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
+
+from densenas_mm.utils.timing import summarize, time_samples
 
 
 def cpu_name() -> str:
@@ -102,7 +101,7 @@ def time_module(module: nn.Module,
                 rel_std: float = 0.05,
                 max_seconds: Optional[float] = None
                 ) -> Tuple[float, float, int]:
-    """Time ``module(x)`` in ms.
+    """Time ``module(x)`` in ms with the project's one timing loop.
 
     Args:
         module (nn.Module): The module, already on ``x``'s device and dtype;
@@ -119,43 +118,19 @@ def time_module(module: nn.Module,
         tuple[float, float, int]: Mean (ms), standard deviation of single
         runs (ms), number of timed runs.
     """
-    if not 1 <= min_repeats <= max_repeats:
-        raise ValueError(f'need 1 <= min_repeats <= max_repeats, got '
-                         f'{min_repeats} and {max_repeats}')
     was_training = module.training
     module.eval()
-    cuda = x.is_cuda
     try:
-        for _ in range(max(warmup, 0)):
-            module(x)
-        if cuda:
-            torch.cuda.synchronize(x.device)
-        samples = []
-        while len(samples) < max_repeats:
-            if cuda:
-                start = torch.cuda.Event(enable_timing=True)
-                end = torch.cuda.Event(enable_timing=True)
-                start.record()
-                module(x)
-                end.record()
-                torch.cuda.synchronize(x.device)
-                samples.append(start.elapsed_time(end))
-            else:
-                t0 = time.perf_counter()
-                module(x)
-                samples.append((time.perf_counter() - t0) * 1e3)
-            if len(samples) < min_repeats:
-                continue
-            if _stats(samples)[2] < rel_std or (max_seconds is not None
-                                                and sum(samples)
-                                                >= 1e3 * max_seconds):
-                break
+        samples = time_samples(
+            lambda: module(x),
+            warmup=max(warmup, 0),
+            min_repeats=min_repeats,
+            max_repeats=max_repeats,
+            rel_sem=rel_std,
+            max_seconds=max_seconds)
     finally:
         module.train(was_training)
-    mean, std, _ = _stats(samples)
-    return mean, std, len(samples)
+    stats = summarize([1e3 * s for s in samples])
+    return stats.mean, stats.std, stats.n
 
 
-def relative_sem(mean: float, std: float, count: int) -> float:
-    """Relative standard error of a mean: std / sqrt(count) / mean."""
-    return std / math.sqrt(count) / mean if mean > 0 else 0.0

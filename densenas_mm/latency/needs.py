@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from densenas_mm.search_space import SearchSpace, SpaceGraph, naming
+from densenas_mm.search_space.grammar import CLASSIFIER, stem_op_name
 from densenas_mm.structures import DerivedArch
-from .signature import CLASSIFIER, OpSignature, stem_op_name
+from .signature import OpSignature
 
 
 @dataclass

@@ -1,28 +1,19 @@
 """Op signatures: what a latency-table entry is keyed by.
 
 One :class:`OpSignature` names one measurable module at its real input shape:
-the op, its widths, stride, input H x W and the measurement setting (batch
-size, dtype, memory format). Identical signatures are measured once and
-shared, e.g. the three stacking layers of an MBV2 block.
-
-Besides the candidate ops of :mod:`densenas_mm.search_space.ops` two special
-op names exist:
-
-- ``stem`` / ``stem+OP1+OP2...``: the 3x3 stem conv (+BN+act) *together with*
-  the fixed ``stem_ops`` (MBV2: ``stem+mbconv_k3_t1``), measured as one module
-  from the image (``c_in`` = image channels) to ``stem_channels``. One entry
-  matches the reference table, which also has a single stem number.
-- ``classifier``: global average pooling + ``Linear(c_in, c_out)`` with
-  ``c_out`` = number of classes, on the final feature map (``h`` x ``w``).
+the op (any name of :mod:`densenas_mm.search_space.grammar`: a layer op, the
+``stem+...`` compound or the ``classifier``), its widths, stride, input
+H x W and the measurement setting (batch size, dtype, memory format).
+Identical signatures are measured once and shared, e.g. the three stacking
+layers of an MBV2 block.
 """
 import re
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
-from densenas_mm.search_space.ops import parse_op
+from densenas_mm.search_space.grammar import (CLASSIFIER, SKIP, OpSpec,
+                                              parse_part)
 
-STEM = 'stem'
-CLASSIFIER = 'classifier'
 MEMORY_FORMATS = ('contiguous', 'channels_last')
 DTYPES = ('float32', 'float16', 'bfloat16', 'float64')
 
@@ -31,30 +22,6 @@ _KEY = re.compile(r'^(?P<op>[A-Za-z0-9_+]+)\|c(?P<c_in>\d+)-(?P<c_out>\d+)'
                   r'\|b(?P<batch_size>\d+)\|(?P<dtype>\w+)'
                   r'\|(?P<memory_format>\w+)$')
 KEY_FORM = 'OP|cCIN-COUT|sSTRIDE|rHxW|bBATCH|DTYPE|MEMORY_FORMAT'
-
-
-def stem_op_name(stem_ops: List[str]) -> str:
-    """Op name of a stem followed by the fixed ``stem_ops``."""
-    return '+'.join([STEM] + list(stem_ops))
-
-
-def split_stem_op(name: str) -> List[str]:
-    """The fixed ops encoded in a stem op name (``[]`` for ``'stem'``)."""
-    parts = name.split('+')
-    if parts[0] != STEM:
-        raise ValueError(f'{name!r} is not a stem op name')
-    return parts[1:]
-
-
-def check_op_name(name: str) -> None:
-    """Raise ValueError if ``name`` is not a known op / stem / classifier."""
-    if name == CLASSIFIER:
-        return
-    if name.split('+')[0] == STEM:
-        for op in split_stem_op(name):
-            parse_op(op)
-        return
-    parse_op(name)
 
 
 @dataclass(frozen=True)
@@ -84,25 +51,24 @@ class OpSignature:
     memory_format: str = 'contiguous'
 
     @property
+    def spec(self) -> OpSpec:
+        """What the op name means (see the grammar)."""
+        return parse_part(self.op)
+
+    @property
     def kernel(self) -> int:
         """Spatial kernel (3 for the stem conv, 1 for the classifier)."""
-        if self.op == CLASSIFIER:
-            return 1
-        if self.op.split('+')[0] == STEM:
-            return 3
-        return parse_op(self.op).kernel
+        return self.spec.kernel
 
     @property
     def expansion(self) -> int:
         """MBConv expansion ratio (1 for other ops)."""
-        if self.op == CLASSIFIER or self.op.split('+')[0] == STEM:
-            return 1
-        return parse_op(self.op).expansion
+        return self.spec.expansion
 
     @property
     def is_skip(self) -> bool:
-        """Whether this is the (free) skip connection."""
-        return self.op == 'skip_connect'
+        """Whether this is the skip connection."""
+        return self.op == SKIP
 
     @property
     def key(self) -> str:
@@ -165,7 +131,7 @@ class OpSignature:
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
         try:
-            check_op_name(self.op)
+            parse_part(self.op)
         except ValueError as err:
             raise ValueError(f'{self.key}: {err}') from None
         for name in ('c_in', 'c_out', 'h', 'w', 'batch_size'):

@@ -1,15 +1,17 @@
-"""Search spaces: specification, graph and candidate ops."""
+"""Search spaces: specification, graph, op grammar, ops and names."""
+from .errors import SearchSpaceError
+from .grammar import (CLASSIFIER, STEM, OpSpec, parse_op, parse_part,
+                      stem_op_name)
 from .graph import Edge, SpaceGraph
-from .ops import (BasicBlock, Bottleneck, ConvBNAct, MBConv, OpSpec,
-                  SkipConnect, build_op, init_weights, parse_op)
-from .spec import SearchSpace, SearchSpaceError, space_from_config
+from .loading import load_preset, preset_path, search_space_from_cfg
+from .ops import (BasicBlock, Bottleneck, Classifier, ConvBNAct, MBConv,
+                  SkipConnect, build_op, init_weights)
+from .spec import SearchSpace, space_from_config
 
 __all__ = [
     'Edge', 'SpaceGraph', 'SearchSpace', 'SearchSpaceError',
-    'space_from_config', 'OpSpec', 'parse_op', 'build_op', 'init_weights',
-    'MBConv', 'BasicBlock', 'Bottleneck', 'SkipConnect', 'ConvBNAct'
+    'space_from_config', 'OpSpec', 'parse_op', 'parse_part', 'stem_op_name',
+    'STEM', 'CLASSIFIER', 'build_op', 'init_weights', 'MBConv', 'BasicBlock',
+    'Bottleneck', 'SkipConnect', 'ConvBNAct', 'Classifier',
+    'search_space_from_cfg', 'load_preset', 'preset_path'
 ]
-
-from .loading import load_preset, preset_path, search_space_from_cfg  # noqa: E402,E501
-
-__all__ += ['search_space_from_cfg', 'load_preset', 'preset_path']

@@ -9,7 +9,7 @@ i is not 1 or 2. Every path therefore visits every stage.
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from .spec import SearchSpace, SearchSpaceError
+from .errors import SearchSpaceError
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,16 @@ class SpaceGraph:
     """Graph of a :class:`SearchSpace`.
 
     Args:
-        space (SearchSpace): The (already list-checked) space.
+        space (SearchSpace): The (already list-checked) space; the graph
+            reads its per-block lists, stem, ``last_dim`` and
+            ``connections_of_stage``.
 
     Raises:
         SearchSpaceError: If no path links the stem to the terminal or a
             block cannot be reached.
     """
 
-    def __init__(self, space: SearchSpace) -> None:
+    def __init__(self, space: 'SearchSpace') -> None:  # noqa: F821
         self.space = space
         n = space.num_blocks
         self.terminal = n + 1

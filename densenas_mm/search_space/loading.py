@@ -1,16 +1,19 @@
 """Find the search space in a config (a space preset or a full config)."""
 from typing import Any, Dict
 
-from .spec import SearchSpace, SearchSpaceError
+from .errors import SearchSpaceError
+from .spec import SearchSpace
 
 
 def search_space_from_cfg(cfg: Any) -> SearchSpace:
     """Return the :class:`SearchSpace` a config defines.
 
-    Looks for a top-level ``search_space`` (the presets under
-    ``configs/_base_/search_spaces/``), then for
+    The one place that knows where configs keep their space. Looks for a
+    top-level ``search_space`` (the presets under
+    ``configs/_base_/search_spaces/``), then
     ``model.architecture.backbone.search_space`` (search configs) and
-    ``model.backbone.search_space``.
+    ``model.backbone.search_space``, then any nested ``search_space`` dict
+    with ``widths``.
 
     Args:
         cfg (Config | dict | str): An mmengine config, dict or file path.
@@ -22,9 +25,9 @@ def search_space_from_cfg(cfg: Any) -> SearchSpace:
         from mmengine.config import Config
         cfg = Config.fromfile(cfg)
     cfg = _plain(cfg)
-    candidates = [('search_space', )]
-    candidates += [('model', 'architecture', 'backbone', 'search_space'),
-                   ('model', 'backbone', 'search_space')]
+    candidates = [('search_space', ),
+                  ('model', 'architecture', 'backbone', 'search_space'),
+                  ('model', 'backbone', 'search_space')]
     for keys in candidates:
         node: Any = cfg
         for key in keys:
@@ -35,9 +38,17 @@ def search_space_from_cfg(cfg: Any) -> SearchSpace:
                 break
         if node is not None:
             return SearchSpace.from_config(_plain(node))
+    stack = [cfg]
+    while stack:
+        node = stack.pop(0)
+        space = node.get('search_space')
+        if isinstance(space, dict) and 'widths' in space:
+            return SearchSpace.from_config(dict(space))
+        stack.extend(v for v in node.values() if isinstance(v, dict))
     raise SearchSpaceError(
         'the config defines no search space: expected a top-level '
-        '`search_space` or `model.architecture.backbone.search_space`')
+        '`search_space` or `model.architecture.backbone.search_space` '
+        '(e.g. configs/_base_/search_spaces/densenas_demo_32.py)')
 
 
 def _plain(node: Any) -> Dict:

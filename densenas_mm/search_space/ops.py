@@ -1,89 +1,23 @@
-"""Candidate operations of the DenseNAS search spaces.
+"""The modules of DenseNAS ops, and the one builder of every op name.
 
-Op names follow the reference code: ``mbconv_k{K}_t{T}``, ``skip_connect``,
-``basic_block``, ``bottleneck`` and the terminal ``conv1_1``. :func:`parse_op`
-turns a name into an :class:`OpSpec` (and rejects unknown names with a message
-listing the valid forms); :func:`build_op` builds the module. The op classes
-are registered in the model registry so that configs and tools can refer to
-them by type.
+:func:`build_op` turns any name of :mod:`.grammar` (layer ops, the
+``stem+...`` compound, the ``classifier``) into its module; the supernet, the
+derived ``DenseNASNet``, the latency-table modules and the FLOPs counting all
+build their ops through it. The op classes are registered in the model
+registry so that configs and tools can refer to them by type.
 """
 import math
-import re
-from dataclasses import dataclass
 from typing import Optional
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
 from densenas_mm.registry import MODELS
+from .grammar import parse_part
 
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.1
-
-_MBCONV = re.compile(r'^mbconv_k(\d+)_t(\d+)$')
-VALID_OP_FORMS = ('mbconv_k<odd kernel>_t<expansion>', 'skip_connect',
-                  'basic_block', 'bottleneck', 'conv1_1')
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    """What an op name means.
-
-    Attributes:
-        name (str): The op name as written in configs.
-        kind (str): ``'mbconv'``, ``'skip'``, ``'basic'``, ``'bottleneck'``
-            or ``'conv1x1'``.
-        kernel (int): Spatial kernel size (1 for skip / conv1_1, 3 for the
-            ResNet blocks).
-        expansion (int): MBConv expansion ratio (1 for the others).
-    """
-    name: str
-    kind: str
-    kernel: int = 1
-    expansion: int = 1
-
-    @property
-    def family(self) -> str:
-        """``'mbv2'``, ``'resnet'`` or ``'any'`` (skip and conv1_1)."""
-        if self.kind == 'mbconv':
-            return 'mbv2'
-        if self.kind in ('basic', 'bottleneck'):
-            return 'resnet'
-        return 'any'
-
-
-def parse_op(name: str) -> OpSpec:
-    """Parse an op name.
-
-    Args:
-        name (str): e.g. ``'mbconv_k5_t6'``.
-
-    Returns:
-        OpSpec: The parsed op.
-
-    Raises:
-        ValueError: If the name is not one of :data:`VALID_OP_FORMS`.
-    """
-    if not isinstance(name, str):
-        raise ValueError(f'op name must be a string, got {name!r}')
-    match = _MBCONV.match(name)
-    if match:
-        kernel, expansion = int(match.group(1)), int(match.group(2))
-        if kernel % 2 == 0 or kernel < 1 or expansion < 1:
-            raise ValueError(
-                f'unknown op {name!r}: MBConv kernels must be odd and '
-                'expansions >= 1 (e.g. mbconv_k3_t6)')
-        return OpSpec(name, 'mbconv', kernel, expansion)
-    simple = {
-        'skip_connect': OpSpec(name, 'skip'),
-        'basic_block': OpSpec(name, 'basic', 3),
-        'bottleneck': OpSpec(name, 'bottleneck', 3),
-        'conv1_1': OpSpec(name, 'conv1x1', 1),
-    }
-    if name in simple:
-        return simple[name]
-    raise ValueError(f'unknown op {name!r}; valid op names are '
-                     f'{", ".join(VALID_OP_FORMS)}')
 
 
 def make_act(act: str) -> nn.Module:
@@ -247,6 +181,18 @@ class SkipConnect(nn.Identity):
     """The skip candidate of stacking layers (C -> C, stride 1)."""
 
 
+class Classifier(nn.Module):
+    """Global average pooling + linear layer (the ``classifier`` op)."""
+
+    def __init__(self, c_in: int, num_classes: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c_in, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
 def build_op(name: str,
              c_in: int,
              c_out: int,
@@ -256,17 +202,20 @@ def build_op(name: str,
     """Build the op called ``name`` mapping ``c_in`` to ``c_out``.
 
     Args:
-        name (str): Op name (see :func:`parse_op`).
+        name (str): Any op name of :mod:`.grammar` (layer op, ``stem+...``
+            or ``classifier``; for the classifier ``c_out`` is the number of
+            classes).
         c_in (int): Input channels.
         c_out (int): Output channels.
         stride (int): Stride (1 or 2).
         affine (bool): Affine BN (False in the supernet).
-        act (str): Activation of ``conv1_1`` (the others fix their own).
+        act (str): Activation of ``conv1_1`` and of the stem conv (the
+            others fix their own).
 
     Returns:
         nn.Module: The op.
     """
-    spec = parse_op(name)
+    spec = parse_part(name)
     if spec.kind == 'mbconv':
         return MBConv(c_in, c_out, stride, spec.kernel, spec.expansion, affine)
     if spec.kind == 'basic':
@@ -275,6 +224,14 @@ def build_op(name: str,
         return Bottleneck(c_in, c_out, stride, affine)
     if spec.kind == 'conv1x1':
         return ConvBNAct(c_in, c_out, 1, stride, affine=affine, act=act)
+    if spec.kind == 'stem':
+        return nn.Sequential(
+            ConvBNAct(c_in, c_out, 3, stride, affine=affine, act=act), *[
+                build_op(op, c_out, c_out, 1, affine=affine, act=act)
+                for op in spec.sub_ops
+            ])
+    if spec.kind == 'classifier':
+        return Classifier(c_in, c_out)
     if c_in != c_out or stride != 1:
         raise ValueError(
             f'skip_connect needs equal widths and stride 1, got '

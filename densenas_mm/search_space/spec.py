@@ -10,13 +10,11 @@ reference code's failure mode when users edit its space).
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Sequence, Union
 
-from .ops import OpSpec, parse_op
+from .errors import SearchSpaceError
+from .grammar import OpSpec, parse_op
+from .graph import SpaceGraph
 
 _LIST_FIELDS = ('widths', 'resolutions', 'stages', 'num_layers')
-
-
-class SearchSpaceError(ValueError):
-    """Raised for an inconsistent search-space specification."""
 
 
 @dataclass
@@ -144,7 +142,6 @@ class SearchSpace:
         self._check_ops()
         self._check_stem_and_sizes()
         # A space with no route to the terminal is caught by the graph.
-        from .graph import SpaceGraph
         SpaceGraph(self)
 
     def _check_lists(self) -> None:

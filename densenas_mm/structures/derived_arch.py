@@ -14,7 +14,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
-from densenas_mm.search_space.ops import parse_op
+from densenas_mm.search_space.grammar import parse_op
 
 ARCH_KEY = 'densenas_arch'
 FORMAT_VERSION = 1

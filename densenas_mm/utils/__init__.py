@@ -1,8 +1,17 @@
-"""densenas_mm.utils: helpers shared by the command line tools."""
-from .launch import (adapt_cfg_for_cpu_distributed, merge_common_args,
-                     sanitize_dataloaders)
+"""densenas_mm.utils: the lowest layer (atomic I/O, checkpoints, timing).
+
+Nothing here imports another layer of the package, except
+:mod:`.setup_env`, the one module that imports them all (it is not imported
+by this ``__init__``).
+"""
+from .checkpoint import CheckpointError, load_state_dict, save_checkpoint_atomic
+from .io import (atomic_path, dump_json_atomic, dump_yaml_atomic,
+                 write_text_atomic)
+from .timing import TimingStats, relative_sem, summarize, time_samples
 
 __all__ = [
-    'adapt_cfg_for_cpu_distributed', 'merge_common_args',
-    'sanitize_dataloaders'
+    'CheckpointError', 'load_state_dict', 'save_checkpoint_atomic',
+    'atomic_path', 'dump_json_atomic', 'dump_yaml_atomic',
+    'write_text_atomic', 'TimingStats', 'relative_sem', 'summarize',
+    'time_samples'
 ]

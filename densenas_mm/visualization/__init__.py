@@ -1,14 +1,15 @@
 """Pictures of a DenseNAS search: supernet graph, alphas, betas, curves."""
-from .arch_data import (ArchState, arch_state_from_arch,
+from .arch_data import (ArchState, arch_state, arch_state_from_arch,
                         arch_state_from_mutator, arch_state_from_params,
                         arch_state_from_state_dict, edge_probs, graph_layout,
-                        history_from_scalars, read_scalars, viterbi_path)
+                        history_from_scalars, read_scalars)
 from .plots import (plot_alphas, plot_betas, plot_curves, plot_supernet,
                     save_figure)
 
 __all__ = [
-    'ArchState', 'arch_state_from_arch', 'arch_state_from_mutator',
-    'arch_state_from_params', 'arch_state_from_state_dict', 'edge_probs',
-    'graph_layout', 'history_from_scalars', 'read_scalars', 'viterbi_path',
-    'plot_alphas', 'plot_betas', 'plot_curves', 'plot_supernet', 'save_figure'
+    'ArchState', 'arch_state', 'arch_state_from_arch',
+    'arch_state_from_mutator', 'arch_state_from_params',
+    'arch_state_from_state_dict', 'edge_probs', 'graph_layout',
+    'history_from_scalars', 'read_scalars', 'plot_alphas', 'plot_betas',
+    'plot_curves', 'plot_supernet', 'save_figure'
 ]

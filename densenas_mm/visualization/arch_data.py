@@ -2,39 +2,30 @@
 
 An :class:`ArchState` is a snapshot of a search: the supernet graph, the
 op distributions softmax(alpha) per mixed op, the path distributions
-softmax(beta) per source block and the derived block path. It is built from
-a live mutator (:func:`arch_state_from_mutator`, used by the hook), from a
-checkpoint's state dict (:func:`arch_state_from_state_dict`, used by
-``tools/analysis/plot_arch.py``) or from a derived architecture alone
-(:func:`arch_state_from_arch`: one-hot, no search distributions).
+softmax(beta) per source block and the derived architecture. It is built
+from alphas/betas and the architecture derived from them (:func:`arch_state`;
+the visualisation hook passes the search loop's derived architecture, so the
+pictures show what was saved; derivation itself lives in
+:mod:`densenas_mm.structures.derivation`), from a checkpoint's state dict
+(:func:`arch_state_from_state_dict`, used by ``tools/analysis/plot_arch.py``)
+or from a derived architecture alone (:func:`arch_state_from_arch`: one-hot,
+no search distributions).
 """
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
+import torch
 
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.search_space.naming import (head_alias, layer_alias,
-                                             route_alias)
+                                             parse_alias, route_alias)
+from densenas_mm.structures import (DerivedArch, check_params, derive_arch,
+                                    mean_entropies, route_probabilities)
 
 ARCH_PARAM_KEY = '_arch_params.'
-
-
-def softmax(x: Sequence[float]) -> np.ndarray:
-    """Numerically stable softmax of a 1-D sequence."""
-    x = np.asarray(x, dtype=np.float64)
-    e = np.exp(x - x.max())
-    return e / e.sum()
-
-
-def entropy(p: Sequence[float]) -> float:
-    """Entropy (nats) of a probability vector."""
-    p = np.asarray(p, dtype=np.float64)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
 
 
 @dataclass
@@ -49,6 +40,7 @@ class ArchState:
             ``graph.outgoing[src]`` (sources with one target are absent).
         path (list[int]): Derived block path, node 0 to the terminal.
         ops (dict): Node on the path -> (head op, [stacking ops]) chosen.
+        entropies (dict): Mean ``alpha_entropy`` / ``beta_entropy`` (nats).
     """
     graph: SpaceGraph
     op_probs: Dict[str, np.ndarray]
@@ -56,6 +48,7 @@ class ArchState:
     route_probs: Dict[int, np.ndarray]
     path: List[int]
     ops: Dict[int, Tuple[str, List[str]]] = field(default_factory=dict)
+    entropies: Dict[str, float] = field(default_factory=dict)
 
     def edge_probs(self) -> Dict[Tuple[int, int], float]:
         """p_ij of every edge (1.0 where the source has one target)."""
@@ -82,21 +75,14 @@ class ArchState:
 
     def on_path(self, alias: str) -> bool:
         """Whether a mixed op belongs to the derived architecture."""
-        edges = set(self.path_edges())
-        nodes = set(self.path)
-        if '_head_from' in alias:
-            dst, src = alias[1:].split('_head_from')
-            return (int(src), int(dst)) in edges
-        block = int(alias[1:3])
-        return block in nodes
+        info = parse_alias(alias)
+        if info.kind == 'head':
+            return (info.src, info.block) in set(self.path_edges())
+        return info.block in set(self.path)
 
     def mean_entropy(self) -> Dict[str, float]:
         """Mean entropy of the op and route distributions (nats)."""
-        a = [entropy(p) for p in self.op_probs.values()]
-        b = [entropy(p) for p in self.route_probs.values()]
-        return dict(
-            alpha_entropy=float(np.mean(a)) if a else 0.0,
-            beta_entropy=float(np.mean(b)) if b else 0.0)
+        return dict(self.entropies)
 
 
 def edge_probs(graph: SpaceGraph,
@@ -111,97 +97,64 @@ def edge_probs(graph: SpaceGraph,
     return out
 
 
-def viterbi_path(graph: SpaceGraph,
-                 route_probs: Dict[int, np.ndarray]) -> List[int]:
-    """Max-product path over p (same rule as the mutator's derivation).
-
-    Ties go to the nearest predecessor, as in
-    :meth:`DenseRoutingMutator.derive_path`.
-    """
-    best = {0: 0.0}
-    back: Dict[int, int] = {}
-    p = edge_probs(graph, route_probs)
-    for j in range(1, graph.terminal + 1):
-        cands = [(best[e.src] + math.log(max(p[(e.src, j)], 1e-300)), e.src)
-                 for e in graph.in_edges(j)]
-        best[j], back[j] = max(cands, key=lambda c: c[0])
-    path = [graph.terminal]
-    while path[-1] != 0:
-        path.append(back[path[-1]])
-    return path[::-1]
-
-
-def _choices(space: SearchSpace, alias: str) -> List[str]:
-    return list(space.head_ops if '_head_from' in alias else space.stack_ops)
-
-
-def _path_ops(graph: SpaceGraph, path: List[int],
-              op_probs: Dict[str, np.ndarray],
-              op_choices: Dict[str, List[str]]
-              ) -> Dict[int, Tuple[str, List[str]]]:
-    ops = {}
-    for src, dst in zip(path, path[1:-1]):
-        def pick(alias):
-            if alias not in op_probs:
-                return op_choices.get(alias, ['?'])[0]
-            return op_choices[alias][int(np.argmax(op_probs[alias]))]
-        stack = [pick(layer_alias(dst, k))
-                 for k in range(graph.num_layers[dst])]
-        ops[dst] = (pick(head_alias(dst, src)),
-                    [s for s in stack if s != 'skip_connect'])
-    return ops
-
-
-def arch_state_from_params(space: SearchSpace,
-                           params: Dict[str, Sequence[float]],
-                           path: Optional[List[int]] = None) -> ArchState:
-    """Build a state from raw alphas/betas keyed by mutable alias.
+def arch_state(space: SearchSpace,
+               params: Dict[str, Any],
+               arch: Optional[DerivedArch] = None) -> ArchState:
+    """The picture data of alphas/betas and the architecture derived from
+    them.
 
     Args:
         space (SearchSpace): The search space.
-        params (dict): Alias -> logits (alphas of mixed ops, betas of routes
-            named ``routeNN``). Missing aliases have a single choice.
-        path (list[int], optional): Derived path; Viterbi over the betas if
-            None.
+        params (dict): Alias -> logits (tensors, arrays or lists); aliases
+            with a single choice may be absent.
+        arch (DerivedArch, optional): The derived architecture to draw (the
+            search loop's, so the picture shows what was saved); derived
+            from ``params`` with :func:`~densenas_mm.structures.derive_arch`
+            when None.
+
+    Raises:
+        ValueError: If ``params`` does not belong to ``space``.
     """
     graph = SpaceGraph(space)
-    op_probs, op_choices, route_probs = {}, {}, {}
+    check_params(space, graph, params)
+    if arch is None:
+        arch = derive_arch(space, graph, params)
+    op_choices: Dict[str, List[str]] = {}
     for e in graph.head_edges:
         op_choices[head_alias(e.dst, e.src)] = list(space.head_ops)
     for b in graph.blocks:
         for k in range(graph.num_layers[b]):
             op_choices[layer_alias(b, k)] = list(space.stack_ops)
-    for alias, value in params.items():
-        value = np.asarray(value, dtype=np.float64).reshape(-1)
-        if alias.startswith('route'):
-            src = int(alias[len('route'):])
-            if len(value) != len(graph.outgoing[src]):
-                raise ValueError(
-                    f'{alias} has {len(value)} entries but node {src} has '
-                    f'{len(graph.outgoing[src])} outgoing edges: the '
-                    'checkpoint does not belong to this search space')
-            route_probs[src] = softmax(value)
-        else:
-            choices = _choices(space, alias)
-            if len(value) != len(choices):
-                raise ValueError(
-                    f'{alias} has {len(value)} entries, expected '
-                    f'{len(choices)} ({choices}): wrong search space?')
-            op_probs[alias] = softmax(value)
-    if path is None:
-        path = viterbi_path(graph, route_probs)
-    return ArchState(graph, op_probs, op_choices, route_probs, list(path),
-                     _path_ops(graph, path, op_probs, op_choices))
+    op_probs = {
+        alias: torch.softmax(torch.as_tensor(value).detach().float().cpu()
+                             .reshape(-1), 0).numpy()
+        for alias, value in params.items()
+        if parse_alias(alias).kind != 'route'
+    }
+    routes = route_probabilities(graph, params)
+    route_probs = {
+        src: probs.numpy()
+        for src, probs in routes.items() if route_alias(src) in params
+    }
+    ops = {b.node: (b.head_op, list(b.stack_ops)) for b in arch.blocks}
+    return ArchState(graph, op_probs, op_choices, route_probs,
+                     list(arch.path), ops, mean_entropies(params))
+
+
+def arch_state_from_params(space: SearchSpace,
+                           params: Dict[str, Any],
+                           path: Optional[List[int]] = None) -> ArchState:
+    """:func:`arch_state` with the ops derived on ``path`` (the Viterbi
+    path when None)."""
+    graph = SpaceGraph(space)
+    check_params(space, graph, params)
+    return arch_state(space, params, derive_arch(space, graph, params, path))
 
 
 def arch_state_from_mutator(mutator) -> ArchState:
-    """Snapshot of a live ``DenseRoutingMutator`` (path from its Viterbi)."""
-    params = {
-        k: v.detach().float().cpu().numpy()
-        for k, v in mutator.arch_params.items()
-    }
-    return arch_state_from_params(mutator.space, params,
-                                  mutator.derive_path())
+    """Snapshot of a live ``DenseRoutingMutator`` (its derived arch)."""
+    return arch_state(mutator.space, dict(mutator.arch_params),
+                      mutator.derive())
 
 
 def arch_state_from_state_dict(space: SearchSpace,
@@ -211,19 +164,17 @@ def arch_state_from_state_dict(space: SearchSpace,
     Keys ``...mutator._arch_params.<alias>`` (DDP ``module.`` prefixes are
     fine) hold the alphas / betas.
     """
-    params = {}
-    for key, value in state_dict.items():
-        if ARCH_PARAM_KEY in key:
-            alias = key.split(ARCH_PARAM_KEY, 1)[1]
-            params[alias] = np.asarray(value.detach().float().cpu()
-                                       if hasattr(value, 'detach') else value)
+    params = {
+        key.split(ARCH_PARAM_KEY, 1)[1]: value
+        for key, value in state_dict.items() if ARCH_PARAM_KEY in key
+    }
     if not params:
         raise ValueError('no mutator._arch_params.* keys in the checkpoint: '
                          'is it a DenseNAS search checkpoint?')
-    return arch_state_from_params(space, params)
+    return arch_state(space, params)
 
 
-def arch_state_from_arch(space: SearchSpace, arch) -> ArchState:
+def arch_state_from_arch(space: SearchSpace, arch: DerivedArch) -> ArchState:
     """One-hot state of a derived architecture (``DerivedArch``)."""
     graph = SpaceGraph(space)
     if not graph.is_path(list(arch.path)):
@@ -248,7 +199,7 @@ def arch_state_from_arch(space: SearchSpace, arch) -> ArchState:
                 logits = np.full(len(space.stack_ops), -big)
                 logits[list(space.stack_ops).index(name)] = big
                 params[layer_alias(block.node, k)] = logits
-    return arch_state_from_params(space, params, path)
+    return arch_state(space, params, arch)
 
 
 def graph_layout(graph: SpaceGraph) -> Dict[int, Tuple[float, float]]:

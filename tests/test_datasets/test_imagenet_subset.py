@@ -10,7 +10,7 @@ from PIL import Image
 
 from densenas_mm.datasets import SubsetError, make_imagenet_subset
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO_ROOT
 # class name -> number of images (n0 has 10, n1 11, ...)
 N_CLASSES = 6
 

@@ -1,5 +1,4 @@
 """The latency-table builder: coverage, resume, the command line."""
-import importlib.util
 import os
 from pathlib import Path
 
@@ -7,11 +6,10 @@ import pytest
 import torch
 
 import densenas_mm  # noqa: F401
-from densenas_mm.latency import (LatencyTable, build_latency_table,
-                                 find_search_space, space_ops)
+from densenas_mm.latency import LatencyTable, build_latency_table, space_ops
 from densenas_mm.latency import builder as builder_mod
-from densenas_mm.search_space import SearchSpace
-from mmengine.config import Config
+from densenas_mm.search_space import search_space_from_cfg
+from helpers.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
@@ -19,15 +17,7 @@ TINY_TIMING = dict(warmup=1, min_repeats=2, max_repeats=2, progress=False)
 
 
 def demo_space():
-    return SearchSpace.from_config(
-        find_search_space(Config.fromfile(str(DEMO_CFG)).to_dict()))
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return search_space_from_cfg(str(DEMO_CFG))
 
 
 def test_cpu_build_covers_every_needed_key(tmp_path):
@@ -121,7 +111,7 @@ def test_noisy_entries_are_reported(tmp_path):
 
 
 def test_command_line_builds_and_resumes(tmp_path, monkeypatch, capsys):
-    tool = load_tool('tools/build_latency_lut.py')
+    tool = load_tool('build_latency_lut.py')
     out = str(tmp_path / 'cli.json')
     calls = []
     monkeypatch.setattr(builder_mod, 'measure_signature', counting(calls))
@@ -138,7 +128,7 @@ def test_command_line_builds_and_resumes(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only check')
 def test_cuda_request_without_cuda_is_skipped_cleanly(tmp_path, capsys):
-    tool = load_tool('tools/build_latency_lut.py')
+    tool = load_tool('build_latency_lut.py')
     out = str(tmp_path / 'gpu.json')
     assert tool.main([str(DEMO_CFG), '--device', 'cuda', '--out', out]) == 2
     assert 'CUDA is not available' in capsys.readouterr().err
@@ -155,17 +145,6 @@ def test_cuda_build(tmp_path):
         **TINY_TIMING)
     assert report.measured == 46 and table.metadata['device_type'] == 'cuda'
     assert all(e['mean'] > 0 for e in table.entries.values())
-
-
-def test_find_search_space_in_model_config():
-    cfg = dict(
-        model=dict(
-            architecture=dict(
-                backbone=dict(
-                    type='X', search_space=dict(widths=[8], name='n')))))
-    assert find_search_space(cfg)['name'] == 'n'
-    with pytest.raises(ValueError, match='no `search_space` dict'):
-        find_search_space(dict(model=dict()))
 
 
 @pytest.mark.parametrize('dtype,channels_last', [('bfloat16', True),

@@ -1,5 +1,4 @@
 """Import of the DenseNAS reference latency lists."""
-import importlib.util
 import math
 import re
 from pathlib import Path
@@ -8,13 +7,12 @@ import pytest
 
 import densenas_mm  # noqa: F401
 from densenas_mm.latency import (LatencyTable, LatencyTableError, OpSignature,
-                                 find_search_space, import_reference,
-                                 space_ops)
+                                 import_reference, space_ops)
 from densenas_mm.models.estimators import ChainedLatencyEstimator
-from densenas_mm.search_space import SearchSpace
+from densenas_mm.search_space import search_space_from_cfg
 from densenas_mm.structures.published import DENSENAS_C
 from densenas_mm.structures import DerivedArch
-from mmengine.config import Config
+from helpers.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 # ../shared beside the repository (as in CI)
@@ -27,9 +25,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def space(name):
-    cfg = Config.fromfile(
+    return search_space_from_cfg(
         str(REPO / f'configs/_base_/search_spaces/{name}.py'))
-    return SearchSpace.from_config(find_search_space(cfg.to_dict()))
 
 
 @pytest.fixture(scope='module')
@@ -119,10 +116,7 @@ def test_mismatched_space_and_unsafe_text_are_rejected():
 
 
 def test_command_line(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'import_tool', REPO / 'tools/analysis/import_reference_lut.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('analysis/import_reference_lut.py')
     out = tmp_path / 'ref.json'
     assert tool.main([str(MBV2), '--out', str(out)]) == 0
     assert '647 scalar entries consumed: 584 mapped, 63 ignored' in \

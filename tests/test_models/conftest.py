@@ -1,7 +1,7 @@
 """Fixtures for model tests."""
 import pytest
 import torch
-from densenas_builders import build_pair
+from helpers.builders import build_pair
 
 from densenas_mm.search_space import load_preset
 

@@ -1,25 +1,17 @@
 """Command line parsing of tools/train.py and tools/test.py, and the
 config adaptation for distributed runs without CUDA (in-process, fast)."""
-import importlib.util
 import os
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from densenas_mm.utils import (adapt_cfg_for_cpu_distributed,
-                               sanitize_dataloaders)
+from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
+                                     sanitize_dataloaders)
+from helpers import REPO_ROOT
+from helpers.tools import load_tool as _load_tool
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'densenas_tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')

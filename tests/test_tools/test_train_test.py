@@ -15,7 +15,7 @@ from typing import Dict, List
 import pytest
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO_ROOT
 CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
 # 64 train samples / batch 16 = 4 iterations per epoch; 32 val samples.
 SHRINK = [

@@ -8,19 +8,21 @@ import pytest
 import torch
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from densenas_mm.search_space import SearchSpace
-from densenas_mm.structures import DerivedArch
-from densenas_mm.visualization import (arch_state_from_arch,
+from densenas_mm.engine.runner import EpochRecord
+from densenas_mm.search_space import SearchSpace, search_space_from_cfg
+from densenas_mm.search_space.naming import route_alias
+from densenas_mm.structures import DerivedArch, viterbi_path
+from densenas_mm.visualization import (arch_state, arch_state_from_arch,
                                        arch_state_from_mutator,
                                        arch_state_from_params,
                                        arch_state_from_state_dict,
                                        edge_probs, graph_layout,
                                        history_from_scalars, plot_alphas,
                                        plot_betas, plot_curves, plot_supernet,
-                                       save_figure, viterbi_path)
+                                       save_figure)
 from densenas_mm.visualization.plots import PATH_COLOR, edge_widths
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO_ROOT as ROOT
 SEARCH_CFG = osp.join(ROOT, 'configs/densenas/'
                       'densenas_supernet-demo_1xb32-20e_digits.py')
 EXAMPLE_ARCH = osp.join(ROOT, 'configs/densenas/subnets/archs/'
@@ -29,11 +31,7 @@ EXAMPLE_ARCH = osp.join(ROOT, 'configs/densenas/subnets/archs/'
 
 @pytest.fixture(scope='module')
 def space() -> SearchSpace:
-    from mmengine.config import Config
-
-    from densenas_mm.latency import find_search_space
-    return SearchSpace.from_config(
-        find_search_space(Config.fromfile(SEARCH_CFG).to_dict()))
+    return search_space_from_cfg(SEARCH_CFG)
 
 
 @pytest.fixture(scope='module')
@@ -71,7 +69,9 @@ def matplotlib_rgb(color):
 def test_state_from_mutator_matches_mutator(mutator):
     state = arch_state_from_mutator(mutator)
     assert state.path == mutator.derive_path()
-    assert viterbi_path(state.graph, state.route_probs) == state.path
+    # the drawn probabilities give the drawn path (log p are logits of p)
+    logp = {route_alias(src): np.log(p) for src, p in state.route_probs.items()}
+    assert viterbi_path(state.graph, logp) == state.path
     arch = mutator.derive()
     for block in arch.blocks:
         head, stack = state.ops[block.node]
@@ -210,30 +210,35 @@ def test_history_from_scalars_and_curves(tmp_path):
     assert (tmp_path / 'curves.png').stat().st_size > 5000
 
 
-def test_hook_writes_pictures_and_history(mutator, tmp_path):
-    from mmengine.logging import MessageHub
+def _record(mutator, epoch, phase, loss):
+    return EpochRecord(
+        epoch=epoch,
+        phase=phase,
+        arch=mutator.derive(),
+        alpha_entropy=1.0,
+        beta_entropy=0.5,
+        weight_means=dict(loss=loss, acc_top1=50.0))
 
+
+def test_hook_writes_pictures_and_history(mutator, tmp_path):
     from densenas_mm.engine.hooks import DenseNASVisualizationHook
     images = []
-    algo = SimpleNamespace(mutator=mutator, estimator=None,
-                           arch_updates_enabled=False)
-    hub = MessageHub.get_instance('test_vis_hook')
-    for v in (2.0, 1.0):
-        hub.update_scalar('train/loss', v)
+    loop = SimpleNamespace(max_epochs=3, latest_record=None)
     runner = SimpleNamespace(
-        model=algo, epoch=0, work_dir=str(tmp_path), message_hub=hub,
-        train_dataloader=[0, 1], hooks=[SimpleNamespace(warmup_epochs=1)],
-        train_loop=SimpleNamespace(max_epochs=3),
+        model=SimpleNamespace(mutator=mutator), epoch=0,
+        work_dir=str(tmp_path), train_loop=loop,
         visualizer=SimpleNamespace(
             add_image=lambda name, img, step: images.append((name, step))))
     hook = DenseNASVisualizationHook(interval=2)
     hook.before_train(runner)
+    loop.latest_record = _record(mutator, 1, 'warmup', 1.5)
     hook.after_train_epoch(runner)  # epoch 1: curves only
-    hook.after_val_epoch(runner, {'accuracy/top1': 55.0})  # runner.epoch 0?
+    runner.epoch = 1
+    hook.after_val_epoch(runner, {'accuracy/top1': 55.0})
     vis = tmp_path / 'vis'
     assert (vis / 'curves.png').stat().st_size > 0
     assert not (vis / 'supernet.png').exists()
-    runner.epoch = 1
+    loop.latest_record = _record(mutator, 2, 'search', 1.0)
     hook.after_train_epoch(runner)  # epoch 2: interval
     for name in ('supernet_epoch_2.png', 'alphas_epoch_2.png',
                  'betas_epoch_2.png', 'supernet.png', 'alphas.png',
@@ -242,6 +247,9 @@ def test_hook_writes_pictures_and_history(mutator, tmp_path):
     rows = json.loads((vis / 'history.json').read_text())
     assert [r['epoch'] for r in rows] == [1, 2]
     assert rows[0]['train_loss'] == pytest.approx(1.5)
+    assert rows[0]['val_top1'] == pytest.approx(55.0)
+    assert [r['phase'] for r in rows] == ['warmup', 'search']
+    assert DenseNASVisualizationHook.warmup_epochs(rows) == 1
     assert rows[1]['path'] == mutator.derive_path()
     assert ('densenas_supernet', 2) in images
     # resume at epoch 1 keeps only the first row
@@ -251,3 +259,16 @@ def test_hook_writes_pictures_and_history(mutator, tmp_path):
     assert [r['epoch'] for r in hook2.history] == [1]
     with pytest.raises(ValueError):
         DenseNASVisualizationHook(interval=0)
+    # without the search loop's records the hook says what it needs
+    runner.train_loop = SimpleNamespace(max_epochs=3)
+    with pytest.raises(TypeError, match='DenseNASSearchLoop'):
+        hook.after_train_epoch(runner)
+
+
+def test_state_draws_the_given_arch(mutator, space):
+    """The hook passes the loop's derived arch: the picture shows it even
+    where the current params would derive another one."""
+    arch = DerivedArch.load(EXAMPLE_ARCH)
+    state = arch_state(space, dict(mutator.arch_params), arch)
+    assert state.path == [0, 1, 2, 4, 6, 7] != mutator.derive_path()
+    assert state.ops[2] == ('mbconv_k3_t6', ['mbconv_k5_t3'])

@@ -1,146 +1,22 @@
 """Summary table of the demo (tools/demo.sh): searched vs baseline nets.
 
-Reads what the demo steps wrote under the work dir and writes
-``summary.txt`` (a table) and ``summary.json`` next to them:
-
-- ``<name>.yaml``: the architecture (searched: ``arch.yaml``; baseline:
-  ``random.yaml``), for path and net_config;
-- ``<name>_test/metrics.json``: top-1 / top-5 of ``tools/test.py --out``;
-- ``<name>_audit.json``: LUT-predicted vs measured latency rows of
-  ``tools/analysis/latency_audit.py --json`` (the ``whole net`` row);
-- ``<name>_flops.json``: params and MACs of ``tools/analysis/get_flops.py``;
-- ``search/vis/history.json``: supernet validation accuracy per epoch;
-- ``timing.json``: seconds per demo step.
+Writes ``summary.txt`` (a table) and ``summary.json`` into the work dir from
+what the demo steps wrote there (see ``densenas_mm.apis.demo_summary``).
 
 Example:
     python tools/analysis/demo_summary.py work_dirs/demo
 """
 import argparse
-import json
-import os.path as osp
 import sys
-from typing import Dict, List, Optional
-
-NETS = (('searched', 'arch'), ('random (same space, same budget)',
-                               'random'))
-
-
-def _load_json(path: str):
-    if not osp.exists(path):
-        return None
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
-
-
-def net_row(label: str, arch: Optional[Dict], metrics: Optional[Dict],
-            audit: Optional[List[Dict]], flops: Optional[Dict]) -> Dict:
-    """One row of the table from the JSON/YAML contents of one net."""
-    row: Dict = dict(net=label)
-    if arch:
-        row['path'] = arch.get('path')
-        row['net_config'] = arch.get('net_config')
-        row['lut_latency_ms'] = (arch.get('meta') or {}).get('latency')
-    if audit:
-        whole = [r for r in audit if r.get('part') == 'whole net']
-        if whole:
-            row['lut_latency_ms'] = whole[0]['predicted_ms']
-            row['measured_latency_ms'] = whole[0]['measured_ms']
-            row['latency_rel_error'] = whole[0].get('rel_error')
-    if flops:
-        row['macs_M'] = flops['macs'] / 1e6
-        row['params_M'] = flops['params'] / 1e6
-    if metrics:
-        row['top1'] = metrics.get('accuracy/top1')
-        row['top5'] = metrics.get('accuracy/top5')
-    return row
-
-
-def collect(work_dir: str) -> Dict:
-    """Everything the summary shows, as a dict (also ``summary.json``)."""
-    import yaml
-    nets = []
-    for label, name in NETS:
-        arch_file = osp.join(work_dir, f'{name}.yaml')
-        arch = None
-        if osp.exists(arch_file):
-            with open(arch_file, encoding='utf-8') as f:
-                arch = yaml.safe_load(f)
-            arch = arch.get('densenas_arch', arch)
-        nets.append(
-            net_row(label, arch,
-                    _load_json(osp.join(work_dir, f'{name}_test',
-                                        'metrics.json')),
-                    _load_json(osp.join(work_dir, f'{name}_audit.json')),
-                    _load_json(osp.join(work_dir, f'{name}_flops.json'))))
-    summary: Dict = dict(nets=nets)
-    history = _load_json(osp.join(work_dir, 'search', 'vis',
-                                  'history.json'))
-    if history:
-        vals = [r for r in history if r.get('val_top1') is not None]
-        summary['search'] = dict(
-            epochs=len(history),
-            warmup_epochs=sum(r.get('phase') == 'warmup' for r in history),
-            supernet_val_top1_last=vals[-1]['val_top1'] if vals else None,
-            paths=[r.get('path') for r in history],
-            expected_latency_last=history[-1].get('expected_latency'))
-    timing = _load_json(osp.join(work_dir, 'timing.json'))
-    if timing:
-        summary['timing_s'] = timing
-    return summary
-
-
-def _fmt(value, spec: str) -> str:
-    return '-' if value is None else format(value, spec)
-
-
-def format_table(summary: Dict) -> str:
-    """The summary as a plain-text table (fixed-width columns)."""
-    head = (f'{"net":<34}{"path":<22}{"LUT ms":>9}{"meas. ms":>10}'
-            f'{"MMACs":>8}{"params M":>10}{"top-1":>8}')
-    lines = [head, '-' * len(head)]
-    for r in summary['nets']:
-        lines.append(
-            f'{r["net"]:<34}{str(r.get("path") or "-"):<22}'
-            f'{_fmt(r.get("lut_latency_ms"), ".2f"):>9}'
-            f'{_fmt(r.get("measured_latency_ms"), ".2f"):>10}'
-            f'{_fmt(r.get("macs_M"), ".2f"):>8}'
-            f'{_fmt(r.get("params_M"), ".4f"):>10}'
-            f'{_fmt(r.get("top1"), ".2f"):>8}')
-    lines.append('')
-    for r in summary['nets']:
-        if r.get('net_config'):
-            lines.append(f'{r["net"]} net_config:\n  {r["net_config"]}')
-    search = summary.get('search')
-    if search:
-        lines.append('')
-        lines.append(
-            f'search: {search["epochs"]} epochs ({search["warmup_epochs"]} '
-            f'warm-up); supernet val top-1 at the end: '
-            f'{_fmt(search.get("supernet_val_top1_last"), ".2f")}; '
-            f'expected latency at the end: '
-            f'{_fmt(search.get("expected_latency_last"), ".2f")} ms')
-        changes = sum(a != b for a, b in zip(search['paths'],
-                                             search['paths'][1:]))
-        lines.append(f'derived path changed {changes} times; final '
-                     f'{search["paths"][-1] if search["paths"] else "-"}')
-    timing = summary.get('timing_s')
-    if timing:
-        lines.append('')
-        lines.append('time per step (s): ' + ', '.join(
-            f'{k} {v:.0f}' for k, v in timing.items()))
-    return '\n'.join(lines) + '\n'
 
 
 def main(argv=None) -> int:
+    """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir', help='the demo work dir')
     args = parser.parse_args(argv)
-    summary = collect(args.work_dir)
-    text = format_table(summary)
-    from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
-    write_text_atomic(text, osp.join(args.work_dir, 'summary.txt'))
-    dump_json_atomic(summary, osp.join(args.work_dir, 'summary.json'))
-    print(text, end='')
+    from densenas_mm.apis.demo_summary import write_summary
+    print(write_summary(args.work_dir), end='')
     return 0
 
 

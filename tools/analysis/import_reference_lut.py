@@ -47,11 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import densenas_mm  # noqa: F401
-    from mmengine.config import Config
-
-    from densenas_mm.latency import (REFERENCE_TABLES, find_search_space,
-                                     import_reference)
+    from densenas_mm.latency import REFERENCE_TABLES, import_reference
+    from densenas_mm.search_space import search_space_from_cfg
 
     kind = args.kind or ('resnet'
                          if 'res' in os.path.basename(args.file) else 'mbv2')
@@ -59,7 +56,7 @@ def main(argv=None) -> int:
     repo = os.path.dirname(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     space_cfg = args.space or os.path.join(repo, preset['space'])
-    space = find_search_space(Config.fromfile(space_cfg).to_dict())
+    space = search_space_from_cfg(space_cfg)
     with open(args.file, encoding='utf-8') as f:
         text = f.read()
     table, report = import_reference(
@@ -70,7 +67,7 @@ def main(argv=None) -> int:
         num_classes=args.num_classes,
         source=f'JaminFong/DenseNAS@e479206 {os.path.basename(args.file)}')
     out = args.out or os.path.join(
-        'work_dirs', 'latency', f'{space["name"]}_ref_b{args.batch_size}.json')
+        'work_dirs', 'latency', f'{space.name}_ref_b{args.batch_size}.json')
     table.save(out)
     print(f'{args.file}: {report.scalars} scalar entries consumed: '
           f'{report.used} mapped, {report.ignored} ignored (stacking rows '

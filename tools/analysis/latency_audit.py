@@ -12,10 +12,13 @@ Examples:
     python tools/analysis/latency_audit.py --densenas-c --num-classes 100 \
         --lut work_dirs/latency/densenas_mbv2_224_ref_b32.json --batch-size 1
 """
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
 import argparse
 import sys
 
-from densenas_mm.structures.published import DENSENAS_C  # noqa: E402
+from densenas_mm.structures.published import DENSENAS_C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,8 +74,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    import densenas_mm  # noqa: F401
-    from densenas_mm.latency import LatencyTable, audit_arch, format_audit
+    from densenas_mm.apis.latency_audit import audit_arch, format_audit
+    from densenas_mm.latency import LatencyTable
     from densenas_mm.utils.io import dump_json_atomic
     arch = load_arch(args)
     table = LatencyTable.load(args.lut)

@@ -16,6 +16,9 @@ Examples:
         configs/_base_/search_spaces/densenas_demo_32.py \
         --arch work_dirs/demo/search/arch/last.yaml --out-dir plots
 """
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
 import argparse
 import glob
 import os.path as osp
@@ -38,25 +41,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_space(config: str):
-    """The search space of a config."""
-    import densenas_mm  # noqa: F401
-    from mmengine.config import Config
-
-    from densenas_mm.latency import find_search_space
-    from densenas_mm.search_space import SearchSpace
-    return SearchSpace.from_config(
-        find_search_space(Config.fromfile(config).to_dict()))
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from densenas_mm.search_space import search_space_from_cfg
     from densenas_mm.visualization import (arch_state_from_arch,
                                            arch_state_from_state_dict,
                                            plot_alphas, plot_betas,
                                            plot_curves, plot_supernet,
                                            read_scalars, save_figure)
-    space = load_space(args.config)
+    space = search_space_from_cfg(args.config)
     out = lambda name: osp.join(args.out_dir, args.prefix + name)  # noqa
     written = []
     if args.checkpoint:

@@ -13,11 +13,15 @@ Example:
         --lut work_dirs/latency/densenas_demo_32_cpu.json \
         --match work_dirs/demo/search/arch/last.yaml
 """
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
 import argparse
 import sys
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='DenseNAS search config')
     parser.add_argument('out', help='architecture YAML to write')
@@ -31,35 +35,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_mutator(config: str):
-    """The search config's supernet + mutator (no estimator, no LUT)."""
-    import densenas_mm  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    from densenas_mm.registry import MODELS
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmcls'))
-    model_cfg = cfg.model.copy()
-    model_cfg.estimator = None
-    model_cfg.cost_loss = None
-    return MODELS.build(model_cfg).mutator
-
-
-def random_arch(mutator, generator, std: float):
-    """Derive the architecture of random alphas/betas."""
-    import torch
-    for p in mutator.arch_params.values():
-        p.data.copy_(torch.randn(p.shape, generator=generator) * std)
-    return mutator.derive()
-
-
 def main(argv=None) -> int:
+    """Entry point."""
     args = parse_args(argv)
     import torch
 
+    from densenas_mm.apis.random_arch import (build_search_mutator,
+                                              matched_random_arch,
+                                              random_arch)
     from densenas_mm.structures import DerivedArch
-    mutator = build_mutator(args.config)
+    mutator = build_search_mutator(args.config)
     gen = torch.Generator().manual_seed(args.seed)
     if args.match:
         if not args.lut:
@@ -69,13 +54,8 @@ def main(argv=None) -> int:
                                       target_device=None)
         est.bind(mutator.space)
         target = est.estimate(DerivedArch.load(args.match))['latency']
-        best = None
-        for _ in range(args.samples):
-            arch = random_arch(mutator, gen, args.std)
-            lat = est.estimate(arch)['latency']
-            if best is None or abs(lat - target) < abs(best[0] - target):
-                best = (lat, arch)
-        lat, arch = best
+        lat, arch = matched_random_arch(mutator, est, target, gen, args.std,
+                                        args.samples)
         arch.meta.update(random_seed=args.seed, latency=round(lat, 4),
                          matched_latency=round(target, 4),
                          samples=args.samples)

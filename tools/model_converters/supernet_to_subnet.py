@@ -15,6 +15,9 @@ Example:
         work_dirs/subnet_init.pth \
         --config configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
 """
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
 import argparse
 import sys
 from typing import List, Optional
@@ -39,12 +42,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 refused)."""
     args = parse_args(argv)
-    from densenas_mm.models.converters import (ConversionError,
-                                               convert_checkpoint)
+    from densenas_mm.apis.conversion import convert_checkpoint
+    from densenas_mm.utils.checkpoint import CheckpointError
     try:
         report = convert_checkpoint(
             args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
-    except ConversionError as err:
+    except CheckpointError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     print(report.summary())

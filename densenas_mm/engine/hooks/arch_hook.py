@@ -4,18 +4,20 @@ from typing import Dict, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from densenas_mm.registry import HOOKS
 from densenas_mm.utils.io import write_text_atomic
+from .records import latest_record
 
 
 @HOOKS.register_module()
 class DenseNASArchHook(Hook):
-    """Derive, log and save the architecture after every training epoch.
+    """Log and save the architecture derived after every training epoch.
 
-    Files in ``work_dir/<out_dir>/`` (written atomically by rank 0; every
-    rank holds identical alphas/betas, so every rank derives the same):
+    The hook observes: it writes the architecture of the search loop's
+    epoch record (``runner.train_loop.latest_record``). Files in
+    ``work_dir/<out_dir>/`` (written atomically by rank 0; every rank holds
+    identical alphas/betas, so every rank derives the same):
 
     - ``epoch_<N>.yaml``: the derived architecture (``DerivedArch`` YAML,
       also an mmrazor fix_subnet for the supernet) with its path, predicted
@@ -45,28 +47,15 @@ class DenseNASArchHook(Hook):
         self._best: Optional[float] = None
         self._has_val = False
 
-    def _algorithm(self, runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
-
     def folder(self, runner) -> str:
         """Absolute output folder."""
         return osp.join(runner.work_dir, self.out_dir)
 
     def after_train_epoch(self, runner) -> None:
-        """Derive and save the architecture of the finished epoch."""
-        algo = self._algorithm(runner)
-        epoch = runner.epoch + 1
-        meta: Dict = dict(
-            epoch=epoch,
-            phase='search' if algo.arch_updates_enabled else 'warmup')
-        arch = algo.mutator.derive()
-        if algo.estimator is not None:
-            costs = algo.estimator.estimate(arch)
-            meta.update({k: round(float(v), 4) for k, v in costs.items()})
-            meta['expected_cost_all_ops'] = round(algo.current_expected_cost(),
-                                                  4)
-        arch.meta.update(meta)
+        """Save the architecture of the finished epoch."""
+        record = latest_record(runner, self)
+        arch, epoch = record.arch, record.epoch
+        meta: Dict = arch.meta
         costs_txt = ', '.join(f'{k}: {v}' for k, v in meta.items()
                               if k not in ('epoch', 'phase'))
         runner.logger.info(

@@ -9,14 +9,19 @@ from mmengine.model import is_model_wrapper
 
 from densenas_mm.registry import HOOKS
 from densenas_mm.utils.io import write_text_atomic
+from .records import latest_record
 
 
 @HOOKS.register_module()
 class DenseNASVisualizationHook(Hook):
     """Pictures of the search: supernet graph, alphas, betas, curves.
 
-    After every ``interval``-th training epoch (and the last one) rank 0
-    writes to ``work_dir/<out_dir>/``:
+    The hook observes the search loop's epoch records
+    (``runner.train_loop.records``): the architecture it draws is the one
+    the loop derived for the epoch (and ``DenseNASArchHook`` saved), and the
+    curves are drawn from the records' numbers. After every
+    ``interval``-th training epoch (and the last one) rank 0 writes to
+    ``work_dir/<out_dir>/``:
 
     - ``supernet_epoch_<N>.png``: the dense supernet, nodes by stage, edge
       widths by p_ij, the derived path and its ops in red;
@@ -43,7 +48,7 @@ class DenseNASVisualizationHook(Hook):
         ...                      interval=2)]
     """
 
-    priority = 'LOWEST'  # after DenseNASArchHook has logged derived costs
+    priority = 'LOWEST'
 
     def __init__(self,
                  interval: int = 1,
@@ -66,20 +71,30 @@ class DenseNASVisualizationHook(Hook):
         """Absolute output folder."""
         return osp.join(runner.work_dir, self.out_dir)
 
-    def _warmup_epochs(self, runner) -> Optional[int]:
-        for hook in runner.hooks:
-            if hasattr(hook, 'warmup_epochs'):
-                return int(hook.warmup_epochs)
-        return None
+    @staticmethod
+    def warmup_epochs(history: List[Dict]) -> Optional[int]:
+        """Number of leading warm-up epochs in ``history`` (None if none)."""
+        count = sum(1 for r in history if r.get('phase') == 'warmup')
+        return count or None
 
     @staticmethod
-    def _epoch_mean(runner, key: str, count: int) -> Optional[float]:
-        hub = runner.message_hub
-        if key not in hub.log_scalars or count <= 0:
-            return None
-        buf = hub.get_scalar(key)
-        count = min(count, len(buf.data[0]))
-        return float(buf.mean(count)) if count else None
+    def history_row(record) -> Dict:
+        """The curve values of one epoch record."""
+        row: Dict = dict(
+            epoch=record.epoch,
+            phase=record.phase,
+            path=list(record.arch.path),
+            alpha_entropy=record.alpha_entropy,
+            beta_entropy=record.beta_entropy,
+            train_loss=record.weight_means.get('loss'),
+            train_acc=record.weight_means.get('acc_top1'))
+        if record.arch_steps and 'arch_loss' in record.arch_means:
+            row['arch_ce'] = record.arch_means['arch_loss'] - \
+                record.arch_means.get('arch_loss_cost', 0.0)
+        if record.expected_cost is not None:
+            row['expected_latency'] = record.expected_cost
+            row['derived_latency'] = record.derived_cost
+        return row
 
     def _save(self, runner, fig, name: str, epoch: int,
               latest: Optional[str] = None) -> None:
@@ -107,38 +122,18 @@ class DenseNASVisualizationHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         """Record the epoch's numbers; draw every ``interval`` epochs."""
-        from densenas_mm.visualization import arch_state_from_mutator
-        algo = self._algorithm(runner)
-        epoch = runner.epoch + 1
-        state = arch_state_from_mutator(algo.mutator)
-        row: Dict = dict(
-            epoch=epoch,
-            phase='search' if algo.arch_updates_enabled else 'warmup',
-            path=list(state.path),
-            **state.mean_entropy())
-        n_weight = len(runner.train_dataloader)
-        arch_loader = getattr(runner.train_loop, 'arch_dataloader', None)
-        n_arch = len(arch_loader) if (arch_loader is not None
-                                      and algo.arch_updates_enabled) else 0
-        row['train_loss'] = self._epoch_mean(runner, 'train/loss', n_weight)
-        row['train_acc'] = self._epoch_mean(runner, 'train/acc_top1',
-                                            n_weight)
-        if n_arch:
-            loss = self._epoch_mean(runner, 'train/arch_loss', n_arch)
-            cost = self._epoch_mean(runner, 'train/arch_loss_cost', n_arch)
-            if loss is not None:
-                row['arch_ce'] = loss - (cost or 0.0)
-        if algo.estimator is not None:
-            row['expected_latency'] = float(algo.current_expected_cost())
-            metric = getattr(algo.estimator, 'metric', 'latency')
-            derived = self._epoch_mean(runner, f'train/derived_{metric}', 1)
-            row['derived_latency'] = derived
+        record = latest_record(runner, self)
+        epoch = record.epoch
         self.history = [r for r in self.history if r['epoch'] < epoch]
-        self.history.append(row)
+        self.history.append(self.history_row(record))
         if not is_main_process():
             return
         max_epochs = getattr(runner.train_loop, 'max_epochs', None)
         if epoch % self.interval == 0 or epoch == max_epochs:
+            from densenas_mm.visualization import arch_state
+            algo = self._algorithm(runner)
+            state = arch_state(algo.mutator.space,
+                               dict(algo.mutator.arch_params), record.arch)
             self._draw_arch(runner, state, epoch)
         self._draw_curves(runner, epoch)
 
@@ -153,6 +148,7 @@ class DenseNASVisualizationHook(Hook):
                 self._draw_curves(runner, runner.epoch)
 
     def _draw_arch(self, runner, state, epoch: int) -> None:
+        """Supernet, alpha and beta pictures of ``state``."""
         from densenas_mm.visualization import (plot_alphas, plot_betas,
                                                plot_supernet)
         phase = self.history[-1]['phase']
@@ -177,5 +173,6 @@ class DenseNASVisualizationHook(Hook):
         write_text_atomic(json.dumps(self.history, indent=1),
                           osp.join(self.folder(runner), 'history.json'))
         self._save(runner,
-                   plot_curves(self.history, self._warmup_epochs(runner)),
+                   plot_curves(self.history,
+                               self.warmup_epochs(self.history)),
                    'curves.png', epoch)

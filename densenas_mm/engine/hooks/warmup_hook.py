@@ -1,6 +1,5 @@
 """Turns DenseNAS architecture updates on after the warm-up epochs."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from densenas_mm.registry import HOOKS
 
@@ -9,8 +8,10 @@ from densenas_mm.registry import HOOKS
 class DenseNASWarmupHook(Hook):
     """Enable architecture updates from epoch ``warmup_epochs`` on.
 
-    The state is derived from ``runner.epoch`` in ``before_train`` and in
-    every ``before_train_epoch``, never stored, so a resumed run is in the
+    The switch is one explicit call, ``runner.train_loop.set_arch_updates(
+    runner.epoch >= warmup_epochs)``, made in ``before_train`` and before
+    every epoch (the pattern of mmcls's ``SwitchRecipeHook``). The state is
+    derived from ``runner.epoch``, never stored, so a resumed run is in the
     right phase by construction (mmrazor's DSNAS loses its phase on resume).
     During warm-up the weight steps sample ops uniformly and no architecture
     step runs; afterwards the weight steps sample from softmax(alpha) and
@@ -47,15 +48,16 @@ class DenseNASWarmupHook(Hook):
         self._apply(runner)
 
     def _apply(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not hasattr(model, 'arch_updates_enabled'):
-            raise TypeError('DenseNASWarmupHook needs a DenseNAS model, got '
-                            f'{type(model).__name__}')
+        loop = runner.train_loop
+        if not hasattr(loop, 'set_arch_updates'):
+            raise TypeError(
+                'DenseNASWarmupHook needs the DenseNAS search loop '
+                "(train_cfg=dict(type='densenas_mm.DenseNASSearchLoop', "
+                f'...)), got {type(loop).__name__}')
         enabled = runner.epoch >= self.warmup_epochs
-        if enabled != model.arch_updates_enabled:
+        if enabled != loop.arch_updates:
             state = 'on' if enabled else 'off (warm-up)'
             runner.logger.info(
                 f'DenseNAS architecture updates {state} from epoch '
                 f'{runner.epoch + 1} (warmup_epochs={self.warmup_epochs})')
-        model.arch_updates_enabled = enabled
+        loop.set_arch_updates(enabled)

@@ -1,5 +1,9 @@
-"""DenseNAS algorithm and its distributed wrapper."""
+"""DenseNAS algorithm, its step tags and its distributed wrapper."""
 from .ddp import DenseNASDDP
-from .densenas import DenseNAS, search_batch, step_seed
+from .densenas import SAMPLING_OF_PHASE, DenseNAS, SearchSnapshot
+from .steps import PHASES, batch_stat_bn, search_batch, step_seed
 
-__all__ = ['DenseNAS', 'DenseNASDDP', 'search_batch', 'step_seed']
+__all__ = [
+    'DenseNAS', 'DenseNASDDP', 'SearchSnapshot', 'SAMPLING_OF_PHASE',
+    'PHASES', 'batch_stat_bn', 'search_batch', 'step_seed'
+]

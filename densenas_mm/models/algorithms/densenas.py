@@ -1,8 +1,8 @@
 """The DenseNAS algorithm: weight steps and architecture steps."""
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
-import numpy as np
 import torch
 from mmengine.dist import all_reduce, get_rank, is_distributed
 from mmengine.model import BaseModel
@@ -10,58 +10,33 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms import BaseAlgorithm
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from densenas_mm.registry import MODELS, TASK_UTILS
+from densenas_mm.structures import DerivedArch
+from .steps import batch_stat_bn, step_seed
 
-PHASES = ('weight', 'arch')
-# 'untagged': weight steps on plain batches (no search loop).
-_PHASE_CODE = {'untagged': 0, 'weight': 1, 'arch': 2}
+#: Mutator sampling mode of each step phase (see :mod:`.steps`).
+SAMPLING_OF_PHASE = dict(warmup='uniform', weight='sample', arch='pair')
 
 
-def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
-    """A seed for one step's op sampling, equal on every rank.
+@dataclass
+class SearchSnapshot:
+    """The state of a search at one moment (:meth:`DenseNAS.snapshot`).
 
-    Derived from the run's seed, the phase, the epoch and the batch index
-    (all known identically on every rank and after a resume), so sampling
-    needs no communication and a resumed run replays the same ops.
+    Attributes:
+        arch (DerivedArch): The derived architecture.
+        alpha_entropy (float): Mean entropy of softmax(alpha) (nats).
+        beta_entropy (float): Mean entropy of softmax(beta) (nats).
+        expected_cost (float, optional): Chained expected cost with every
+            op weighted by softmax(alpha); None without an estimator.
+        costs (dict): Latency / FLOPs / params of ``arch`` (empty without an
+            estimator).
     """
-    if min(base, epoch, index) < 0:
-        raise ValueError(f'step_seed needs non-negative base, epoch and '
-                         f'index, got {base}, {epoch}, {index}')
-    seq = np.random.SeedSequence([base, _PHASE_CODE[phase], epoch, index])
-    return int(seq.generate_state(1, dtype=np.uint64)[0] >> 1)
-
-
-@contextmanager
-def batch_stat_bn(module: torch.nn.Module) -> Iterator[None]:
-    """Make BN layers use batch statistics without updating running ones."""
-    saved = []
-    for m in module.modules():
-        if isinstance(m, _BatchNorm):
-            tracked = (None if m.num_batches_tracked is None else
-                       m.num_batches_tracked.clone())
-            saved.append((m, m.training, m.momentum, tracked))
-            m.train()
-            m.momentum = 0.0
-    try:
-        yield
-    finally:
-        # num_batches_tracked counts even with momentum 0: restore it so
-        # that validating leaves the model (and its checkpoint) unchanged
-        for m, training, momentum, tracked in saved:
-            m.train(training)
-            m.momentum = momentum
-            if tracked is not None:
-                m.num_batches_tracked.copy_(tracked)
-
-
-def search_batch(batch: Any, phase: str, seed: int) -> Dict[str, Any]:
-    """Tag a dataloader batch for :meth:`DenseNAS.train_step`."""
-    if phase not in PHASES:
-        raise ValueError(f'phase must be one of {PHASES}, got {phase!r}')
-    return dict(densenas_phase=phase, densenas_seed=seed, batch=batch)
-
+    arch: DerivedArch
+    alpha_entropy: float
+    beta_entropy: float
+    expected_cost: Optional[float] = None
+    costs: Dict[str, float] = field(default_factory=dict)
 
 @MODELS.register_module()
 class DenseNAS(BaseAlgorithm):
@@ -71,19 +46,23 @@ class DenseNAS(BaseAlgorithm):
     unchanged under DDP through :class:`DenseNASDDP`:
 
     - **weight step** (search-train data): one op sampled per mixed op,
-      uniformly during warm-up and from softmax(alpha) afterwards; every head
-      branch still runs, weighted by the (detached) path probabilities;
-      cross-entropy; only the ``architecture`` optimiser steps.
+      uniformly in the ``'warmup'`` phase and from softmax(alpha) in the
+      ``'weight'`` phase; every head branch still runs, weighted by the
+      (detached) path probabilities; cross-entropy; only the
+      ``architecture`` optimiser steps.
     - **arch step** (search-val data): two ops sampled per mixed op from
       softmax(alpha), outputs weighted by the softmax over the pair; loss =
       CE + cost term (Eq. 8) on the chained expected cost; only the
       ``mutator`` optimiser steps; then the sampled alphas are re-balanced
       (Eq. 9).
 
-    Before every backward both groups' gradients are zeroed, so neither step
-    leaks gradients into the other, and nothing touches ``.grad`` after a
-    step. Sampling uses a generator seeded from (seed, phase, epoch, batch),
-    so all ranks run the same ops and resumed runs replay them exactly.
+    The phase of a step comes with its batch (``search_batch``, set by the
+    search loop) and is passed on to :meth:`loss`; the algorithm holds no
+    phase of its own. Before every backward both groups' gradients are
+    zeroed, so neither step leaks gradients into the other, and nothing
+    touches ``.grad`` after a step. Sampling uses a generator seeded from
+    (seed, pass, epoch, batch), so all ranks run the same ops and resumed
+    runs replay them exactly.
 
     Args:
         architecture (dict | BaseModel): mmcls ``ImageClassifier`` whose
@@ -150,9 +129,6 @@ class DenseNAS(BaseAlgorithm):
         if self.channels_last:
             # Module.to(device) later keeps the strides of the parameters.
             self.architecture.to(memory_format=torch.channels_last)
-        # Set by DenseNASWarmupHook from runner.epoch (never stored in
-        # checkpoints, so a resumed run is right by construction).
-        self.arch_updates_enabled = False
         self._untagged_steps = 0
 
     # ------------------------------------------------------------- steps
@@ -163,8 +139,9 @@ class DenseNAS(BaseAlgorithm):
         """One weight or architecture step.
 
         Args:
-            data: A batch tagged by :func:`search_batch` (phase and seed), or
-                a plain batch (then a weight step with a local seed).
+            data: A batch tagged by :func:`~.steps.search_batch` (phase and
+                seed), or a plain batch (then a ``'warmup'`` weight step with
+                a local seed).
             optim_wrapper (OptimWrapperDict): ``architecture`` (weights) and
                 ``mutator`` (alpha/beta) wrappers.
             model_call (callable, optional): What runs the forward; the DDP
@@ -178,20 +155,20 @@ class DenseNAS(BaseAlgorithm):
             phase, seed, batch = (data['densenas_phase'],
                                   data['densenas_seed'], data['batch'])
         else:
-            phase, batch = 'weight', data
+            phase, batch = 'warmup', data
             seed = step_seed(self.sample_seed, 'untagged', 0,
                              self._untagged_steps)
             self._untagged_steps += 1
+        if phase not in SAMPLING_OF_PHASE:
+            raise ValueError(f'unknown step phase {phase!r}; phases are '
+                             f'{tuple(SAMPLING_OF_PHASE)}')
         self._check_optim_wrapper(optim_wrapper)
         model_call = model_call or self
         generator = torch.Generator().manual_seed(seed)
-        if phase == 'arch':
-            self.mutator.set_sampling('pair', generator, arch_grad=True)
-            wrapper = optim_wrapper['mutator']
-        else:
-            mode = 'sample' if self.arch_updates_enabled else 'uniform'
-            self.mutator.set_sampling(mode, generator, arch_grad=False)
-            wrapper = optim_wrapper['architecture']
+        self.mutator.set_sampling(
+            SAMPLING_OF_PHASE[phase], generator, arch_grad=phase == 'arch')
+        wrapper = optim_wrapper['mutator' if phase == 'arch' else
+                                'architecture']
         for ow in optim_wrapper.values():
             ow.zero_grad()
         # Arch steps need no weight gradients: not computing them saves
@@ -201,7 +178,10 @@ class DenseNAS(BaseAlgorithm):
                 batch = self._to_memory_format(
                     self.data_preprocessor(batch, True))
                 losses = model_call(
-                    batch['inputs'], batch['data_samples'], mode='loss')
+                    batch['inputs'],
+                    batch['data_samples'],
+                    mode='loss',
+                    phase=phase)
             loss, log_vars = self.parse_losses(losses)
             self._assert_finite(loss, phase)
             snapshot = (
@@ -219,11 +199,22 @@ class DenseNAS(BaseAlgorithm):
             return {f'arch_{k}': v for k, v in log_vars.items()}
         return log_vars
 
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[BaseDataElement]] = None,
+                mode: str = 'tensor',
+                phase: str = 'warmup') -> Any:
+        """mmengine's forward, with the step phase passed on to the loss."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, phase=phase)
+        return super().forward(inputs, data_samples, mode)
+
     def loss(self,
              inputs: Tensor,
-             data_samples: Optional[List[BaseDataElement]] = None
-             ) -> Dict[str, Tensor]:
-        """CE (+ cost term in arch mode) and top-1 accuracy of the batch."""
+             data_samples: Optional[List[BaseDataElement]] = None,
+             phase: str = 'warmup') -> Dict[str, Tensor]:
+        """CE (+ the cost term in the ``'arch'`` phase) and the batch's
+        top-1 accuracy."""
         arch = self.architecture
         feats = arch.extract_feat(inputs)
         scores = arch.head(feats)
@@ -232,7 +223,7 @@ class DenseNAS(BaseAlgorithm):
             target = torch.cat([d.gt_label.label for d in data_samples])
             losses['acc_top1'] = (scores.argmax(1) == target.to(
                 scores.device)).float().mean() * 100
-        if self.mutator.mode == 'pair' and self.cost_loss is not None:
+        if phase == 'arch' and self.cost_loss is not None:
             expected = self.estimator.expected_cost(self.mutator)
             losses['loss_cost'] = self.cost_loss(expected)
             losses['expected_cost'] = expected.detach()
@@ -324,10 +315,32 @@ class DenseNAS(BaseAlgorithm):
                     'step; the run is stopped and the last checkpoint is '
                     'intact. Lower the mutator learning rate and resume.')
 
-    def current_expected_cost(self) -> float:
-        """Expected cost of the current distributions (all ops in play)."""
+    # ------------------------------------------------------------ queries
+    def expected_cost(self) -> float:
+        """Chained expected cost with every op weighted by softmax(alpha).
+
+        A query: it reads alpha/beta and changes nothing (the ops the
+        mutator has in play stay as they are).
+        """
         if self.estimator is None:
             raise RuntimeError('no estimator configured')
-        self.mutator.set_sampling('all')
         with torch.no_grad():
-            return float(self.estimator.expected_cost(self.mutator))
+            return float(
+                self.estimator.expected_cost(self.mutator, all_ops=True))
+
+    def snapshot(self, meta: Optional[Dict] = None) -> SearchSnapshot:
+        """Derived architecture, entropies and costs of the current state.
+
+        A query, as :meth:`expected_cost`.
+        """
+        arch = self.mutator.derive(meta)
+        entropies = self.mutator.entropy()
+        expected, costs = None, {}
+        if self.estimator is not None:
+            costs = {
+                k: float(v)
+                for k, v in self.estimator.estimate(arch).items()
+            }
+            expected = self.expected_cost()
+        return SearchSnapshot(arch, entropies['alpha_entropy'],
+                              entropies['beta_entropy'], expected, costs)

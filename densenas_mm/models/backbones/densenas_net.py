@@ -20,7 +20,8 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from densenas_mm.registry import MODELS
-from densenas_mm.search_space.ops import ConvBNAct, build_op, init_weights
+from densenas_mm.search_space.grammar import TERMINAL, stem_op_name
+from densenas_mm.search_space.ops import build_op, init_weights
 from densenas_mm.structures.derived_arch import ArchError, DerivedArch
 
 ArchLike = Union[str, dict, DerivedArch]
@@ -92,11 +93,9 @@ class DenseNASNet(BaseBackbone):
         in_channels = arch.in_channels if in_channels is None else in_channels
         self.in_channels = int(in_channels)
         op = partial(build_op, affine=True, act=arch.act)
-        conv = partial(ConvBNAct, affine=True, act=arch.act)
-        width = arch.stem_channels
-        self.stem = nn.Sequential(
-            conv(self.in_channels, width, 3, arch.stem_stride),
-            *[op(name, width, width, 1) for name in arch.stem_ops])
+        self.stem = op(
+            stem_op_name(arch.stem_ops), self.in_channels, arch.stem_channels,
+            arch.stem_stride)
         self.blocks = nn.ModuleList(
             DenseNASBlock(
                 op(blk.head_op, blk.c_in, blk.c_out, blk.stride),
@@ -104,7 +103,8 @@ class DenseNASNet(BaseBackbone):
             for blk in arch.blocks)
         self.terminal = None
         if arch.last_dim is not None:
-            self.terminal = conv(arch.blocks[-1].c_out, arch.last_dim, 1)
+            self.terminal = op(TERMINAL, arch.blocks[-1].c_out,
+                               arch.last_dim, 1)
         self.num_outputs = len(self.blocks) + (self.terminal is not None)
         self.out_indices = self._check_out_indices(out_indices)
         valid_frozen = range(-1, len(self.blocks) + 1)

@@ -1,5 +1,5 @@
 """The DenseNAS supernet backbone (MobileNetV2- and ResNet-based spaces)."""
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch.nn as nn
 from mmcls.models.backbones.base_backbone import BaseBackbone
@@ -7,10 +7,12 @@ from torch import Tensor
 
 from densenas_mm.models.mutables import DenseNASMixedOp, DenseNASRoute
 from densenas_mm.registry import MODELS
-from densenas_mm.search_space import (ConvBNAct, SearchSpace, SpaceGraph,
-                                      build_op, init_weights)
-from densenas_mm.search_space.naming import (head_alias, layer_alias,
-                                             route_alias, target_name)
+from densenas_mm.search_space import (SearchSpace, SpaceGraph, build_op,
+                                      init_weights, stem_op_name)
+from densenas_mm.search_space.grammar import TERMINAL
+from densenas_mm.search_space.naming import (block_key, edge_key, head_alias,
+                                             layer_alias, route_alias,
+                                             target_name)
 
 
 class RoutingBlock(nn.Module):
@@ -28,7 +30,7 @@ class RoutingBlock(nn.Module):
         width = graph.widths[node]
         self.heads = nn.ModuleDict()
         for edge in graph.in_edges(node):
-            self.heads[f'from{edge.src:02d}'] = DenseNASMixedOp(
+            self.heads[edge_key(edge.src)] = DenseNASMixedOp(
                 space.head_ops,
                 graph.widths[edge.src],
                 width,
@@ -81,23 +83,21 @@ class DenseNASSupernet(BaseBackbone):
         self.space = SearchSpace.from_config(search_space)
         self.graph = SpaceGraph(self.space)
         space, graph = self.space, self.graph
-        stem: List[nn.Module] = [
-            ConvBNAct(space.in_channels, space.stem_channels, 3,
-                      space.stem_stride, affine=False, act=space.act)
-        ]
-        for name in space.stem_ops:
-            stem.append(
-                build_op(name, space.stem_channels, space.stem_channels, 1,
-                         affine=False, act=space.act))
-        self.stem = nn.Sequential(*stem)
+        self.stem = build_op(
+            stem_op_name(space.stem_ops),
+            space.in_channels,
+            space.stem_channels,
+            space.stem_stride,
+            affine=False,
+            act=space.act)
         self.blocks = nn.ModuleDict({
-            f'b{j:02d}': RoutingBlock(graph, j, space)
+            block_key(j): RoutingBlock(graph, j, space)
             for j in graph.blocks
         })
         self.terminal = nn.ModuleDict({
-            f'from{e.src:02d}': ConvBNAct(
-                graph.widths[e.src], space.last_dim, 1, affine=False,
-                act=space.act)
+            edge_key(e.src): build_op(
+                TERMINAL, graph.widths[e.src], space.last_dim, 1,
+                affine=False, act=space.act)
             for e in graph.terminal_edges
         })
         self.routes = nn.ModuleDict({
@@ -146,9 +146,9 @@ class DenseNASSupernet(BaseBackbone):
                 if edge.src not in feats or edge.out_index not in active[
                         edge.src]:
                     continue
-                branch = (self.terminal[f'from{edge.src:02d}']
+                branch = (self.terminal[edge_key(edge.src)]
                           if j == graph.terminal else
-                          self.blocks[f'b{j:02d}'].heads[f'from{edge.src:02d}'])
+                          self.blocks[block_key(j)].heads[edge_key(edge.src)])
                 out = branch(feats[edge.src])
                 if len(active[edge.src]) > 1:
                     out = probs[edge.src][edge.out_index] * out
@@ -159,7 +159,7 @@ class DenseNASSupernet(BaseBackbone):
             if total is None:
                 continue
             if j != graph.terminal:
-                for layer in self.blocks[f'b{j:02d}'].layers:
+                for layer in self.blocks[block_key(j)].layers:
                     total = layer(total)
             feats[j] = total
         if graph.terminal not in feats:

@@ -9,23 +9,16 @@ from mmrazor.models.task_modules.estimators import ResourceEstimator
 from torch import Tensor
 
 from densenas_mm.latency import (LatencyTable, arch_parts, current_device_name,
-                                 signature_flops, signature_params, space_ops,
-                                 time_module)
+                                 space_ops, time_module)
 from densenas_mm.latency.signature import OpSignature
 from densenas_mm.registry import TASK_UTILS
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.structures import DerivedArch
 from .chained_cost import SpaceCosts, expected_cost_from, space_costs
+from .complexity import count_complexity, signature_flops, signature_params
 
 METRICS = ('latency', 'flops', 'params')
 _SCALE = {'G': 1e9, 'M': 1e6, 'K': 1e3, None: 1.0, '': 1.0}
-# mmrazor counters that count what the analytic convention leaves out.
-_NOT_COUNTED = [
-    'BatchNorm1dCounter', 'BatchNorm2dCounter', 'BatchNorm3dCounter',
-    'ReLUCounter', 'ReLU6Counter', 'PReLUCounter', 'ELUCounter',
-    'LeakyReLUCounter', 'AdaptiveAvgPool2dCounter', 'AvgPool2dCounter',
-    'MaxPool2dCounter', 'AdaptiveMaxPool2dCounter'
-]
 
 
 @TASK_UTILS.register_module()
@@ -159,20 +152,26 @@ class ChainedLatencyEstimator(ResourceEstimator):
     # ------------------------------------------------------ search (chained)
     def expected_cost(self,
                       mutator: Any,
-                      metric: Optional[str] = None) -> Tensor:
+                      metric: Optional[str] = None,
+                      all_ops: bool = False) -> Tensor:
         """Chained expected cost under the mutator's distributions.
 
         Args:
-            mutator: Exposes ``space``, ``op_distribution(alias) ->
-                (indices, weights)`` and ``route_probs(src)``.
+            mutator: Exposes ``space``, ``op_distribution(alias, all_ops)
+                -> (indices, weights)`` and ``route_probs(src)``.
             metric (str, optional): Overrides the configured metric.
+            all_ops (bool): Weigh every candidate by softmax(alpha) instead
+                of the candidates the mutator has in play (the supernet's
+                expected cost, independent of the last sampling). Reads the
+                mutator only.
 
         Returns:
             Tensor: Scalar, differentiable w.r.t. alpha and beta.
         """
         costs = self.space_costs(mutator.space, metric)
-        return expected_cost_from(costs, mutator.op_distribution,
-                                  mutator.route_probs)
+        return expected_cost_from(
+            costs, lambda alias: mutator.op_distribution(alias, all_ops),
+            mutator.route_probs)
 
     # ----------------------------------------------------- derived networks
     def estimate_parts(self, arch: Any) -> List[Dict[str, Any]]:
@@ -236,33 +235,21 @@ class ChainedLatencyEstimator(ResourceEstimator):
 
     def _estimate_module(self, model: nn.Module, flops_params_cfg: Any,
                          latency_cfg: Any) -> Dict[str, float]:
-        from mmrazor.models.task_modules.estimators.counters import \
-            get_model_flops_params
         cfg = {**self.flops_params_cfg, **(flops_params_cfg or {})}
         shape = tuple(cfg.get('input_shape', self.input_shape))
-        was_training = model.training
-        try:
-            model.eval()
-            flops, _ = get_model_flops_params(
-                model,
-                input_shape=shape,
-                units=None,
-                disabled_counters=_NOT_COUNTED)
-            _, params = get_model_flops_params(
-                model, input_shape=shape, units=None)
-            latency = math.nan
-            timing = {**self.latency_cfg, **(latency_cfg or {})}
-            if timing:
-                probe = next(iter(model.parameters()), torch.empty(0))
-                device = timing.pop('device', probe.device)
-                if torch.device(device) != probe.device:
-                    raise ValueError(
-                        f'latency_cfg asks for device {device} but the model '
-                        f'is on {probe.device}; move the model first')
-                x = torch.randn(shape, device=probe.device, dtype=probe.dtype)
-                latency = time_module(model, x, **timing)[0]
-        finally:
-            model.train(was_training)
+        counted = count_complexity(model, shape)
+        latency = math.nan
+        timing = {**self.latency_cfg, **(latency_cfg or {})}
+        if timing:
+            probe = next(iter(model.parameters()), torch.empty(0))
+            device = timing.pop('device', probe.device)
+            if torch.device(device) != probe.device:
+                raise ValueError(
+                    f'latency_cfg asks for device {device} but the model '
+                    f'is on {probe.device}; move the model first')
+            x = torch.randn(shape, device=probe.device, dtype=probe.dtype)
+            latency = time_module(model, x, **timing)[0]
+        flops, params = counted.macs, counted.params
         return dict(
             latency=float(latency),
             flops=flops / _SCALE[self.units.get('flops', 'M')],

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space.ops import build_op
+from densenas_mm.structures.derivation import argmax_choice
 
 
 @MODELS.register_module()
@@ -101,12 +102,14 @@ class DenseNASMixedOp(DiffMutableModule):
         return names[0] if len(names) == 1 else names
 
     def active_weights(self,
-                       arch_param: Optional[Tensor]) -> Tuple[List[int],
-                                                              Tensor]:
+                       arch_param: Optional[Tensor],
+                       all_ops: bool = False) -> Tuple[List[int], Tensor]:
         """Candidates in play and their output weights.
 
         Args:
             arch_param (Tensor, optional): alpha; None for single-choice ops.
+            all_ops (bool): Every candidate instead of those in play (what
+                ``set_active(None)`` would give), without changing them.
 
         Returns:
             tuple[list[int], Tensor]: Indices and weights summing to 1,
@@ -115,7 +118,7 @@ class DenseNASMixedOp(DiffMutableModule):
         """
         if self.is_fixed:
             idx = [self._all_choices.index(self._chosen)]
-        elif self._active is not None:
+        elif self._active is not None and not all_ops:
             idx = self._active
         else:
             idx = list(range(self.num_choices))
@@ -158,7 +161,7 @@ class DenseNASMixedOp(DiffMutableModule):
     # ------------------------------------------------------ fix / export
     def sample_choice(self, arch_param: Tensor) -> str:
         """The most probable op (used for derivation)."""
-        return self._all_choices[int(torch.argmax(arch_param).item())]
+        return argmax_choice(self._all_choices, arch_param)
 
     def fix_chosen(self, chosen: Union[str, List[str]]) -> None:
         """Keep only ``chosen``; irreversible."""

@@ -8,6 +8,7 @@ from mmrazor.utils.typing import DumpChosen
 from torch import Tensor
 
 from densenas_mm.registry import MODELS
+from densenas_mm.structures.derivation import argmax_choice
 
 
 @MODELS.register_module()
@@ -76,7 +77,7 @@ class DenseNASRoute(DiffMutableModule):
 
     def sample_choice(self, arch_param: Tensor) -> str:
         """The most probable target."""
-        return self._targets[int(torch.argmax(arch_param).item())]
+        return argmax_choice(self._targets, arch_param)
 
     def fix_chosen(self, chosen: str) -> None:
         """Route everything to ``chosen``; irreversible."""

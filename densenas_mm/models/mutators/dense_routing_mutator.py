@@ -1,6 +1,5 @@
 """The dense-routing mutator: alphas, betas, sampling, re-balancing, Viterbi.
 """
-import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -12,9 +11,9 @@ from torch import Tensor
 from densenas_mm.models.mutables import DenseNASMixedOp, DenseNASRoute
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space import SearchSpace, SpaceGraph
-from densenas_mm.search_space.naming import (head_alias, layer_alias,
-                                             route_alias, target_name)
-from densenas_mm.structures import DerivedArch, DerivedBlock
+from densenas_mm.search_space.naming import route_alias
+from densenas_mm.structures import (DerivedArch, derive_arch, max_entropies,
+                                    mean_entropies, viterbi_path)
 
 SAMPLING_MODES = ('uniform', 'sample', 'pair', 'all', 'argmax')
 
@@ -36,7 +35,8 @@ class DenseRoutingMutator(NasMutator):
       (:meth:`op_distribution`, :meth:`route_probs`);
     - re-balances the sampled alphas after an architecture step (Eq. 9,
       :meth:`rebalance`);
-    - derives the architecture (:meth:`derive`): max-product Viterbi over
+    - derives the architecture (:meth:`derive`) with
+      :func:`densenas_mm.structures.derive_arch`: max-product Viterbi over
       softmax(beta) (T = 1) for the block path, argmax per layer for ops,
       skips dropped.
 
@@ -191,9 +191,18 @@ class DenseRoutingMutator(NasMutator):
             for alias, row in zip(aliases, picks.tolist()):
                 self._ops[alias].set_active(row)
 
-    def op_distribution(self, alias: str) -> Tuple[List[int], Tensor]:
-        """Candidate indices in play for ``alias`` and their weights."""
-        return self._ops[alias].active_weights(self._arch_params.get(alias))
+    def op_distribution(self,
+                        alias: str,
+                        all_ops: bool = False) -> Tuple[List[int], Tensor]:
+        """Candidate indices in play for ``alias`` and their weights.
+
+        Args:
+            alias (str): A mixed op's alias.
+            all_ops (bool): All candidates weighted by softmax(alpha) instead
+                of those in play; reads the mixed op, changes nothing.
+        """
+        return self._ops[alias].active_weights(
+            self._arch_params.get(alias), all_ops)
 
     def route_probs(self, src: int) -> Tensor:
         """p over ``graph.outgoing[src]`` (differentiable in arch steps)."""
@@ -227,107 +236,20 @@ class DenseRoutingMutator(NasMutator):
                 new[i] += offset
 
     # ---------------------------------------------------------- derivation
-    @torch.no_grad()
     def derive_path(self) -> List[int]:
         """Max-product Viterbi over softmax(beta) (T = 1), stem to terminal."""
-        graph = self.graph
-        logp: Dict[int, Tensor] = {}
-        for i in graph.nodes:
-            if graph.outgoing[i]:
-                beta = self._arch_params.get(route_alias(i))
-                logp[i] = (F.log_softmax(beta.detach().float().cpu(), 0)
-                           if beta is not None else torch.zeros(1))
-        best = {0: 0.0}
-        back: Dict[int, int] = {}
-        for j in range(1, graph.terminal + 1):
-            cands = [(best[e.src] + float(logp[e.src][e.out_index]), e.src)
-                     for e in graph.in_edges(j)]
-            # Ties break towards the nearest predecessor (listed first).
-            score, src = max(cands, key=lambda c: c[0])
-            best[j], back[j] = score, src
-        path = [graph.terminal]
-        while path[-1] != 0:
-            path.append(back[path[-1]])
-        return path[::-1]
+        return viterbi_path(self.graph, self._arch_params)
 
-    def _argmax_choice(self, alias: str) -> str:
-        """Most probable choice of a mixed op or route (its only one when it
-        has no arch param)."""
-        m = self._ops.get(alias) or self._routes[alias]
-        param = self._arch_params.get(alias)
-        return m.choices[0] if param is None else m.sample_choice(
-            param.detach())
-
-    @torch.no_grad()
     def derive(self, meta: Optional[Dict] = None) -> DerivedArch:
         """The derived architecture of the current alphas and betas."""
-        space, graph = self.space, self.graph
-        path = self.derive_path()
-        blocks = []
-        for src, dst in zip(path, path[1:-1]):
-            stack, ids = [], []
-            for layer in range(graph.num_layers[dst]):
-                name = self._argmax_choice(layer_alias(dst, layer))
-                if name != 'skip_connect':
-                    stack.append(name)
-                    ids.append(layer)
-            blocks.append(
-                DerivedBlock(
-                    c_in=graph.widths[src],
-                    c_out=graph.widths[dst],
-                    head_op=self._argmax_choice(head_alias(dst, src)),
-                    stack_ops=stack,
-                    stride=graph.edge(src, dst).stride,
-                    node=dst,
-                    src=src,
-                    layer_ids=ids))
-        fix = {alias: self._argmax_choice(alias) for alias in self._ops}
-        nxt = dict(zip(path, path[1:]))
-        for alias in self._routes:
-            src = int(alias[len('route'):])
-            if src in nxt:
-                fix[alias] = target_name(nxt[src])
-            else:
-                fix[alias] = self._argmax_choice(alias)
-        return DerivedArch(
-            family=space.family,
-            stem_channels=space.stem_channels,
-            stem_ops=list(space.stem_ops),
-            blocks=blocks,
-            last_dim=space.last_dim if space.terminal_in_subnet else None,
-            stem_stride=space.stem_stride,
-            input_size=space.input_size,
-            num_classes=space.num_classes,
-            in_channels=space.in_channels,
-            act=space.act,
-            path=path,
-            space=space.name,
-            fix_subnet=fix,
-            meta=dict(meta or {}))
+        return derive_arch(self.space, self.graph, self._arch_params,
+                           meta=meta)
 
     # ------------------------------------------------------------- stats
-    @torch.no_grad()
     def entropy(self) -> Dict[str, float]:
         """Mean entropy (nats) of softmax(alpha) and softmax(beta)."""
-        def mean_entropy(params: Dict[str, nn.Parameter]) -> float:
-            if not params:
-                return 0.0
-            ents = []
-            for p in params.values():
-                prob = F.softmax(p.detach().float(), 0)
-                ents.append(-(prob * prob.clamp_min(1e-12).log()).sum())
-            # One device-to-host copy for all, not one per parameter.
-            vals = torch.stack(ents).tolist()
-            return sum(vals) / len(vals)
-
-        return dict(
-            alpha_entropy=mean_entropy(self.alphas()),
-            beta_entropy=mean_entropy(self.betas()))
+        return mean_entropies(self._arch_params)
 
     def max_entropy(self) -> Dict[str, float]:
         """Entropy of uniform distributions, for reference in logs."""
-        a = [math.log(p.numel()) for p in self.alphas().values()]
-        b = [math.log(p.numel()) for p in self.betas().values()]
-        return dict(
-            alpha_entropy=sum(a) / max(len(a), 1),
-            beta_entropy=sum(b) / max(len(b), 1))
+        return max_entropies(self._arch_params)

@@ -1,0 +1,42 @@
+# The DenseNAS search recipe of the reference (method doc 3): weights SGD
+# lr 0.2, momentum 0.9, wd 4e-5, cosine per iteration to 1e-5; alpha/beta
+# Adam lr 3e-4, betas (0.5, 0.999), wd 1e-3, constant; per epoch an
+# architecture pass over search-val, then the weight pass over search-train.
+#
+# A search config sets its schedule's length in three places (lists are
+# replaced, not merged, by mmengine):
+#   train_cfg = dict(arch_dataloader=..., max_epochs=E, val_begin=W + 1)
+#   param_scheduler = dict(architecture=[dict(
+#       type='CosineAnnealingLR', T_max=E, eta_min=1e-5, by_epoch=True,
+#       convert_to_iter_based=True)], mutator=[])
+#   custom_hooks = [dict(type='densenas_mm.DenseNASWarmupHook',
+#                        warmup_epochs=W), dict(type='densenas_mm.DenseNASArchHook')]
+#
+# It builds on the common runtime (and changes its logging and checkpoint
+# settings), so search configs list it instead of default_runtime.py.
+_base_ = ['../default_runtime.py']
+
+train_cfg = dict(
+    type='densenas_mm.DenseNASSearchLoop',
+    val_interval=1,
+    mode='epochwise')
+val_cfg = dict()
+test_cfg = dict()
+
+optim_wrapper = dict(
+    constructor='mmrazor.SeparateOptimWrapperConstructor',
+    architecture=dict(
+        optimizer=dict(
+            type='SGD', lr=0.2, momentum=0.9, weight_decay=4e-5,
+            nesterov=False)),
+    mutator=dict(
+        optimizer=dict(
+            type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+randomness = dict(seed=0, deterministic=False)
+
+# alpha/beta: constant learning rate (the weights' cosine is per config)
+param_scheduler = dict(mutator=[])

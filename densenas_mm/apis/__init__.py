@@ -1,0 +1,16 @@
+"""What the command line tools call (the top layer of densenas_mm).
+
+One module per job, imported by name (``from densenas_mm.apis.complexity
+import model_complexity``) so a tool loads only what it needs:
+
+- :mod:`.launch`: config adjustments of ``tools/train.py`` / ``test.py``;
+- :mod:`.model_io`: the classifier a config builds, with its checkpoint;
+- :mod:`.conversion`: supernet -> standalone subnet checkpoints;
+- :mod:`.complexity`: params / MACs reports;
+- :mod:`.model_latency`: whole-model latency;
+- :mod:`.latency_audit`: LUT-predicted vs measured latency of a derived net;
+- :mod:`.export`: ONNX export and its ONNX Runtime check;
+- :mod:`.random_arch`: random (same-budget) architectures;
+- :mod:`.demo_summary`: the demo's summary table;
+- :mod:`.benchmark`: the search-step and estimator benchmarks.
+"""

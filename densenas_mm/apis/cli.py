@@ -1,0 +1,63 @@
+"""Argument helpers shared by the command line tools."""
+import argparse
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch.nn as nn
+
+
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options key=value ...`` (mmengine's ``DictAction``)."""
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (e.g. '
+        'model.backbone.arch=a.yaml); lists as key="[a,b]"')
+
+
+def add_shape(parser: argparse.ArgumentParser,
+              default: Sequence[int] = (224, 224)) -> None:
+    """``--shape H W`` (one value: square)."""
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        default=list(default),
+        help='input H W (one value: square)')
+
+
+def add_launcher(parser: argparse.ArgumentParser) -> None:
+    """``--launcher`` and both spellings of ``--local-rank``.
+
+    ``torch.distributed.launch`` passes ``--local-rank`` (torch >= 2.0) or
+    ``--local_rank`` (older); torchrun sets ``LOCAL_RANK`` instead.
+    """
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+
+
+def input_shape(model: nn.Module, batch_size: int,
+                shape: Sequence[int]) -> List[int]:
+    """``[N, C, H, W]`` for ``model`` from ``--shape`` (H W or one size)."""
+    if len(shape) not in (1, 2):
+        raise SystemExit('--shape takes H W or a single size')
+    h, w = (list(shape) * 2)[:2]
+    channels = getattr(getattr(model, 'backbone', None), 'in_channels', 3)
+    return [batch_size, channels, h, w]
+
+
+
+def print_and_save(report: Dict[str, Any], text: str,
+                   out: Optional[str]) -> None:
+    """Print a benchmark's table; write its report as JSON to ``out``."""
+    from densenas_mm.utils.io import dump_json_atomic
+    print(text)
+    if out:
+        dump_json_atomic(report, out, indent=2)
+        print(f'wrote {out}')

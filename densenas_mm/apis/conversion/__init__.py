@@ -1,0 +1,12 @@
+"""Supernet -> standalone subnet checkpoint conversion."""
+from .arch_fit import (SUPERNET_PREFIX, ConversionError,
+                       check_arch_coordinates, check_arch_fits,
+                       subnet_to_supernet_key)
+from .supernet_to_subnet import (ConversionReport, build_subnet_template,
+                                 convert_checkpoint, convert_state_dict)
+
+__all__ = [
+    'SUPERNET_PREFIX', 'ConversionError', 'check_arch_coordinates',
+    'check_arch_fits', 'subnet_to_supernet_key', 'ConversionReport',
+    'build_subnet_template', 'convert_checkpoint', 'convert_state_dict'
+]

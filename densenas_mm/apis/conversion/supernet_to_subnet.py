@@ -1,0 +1,247 @@
+"""Supernet -> standalone subnet checkpoint conversion.
+
+A DenseNAS search checkpoint holds the whole supernet (under
+``architecture.backbone.``) and the search classifier (``architecture.head.``).
+Given the derived architecture (with the supernet ``node`` / ``src`` /
+``layer_ids`` of each block, as derivation writes them) the chosen ops'
+weights are copied to the keys of an mmcls ``ImageClassifier`` whose backbone
+is :class:`~densenas_mm.models.backbones.densenas_net.DenseNASNet`:
+
+- ``stem.<k>.<p>`` <- ``stem.<k>.<p>``
+- ``blocks.<i>.head.<p>`` <-
+  ``blocks.b<node>.heads.from<src>._candidates.<head op>.<p>``
+- ``blocks.<i>.layers.<k>.<p>`` <-
+  ``blocks.b<node>.layers.<layer_ids[k]>._candidates.<op>.<p>``
+- ``terminal.<p>`` <- ``terminal.from<last node>.<p>``
+
+(subnet keys under ``backbone.``, supernet keys under
+``architecture.backbone.``).
+
+Re-initialised (listed in the report and the checkpoint's ``meta``):
+
+- affine BN ``weight`` / ``bias`` -> 1 / 0: the supernet's BN is
+  ``affine=False`` (running statistics *are* inherited);
+- the classifier when its shape differs (other ``num_classes`` or width) or
+  when the subnet has no terminal conv (ResNet nets: the classifier then
+  sees a different feature than in the supernet).
+
+Everything else must be found with the same shape, otherwise the
+architecture does not fit the supernet and a :class:`ConversionError` says
+which block and op is wrong.
+"""
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from densenas_mm.structures.derived_arch import ArchError, DerivedArch
+from densenas_mm.utils.checkpoint import (load_state_dict,
+                                          save_checkpoint_atomic)
+from .arch_fit import (SUPERNET_PREFIX, ConversionError,
+                       check_arch_coordinates, check_arch_fits,
+                       subnet_to_supernet_key)
+
+ALGO_PREFIX = 'architecture.'
+BN_REINIT = 'bn_affine: supernet BN is affine=False -> weight 1, bias 0'
+HEAD_SHAPE = 'classifier: shape differs from the search classifier'
+HEAD_FEATURE = ('classifier: the subnet has no terminal conv, so the '
+                'search classifier saw another feature')
+HEAD_ABSENT = 'classifier: not in the search checkpoint'
+
+
+@dataclass
+class ConversionReport:
+    """What a conversion did.
+
+    Attributes:
+        inherited (list[str]): Subnet keys copied from the supernet.
+        reinitialised (dict[str, list[str]]): Reason -> subnet keys left at
+            their initial values.
+        unused (int): Supernet tensors not used by this subnet.
+    """
+    inherited: List[str] = field(default_factory=list)
+    reinitialised: Dict[str, List[str]] = field(default_factory=dict)
+    unused: int = 0
+
+    def summary(self) -> str:
+        """Human-readable one-paragraph summary."""
+        lines = [
+            f'inherited {len(self.inherited)} tensors from the supernet'
+            f' ({self.unused} supernet tensors unused)'
+        ]
+        for reason, keys in self.reinitialised.items():
+            lines.append(f're-initialised {len(keys)} tensors ({reason})')
+        return '\n'.join(lines)
+
+
+def supernet_state(search_state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """The supernet's tensors, ``architecture.backbone.`` removed.
+
+    Raises:
+        ConversionError: If there are none (not a search checkpoint).
+    """
+    supernet = {
+        k[len(SUPERNET_PREFIX):]: v
+        for k, v in search_state.items() if k.startswith(SUPERNET_PREFIX)
+    }
+    if not supernet:
+        tops = sorted({k.split('.')[0] for k in search_state})
+        raise ConversionError(
+            f'no {SUPERNET_PREFIX}* tensors: not a DenseNAS search '
+            f'checkpoint (top-level keys: {tops})')
+    return supernet
+
+
+def _is_bn_affine(key: str, keys: Set[str]) -> bool:
+    owner, _, leaf = key.rpartition('.')
+    return leaf in ('weight', 'bias') and f'{owner}.running_mean' in keys
+
+
+def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
+                       template: Dict[str, Tensor]
+                       ) -> Tuple[Dict[str, Tensor], ConversionReport]:
+    """Fill a subnet classifier's ``template`` state from the supernet.
+
+    Args:
+        search_state (dict): State dict of the search algorithm.
+        arch (DerivedArch): Derived architecture with supernet coordinates.
+        template (dict): ``state_dict()`` of the freshly initialised subnet
+            classifier; the result has exactly its keys and shapes.
+
+    Returns:
+        tuple[dict, ConversionReport]: The subnet state and the report.
+    """
+    check_arch_coordinates(arch)
+    supernet = supernet_state(search_state)
+    check_arch_fits(arch, supernet)
+    report = ConversionReport()
+    template_keys = set(template)
+    used = set()
+    out: Dict[str, Tensor] = {}
+
+    def reinit(key: str, value: Tensor, reason: str) -> None:
+        out[key] = value
+        report.reinitialised.setdefault(reason, []).append(key)
+
+    for key, tmpl in template.items():
+        if key.startswith('backbone.'):
+            sub = key[len('backbone.'):]
+            skey = subnet_to_supernet_key(sub, arch)
+            if skey in supernet:
+                value = supernet[skey]
+                if value.shape != tmpl.shape:
+                    raise ConversionError(
+                        f'the architecture does not fit the supernet: '
+                        f'{key} has shape {tuple(tmpl.shape)} but '
+                        f'{SUPERNET_PREFIX}{skey} has {tuple(value.shape)}')
+                out[key] = value.detach().clone()
+                report.inherited.append(key)
+                used.add(SUPERNET_PREFIX + skey)
+            elif _is_bn_affine(key, template_keys):
+                fill = torch.ones_like if key.endswith('weight') else \
+                    torch.zeros_like
+                reinit(key, fill(tmpl), BN_REINIT)
+            else:
+                raise ConversionError(
+                    f'the supernet has no tensor {SUPERNET_PREFIX}{skey} for '
+                    f'subnet key {key}; the checkpoint is incomplete or from '
+                    'another search space')
+            continue
+        skey = ALGO_PREFIX + key
+        if skey not in search_state:
+            reinit(key, tmpl.clone(), HEAD_ABSENT)
+        elif arch.last_dim is None:
+            reinit(key, tmpl.clone(), HEAD_FEATURE)
+        elif search_state[skey].shape != tmpl.shape:
+            reinit(key, tmpl.clone(), HEAD_SHAPE)
+        else:
+            out[key] = search_state[skey].detach().clone()
+            report.inherited.append(key)
+            used.add(skey)
+    report.unused = sum(1 for k in search_state
+                        if k.startswith(ALGO_PREFIX) and k not in used)
+    return out, report
+
+
+def build_subnet_template(arch: DerivedArch,
+                          search_state: Dict[str, Tensor],
+                          config: Optional[str] = None) -> Dict[str, Tensor]:
+    """State dict of the subnet classifier the checkpoint is meant for.
+
+    With ``config`` the model of that config is built (its backbone's
+    ``arch`` replaced by ``arch``) and initialised. Without it, the model is
+    a DenseNASNet plus the search checkpoint's classifier layout (an mmcls
+    ``LinearClsHead`` ``head.fc``), resized to the subnet's feature width.
+    """
+    if config is not None:
+        from densenas_mm.apis.model_io import build_classifier, load_config
+        cfg = load_config(config)
+        backbone = cfg.model.get('backbone', {})
+        if 'DenseNASNet' not in str(backbone.get('type', '')):
+            raise ConversionError(
+                f'{config}: model.backbone.type is '
+                f'{backbone.get("type")!r}; expected DenseNASNet')
+        backbone['arch'] = arch.to_dict()
+        model = build_classifier(cfg)
+        return model.state_dict()
+    from densenas_mm.models.backbones.densenas_net import DenseNASNet
+    template = {
+        f'backbone.{k}': v
+        for k, v in DenseNASNet(arch).state_dict().items()
+    }
+    weight = search_state.get(ALGO_PREFIX + 'head.fc.weight')
+    if weight is None:
+        raise ConversionError(
+            'the search checkpoint has no architecture.head.fc.weight; pass '
+            '--config SUBNET_CONFIG to say which classifier to build')
+    fc = torch.nn.Linear(arch.out_channels, weight.shape[0])
+    torch.nn.init.normal_(fc.weight, 0.0, 0.01)
+    torch.nn.init.zeros_(fc.bias)
+    template['head.fc.weight'] = fc.weight.detach()
+    template['head.fc.bias'] = fc.bias.detach()
+    return template
+
+
+def convert_checkpoint(search_ckpt: str,
+                       arch: Union[str, dict, DerivedArch],
+                       out_ckpt: str,
+                       config: Optional[str] = None) -> ConversionReport:
+    """Write a standalone subnet checkpoint from a search checkpoint.
+
+    Args:
+        search_ckpt (str): Checkpoint of the DenseNAS search algorithm.
+        arch (str | dict | DerivedArch): The derived architecture (YAML).
+        out_ckpt (str): Output path (written atomically).
+        config (str, optional): Subnet config the checkpoint is for.
+
+    Returns:
+        ConversionReport: What was inherited and re-initialised.
+
+    Raises:
+        CheckpointError: For unreadable checkpoints.
+        ConversionError: For archs that do not fit (a ``CheckpointError``).
+    """
+    try:
+        arch = DerivedArch.load(arch)
+    except ArchError as err:
+        raise ConversionError(f'invalid architecture: {err}') from None
+    search_state = load_state_dict(search_ckpt)
+    check_arch_coordinates(arch)
+    check_arch_fits(arch, supernet_state(search_state))
+    template = build_subnet_template(arch, search_state, config)
+    state, report = convert_state_dict(search_state, arch, template)
+    meta = dict(
+        densenas_arch=arch.to_dict(),
+        converted_from=os.path.abspath(search_ckpt),
+        subnet_config=config,
+        inherited=len(report.inherited),
+        reinitialised={
+            k: v
+            for k, v in report.reinitialised.items()
+        },
+        time=time.strftime('%Y-%m-%d %H:%M:%S'))
+    save_checkpoint_atomic(dict(state_dict=state, meta=meta), out_ckpt)
+    return report

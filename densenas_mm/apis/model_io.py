@@ -1,0 +1,85 @@
+"""Build the classifier of a config (and load a checkpoint) for the tools.
+
+Shared by the supernet -> subnet converter, the complexity report, the
+latency benchmark and the ONNX exporter, so that all of them see exactly the
+model ``tools/train.py`` / ``tools/test.py`` would build (the registries
+import the components they need).
+"""
+from typing import Any, Dict, Optional, Union
+
+import torch.nn as nn
+from mmengine.config import Config
+
+
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """Read a config file and apply ``--cfg-options`` style overrides.
+
+    Args:
+        config (str | Config): Path or loaded config.
+        cfg_options (dict, optional): ``{'a.b': value}`` overrides.
+
+    Returns:
+        Config: The merged config.
+    """
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_classifier(config: Union[str, Config],
+                     checkpoint: Optional[str] = None,
+                     cfg_options: Optional[Dict[str, Any]] = None,
+                     init: bool = True) -> nn.Module:
+    """Build ``cfg.model`` in the config's default scope, in eval mode.
+
+    Args:
+        config (str | Config): Config path or object.
+        checkpoint (str, optional): Weights to load (strictly: a missing or
+            unexpected key is an error, so a wrong config is noticed).
+        cfg_options (dict, optional): Overrides merged into the config.
+        init (bool): Run ``init_weights`` (the training-time init) before
+            loading. Defaults to True.
+
+    Returns:
+        nn.Module: The model (eval mode, CPU).
+    """
+    from mmengine.registry import DefaultScope, init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    from densenas_mm.registry import MODELS
+
+    cfg = load_config(config, cfg_options)
+    scope = cfg.get('default_scope', 'mmcls')
+    if DefaultScope.get_current_instance() is None or (
+            DefaultScope.get_current_instance().scope_name != scope):
+        init_default_scope(scope)
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    if init:
+        _quiet_init(model)
+    if checkpoint is not None:
+        load_checkpoint(
+            model,
+            checkpoint,
+            map_location='cpu',
+            strict=True,
+            logger='silent')
+    return model.eval()
+
+
+def _quiet_init(model: nn.Module) -> None:
+    """``init_weights`` without mmengine's per-parameter INFO dump."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)

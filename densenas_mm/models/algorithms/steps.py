@@ -1,0 +1,69 @@
+"""What a DenseNAS step is told: its phase, its sampling seed, its batch.
+
+The search loop tags every batch with :func:`search_batch`; the algorithm's
+``train_step`` reads the tag, so the phase travels explicitly from the loop
+to the algorithm and on to its loss. Phases:
+
+- ``'warmup'``: a weight step before architecture updates start (one op
+  sampled uniformly per mixed op);
+- ``'weight'``: a weight step of the search (one op sampled from
+  softmax(alpha));
+- ``'arch'``: an architecture step (two ops sampled from softmax(alpha),
+  cost term on).
+"""
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator
+
+import numpy as np
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+PHASES = ('warmup', 'weight', 'arch')
+# Warm-up and search weight steps draw from one seed stream (both are steps
+# of the weight pass); 'untagged': weight steps on plain batches.
+_SEED_STREAM = {'untagged': 0, 'warmup': 1, 'weight': 1, 'arch': 2}
+
+
+def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
+    """A seed for one step's op sampling, equal on every rank.
+
+    Derived from the run's seed, the pass (weight or architecture), the
+    epoch and the batch index (all known identically on every rank and after
+    a resume), so sampling needs no communication and a resumed run replays
+    the same ops.
+    """
+    if min(base, epoch, index) < 0:
+        raise ValueError(f'step_seed needs non-negative base, epoch and '
+                         f'index, got {base}, {epoch}, {index}')
+    seq = np.random.SeedSequence([base, _SEED_STREAM[phase], epoch, index])
+    return int(seq.generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def search_batch(batch: Any, phase: str, seed: int) -> Dict[str, Any]:
+    """Tag a dataloader batch for ``DenseNAS.train_step``."""
+    if phase not in PHASES:
+        raise ValueError(f'phase must be one of {PHASES}, got {phase!r}')
+    return dict(densenas_phase=phase, densenas_seed=seed, batch=batch)
+
+
+@contextmanager
+def batch_stat_bn(module: torch.nn.Module) -> Iterator[None]:
+    """Make BN layers use batch statistics without updating running ones."""
+    saved = []
+    for m in module.modules():
+        if isinstance(m, _BatchNorm):
+            tracked = (None if m.num_batches_tracked is None else
+                       m.num_batches_tracked.clone())
+            saved.append((m, m.training, m.momentum, tracked))
+            m.train()
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        # num_batches_tracked counts even with momentum 0: restore it so
+        # that validating leaves the model (and its checkpoint) unchanged
+        for m, training, momentum, tracked in saved:
+            m.train(training)
+            m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)

@@ -1,0 +1,102 @@
+"""The audit: LUT prediction vs measurement of a derived net."""
+import re
+from pathlib import Path
+
+import pytest
+
+import densenas_mm  # noqa: F401
+from densenas_mm.apis.latency_audit import audit_arch, format_audit
+from densenas_mm.latency import (LatencyTableError, LatencyTableWarning,
+                                 build_latency_table)
+from helpers.tools import load_tool
+from densenas_mm.structures import DerivedArch, DerivedBlock
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
+TIMING = dict(warmup=1, min_repeats=2, max_repeats=2)
+# ../shared beside the repository (as in CI)
+REF = (Path(__file__).resolve().parents[3] / 'shared' / 'data' /
+       'densenas_reference' / 'lat_list_densenas_mbv2_xp32')
+
+
+def demo_arch():
+    """A net on the demo space's path 0-1-2-4-6-terminal."""
+    return DerivedArch(
+        family='mbv2',
+        stem_channels=8,
+        stem_ops=['mbconv_k3_t1'],
+        input_size=32,
+        num_classes=10,
+        last_dim=128,
+        space='densenas_demo_32',
+        blocks=[
+            DerivedBlock(8, 12, 'mbconv_k3_t6', ['mbconv_k5_t3'], 1, 1, 0),
+            DerivedBlock(12, 16, 'mbconv_k5_t3', [], 2, 2, 1),
+            DerivedBlock(16, 32, 'mbconv_k3_t3', ['mbconv_k3_t3'], 2, 4, 2),
+            DerivedBlock(32, 64, 'mbconv_k3_t6', [], 1, 6, 4),
+        ])
+
+
+@pytest.fixture(scope='module')
+def demo_table():
+    from mmengine.config import Config
+    space = Config.fromfile(str(DEMO_CFG)).search_space
+    return build_latency_table(
+        space, batch_size=2, progress=False, **TIMING)[0]
+
+
+def test_audit_rows(demo_table):
+    rows = audit_arch(demo_arch(), demo_table, **TIMING)
+    names = [r.name for r in rows]
+    assert names == [
+        'stem', 'block1_node1', 'block2_node2', 'block3_node4', 'block4_node6',
+        'terminal', 'classifier', 'sum of parts', 'whole net'
+    ]
+    block1 = [
+        e['mean'] for k, e in demo_table.entries.items()
+        if k.startswith(('mbconv_k3_t6|c8-12|', 'mbconv_k5_t3|c12-12|'))
+    ]
+    assert rows[1].predicted == pytest.approx(sum(block1))
+    assert rows[-2].predicted == pytest.approx(
+        sum(r.predicted for r in rows[:-2]))
+    assert rows[-1].predicted == rows[-2].predicted
+    assert all(r.measured > 0 for r in rows)
+    text = format_audit(rows)
+    assert 'whole net' in text and '%' in text
+
+
+def test_audit_needs_every_entry(demo_table):
+    arch = demo_arch()
+    arch.blocks[-1].head_op = 'mbconv_k7_t6'  # not a demo op
+    with pytest.raises(
+            LatencyTableError,
+            match=re.escape('mbconv_k7_t6|c32-64|s1|r4x4|b2|')):
+        audit_arch(arch, demo_table, **TIMING)
+
+
+@pytest.mark.skipif(not REF.exists(), reason='reference table missing')
+def test_command_line_densenas_c_with_reference_table(tmp_path, capsys):
+    from densenas_mm.latency import import_reference
+    from densenas_mm.search_space import load_preset
+    lut = tmp_path / 'ref.json'
+    import_reference(REF.read_text(),
+                     load_preset('densenas_mbv2_224'))[0].save(str(lut))
+    tool = load_tool('analysis/latency_audit.py')
+    out = tmp_path / 'audit.json'
+    with pytest.warns(LatencyTableWarning) as record:
+        assert tool.main([
+            '--densenas-c', '--lut',
+            str(lut), '--num-classes', '100', '--batch-size', '1', '--warmup',
+            '0', '--min-repeats', '1', '--max-repeats', '1', '--json',
+            str(out)
+        ]) == 0
+    messages = ' '.join(str(w.message) for w in record)
+    assert "measured on 'TITAN-Xp (reference table)'" in messages
+    assert 'batch size 32 but is used for batch size 1' in messages
+    text = capsys.readouterr().out
+    assert 'whole net' in text and '17.977' in text
+    arch_file = tmp_path / 'arch.yaml'
+    demo_arch().dump(str(arch_file))
+    assert tool.load_arch(
+        tool.parse_args([str(arch_file), '--lut',
+                         str(lut)])).blocks[0].node == 1

@@ -1,0 +1,134 @@
+"""Every DenseNAS config loads; the ImageNet-100 search configs carry the
+paper's settings and (MBV2) build, (ResNet) bind their estimator."""
+import copy
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import densenas_mm  # noqa: F401
+from densenas_mm.registry import MODELS
+
+from helpers import REPO_ROOT
+CFG_DIR = osp.join(REPO_ROOT, 'configs', 'densenas')
+MBV2 = osp.join(CFG_DIR, 'densenas_supernet-mbv2_4xb88-150e_in100.py')
+RESNET = osp.join(CFG_DIR, 'densenas_supernet-resnet_4xb128-70e_in100.py')
+RESNET_R1 = osp.join(CFG_DIR,
+                     'densenas_supernet-resnet-r1_4xb128-70e_in100.py')
+ALL = sorted(
+    glob.glob(osp.join(CFG_DIR, '*.py')) +
+    glob.glob(osp.join(CFG_DIR, 'subnets', '*.py')))
+
+
+@pytest.mark.parametrize('path', ALL, ids=osp.basename)
+def test_config_loads(path):
+    cfg = Config.fromfile(path)
+    assert cfg.model.type
+    assert cfg.default_scope == 'mmcls'
+
+
+def _common(cfg, warmup, epochs, batch):
+    assert cfg.train_cfg.type == 'densenas_mm.DenseNASSearchLoop'
+    assert cfg.train_cfg.max_epochs == epochs
+    assert cfg.train_cfg.mode == 'epochwise'
+    hooks = {h.type: h for h in cfg.custom_hooks}
+    assert hooks['densenas_mm.DenseNASWarmupHook'].warmup_epochs == warmup
+    assert 'densenas_mm.DenseNASArchHook' in hooks
+    assert cfg.model_wrapper_cfg.type == 'densenas_mm.DenseNASDDP'
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    assert cfg.train_dataloader.batch_size == batch
+    assert cfg.train_cfg.arch_dataloader.batch_size == batch
+    assert cfg.train_dataloader.dataset.ann_file.endswith('search_train.txt')
+    assert cfg.train_cfg.arch_dataloader.dataset.ann_file.endswith(
+        'search_val.txt')
+    ow = cfg.optim_wrapper
+    assert ow.constructor == 'mmrazor.SeparateOptimWrapperConstructor'
+    sgd, adam = ow.architecture.optimizer, ow.mutator.optimizer
+    assert (sgd.type, sgd.lr, sgd.momentum, sgd.weight_decay) == ('SGD', 0.2,
+                                                                  0.9, 4e-5)
+    assert (adam.type, adam.lr, tuple(adam.betas),
+            adam.weight_decay) == ('Adam', 3e-4, (0.5, 0.999), 1e-3)
+    cos = cfg.param_scheduler.architecture[0]
+    assert (cos.type, cos.T_max, cos.eta_min) == ('CosineAnnealingLR', epochs,
+                                                  1e-5)
+    assert cos.convert_to_iter_based
+    assert cfg.model.architecture.head.num_classes == 100
+    assert 'label_smooth_val' not in cfg.model.architecture.head.loss
+
+
+def test_mbv2_search_settings():
+    cfg = Config.fromfile(MBV2)
+    _common(cfg, warmup=50, epochs=150, batch=88)
+    assert cfg.auto_scale_lr.base_batch_size == 352  # 4 x 88
+    est = cfg.model.estimator
+    assert est.metric == 'latency'
+    assert est.lut == cfg.lut_file == (
+        'work_dirs/latency/densenas_mbv2_224_ref_b32.json')
+    assert (cfg.model.cost_loss.loss_weight, cfg.model.cost_loss.tau) == (0.15,
+                                                                          15)
+    assert cfg.model.architecture.backbone.route_temperature == 1.0
+    assert cfg.model.architecture.backbone.search_space.input_size == 224
+
+
+@pytest.mark.parametrize('path,tau', [(RESNET, 3500), (RESNET_R1, 1700)])
+def test_resnet_search_settings(path, tau):
+    cfg = Config.fromfile(path)
+    _common(cfg, warmup=10, epochs=70, batch=128)
+    assert cfg.auto_scale_lr.base_batch_size == 512
+    est = cfg.model.estimator
+    assert (est.metric, est.skip_reg) == ('flops', True)
+    assert (cfg.model.cost_loss.loss_weight, cfg.model.cost_loss.tau) == (0.2,
+                                                                          tau)
+    assert cfg.model.architecture.backbone.route_temperature == 0.9
+
+
+def _scope():
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance('densenas_cfg_tests', scope_name='mmcls')
+
+
+def test_mbv2_search_model_builds():
+    """The full 224 / 100-class supernet (about 90 M params), FLOPs cost
+    instead of the (external) latency table."""
+    torch.set_num_threads(1)
+    _scope()
+    cfg = Config.fromfile(MBV2)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.estimator.update(metric='flops', lut=None)
+    algo = MODELS.build(model_cfg)
+    space = algo.mutator.space
+    assert (space.name, space.num_classes) == ('densenas_mbv2_224', 100)
+    alphas, betas = algo.mutator.alphas(), algo.mutator.betas()
+    # 51 head branches x 6 ops + 39 stacking layers x 7 ops (method doc 1.1)
+    assert len(alphas) == 51 + 39
+    assert sum(p.numel() for p in alphas.values()) == 51 * 6 + 39 * 7
+    graph = algo.mutator.graph
+    outs = [len(graph.outgoing[i]) for i in graph.nodes]
+    assert sum(outs) == 54  # edges of the paper's graph
+    # sources with a single out-edge have no beta to learn
+    assert sum(p.numel() for p in betas.values()) == sum(n for n in outs
+                                                         if n > 1)
+    n_params = sum(p.numel() for p in algo.parameters())
+    assert 50e6 < n_params < 150e6
+    assert algo.expected_cost() > 0
+
+
+def test_resnet_search_model_builds():
+    """The 178 M-param ResNet supernet builds in seconds; its FLOPs
+    expectation under uniform alpha/beta lies between the cheapest and the
+    dearest path of the space."""
+    torch.set_num_threads(1)
+    _scope()
+    cfg = Config.fromfile(RESNET)
+    algo = MODELS.build(copy.deepcopy(cfg.model))
+    space = algo.mutator.space
+    assert (space.name, space.num_classes) == ('densenas_resnet_224', 100)
+    assert algo.mutator.graph.terminal == 21
+    assert algo.estimator.skip_reg and algo.estimator.metric == 'flops'
+    n_params = sum(p.numel() for p in algo.parameters())
+    assert 150e6 < n_params < 210e6
+    # MFLOPs of a 224 ResNet-18-sized net: between 0.5 and 10 GFLOPs
+    assert 500 < algo.expected_cost() < 10000

@@ -1,0 +1,159 @@
+"""The chained expected cost against exact enumeration, one-hot sums and
+finite differences."""
+import math
+
+import pytest
+import torch
+
+import densenas_mm  # noqa: F401
+from densenas_mm.latency import arch_parts
+from densenas_mm.models.estimators import (chained_expected_cost,
+                                           chained_node_costs,
+                                           expected_cost_from, space_costs)
+from densenas_mm.search_space import SearchSpace, SpaceGraph
+from helpers.estimators import (DEMO, TINY, FakeMutator, all_paths, choices,
+                               hashed_cost, path_arch, path_mutables,
+                               random_params, subset_of)
+
+T = torch.tensor
+
+
+def test_pure_recursion_by_hand():
+    outgoing = {0: [1, 2], 1: [2, 3], 2: [3]}
+    probs = {0: T([0.3, 0.7]), 1: T([0.4, 0.6]), 2: T([1.0])}
+    head = {
+        (1, 0): T(1.),
+        (2, 0): T(2.),
+        (2, 1): T(3.),
+        (3, 1): T(0.5),
+        (3, 2): T(0.25)
+    }
+    stack = {1: T(10.), 2: T(20.)}
+    node = chained_node_costs(outgoing, 3, probs, head, stack)
+    assert float(node[2]) == pytest.approx(20.25)
+    assert float(node[1]) == pytest.approx(19.6)
+    assert float(node[0]) == pytest.approx(21.755)
+    # The three paths: 0-1-2-3, 0-1-3, 0-2-3.
+    by_paths = 0.12 * 34.25 + 0.18 * 11.5 + 0.7 * 22.25
+    total = chained_expected_cost(outgoing, 3, probs, head, stack, T(100.),
+                                  T(1000.))
+    assert float(total) == pytest.approx(1100 + by_paths)
+
+
+def test_pure_recursion_rejects_wrong_prob_length():
+    with pytest.raises(ValueError, match='route probabilities'):
+        chained_node_costs({0: [1, 2]}, 2, {0: T([1.0])}, {}, {})
+
+
+def exact_expectation(space, mut):
+    """Enumerate every path and every op combination in play."""
+    graph = mut.graph
+    sizes = {
+        **{
+            a: len(space.head_ops)
+            for a in mut.alphas
+        },
+        **{
+            a: len(space.stack_ops)
+            for a in mut.alphas if '_layer' in a
+        }
+    }
+    total = 0.0
+    for path in all_paths(graph):
+        p_path = 1.0
+        for i, j in zip(path, path[1:]):
+            p_path *= float(mut.route_probs(i)[graph.outgoing[i].index(j)])
+        aliases = path_mutables(space, graph, path)
+        dist = {a: mut.op_distribution(a) for a in aliases}
+        subsets = {a: d[0] for a, d in dist.items()}
+        for choice in choices(aliases, subsets, sizes):
+            p_ops = 1.0
+            for a, k in choice.items():
+                p_ops *= float(dist[a][1][dist[a][0].index(k)])
+            arch = path_arch(space, graph, path, choice)
+            cost = sum(
+                hashed_cost(s) for _, sigs in arch_parts(arch) for s in sigs)
+            total += p_path * p_ops * cost
+    return total
+
+
+@pytest.mark.parametrize('cfg,pairs', [(TINY, False), (TINY, True),
+                                       (DEMO, True)])
+def test_equals_exact_enumeration(cfg, pairs):
+    space = SearchSpace.from_config(cfg)
+    alphas, betas = random_params(space, seed=3)
+    subsets = ({
+        a: subset_of(a, v.numel(), 1)
+        for a, v in alphas.items()
+    } if pairs else None)
+    mut = FakeMutator(space, alphas, betas, subsets)
+    got = expected_cost_from(
+        space_costs(space, hashed_cost), mut.op_distribution, mut.route_probs)
+    assert got.dtype == torch.float64
+    assert float(got) == pytest.approx(
+        exact_expectation(space, mut), rel=1e-12)
+
+
+@pytest.mark.parametrize('cfg', [TINY, DEMO])
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_onehot_equals_sum_along_path(cfg, seed):
+    space = SearchSpace.from_config(cfg)
+    graph = SpaceGraph(space)
+    alphas, betas = random_params(space, seed=seed)
+    mut = FakeMutator(space, alphas, betas, onehot=True)
+    path = [0]
+    while path[-1] != graph.terminal:
+        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
+    choice = {a: int(v.argmax()) for a, v in alphas.items()}
+    arch = path_arch(space, graph, path, choice)
+    plain = sum(hashed_cost(s) for _, sigs in arch_parts(arch) for s in sigs)
+    got = expected_cost_from(
+        space_costs(space, hashed_cost), mut.op_distribution, mut.route_probs)
+    assert float(got) == pytest.approx(plain, rel=1e-12)
+
+
+@pytest.mark.parametrize('pairs', [False, True])
+def test_gradients_match_finite_differences(pairs):
+    space = SearchSpace.from_config(DEMO)
+    costs = space_costs(space, hashed_cost, skip_reg=True)
+    alphas, betas = random_params(space, seed=5)
+    a_keys, b_keys = list(alphas), list(betas)
+    a_sizes = [alphas[k].numel() for k in a_keys]
+    b_sizes = [betas[k].numel() for k in b_keys]
+    subsets = ({
+        a: subset_of(a, n, 2)
+        for a, n in zip(a_keys, a_sizes)
+    } if pairs else None)
+
+    def cost(a_flat, b_flat):
+        a = dict(zip(a_keys, torch.split(a_flat, a_sizes)))
+        b = dict(zip(b_keys, torch.split(b_flat, b_sizes)))
+        mut = FakeMutator(space, a, b, subsets)
+        return expected_cost_from(costs, mut.op_distribution, mut.route_probs)
+
+    a_flat = torch.cat([alphas[k] for k in a_keys]).requires_grad_()
+    b_flat = torch.cat([betas[k] for k in b_keys]).requires_grad_()
+    assert torch.autograd.gradcheck(cost, (a_flat, b_flat))
+    grad_a, grad_b = torch.autograd.grad(
+        cost(a_flat, b_flat), (a_flat, b_flat))
+    assert grad_a.abs().sum() > 0 and grad_b.abs().sum() > 0
+
+
+def test_skip_reg_costs_first_candidate_over_ten():
+    space = SearchSpace.from_config(DEMO)
+    plain = space_costs(space, hashed_cost)
+    reg = space_costs(space, hashed_cost, skip_reg=True)
+    skip = space.stack_ops.index('skip_connect')
+    for alias, row in reg.stacks.items():
+        assert plain.stacks[alias][skip] == 0.0
+        assert row[skip] == pytest.approx(row[0] / 10)
+        assert row[:skip] == plain.stacks[alias][:skip]
+
+
+def test_cost_tensors_are_cached_per_device_and_dtype():
+    costs = space_costs(SearchSpace.from_config(TINY), hashed_cost)
+    one = costs.tensors(torch.device('cpu'), torch.float32)
+    assert costs.tensors(torch.device('cpu'), torch.float32) is one
+    two = costs.tensors(torch.device('cpu'), torch.float64)
+    assert two is not one and two['@stem'].dtype == torch.float64
+    assert math.isclose(float(two['@stem']), costs.stem)

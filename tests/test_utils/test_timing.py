@@ -1,0 +1,55 @@
+"""The one timing loop and its statistics (densenas_mm.utils.timing)."""
+import pytest
+
+from densenas_mm.apis.benchmark.measure import timing_summary
+from densenas_mm.utils.timing import relative_sem, summarize, time_samples
+
+
+def test_summarize():
+    s = summarize([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (s.n, s.median, s.mean, s.min, s.max) == (5, 3.0, 3.0, 1.0, 5.0)
+    assert s.iqr == pytest.approx(2.0)
+    assert s.std == pytest.approx(2.5**0.5)  # sample std
+    assert (s.p10, s.p90) == (1.0, 5.0)
+    assert s.rel_sem == pytest.approx(relative_sem(3.0, 2.5**0.5, 5))
+    one = summarize([2.0])
+    assert (one.std, one.iqr, one.rel_sem) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match='at least one'):
+        summarize([])
+
+
+def test_benchmark_summary_keys():
+    s = timing_summary([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert s['median_s'] == 3.0
+    assert s['iqr_s'] == pytest.approx(2.0)
+    assert s['repeats'] == 5
+
+
+def test_fixed_count_and_warmup():
+    calls = []
+    samples = time_samples(lambda: calls.append(1), warmup=2, min_repeats=4)
+    assert len(samples) == 4 and len(calls) == 6
+    assert all(t >= 0 for t in samples)
+
+
+def test_stops_at_the_time_budget():
+    import time
+    samples = time_samples(lambda: time.sleep(0.01), warmup=0, min_repeats=2,
+                           max_repeats=1000, max_seconds=0.05)
+    assert 2 <= len(samples) < 1000
+    assert sum(samples) >= 0.05
+
+
+def test_stops_once_the_mean_is_precise():
+    counter = iter(range(10**6))
+    samples = time_samples(lambda: next(counter), warmup=0, min_repeats=3,
+                           max_repeats=10**5, rel_sem=0.5)
+    assert 3 <= len(samples) < 10**5
+
+
+@pytest.mark.parametrize('kwargs', [dict(min_repeats=0),
+                                    dict(min_repeats=5, max_repeats=4),
+                                    dict(warmup=-1)])
+def test_bad_counts(kwargs):
+    with pytest.raises(ValueError, match='min_repeats'):
+        time_samples(lambda: None, **kwargs)
