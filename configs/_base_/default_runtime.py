@@ -33,4 +33,7 @@ log_processor = dict(by_epoch=True, window_size=10)
 log_level = 'INFO'
 load_from = None
 resume = False
-randomness = dict(seed=None, deterministic=False)
+# A fixed seed by default: every run (search, retrain, baseline) is
+# reproducible and its seed is stated; change it with --cfg-options
+# randomness.seed=N.
+randomness = dict(seed=0, deterministic=False)

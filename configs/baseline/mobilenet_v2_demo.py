@@ -26,4 +26,3 @@ model = dict(
     ))
 
 default_hooks = dict(logger=dict(interval=10))
-randomness = dict(seed=0, deterministic=False)
