@@ -154,7 +154,7 @@ def arch_state_from_params(space: SearchSpace,
 def arch_state_from_mutator(mutator) -> ArchState:
     """Snapshot of a live ``DenseRoutingMutator`` (its derived arch)."""
     return arch_state(mutator.space, dict(mutator.arch_params),
-                      mutator.derive())
+                      mutator.derived_arch())
 
 
 def arch_state_from_state_dict(space: SearchSpace,
