@@ -83,8 +83,11 @@ class DenseNASNet(BaseBackbone):
     Example:
         >>> model = dict(
         ...     type='ImageClassifier',
-        ...     backbone=dict(type='densenas_mm.DenseNASNet',
-        ...                   arch='work_dirs/search/arch_final.yaml'),
+        ...     backbone=dict(
+        ...         type='densenas_mm.DenseNASNet',
+        ...         # written by the MBV2 search config's arch hook
+        ...         arch='work_dirs/densenas_supernet-mbv2_4xb88-150e_in100/'
+        ...         'arch/best.yaml'),
         ...     neck=dict(type='GlobalAveragePooling'),
         ...     head=dict(type='LinearClsHead', num_classes=1000,
         ...               in_channels=1984))
