@@ -15,7 +15,6 @@ import os.path as osp
 import re
 import sys
 
-
 from helpers import REPO_ROOT
 from helpers.docs import (OUTPUT_DIRS, REPO_DIRS, REPO_FILES, USER_INPUTS,
                           commands, documents, is_placeholder, links_in,
