@@ -66,4 +66,6 @@ custom_hooks = [
 ]
 
 env_cfg = dict(dist_cfg=dict(backend='nccl'))
+# --auto-scale-lr: the recipe's learning rates are for 352 images in total;
+# mmengine scales both optimisers' (weights and alpha/beta) by the ratio.
 auto_scale_lr = dict(base_batch_size=352)

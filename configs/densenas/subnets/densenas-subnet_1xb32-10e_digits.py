@@ -50,3 +50,5 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10))
+# lr 0.1 is for 1 x 32 images; `--auto-scale-lr` rescales it.
+auto_scale_lr = dict(base_batch_size=32)
