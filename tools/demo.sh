@@ -163,8 +163,8 @@ step_plots() {
     log "pictures of the search -> $WORK_DIR/plots (and $WORK_DIR/search/vis)"
     "$PYTHON" tools/analysis/plot_arch.py "$SEARCH_CONFIG" \
         --checkpoint "$(last_checkpoint "$WORK_DIR/search")" \
-        --scalars "$WORK_DIR/search/*/vis_data/scalars.json" \
-        --warmup-epochs "$DEMO_WARMUP_EPOCHS" --out-dir "$WORK_DIR/plots"
+        --history "$WORK_DIR/search/vis/history.json" \
+        --out-dir "$WORK_DIR/plots"
 }
 
 step_summary() {

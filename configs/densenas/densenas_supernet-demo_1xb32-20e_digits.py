@@ -55,7 +55,9 @@ custom_hooks = [
     dict(type='densenas_mm.DenseNASVisualizationHook', interval=5),
 ]
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=2))
+    logger=dict(interval=10),
+    search_logger=dict(interval=10),
+    checkpoint=dict(max_keep_ckpts=2))
 # --auto-scale-lr: the learning rates are for 1 x 32 images; mmengine scales
 # both optimisers' (weights and alpha/beta) by actual batch / 32.
 auto_scale_lr = dict(base_batch_size=32)

@@ -63,6 +63,9 @@ param_scheduler = dict(architecture=[
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
     dict(type='densenas_mm.DenseNASArchHook'),
+    # pictures every 10 epochs; curves (vis/curves.png, vis/history.json)
+    # every epoch
+    dict(type='densenas_mm.DenseNASVisualizationHook', interval=10),
 ]
 
 env_cfg = dict(dist_cfg=dict(backend='nccl'))
