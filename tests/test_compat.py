@@ -78,20 +78,23 @@ print(result['pred_label'], int(probs.argmax()),
 SUBNET_CONFIG = 'configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py'
 
 
-def _run_inference(prelude: str):
+def _python(code: str) -> str:
+    """stdout of ``code`` in a fresh interpreter at the repository root."""
     from helpers import REPO_ROOT
-    code = INFER_SCRIPT.format(prelude=prelude, config=SUBNET_CONFIG)
-    return subprocess.run([sys.executable, '-c', code],
-                          capture_output=True,
-                          text=True,
-                          cwd=REPO_ROOT,
-                          timeout=300)
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO_ROOT,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
 
 
 def test_mmcls_inference_model_works_after_densenas_mm():
-    out = _run_inference('import densenas_mm')
-    assert out.returncode == 0, out.stderr[-2000:]
-    label, argmax, diff, same_max, n = out.stdout.split()[-5:]
+    out = _python(
+        INFER_SCRIPT.format(prelude='import densenas_mm',
+                            config=SUBNET_CONFIG))
+    label, argmax, diff, same_max, n = out.split()[-5:]
     assert label == argmax and float(diff) < 1e-6
     assert same_max == 'True' and n == '10'
 
@@ -106,12 +109,7 @@ def test_mmcls_inferencer_lacks_show_progress_without_the_fix():
             'as I; '
             "print('self.show_progress' in inspect.getsource("
             "BaseInferencer.__call__), hasattr(I, 'show_progress'))")
-    out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-2:] == ['True', 'False']
+    assert _python(code).split()[-2:] == ['True', 'False']
 
 
 def test_inference_fix_waits_for_mmcls_and_applies_once():
@@ -123,9 +121,4 @@ def test_inference_fix_waits_for_mmcls_and_applies_once():
             'n = sum(isinstance(f, compat._PostImportFixes) '
             'for f in sys.meta_path); '
             "print(before, I.show_progress, n)")
-    out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-3:] == ['False', 'False', '1']
+    assert _python(code).split()[-3:] == ['False', 'False', '1']

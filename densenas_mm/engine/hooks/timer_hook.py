@@ -35,7 +35,8 @@ class DenseNASTimerHook(IterTimerHook):
             steps.
 
     Example:
-        >>> default_hooks = dict(timer=dict(type='densenas_mm.DenseNASTimerHook'))
+        >>> default_hooks = dict(
+        ...     timer=dict(type='densenas_mm.DenseNASTimerHook'))
     """
 
     priority = 'NORMAL'
