@@ -14,6 +14,7 @@ import copy
 import pytest
 import torch
 from mmengine.fileio import dump
+from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmrazor.registry import MODELS as MMRAZOR_MODELS
 from mmrazor.registry import sub_model
@@ -117,17 +118,18 @@ def test_sub_model_and_load_fix_subnet_round_trip(searched, tmp_path):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         ref = standalone(x, mode='tensor')
-    arch_cfg = copy.deepcopy(demo_cfg().model.architecture)
-    arch_cfg['_scope_'] = 'mmcls'
-    subs = [
-        sub_model(copy.deepcopy(arch_cfg), fix_subnet=str(yaml_mmrazor)),
-        MMRAZOR_MODELS.build(
-            dict(
-                _scope_='mmrazor',
-                type='sub_model',
-                cfg=copy.deepcopy(arch_cfg),
-                fix_subnet=str(yaml_ours)))
-    ]
+    # the search config's architecture as it is, built from mmrazor's scope
+    arch_cfg = demo_cfg().model.architecture
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        subs = [
+            sub_model(copy.deepcopy(arch_cfg), fix_subnet=str(yaml_mmrazor)),
+            MMRAZOR_MODELS.build(
+                dict(
+                    _scope_='mmrazor',
+                    type='sub_model',
+                    cfg=copy.deepcopy(arch_cfg),
+                    fix_subnet=str(yaml_ours)))
+        ]
     for sub in subs:
         assert all(m.is_fixed for m in _mutables(sub))
         again, _ = export_fix_subnet(sub)

@@ -44,7 +44,7 @@ class ChoicesMixin:
                        kind: str = 'random',
                        generator: Optional[torch.Generator] = None
                        ) -> Dict[str, str]:
-        """One choice per mutable (alias -> name); see the class doc.
+        """One choice per mutable (alias -> name); see the module doc.
 
         Args:
             kind (str): One of :data:`CHOICE_KINDS`.
