@@ -7,6 +7,7 @@ import torch
 
 import densenas_mm  # noqa: F401  (applies compat)
 from densenas_mm import compat
+from helpers.tools import run_python
 
 
 def test_mmrazor_models_import_after_densenas_mm():
@@ -78,20 +79,8 @@ print(result['pred_label'], int(probs.argmax()),
 SUBNET_CONFIG = 'configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py'
 
 
-def _python(code: str) -> str:
-    """stdout of ``code`` in a fresh interpreter at the repository root."""
-    from helpers import REPO_ROOT
-    out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO_ROOT,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout
-
-
 def test_mmcls_inference_model_works_after_densenas_mm():
-    out = _python(
+    out = run_python(
         INFER_SCRIPT.format(prelude='import densenas_mm',
                             config=SUBNET_CONFIG))
     label, argmax, diff, same_max, n = out.split()[-5:]
@@ -109,7 +98,7 @@ def test_mmcls_inferencer_lacks_show_progress_without_the_fix():
             'as I; '
             "print('self.show_progress' in inspect.getsource("
             "BaseInferencer.__call__), hasattr(I, 'show_progress'))")
-    assert _python(code).split()[-2:] == ['True', 'False']
+    assert run_python(code).split()[-2:] == ['True', 'False']
 
 
 def test_inference_fix_waits_for_mmcls_and_applies_once():
@@ -121,4 +110,4 @@ def test_inference_fix_waits_for_mmcls_and_applies_once():
             'n = sum(isinstance(f, compat._PostImportFixes) '
             'for f in sys.meta_path); '
             "print(before, I.show_progress, n)")
-    assert _python(code).split()[-3:] == ['False', 'False', '1']
+    assert run_python(code).split()[-3:] == ['False', 'False', '1']
