@@ -11,12 +11,14 @@ Examples:
         configs/_base_/search_spaces/densenas_demo_32.py --device cpu
     python tools/build_latency_lut.py \
         configs/_base_/search_spaces/densenas_mbv2_224.py --device cuda \
-        --batch-size 32 --max-repeats 200 --rel-std 0.01 \
-        --out work_dirs/latency/mbv2_224_h100_b32.json
+        --batch-size 32 --max-repeats 200 --rel-std 0.01
+
+Without --out the table goes to the one naming rule of
+``densenas_mm.latency.paths`` (``--print-path`` prints it and exits), e.g.
+``work_dirs/latency/densenas_demo_32_cpu_b32_t1.json`` for
+``--device cpu --batch-size 32 --threads 1``.
 """
 import argparse
-import os
-import re
 import sys
 import time
 
@@ -41,8 +43,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         'as the paper)')
     parser.add_argument(
         '--out',
-        help='output JSON (default work_dirs/'
-        'latency/SPACE_DEVICE_bB.json)')
+        help='output JSON (default: work_dirs/latency/'
+        'SPACE_DEVICE_bB[_tT][_DTYPE][_cl].json, see --print-path)')
+    parser.add_argument(
+        '--print-path',
+        action='store_true',
+        help='print the default output path for these settings and exit')
     parser.add_argument(
         '--warmup',
         type=int,
@@ -97,14 +103,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def default_out(space_name: str, args: argparse.Namespace) -> str:
-    device = 'cpu' if args.device == 'cpu' else re.sub(
-        r'[^A-Za-z0-9]+', '-', torch.cuda.get_device_name(args.device))
-    name = f'{space_name}_{device}_b{args.batch_size}'
-    if args.dtype != 'float32':
-        name += f'_{args.dtype}'
-    if args.channels_last:
-        name += '_cl'
-    return os.path.join('work_dirs', 'latency', name + '.json')
+    """The table path of the one naming rule for these arguments."""
+    from densenas_mm.latency import table_path
+    return table_path(space_name, args.device, args.batch_size, args.threads,
+                      args.dtype, args.channels_last)
 
 
 def main(argv=None) -> int:
@@ -122,6 +124,9 @@ def main(argv=None) -> int:
         return 2
     space = search_space_from_cfg(args.config)
     out = args.out or default_out(space.name, args)
+    if args.print_path:
+        print(out)
+        return 0
     start = time.perf_counter()
     table, report = build_latency_table(
         space,

@@ -24,8 +24,10 @@
 #   DEMO_RETRAIN_EPOCHS   retrain epochs of each derived net (default 8)
 #   DEMO_WARM_START       1: retrain from the supernet's weights (default 1)
 #   DEMO_ARCH             last | best: which derived arch (default last)
-#   DEMO_LUT              latency table (default work_dirs/latency/
-#                         densenas_demo_32_cpu_b32_t<threads>.json)
+#   DEMO_LUT              latency table (default: the builder's name for
+#                         the demo space, cpu, batch 32, DEMO_THREADS, i.e.
+#                         work_dirs/latency/densenas_demo_32_cpu_b32_t1.json,
+#                         the demo search config's lut_file)
 #   DEMO_LUT_ARGS         extra arguments of tools/build_latency_lut.py
 #   DEMO_AUDIT_ARGS       extra arguments of tools/analysis/latency_audit.py
 #   DEMO_STEPS            space-separated subset of the steps to run
@@ -46,7 +48,6 @@ DEMO_WARMUP_EPOCHS=${DEMO_WARMUP_EPOCHS:-12}
 DEMO_RETRAIN_EPOCHS=${DEMO_RETRAIN_EPOCHS:-8}
 DEMO_WARM_START=${DEMO_WARM_START:-1}
 DEMO_ARCH=${DEMO_ARCH:-last}
-DEMO_LUT=${DEMO_LUT:-work_dirs/latency/densenas_demo_32_cpu_b32_t${DEMO_THREADS}.json}
 export DENSENAS_DEMO_DATA  # read by configs/_base_/datasets/demo_digits.py
 export OMP_NUM_THREADS=$DEMO_THREADS MKL_NUM_THREADS=$DEMO_THREADS
 
@@ -57,6 +58,10 @@ fi
 SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
 SUBNET_CONFIG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py
 SPACE_CONFIG=configs/_base_/search_spaces/densenas_demo_32.py
+LUT_ARGS=(--device cpu --batch-size 32 --threads "$DEMO_THREADS")
+# One naming rule (densenas_mm/latency/paths.py): ask the builder.
+DEMO_LUT=${DEMO_LUT:-$("$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" \
+    "${LUT_ARGS[@]}" --print-path)}
 
 # In-process data loading: worker processes only compete for the 2 cores.
 LOADERS=(train_dataloader.num_workers=0 train_dataloader.persistent_workers=False
@@ -84,9 +89,8 @@ step_lut() {
     log "latency table for the demo space on this CPU ($DEMO_THREADS thread(s)): $DEMO_LUT"
     # Resumable and cached: entries already in the table (same device,
     # batch, dtype, threads) are reused; a complete table is not remeasured.
-    "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" --device cpu \
-        --batch-size 32 --threads "$DEMO_THREADS" --out "$DEMO_LUT" \
-        ${DEMO_LUT_ARGS:-}
+    "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" "${LUT_ARGS[@]}" \
+        --out "$DEMO_LUT" ${DEMO_LUT_ARGS:-}
 }
 
 step_search() {
@@ -159,8 +163,8 @@ step_plots() {
     log "pictures of the search -> $WORK_DIR/plots (and $WORK_DIR/search/vis)"
     "$PYTHON" tools/analysis/plot_arch.py "$SEARCH_CONFIG" \
         --checkpoint "$(last_checkpoint "$WORK_DIR/search")" \
-        --scalars "$WORK_DIR/search/*/vis_data/scalars.json" \
-        --warmup-epochs "$DEMO_WARMUP_EPOCHS" --out-dir "$WORK_DIR/plots"
+        --history "$WORK_DIR/search/vis/history.json" \
+        --out-dir "$WORK_DIR/plots"
 }
 
 step_summary() {

@@ -22,7 +22,8 @@ from mmengine.runner import Runner
 
 from densenas_mm.apis.cli import add_cfg_options, add_launcher
 from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
-                                     merge_common_args, sanitize_dataloaders)
+                                     enable_amp, merge_common_args,
+                                     sanitize_dataloaders)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -50,7 +51,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='automatic mixed precision (AmpOptimWrapper; needs a GPU)')
+        help='automatic mixed precision: AmpOptimWrapper for the optimiser '
+        '(both optimisers of a search config); needs a GPU')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -83,12 +85,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper '
-                             f'or AmpOptimWrapper, got {wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        enable_amp(cfg)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -10,7 +10,9 @@
 #
 #   python tools/build_latency_lut.py \
 #       configs/_base_/search_spaces/densenas_demo_32.py --device cpu \
-#       --batch-size 32 --out work_dirs/latency/densenas_demo_32_cpu.json
+#       --batch-size 32 --threads 1
+#   # -> work_dirs/latency/densenas_demo_32_cpu_b32_t1.json (= lut_file, the
+#   #    builder's naming rule; tools/demo.sh builds the same file)
 #   python tools/train.py configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
 _base_ = [
     '../_base_/search_spaces/densenas_demo_32.py',
@@ -19,7 +21,7 @@ _base_ = [
     '../_base_/schedules/densenas_search.py',
 ]
 
-lut_file = 'work_dirs/latency/densenas_demo_32_cpu.json'
+lut_file = 'work_dirs/latency/densenas_demo_32_cpu_b32_t1.json'
 warmup_epochs = 12
 max_epochs = 20
 
@@ -53,4 +55,9 @@ custom_hooks = [
     dict(type='densenas_mm.DenseNASVisualizationHook', interval=5),
 ]
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=2))
+    logger=dict(interval=10),
+    search_logger=dict(interval=10),
+    checkpoint=dict(max_keep_ckpts=2))
+# --auto-scale-lr: the learning rates are for 1 x 32 images; mmengine scales
+# both optimisers' (weights and alpha/beta) by actual batch / 32.
+auto_scale_lr = dict(base_batch_size=32)

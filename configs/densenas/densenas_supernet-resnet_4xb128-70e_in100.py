@@ -56,7 +56,12 @@ param_scheduler = dict(architecture=[
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
     dict(type='densenas_mm.DenseNASArchHook'),
+    # pictures every 10 epochs; curves (vis/curves.png, vis/history.json)
+    # every epoch
+    dict(type='densenas_mm.DenseNASVisualizationHook', interval=10),
 ]
 
 env_cfg = dict(dist_cfg=dict(backend='nccl'))
+# --auto-scale-lr: the recipe's learning rates are for 512 images in total;
+# mmengine scales both optimisers' (weights and alpha/beta) by the ratio.
 auto_scale_lr = dict(base_batch_size=512)

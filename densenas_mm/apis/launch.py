@@ -11,7 +11,7 @@ config written for GPUs does not carry (see docs/environment.md):
 unavailable and a launcher is used, so GPU runs see the config unchanged.
 """
 import os.path as osp
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -113,3 +113,51 @@ def merge_common_args(cfg: Config, config_path: str, work_dir: Optional[str],
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
+
+
+AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper')
+
+
+def enable_amp(cfg: Config) -> List[str]:
+    """``--amp``: make every optimiser wrapper of the config an
+    ``AmpOptimWrapper`` (dynamic loss scaling unless one is set), in place.
+
+    A plain config has one wrapper (``optim_wrapper.optimizer``); a search
+    config has one per part under mmrazor's
+    ``SeparateOptimWrapperConstructor`` (``optim_wrapper.architecture``,
+    ``optim_wrapper.mutator``), which each get the type, while the top level
+    keeps only the constructor.
+
+    Args:
+        cfg (Config): The config; ``optim_wrapper`` is changed.
+
+    Returns:
+        list[str]: The config keys of the wrappers changed, e.g.
+        ``['optim_wrapper.architecture', 'optim_wrapper.mutator']``.
+
+    Raises:
+        ValueError: If a wrapper has another type (naming it) or the config
+            has no optimiser wrapper.
+    """
+    top = cfg.get('optim_wrapper')
+    if not isinstance(top, dict):
+        raise ValueError('--amp needs an optim_wrapper in the config')
+    if 'optimizer' in top:
+        parts: Dict[str, Any] = {'optim_wrapper': top}
+    else:
+        parts = {
+            f'optim_wrapper.{k}': v
+            for k, v in top.items() if isinstance(v, dict) and 'optimizer' in v
+        }
+        if not parts:
+            raise ValueError(
+                '--amp: optim_wrapper has neither an optimizer nor parts '
+                f'with one (keys: {sorted(top)})')
+    for key, wrapper in parts.items():
+        kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
+        if kind not in AMP_WRAPPERS:
+            raise ValueError(f'--amp needs {key}.type to be one of '
+                             f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
+        wrapper['type'] = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    return list(parts)

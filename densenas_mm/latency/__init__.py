@@ -7,6 +7,7 @@ from .measure import (current_device_name, device_name, environment,
                       time_module)
 from .modules import build_module, make_input, prepare
 from .needs import SpaceOps, arch_parts, space_ops
+from .paths import LATENCY_DIR, device_tag, table_path
 from .reference import (REFERENCE_TABLES, ImportReport, import_reference,
                         parse_reference)
 from .signature import KEY_FORM, OpSignature
@@ -19,5 +20,6 @@ __all__ = [
     'SCHEMA_VERSION', 'build_module', 'make_input', 'prepare', 'time_module',
     'device_name', 'current_device_name', 'environment',
     'build_latency_table', 'BuildReport', 'measure_signature',
-    'import_reference', 'parse_reference', 'ImportReport', 'REFERENCE_TABLES'
+    'import_reference', 'parse_reference', 'ImportReport', 'REFERENCE_TABLES',
+    'LATENCY_DIR', 'device_tag', 'table_path'
 ]

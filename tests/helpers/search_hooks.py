@@ -10,7 +10,11 @@
 - ``DenseNASTestNaNHook``: at the start of epoch ``epoch`` (0-based) the
   classifier weights become NaN (on one ``rank`` or all), as a diverged
   run's would.
+- ``DenseNASTestRecordingBackend``: a visualizer backend that records every
+  scalar with its step (what TensorBoard would plot) in
+  ``<log_dir>/recorded_scalars.json``.
 """
+import json
 import os
 import os.path as osp
 
@@ -18,8 +22,9 @@ import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.visualization import BaseVisBackend
 
-from densenas_mm.registry import HOOKS
+from densenas_mm.registry import HOOKS, VISBACKENDS
 
 
 def _unwrap(model):
@@ -67,3 +72,27 @@ class DenseNASTestKillHook(Hook):
     def after_train_epoch(self, runner) -> None:
         if runner.epoch + 1 == self.epoch:
             os._exit(3)
+
+
+@VISBACKENDS.register_module(force=True)
+class DenseNASTestRecordingBackend(BaseVisBackend):
+    """Records ``(key, value, step)`` of every scalar, as TensorBoard's
+    backend would receive them."""
+
+    @property
+    def experiment(self):
+        return self
+
+    def _init_env(self) -> None:
+        os.makedirs(self._save_dir, exist_ok=True)
+        self._file = osp.join(self._save_dir, 'recorded_scalars.json')
+
+    def add_scalars(self, scalar_dict, step=0, file_path=None, **kwargs):
+        if not hasattr(self, '_file'):
+            self._init_env()
+        with open(self._file, 'a') as f:
+            for key, value in scalar_dict.items():
+                f.write(json.dumps([key, value, step]) + '\n')
+
+    def add_scalar(self, name, value, step=0, **kwargs):
+        self.add_scalars({name: value}, step)

@@ -14,9 +14,8 @@ from densenas_mm.structures import DerivedArch, DerivedBlock
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
 TIMING = dict(warmup=1, min_repeats=2, max_repeats=2)
-# ../shared beside the repository (as in CI)
-REF = (Path(__file__).resolve().parents[3] / 'shared' / 'data' /
-       'densenas_reference' / 'lat_list_densenas_mbv2_xp32')
+# the paper's table converted to the keyed format, shipped with the project
+REF_LUT = REPO / 'resources/latency/densenas_mbv2_224_ref_b32.json'
 
 
 def demo_arch():
@@ -74,13 +73,8 @@ def test_audit_needs_every_entry(demo_table):
         audit_arch(arch, demo_table, **TIMING)
 
 
-@pytest.mark.skipif(not REF.exists(), reason='reference table missing')
 def test_command_line_densenas_c_with_reference_table(tmp_path, capsys):
-    from densenas_mm.latency import import_reference
-    from densenas_mm.search_space import load_preset
-    lut = tmp_path / 'ref.json'
-    import_reference(REF.read_text(),
-                     load_preset('densenas_mbv2_224'))[0].save(str(lut))
+    lut = REF_LUT
     tool = load_tool('analysis/latency_audit.py')
     out = tmp_path / 'audit.json'
     with pytest.warns(LatencyTableWarning) as record:

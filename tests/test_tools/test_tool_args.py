@@ -12,6 +12,8 @@ from helpers import REPO_ROOT
 from helpers.tools import load_tool as _load_tool
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
+SEARCH_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
+                         'densenas_supernet-demo_1xb32-20e_digits.py')
 
 
 @pytest.fixture(scope='module')
@@ -56,6 +58,71 @@ def test_train_defaults_and_resume(train_tool):
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.train_cfg.max_epochs == 5
+
+
+def _amp_search_cfg(train_tool):
+    args = train_tool.parse_args([SEARCH_CONFIG, '--amp'])
+    return train_tool.merge_args(Config.fromfile(SEARCH_CONFIG), args)
+
+
+def test_amp_on_a_search_config_wraps_both_optimisers(train_tool):
+    cfg = _amp_search_cfg(train_tool)
+    ow = cfg.optim_wrapper
+    assert 'type' not in ow
+    assert ow.constructor == 'mmrazor.SeparateOptimWrapperConstructor'
+    for part in ('architecture', 'mutator'):
+        assert ow[part].type == 'AmpOptimWrapper'
+        assert ow[part].loss_scale == 'dynamic'
+    assert ow.architecture.optimizer.lr == 0.1  # the config's, kept
+    bad = Config.fromfile(SEARCH_CONFIG)
+    bad.optim_wrapper.mutator.type = 'densenas_mm.AutocastOptimWrapper'
+    with pytest.raises(ValueError, match='optim_wrapper.mutator.type'):
+        train_tool.merge_args(bad, train_tool.parse_args([SEARCH_CONFIG,
+                                                          '--amp']))
+
+
+def test_amp_search_wrappers_build(train_tool, monkeypatch):
+    """The two AmpOptimWrappers build through mmrazor's constructor. Without
+    CUDA mmengine refuses AMP at construction, so the test tells it CUDA is
+    there; the GradScalers then build disabled (no CUDA to scale on)."""
+    import torch
+    from mmengine.optim import AmpOptimWrapper, build_optim_wrapper
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+
+    from helpers.search import build_algorithm
+    cfg = _amp_search_cfg(train_tool)
+    algo = build_algorithm()
+    if not torch.cuda.is_available():
+        monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
+                            lambda: True)
+    wrappers = build_optim_wrapper(algo, cfg.optim_wrapper)
+    assert set(wrappers.keys()) == {'architecture', 'mutator'}
+    for name, wrapper in wrappers.items():
+        assert isinstance(wrapper, AmpOptimWrapper), name
+        assert hasattr(wrapper.loss_scaler, 'scale')
+    arch_params = {id(p) for p in algo.mutator.arch_params.values()}
+    mutator_group = wrappers['mutator'].optimizer.param_groups[0]['params']
+    assert {id(p) for p in mutator_group} == arch_params
+
+
+@pytest.mark.skipif(not __import__('torch').cuda.is_available(),
+                    reason='AMP steps need CUDA')
+def test_amp_search_steps_on_cuda(train_tool):
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from densenas_mm.models.algorithms import search_batch
+    from helpers.search import build_algorithm, fake_batch
+    cfg = _amp_search_cfg(train_tool)
+    algo = build_algorithm().cuda()
+    wrappers = build_optim_wrapper(algo, cfg.optim_wrapper)
+    before = {k: p.detach().clone()
+              for k, p in algo.mutator.arch_params.items()}
+    for phase in ('weight', 'arch'):
+        out = algo.train_step(search_batch(fake_batch(), phase, 0), wrappers)
+        assert all(torch.isfinite(v).all() for v in out.values())
+    assert any(not torch.equal(before[k], p.detach())
+               for k, p in algo.mutator.arch_params.items())
 
 
 def test_test_tool_sets_checkpoint(eval_tool):

@@ -7,10 +7,11 @@ pooling + classifier); each part and then the whole net is timed on this
 device and compared with the table's prediction.
 
 Examples:
-    python tools/analysis/latency_audit.py work_dirs/search/arch_final.yaml \
-        --lut work_dirs/latency/densenas_demo_32_cpu_b32.json
+    python tools/analysis/latency_audit.py \
+        work_dirs/densenas_supernet-demo_1xb32-20e_digits/arch/last.yaml \
+        --lut work_dirs/latency/densenas_demo_32_cpu_b32_t1.json
     python tools/analysis/latency_audit.py --densenas-c --num-classes 100 \
-        --lut work_dirs/latency/densenas_mbv2_224_ref_b32.json --batch-size 1
+        --lut resources/latency/densenas_mbv2_224_ref_b32.json --batch-size 1
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip

@@ -10,7 +10,7 @@ Example:
     python tools/analysis/random_arch.py \
         configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py \
         work_dirs/demo/random.yaml --seed 0 \
-        --lut work_dirs/latency/densenas_demo_32_cpu.json \
+        --lut work_dirs/latency/densenas_demo_32_cpu_b32_t1.json \
         --match work_dirs/demo/search/arch/last.yaml
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.

@@ -10,8 +10,9 @@ with no missing / unexpected keys, e.g. via ``load_from`` in a retrain
 config or ``tools/test.py``.
 
 Example:
+    SEARCH=work_dirs/densenas_supernet-mbv2_4xb88-150e_in100
     python tools/model_converters/supernet_to_subnet.py \
-        work_dirs/search/epoch_150.pth work_dirs/search/arch_final.yaml \
+        $SEARCH/epoch_150.pth $SEARCH/arch/best.yaml \
         work_dirs/subnet_init.pth \
         --config configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
 """

@@ -12,6 +12,9 @@
 model = dict(
     type='densenas_mm.DenseNAS',
     architecture=dict(
+        # an mmcls model wherever it is built, e.g. by mmrazor's
+        # sub_model(cfg.model.architecture, fix_subnet=...) in mmrazor's scope
+        _scope_='mmcls',
         type='ImageClassifier',
         backbone=dict(
             type='densenas_mm.DenseNASSupernet',

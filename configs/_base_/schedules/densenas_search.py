@@ -33,8 +33,13 @@ optim_wrapper = dict(
         optimizer=dict(
             type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
 
+# The timer's ETA covers the architecture passes and the validations; the
+# search logger logs the architecture steps (progress, ETA, their own step)
+# and one row per epoch, in the log and in vis_data/search_scalars.json.
 default_hooks = dict(
+    timer=dict(type='densenas_mm.DenseNASTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
+    search_logger=dict(type='densenas_mm.DenseNASLoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
 
 # alpha/beta: constant learning rate (the weights' cosine is per config)

@@ -5,8 +5,9 @@
 # iteration, label smoothing 0.1), scaled down: 10 epochs, batch 32.
 #
 #   CFG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py
+#   SEARCH=work_dirs/densenas_supernet-demo_1xb32-20e_digits
 #   python tools/train.py $CFG \
-#       --cfg-options model.backbone.arch=work_dirs/demo_search/arch_final.yaml
+#       --cfg-options model.backbone.arch=$SEARCH/arch/last.yaml
 #   python tools/test.py $CFG \
 #       work_dirs/densenas-subnet_1xb32-10e_digits/epoch_10.pth
 # The default arch is a hand-written path through the densenas_demo_32 space
@@ -49,3 +50,5 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10))
+# lr 0.1 is for 1 x 32 images; `--auto-scale-lr` rescales it.
+auto_scale_lr = dict(base_batch_size=32)

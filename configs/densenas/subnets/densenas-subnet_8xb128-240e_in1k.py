@@ -5,17 +5,21 @@
 # No dropout, EMA or auto-augment.
 #
 # The architecture is a YAML file written by the search (or a net_config
-# string). Point the config at yours on the command line:
+# string). The default, `arch_file`, is the best.yaml the MBV2 search config
+# writes in its default work dir (tools/train.py without --work-dir); point
+# the config at another on the command line:
 #   CFG=configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
-#   tools/dist_train.sh $CFG 8 \
-#       --cfg-options model.backbone.arch=work_dirs/search/arch_final.yaml
-# (`arch_file` below is only the default; mmengine substitutes it when the
-# file is parsed, so override `model.backbone.arch`, not `arch_file`.)
+#   SEARCH=work_dirs/densenas_supernet-mbv2_4xb88-150e_in100
+#   bash tools/dist_train.sh $CFG 8 \
+#       --cfg-options model.backbone.arch=$SEARCH/arch/last.yaml
+# (mmengine substitutes `arch_file` when the file is parsed, so override
+# `model.backbone.arch`, not `arch_file`.)
 # For a ResNet-type arch also set model.head.in_channels to the width of
 # its last block (MobileNetV2 types feed last_dim = 1984 to the head).
 _base_ = ['../../_base_/default_runtime.py']
 
-arch_file = 'work_dirs/densenas_mbv2_search/arch_final.yaml'
+arch_file = ('work_dirs/densenas_supernet-mbv2_4xb88-150e_in100/arch/'
+             'best.yaml')
 feat_channels = 1984  # the arch's last_dim (MBV2) or last block width (ResNet)
 
 model = dict(

@@ -2,11 +2,14 @@
 from .arch_fit import (SUPERNET_PREFIX, ConversionError,
                        check_arch_coordinates, check_arch_fits,
                        subnet_to_supernet_key)
+from .from_algorithm import subnet_from_algorithm
 from .supernet_to_subnet import (ConversionReport, build_subnet_template,
-                                 convert_checkpoint, convert_state_dict)
+                                 convert_checkpoint, convert_state_dict,
+                                 subnet_classifier)
 
 __all__ = [
     'SUPERNET_PREFIX', 'ConversionError', 'check_arch_coordinates',
     'check_arch_fits', 'subnet_to_supernet_key', 'ConversionReport',
-    'build_subnet_template', 'convert_checkpoint', 'convert_state_dict'
+    'build_subnet_template', 'convert_checkpoint', 'convert_state_dict',
+    'subnet_classifier', 'subnet_from_algorithm'
 ]

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple, Union
 
 import torch
+import torch.nn as nn
+from mmengine.config import Config
 from torch import Tensor
 
 from densenas_mm.structures.derived_arch import ArchError, DerivedArch
@@ -166,18 +168,19 @@ def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
     return out, report
 
 
-def build_subnet_template(arch: DerivedArch,
-                          search_state: Dict[str, Tensor],
-                          config: Optional[str] = None) -> Dict[str, Tensor]:
-    """State dict of the subnet classifier the checkpoint is meant for.
+def subnet_classifier(arch: DerivedArch,
+                      num_classes: Optional[int] = None,
+                      config: Optional[Union[str, Config]] = None
+                      ) -> nn.Module:
+    """The (initialised, eval-mode) subnet classifier of ``arch``.
 
-    With ``config`` the model of that config is built (its backbone's
-    ``arch`` replaced by ``arch``) and initialised. Without it, the model is
-    a DenseNASNet plus the search checkpoint's classifier layout (an mmcls
-    ``LinearClsHead`` ``head.fc``), resized to the subnet's feature width.
+    With ``config`` the model of that config is built, its backbone's
+    ``arch`` replaced by ``arch``. Without it: an mmcls ``ImageClassifier``
+    of a DenseNASNet, global average pooling and a ``LinearClsHead`` with
+    ``num_classes`` outputs on the subnet's feature width.
     """
+    from densenas_mm.apis.model_io import build_classifier, load_config
     if config is not None:
-        from densenas_mm.apis.model_io import build_classifier, load_config
         cfg = load_config(config)
         backbone = cfg.model.get('backbone', {})
         if 'DenseNASNet' not in str(backbone.get('type', '')):
@@ -185,24 +188,45 @@ def build_subnet_template(arch: DerivedArch,
                 f'{config}: model.backbone.type is '
                 f'{backbone.get("type")!r}; expected DenseNASNet')
         backbone['arch'] = arch.to_dict()
-        model = build_classifier(cfg)
-        return model.state_dict()
-    from densenas_mm.models.backbones.densenas_net import DenseNASNet
-    template = {
-        f'backbone.{k}': v
-        for k, v in DenseNASNet(arch).state_dict().items()
-    }
-    weight = search_state.get(ALGO_PREFIX + 'head.fc.weight')
-    if weight is None:
-        raise ConversionError(
-            'the search checkpoint has no architecture.head.fc.weight; pass '
-            '--config SUBNET_CONFIG to say which classifier to build')
-    fc = torch.nn.Linear(arch.out_channels, weight.shape[0])
-    torch.nn.init.normal_(fc.weight, 0.0, 0.01)
-    torch.nn.init.zeros_(fc.bias)
-    template['head.fc.weight'] = fc.weight.detach()
-    template['head.fc.bias'] = fc.bias.detach()
-    return template
+        return build_classifier(cfg)
+    if num_classes is None:
+        raise ConversionError('the subnet classifier needs num_classes or a '
+                              'subnet config')
+    return build_classifier(
+        Config(
+            dict(
+                default_scope='mmcls',
+                model=dict(
+                    type='mmcls.ImageClassifier',
+                    backbone=dict(
+                        type='densenas_mm.DenseNASNet', arch=arch.to_dict()),
+                    neck=dict(type='mmcls.GlobalAveragePooling'),
+                    head=dict(
+                        type='mmcls.LinearClsHead',
+                        num_classes=int(num_classes),
+                        in_channels=arch.out_channels)))))
+
+
+def build_subnet_template(arch: DerivedArch,
+                          search_state: Dict[str, Tensor],
+                          config: Optional[str] = None) -> Dict[str, Tensor]:
+    """State dict of the subnet classifier the checkpoint is meant for.
+
+    With ``config`` the model of that config (:func:`subnet_classifier`).
+    Without it, a DenseNASNet plus the search checkpoint's classifier layout
+    (an mmcls ``LinearClsHead`` ``head.fc``), resized to the subnet's
+    feature width.
+    """
+    num_classes = None
+    if config is None:
+        weight = search_state.get(ALGO_PREFIX + 'head.fc.weight')
+        if weight is None:
+            raise ConversionError(
+                'the search checkpoint has no architecture.head.fc.weight; '
+                'pass --config SUBNET_CONFIG to say which classifier to '
+                'build')
+        num_classes = weight.shape[0]
+    return subnet_classifier(arch, num_classes, config).state_dict()
 
 
 def convert_checkpoint(search_ckpt: str,

@@ -1,8 +1,11 @@
 """DenseNAS hooks."""
 from .arch_hook import DenseNASArchHook
+from .logger_hook import DenseNASLoggerHook
+from .timer_hook import DenseNASTimerHook
 from .visualization_hook import DenseNASVisualizationHook
 from .warmup_hook import DenseNASWarmupHook
 
 __all__ = [
-    'DenseNASArchHook', 'DenseNASVisualizationHook', 'DenseNASWarmupHook'
+    'DenseNASArchHook', 'DenseNASLoggerHook', 'DenseNASTimerHook',
+    'DenseNASVisualizationHook', 'DenseNASWarmupHook'
 ]

@@ -61,10 +61,6 @@ class DenseNASArchHook(Hook):
         runner.logger.info(
             f'Epoch(search) [{epoch}] {meta["phase"]}: derived path '
             f'{arch.path}; {costs_txt}; net_config: {arch.to_net_config()}')
-        for key, value in meta.items():
-            # NaN: latency without a table; keep it out of the scalar logs
-            if isinstance(value, float) and value == value:
-                runner.message_hub.update_scalar(f'train/derived_{key}', value)
         if not is_main_process():
             return
         folder = self.folder(runner)

@@ -333,7 +333,7 @@ class DenseNAS(BaseAlgorithm):
 
         A query, as :meth:`expected_cost`.
         """
-        arch = self.mutator.derive(meta)
+        arch = self.mutator.derived_arch(meta)
         entropies = self.mutator.entropy()
         expected, costs = None, {}
         if self.estimator is not None:

@@ -25,6 +25,8 @@ from densenas_mm.search_space.ops import build_op, init_weights
 from densenas_mm.structures.derived_arch import ArchError, DerivedArch
 
 ArchLike = Union[str, dict, DerivedArch]
+#: What ``DenseNASNet(out_indices=...)`` counts.
+OUT_TYPES = ('blocks', 'stages')
 
 
 class DenseNASBlock(nn.Module):
@@ -51,11 +53,17 @@ class DenseNASBlock(nn.Module):
 class DenseNASNet(BaseBackbone):
     """Backbone built from a derived DenseNAS architecture.
 
-    Outputs are numbered like the features of the net: index ``i`` in
-    ``[0, len(blocks))`` is the output of block ``i``; index
-    ``len(blocks)`` is the terminal 1x1 conv output (MobileNetV2 nets only).
-    Negative indices count from the end, so ``(-1, )`` (the default) is the
-    feature map the classifier consumes.
+    ``out_type='blocks'`` (the default) numbers the outputs like the blocks:
+    index ``i`` in ``[0, len(blocks))`` is the output of block ``i``.
+    ``out_type='stages'`` numbers them like mmdet / mmseg backbones: index
+    ``s`` is stage ``s``, the last block of the ``s``-th output resolution
+    (total stride 4, 8, 16, 32 for a 224 MobileNetV2-type net; see
+    :attr:`stage_strides` and :attr:`stage_channels`). Either way one more
+    index, the last, is the terminal 1x1 conv output (MobileNetV2 nets
+    only), and negative indices count from the end, so ``(-1, )`` (the
+    default) is the feature map the classifier consumes.
+    :attr:`out_strides` and :attr:`out_channels_per_index` describe the
+    outputs that ``out_indices`` select.
 
     Args:
         arch (str | dict | DerivedArch): Architecture YAML path, its dict,
@@ -64,6 +72,8 @@ class DenseNASNet(BaseBackbone):
             architecture's ``in_channels``.
         out_indices (Sequence[int]): Which features to return.
             Defaults to ``(-1, )``.
+        out_type (str): ``'blocks'`` or ``'stages'``: what ``out_indices``
+            count. Defaults to ``'blocks'``.
         frozen_stages (int): ``-1`` freezes nothing; ``k >= 0`` freezes the
             stem and the first ``k`` blocks (params and BN statistics).
         norm_eval (bool): Keep every BN in eval mode while training.
@@ -73,8 +83,11 @@ class DenseNASNet(BaseBackbone):
     Example:
         >>> model = dict(
         ...     type='ImageClassifier',
-        ...     backbone=dict(type='densenas_mm.DenseNASNet',
-        ...                   arch='work_dirs/search/arch_final.yaml'),
+        ...     backbone=dict(
+        ...         type='densenas_mm.DenseNASNet',
+        ...         # written by the MBV2 search config's arch hook
+        ...         arch='work_dirs/densenas_supernet-mbv2_4xb88-150e_in100/'
+        ...         'arch/best.yaml'),
         ...     neck=dict(type='GlobalAveragePooling'),
         ...     head=dict(type='LinearClsHead', num_classes=1000,
         ...               in_channels=1984))
@@ -84,6 +97,7 @@ class DenseNASNet(BaseBackbone):
                  arch: ArchLike,
                  in_channels: Optional[int] = None,
                  out_indices: Sequence[int] = (-1, ),
+                 out_type: str = 'blocks',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  init_cfg: Optional[Any] = None) -> None:
@@ -105,7 +119,16 @@ class DenseNASNet(BaseBackbone):
         if arch.last_dim is not None:
             self.terminal = op(TERMINAL, arch.blocks[-1].c_out,
                                arch.last_dim, 1)
-        self.num_outputs = len(self.blocks) + (self.terminal is not None)
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type must be one of {OUT_TYPES}, got '
+                             f'{out_type!r}')
+        self.out_type = out_type
+        self._stage_ends = self._last_block_per_resolution()
+        self._points = (list(range(len(self.blocks)))
+                        if out_type == 'blocks' else list(self._stage_ends))
+        if self.terminal is not None:
+            self._points.append(len(self.blocks))
+        self.num_outputs = len(self._points)
         self.out_indices = self._check_out_indices(out_indices)
         valid_frozen = range(-1, len(self.blocks) + 1)
         if not isinstance(frozen_stages, int) or (frozen_stages
@@ -139,7 +162,9 @@ class DenseNASNet(BaseBackbone):
             if not isinstance(idx, int) or not 0 <= pos < self.num_outputs:
                 raise ValueError(
                     f'out_indices entry {idx!r} is out of range: this net has '
-                    f'{self.num_outputs} outputs ({len(self.blocks)} blocks' +
+                    f'{self.num_outputs} outputs '
+                    f'({self.num_outputs - (self.terminal is not None)} '
+                    f'{self.out_type}' +
                     (' + terminal' if self.terminal is not None else '') +
                     f'), valid indices are -{self.num_outputs}..'
                     f'{self.num_outputs - 1}')
@@ -153,13 +178,47 @@ class DenseNASNet(BaseBackbone):
         """Channels of the last feature map (what the head must accept)."""
         return self.arch.out_channels
 
+    def _last_block_per_resolution(self) -> Tuple[int, ...]:
+        """Index of the last block before each stride-2 head (and of the
+        last block)."""
+        ends = [
+            i - 1 for i, blk in enumerate(self.arch.blocks)
+            if i > 0 and blk.stride > 1
+        ]
+        return tuple(ends + [len(self.arch.blocks) - 1])
+
+    def _block_strides(self) -> List[int]:
+        """Total stride of every block output and of the terminal."""
+        stride, out = self.arch.stem_stride, []
+        for blk in self.arch.blocks:
+            stride *= blk.stride
+            out.append(stride)
+        return out + [stride]
+
+    @property
+    def stage_strides(self) -> Tuple[int, ...]:
+        """Total stride (w.r.t. the input) of every stage output."""
+        strides = self._block_strides()
+        return tuple(strides[i] for i in self._stage_ends)
+
+    @property
+    def stage_channels(self) -> Tuple[int, ...]:
+        """Channels of every stage output."""
+        return tuple(self.arch.blocks[i].c_out for i in self._stage_ends)
+
+    @property
+    def out_strides(self) -> Tuple[int, ...]:
+        """Total stride of each output in :attr:`out_indices`."""
+        strides = self._block_strides()
+        return tuple(strides[self._points[i]] for i in self.out_indices)
+
     @property
     def out_channels_per_index(self) -> Tuple[int, ...]:
         """Channels of each output in :attr:`out_indices`."""
         widths = [b.c_out for b in self.arch.blocks]
         if self.terminal is not None:
             widths.append(self.arch.last_dim)
-        return tuple(widths[i] for i in self.out_indices)
+        return tuple(widths[self._points[i]] for i in self.out_indices)
 
     def init_weights(self) -> None:
         """Reference init, or the ``init_cfg`` (e.g. a pretrained file)."""
@@ -172,15 +231,16 @@ class DenseNASNet(BaseBackbone):
     # ------------------------------------------------------------- running
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Return the features at :attr:`out_indices` as a tuple."""
+        wanted = {self._points[i] for i in self.out_indices}
         x = self.stem(x)
         outs = []
         for i, block in enumerate(self.blocks):
             x = block(x)
-            if i in self.out_indices:
+            if i in wanted:
                 outs.append(x)
         if self.terminal is not None:
             x = self.terminal(x)
-            if len(self.blocks) in self.out_indices:
+            if len(self.blocks) in wanted:
                 outs.append(x)
         return tuple(outs)
 

@@ -36,7 +36,8 @@ class RoutingBlock(nn.Module):
                 width,
                 edge.stride,
                 alias=head_alias(node, edge.src),
-                act=space.act)
+                act=space.act,
+                input_size=graph.resolutions[edge.src])
         self.layers = nn.ModuleList(
             DenseNASMixedOp(
                 space.stack_ops,
@@ -44,7 +45,9 @@ class RoutingBlock(nn.Module):
                 width,
                 1,
                 alias=layer_alias(node, layer),
-                act=space.act) for layer in range(graph.num_layers[node]))
+                act=space.act,
+                input_size=graph.resolutions[node])
+            for layer in range(graph.num_layers[node]))
 
 
 @MODELS.register_module()

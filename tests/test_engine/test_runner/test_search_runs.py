@@ -8,6 +8,7 @@ fixture with stand-in timings. Each run takes 10-25 s on 2 shared cores,
 most of it start-up.
 """
 import glob
+import json
 import os
 import os.path as osp
 import subprocess
@@ -50,8 +51,12 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(interval=1),
+    search_logger=dict(interval=1),
     checkpoint=dict(interval=1, max_keep_ckpts=3))
 randomness = dict(seed=0, deterministic=True)
+visualizer = dict(vis_backends=[
+    dict(type='LocalVisBackend'),
+    dict(type='densenas_mm.DenseNASTestRecordingBackend')])
 '''
 
 # NaN weights from the start of the third epoch (0-based 2)
@@ -163,8 +168,7 @@ def test_search_runs_end_to_end(full_run):
         assert f'Epoch(search) [{epoch}] architecture pass: 2 steps' in text
     assert 'Epoch(train) [3][4/4]' in text
     for key in ('arch_loss_cost', 'arch_expected_cost', 'arch_acc_top1',
-                'arch_alpha_entropy', 'arch_beta_entropy', 'derived_latency',
-                'accuracy/top1'):
+                'arch_alpha_entropy', 'arch_beta_entropy', 'accuracy/top1'):
         assert key in text, key
     arch_dir = osp.join(work_dir, 'arch')
     for name in ('epoch_1.yaml', 'epoch_3.yaml', 'epoch_3.net_config',
@@ -185,6 +189,77 @@ def test_search_runs_end_to_end(full_run):
                for v in _arch_params(first).values()) < 1e-2
 
 
+def _rows(path: str) -> List[Dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _run_dir(work_dir: str, index: int = -1) -> str:
+    return sorted(glob.glob(osp.join(work_dir, '20*_*')))[index]
+
+
+ANALYZE_LOGS = osp.join(
+    osp.dirname(__import__('mmcls').__file__), '.mim', 'tools',
+    'analysis_tools', 'analyze_logs.py')
+
+
+@pytest.mark.slow
+def test_search_logs_each_value_once_at_its_own_step(full_run, env,
+                                                       tmp_path):
+    """3 epochs, 1 warm-up, 4 weight and 2 architecture steps per epoch."""
+    text, run = full_run['text'], _run_dir(full_run['work_dir'])
+    weight_lines = [ln for ln in text.splitlines() if 'Epoch(train)' in ln]
+    assert len(weight_lines) == 12
+    for line in weight_lines:  # their own values only, no stale arch keys
+        assert 'arch_' not in line and 'derived_' not in line, line
+        assert ' lr: ' in line and 'eta: ' in line and 'loss: ' in line
+    # progress and the ETA during the architecture passes
+    for epoch in (2, 3):
+        for step in (1, 2):
+            line = next(ln for ln in text.splitlines()
+                        if f'Epoch(arch) [{epoch}][{step}/2]' in ln)
+            assert 'eta: ' in line and 'arch_loss: ' in line
+    # mmengine's files: weight steps and validations only
+    weight_rows = _rows(osp.join(run, 'vis_data', 'scalars.json'))
+    assert not any(k.startswith(('arch_', 'derived_')) for r in weight_rows
+                   for k in r)
+    train = [r for r in weight_rows if 'lr' in r]
+    val = [r for r in weight_rows if 'lr' not in r]
+    assert [r['step'] for r in train] == list(range(1, 13))
+    assert all('loss' in r for r in train)
+    assert [r['step'] for r in val] == [1, 2, 3]
+    assert all('accuracy/top1' in r for r in val)
+    # the search's own rows: architecture steps, then one per epoch
+    rows = _rows(osp.join(run, 'vis_data', 'search_scalars.json'))
+    arch = [r for r in rows if 'lr' in r]
+    epochs = [r for r in rows if 'lr' not in r]
+    assert [(r['epoch'], r['step']) for r in arch] == [(2, 1), (2, 2),
+                                                        (3, 3), (3, 4)]
+    assert all(r['arch_loss'] > 0 and r['time'] > 0 for r in arch)
+    assert [r['step'] for r in epochs] == [1, 2, 3]
+    assert all(r['derived_latency'] > 0 and 'expected_cost_all_ops' in r
+               for r in epochs)
+    # what TensorBoard would plot: every scalar at its own step
+    steps: Dict[str, List[int]] = {}
+    for key, _, step in _rows(osp.join(run, 'vis_data',
+                                       'recorded_scalars.json')):
+        steps.setdefault(key, []).append(step)
+    assert steps['loss'] == list(range(1, 13))
+    assert steps['accuracy/top1'] == [1, 2, 3]
+    assert steps['arch_loss'] == steps['arch_lr'] == [1, 2, 3, 4]
+    assert steps['derived_latency'] == [1, 2, 3]
+    # mmcls's analyze_logs reads both files
+    json_log = glob.glob(osp.join(run, 'vis_data', '20*.json'))[0]
+    for log, keys in ((json_log, 'loss'), (json_log, 'accuracy/top1'),
+                      (osp.join(run, 'vis_data', 'search_scalars.json'),
+                       'arch_loss')):
+        out = str(tmp_path / (keys.replace('/', '_') + '.png'))
+        _run([sys.executable, ANALYZE_LOGS, 'plot_curve', log, '--keys',
+              keys, '--backend', 'Agg', '--out', out], env,
+             str(tmp_path / 'analyze.out'))
+        assert osp.getsize(out) > 1000, keys
+
+
 @pytest.mark.slow
 def test_resume_matches_uninterrupted_run(full_run, search_config, env,
                                           tmp_path):
@@ -200,6 +275,10 @@ def test_resume_matches_uninterrupted_run(full_run, search_config, env,
     # the warm-up hook puts a resumed run straight into the search phase
     assert 'Epoch(search) [3] architecture pass: 2 steps' in text
     assert 'Epoch(train) [1]' not in text
+    # the architecture steps are counted on from the checkpoint
+    rows = _rows(osp.join(_run_dir(work_dir), 'vis_data',
+                          'search_scalars.json'))
+    assert [r['step'] for r in rows if 'lr' in r] == [3, 4]
     full_dir = full_run['work_dir']
     with open(osp.join(full_dir, 'arch', 'epoch_3.yaml')) as f:
         full_arch = yaml.safe_load(f)['densenas_arch']
