@@ -1,5 +1,10 @@
 """Config adjustments shared by ``tools/train.py`` and ``tools/test.py``.
 
+Checkpoints are always read safely and strictly and written atomically:
+:func:`use_safe_checkpointing` puts ``densenas_mm.DenseNASCheckpointHook``
+in place of a plain ``CheckpointHook`` (also for configs from other
+projects), and :func:`resume_target` resolves ``--resume`` without a path.
+
 Distributed runs without CUDA (CPU machines, CI) need two changes that a
 config written for GPUs does not carry (see docs/environment.md):
 
@@ -113,3 +118,54 @@ def merge_common_args(cfg: Config, config_path: str, work_dir: Optional[str],
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
+
+
+_PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
+SAFE_CHECKPOINT_HOOK = 'densenas_mm.DenseNASCheckpointHook'
+
+
+def use_safe_checkpointing(cfg: Config) -> List[str]:
+    """Make the config's checkpoint hook the atomic, strict one, in place.
+
+    A plain mmengine ``CheckpointHook`` (or none) becomes
+    ``densenas_mm.DenseNASCheckpointHook`` with the same arguments; other
+    hook types are left alone. Also makes mmengine read local checkpoints
+    with ``weights_only=True`` (:func:`use_safe_checkpoint_loader`).
+
+    Returns:
+        list[str]: One message per change.
+    """
+    from densenas_mm.utils.checkpoint import use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
+    hooks = cfg.setdefault('default_hooks', ConfigDict())
+    hook = hooks.get('checkpoint')
+    if hook is None:
+        hooks['checkpoint'] = ConfigDict(type=SAFE_CHECKPOINT_HOOK)
+        return [f'default_hooks.checkpoint = {SAFE_CHECKPOINT_HOOK}']
+    if hook.get('type') in _PLAIN_CHECKPOINT_HOOKS:
+        hook['type'] = SAFE_CHECKPOINT_HOOK
+        return [f'default_hooks.checkpoint: CheckpointHook -> '
+                f'{SAFE_CHECKPOINT_HOOK} (atomic writes, strict loading)']
+    return []
+
+
+def resume_target(resume: Optional[str], work_dir: str) -> Optional[str]:
+    """The checkpoint a ``--resume`` run loads.
+
+    Args:
+        resume (str, optional): ``--resume``: a path, ``'auto'`` (no value:
+            the work dir's ``last_checkpoint``) or None.
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The checkpoint, or None (no ``--resume``, or ``'auto'``
+        with nothing to resume).
+
+    Raises:
+        CheckpointError: For an empty ``last_checkpoint`` or one naming a
+            missing or truncated file (with the checkpoint to use instead).
+    """
+    from densenas_mm.utils.checkpoint import resolve_resume
+    if resume == 'auto':
+        return resolve_resume(work_dir)
+    return resume

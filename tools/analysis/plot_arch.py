@@ -49,15 +49,17 @@ def main(argv=None) -> int:
                                            plot_alphas, plot_betas,
                                            plot_curves, plot_supernet,
                                            read_scalars, save_figure)
+    from densenas_mm.utils.checkpoint import read_checkpoint, state_of
+    from densenas_mm.utils.io import prepare_output_dir
     space = search_space_from_cfg(args.config)
+    prepare_output_dir(args.out_dir, '--out-dir')
     out = lambda name: osp.join(args.out_dir, args.prefix + name)  # noqa
     written = []
     if args.checkpoint:
-        import torch
-        ckpt = torch.load(args.checkpoint, map_location='cpu',
-                          weights_only=False)
-        state = arch_state_from_state_dict(space,
-                                           ckpt.get('state_dict', ckpt))
+        # weights_only with mmengine's allow-list: reading runs no code
+        ckpt = read_checkpoint(args.checkpoint)
+        state = arch_state_from_state_dict(
+            space, state_of(ckpt, args.checkpoint))
         epoch = ckpt.get('meta', {}).get('epoch')
         tag = f' (epoch {epoch})' if epoch is not None else ''
         save_figure(plot_supernet(state, title=f'derived path {state.path}'
@@ -90,4 +92,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from densenas_mm.apis.cli import run_cli
+    sys.exit(run_cli(main))

@@ -4,7 +4,9 @@ Example:
     python tools/dataset/make_demo_data.py --out data/demo_digits
 """
 import argparse
+import sys
 
+from densenas_mm.apis.cli import run_cli
 from densenas_mm.datasets import build_demo_data
 
 
@@ -38,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -7,8 +7,8 @@ Example:
 import argparse
 import sys
 
-from densenas_mm.datasets.imagenet_subset import (SubsetError,
-                                                  make_imagenet_subset)
+from densenas_mm.apis.cli import run_cli
+from densenas_mm.datasets.imagenet_subset import make_imagenet_subset
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,16 +38,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     """Entry point; returns the exit status."""
     args = parse_args()
-    try:
-        counts = make_imagenet_subset(
-            args.train_dir,
-            args.out_dir,
-            num_classes=args.num_classes,
-            seed=args.seed,
-            split=args.split)
-    except SubsetError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+    counts = make_imagenet_subset(
+        args.train_dir,
+        args.out_dir,
+        num_classes=args.num_classes,
+        seed=args.seed,
+        split=args.split)
     print(f'{args.num_classes} classes -> {args.out_dir}: '
           f'search_train={counts["search_train"]}, '
           f'search_val={counts["search_val"]}')
@@ -55,4 +51,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

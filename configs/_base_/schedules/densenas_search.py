@@ -35,7 +35,10 @@ optim_wrapper = dict(
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(
+        type='densenas_mm.DenseNASCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3))
 randomness = dict(seed=0, deterministic=False)
 
 # alpha/beta: constant learning rate (the weights' cosine is per config)
