@@ -71,15 +71,15 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
 def run_cli(main: Callable[[], Any]) -> int:
     """Run a tool's ``main``; bad input exits 1 with ``error: message``.
 
-    ``FloatingPointError`` (a search stopped on NaN or divergence) is
-    reported the same way. Anything else keeps its traceback.
+    Anything else keeps its traceback (also ``FloatingPointError``, a
+    search stopped on NaN or divergence: its message says what to do).
 
     Returns:
         int: The exit status (``main``'s int result, else 0).
     """
     try:
         result = main()
-    except input_errors() + (FloatingPointError, ) as err:
+    except input_errors() as err:
         rank = os.environ.get('RANK')
         prefix = f'error (rank {rank})' if rank not in (None, '0') else \
             'error'

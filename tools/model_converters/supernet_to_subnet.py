@@ -42,6 +42,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 refused)."""
     args = parse_args(argv)
+    from densenas_mm.apis.cli import run_cli
+    return run_cli(lambda: _convert(args))
+
+
+def _convert(args: argparse.Namespace) -> int:
     from densenas_mm.apis.conversion import convert_checkpoint
     report = convert_checkpoint(
         args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
@@ -56,5 +61,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    from densenas_mm.apis.cli import run_cli
-    sys.exit(run_cli(main))
+    sys.exit(main())

@@ -322,15 +322,15 @@ class DenseNAS(BaseAlgorithm):
         if is_distributed():
             all_reduce(flags, op='sum')
         bad, diverged, local = torch.cat([flags, value]).tolist()
-        where = (f'in the {phase} step (rank {get_rank()}: loss {local:.6g}; '
-                 f'{{n}} rank(s) affected)')
+        where = (f'{local:.6g} on rank {get_rank()}; {{n}} rank(s) '
+                 f'affected) in the {phase} step')
         if bad:
             raise FloatingPointError(
-                f'non-finite loss {where.format(n=int(bad))}. '
+                f'non-finite loss ({where.format(n=int(bad))}. '
                 f'{checkpoint_note()}')
         if diverged:
             raise FloatingPointError(
-                f'the loss diverged {where.format(n=int(diverged))}: above '
+                f'diverged loss ({where.format(n=int(diverged))}: above '
                 f'{guard.factor:g} x the running median '
                 f'{guard.median(stream):.6g} of the last '
                 f'{guard.count(stream)} {stream} steps (limit '

@@ -92,7 +92,7 @@ def checkpoint_note(before_update: bool = True) -> str:
     stop = ('The run is stopped before the update' if before_update else
             'The run is stopped before anything is saved')
     if last and os.path.isfile(str(last)):
-        return (f'{stop}, so the last checkpoint, {last}, is intact '
+        return (f'{stop}, so the last checkpoint is intact: {last} '
                 f'(written before this step). Resume from it (tools/train.py '
                 f'CONFIG --resume {last}) with lower learning rates or cost '
                 'weight; if the losses were already rising before it was '
