@@ -100,10 +100,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume is not None:
-        target = resume_target(args.resume, cfg.work_dir)
-        # None: --resume without a path and no last_checkpoint yet
-        cfg.resume = target is not None
-        cfg.load_from = target
+        # None: --resume without a path and no last_checkpoint yet (mmengine
+        # then starts from scratch, saying it found nothing to resume)
+        cfg.resume = True
+        cfg.load_from = resume_target(args.resume, cfg.work_dir)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
