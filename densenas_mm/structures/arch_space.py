@@ -20,6 +20,7 @@ from densenas_mm.search_space.naming import (head_alias, layer_alias,
                                              parse_alias, parse_target,
                                              route_alias, target_name)
 from densenas_mm.search_space.spec import SearchSpace
+from .derivation import alias_choices
 from .derived_arch import DerivedArch
 from .errors import ArchError
 
@@ -135,23 +136,13 @@ def _fix_subnet_problems(arch: DerivedArch, space: SearchSpace,
     problems = []
     fix = arch.fix_subnet
     for alias, chosen in fix.items():
-        part = parse_alias(alias)
-        if part.kind == 'head':
-            ok = (part.src, part.block) in {(e.src, e.dst)
-                                            for e in graph.head_edges}
-            choices = list(space.head_ops)
-        elif part.kind == 'layer':
-            ok = (part.block in graph.blocks
-                  and part.layer < graph.num_layers[part.block])
-            choices = list(space.stack_ops)
-        else:
-            ok = bool(graph.outgoing.get(part.src))
-            choices = [target_name(j) for j in graph.outgoing.get(part.src,
-                                                                   [])]
-        if not ok:
+        try:
+            choices = alias_choices(space, graph, alias)
+        except ValueError as err:
             problems.append(f'fix_subnet entry {alias!r} is no mutable of '
-                            f'space {space.name!r}')
-        elif chosen not in choices:
+                            f'the space ({err})')
+            continue
+        if chosen not in choices:
             problems.append(f'fix_subnet {alias!r} chooses {chosen!r}; '
                             f'allowed: {choices}')
     if not fix:

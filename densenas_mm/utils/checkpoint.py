@@ -32,7 +32,11 @@ from .io import atomic_path
 #: Checkpoint file names the runner writes (epoch / iteration based).
 CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 _NUMPY_CODES = '?bhilqpBHILQPefdgFDGUS'
-_HISTORY_BUFFER = 'mmengine.logging.history_buffer.HistoryBuffer'
+# what the weights-only unpickler (and the restricted getattr) say about an
+# object outside the allow-list, as opposed to a damaged file
+_UNSAFE = re.compile(r'GLOBAL [\w.]+|refused getattr\([^)]*\)|'
+                     r'Can only (build|create new object)[^\n]*|'
+                     r'Trying to call reduce for unrecognized function [^\n]*')
 
 
 class CheckpointError(ValueError):
@@ -45,10 +49,11 @@ def _history_buffer_attribute(owner: Any, name: str) -> Callable:
 
     mmengine's ``HistoryBuffer`` pickles its statistics methods as
     ``getattr(HistoryBuffer, 'mean')``; this stand-in for ``builtins.getattr``
-    resolves only functions defined on ``HistoryBuffer`` itself.
+    resolves only public functions defined on ``HistoryBuffer`` itself.
     """
     from mmengine.logging import HistoryBuffer
-    value = vars(HistoryBuffer).get(name) if owner is HistoryBuffer else None
+    value = (vars(HistoryBuffer).get(name) if owner is HistoryBuffer
+             and isinstance(name, str) and not name.startswith('_') else None)
     if not callable(value) or isinstance(value, type):
         raise pickle.UnpicklingError(
             f'refused getattr({owner!r}, {name!r}): a checkpoint may only '
@@ -154,10 +159,9 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
         ckpt = _torch_load_safely(path, map_location)
     except pickle.UnpicklingError as err:
         text = str(err)
-        if 'Weights only load failed' in text or 'refused getattr' in text:
-            found = re.search(r'(GLOBAL [\w.]+|refused getattr\([^)]*\)|'
-                              r'got <class [^>]+>|function [^\n]+)', text)
-            what = found.group(1) if found else text.splitlines()[-1]
+        found = re.search(_UNSAFE, text)
+        if found:
+            what = found.group(0).rstrip('. ')
             raise CheckpointError(
                 f'refusing to load checkpoint {path!r}: it holds a Python '
                 f'object outside the allow-list of mmengine checkpoint types '
@@ -215,6 +219,10 @@ def state_of(ckpt: Any, path: str) -> Dict[str, Tensor]:
             f'checkpoint {path!r} holds no state_dict (got '
             f'{type(ckpt).__name__}); expected an mmengine checkpoint '
             "{'state_dict': ..., 'meta': ...} or a bare state_dict")
+    if state is ckpt and not any(isinstance(v, Tensor) for v in ckpt.values()):
+        raise CheckpointError(
+            f'checkpoint {path!r} holds no model tensors: it has no '
+            f'state_dict (top-level keys: {sorted(map(str, ckpt))[:10]})')
     bad = [k for k, v in state.items() if not isinstance(v, Tensor)]
     if bad:
         raise CheckpointError(f'checkpoint {path!r}: state_dict entries '
