@@ -1,8 +1,9 @@
 """Catalogue of bad checkpoint files: reading runs no code, damage is named.
 
-Malicious files carry a pickle that would create a marker file when
-unpickled by ``torch.load(weights_only=False)`` (what mmengine's own loader
-does); every reader of the project must refuse them and leave no marker.
+Malicious files (``helpers.checkpoints``) carry a pickle that would create a
+marker file when unpickled by ``torch.load(weights_only=False)`` (what
+mmengine's own loader does); every reader must refuse them and leave no
+marker.
 """
 import collections
 import os.path as osp
@@ -18,16 +19,7 @@ from densenas_mm.utils.checkpoint import (CheckpointError, check_state_fits,
                                           read_checkpoint, resolve_resume,
                                           state_mismatch, state_of,
                                           use_safe_checkpoint_loader)
-
-
-class _CreatesFile:
-    """Unpickling calls ``open(path, 'w')``: creates the marker file."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, 'w'))
+from helpers.checkpoints import malicious_checkpoint
 
 
 class _ReachesHistoryBufferInternals:
@@ -36,22 +28,6 @@ class _ReachesHistoryBufferInternals:
 
     def __reduce__(self):
         return (getattr, (HistoryBuffer, '__init__'))
-
-
-def malicious(folder, name='evil.pth', where='meta'):
-    """A checkpoint that creates ``folder/pwned`` when unpickled."""
-    marker = osp.join(str(folder), 'pwned')
-    payload = _CreatesFile(marker)
-    ckpt = dict(
-        meta=dict(epoch=1, iter=4),
-        state_dict=collections.OrderedDict(w=torch.zeros(2)))
-    if where == 'meta':
-        ckpt['meta']['x'] = payload
-    else:
-        ckpt['state_dict']['w'] = payload
-    path = osp.join(str(folder), name)
-    torch.save(ckpt, path)
-    return path, marker
 
 
 def mmengine_like(path: str) -> str:
@@ -84,7 +60,7 @@ def mmengine_like(path: str) -> str:
 # ------------------------------------------------------------- no code runs
 @pytest.mark.parametrize('where', ['meta', 'state_dict'])
 def test_malicious_checkpoint_creates_no_file(tmp_path, where):
-    path, marker = malicious(tmp_path, where=where)
+    path, marker = malicious_checkpoint(tmp_path, where=where)
     with pytest.raises(CheckpointError) as err:
         read_checkpoint(path)
     assert not osp.exists(marker)
@@ -113,7 +89,7 @@ def test_mmengine_loader_is_the_safe_one(tmp_path):
     from mmengine.runner.checkpoint import _load_checkpoint
     use_safe_checkpoint_loader()
     use_safe_checkpoint_loader()  # idempotent
-    path, marker = malicious(tmp_path)
+    path, marker = malicious_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match='refusing to load'):
         _load_checkpoint(path, map_location='cpu')
     with pytest.raises(CheckpointError, match='refusing to load'):

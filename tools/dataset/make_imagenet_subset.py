@@ -11,7 +11,7 @@ from densenas_mm.apis.cli import run_cli
 from densenas_mm.datasets.imagenet_subset import make_imagenet_subset
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     """Parse command line arguments."""
     parser = argparse.ArgumentParser(
         description='Pick N ImageNet classes and split their training '
@@ -32,12 +32,12 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=0.8,
         help='fraction of each class used for search_train')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> int:
+def main(argv=None) -> int:
     """Entry point; returns the exit status."""
-    args = parse_args()
+    args = parse_args(argv)
     counts = make_imagenet_subset(
         args.train_dir,
         args.out_dir,
