@@ -93,10 +93,12 @@ def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
 
     Yields:
         str: Where to write. Removed if the block raises.
+
+    Raises:
+        OutputPathError: If ``path`` is a directory or a parent is a file.
     """
-    path = os.fspath(path)
+    path = prepare_output_file(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix='.' + os.path.basename(path) + '.', suffix=suffix, dir=folder)
     os.close(fd)
