@@ -117,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     metrics = runner.test()
     if args.out and args.out_item == 'metrics' and runner.rank == 0:
         # mmengine picks the format from the suffix: keep it on the temp file
-        with atomic_path(args.out, suffix=os.path.splitext(args.out)[1]) as tmp:
+        suffix = os.path.splitext(args.out)[1]
+        with atomic_path(args.out, suffix=suffix) as tmp:
             mmengine.dump(metrics, tmp)
         print_log(f'metrics written to {args.out}', logger='current')
     return metrics

@@ -75,8 +75,9 @@ def safe_globals() -> List[Any]:
                        for c in _NUMPY_CODES}, key=lambda t: t.__name__)
     core = getattr(np, '_core', None) or np.core
     for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        allowed.append((core.multiarray._reconstruct, f'{module}._reconstruct'))
-        allowed.append((core.multiarray.scalar, f'{module}.scalar'))
+        multiarray = core.multiarray
+        allowed.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        allowed.append((multiarray.scalar, f'{module}.scalar'))
     allowed.append((_history_buffer_attribute, 'builtins.getattr'))
     allowed.append((dict, 'mmengine.config.config.ConfigDict'))
     return allowed

@@ -39,7 +39,8 @@ SHRINK = [f'{k}={v}' for k, v in SHRINK_OPTIONS.items()]
 STALL_CONFIG = '''
 _base_ = [{base!r}]
 custom_imports = dict(
-    imports=['densenas_mm', 'helpers.search_hooks'], allow_failed_imports=False)
+    imports=['densenas_mm', 'helpers.search_hooks'],
+    allow_failed_imports=False)
 custom_hooks = [
     dict(type='densenas_mm.DenseNASTestStallSaveHook', epoch=2,
          marker={marker!r})]
