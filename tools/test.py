@@ -105,7 +105,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         prepare_output_file(args.out, '--out')
     cfg = merge_args(Config.fromfile(args.config), args)
     sanitize_dataloaders(cfg)
-    changes = use_safe_checkpointing(cfg)
+    changes = use_safe_checkpointing(cfg, training=False)
     changes += adapt_cfg_for_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     for change in changes:

@@ -124,13 +124,19 @@ _PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
 SAFE_CHECKPOINT_HOOK = 'densenas_mm.DenseNASCheckpointHook'
 
 
-def use_safe_checkpointing(cfg: Config) -> List[str]:
+def use_safe_checkpointing(cfg: Config, training: bool = True) -> List[str]:
     """Make the config's checkpoint hook the atomic, strict one, in place.
 
-    A plain mmengine ``CheckpointHook`` (or none) becomes
-    ``densenas_mm.DenseNASCheckpointHook`` with the same arguments; other
-    hook types are left alone. Also makes mmengine read local checkpoints
-    with ``weights_only=True`` (:func:`use_safe_checkpoint_loader`).
+    A plain mmengine ``CheckpointHook`` (or none: mmengine would add one)
+    becomes ``densenas_mm.DenseNASCheckpointHook`` with the same arguments;
+    other hook types are left alone, and so is a checkpoint hook disabled
+    with ``None`` in a training run. Also makes mmengine read local
+    checkpoints with ``weights_only=True`` (:func:`use_safe_checkpoint_loader`).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        training (bool): False for ``tools/test.py``: a disabled hook is
+            then replaced by one that only checks what is loaded.
 
     Returns:
         list[str]: One message per change.
@@ -138,6 +144,8 @@ def use_safe_checkpointing(cfg: Config) -> List[str]:
     from densenas_mm.utils.checkpoint import use_safe_checkpoint_loader
     use_safe_checkpoint_loader()
     hooks = cfg.setdefault('default_hooks', ConfigDict())
+    if training and 'checkpoint' in hooks and hooks['checkpoint'] is None:
+        return []
     hook = hooks.get('checkpoint')
     if hook is None:
         hooks['checkpoint'] = ConfigDict(type=SAFE_CHECKPOINT_HOOK)

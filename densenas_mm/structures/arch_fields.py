@@ -6,7 +6,7 @@ in a torch traceback when the net is built (``c_out: '24'``,
 ``stem_channels: 8.0``, ``c_out: true``). :func:`check_fields` is called by
 ``DerivedArch.validate`` before anything else looks at the values.
 """
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from densenas_mm.search_space.naming import parse_alias
 from .errors import ArchError
@@ -159,3 +159,35 @@ def check_chain(arch: Any) -> None:
             f'path {arch.path} disagrees with the blocks: they give '
             f'{nodes + ["terminal"]}; the file was edited inconsistently '
             'or truncated')
+
+
+def require_keys(body: Dict[str, Any], expected: Sequence[str],
+                 block_keys: Sequence[str]) -> None:
+    """Every key the writer writes must be in the file's section.
+
+    Defaults would otherwise stand in for whatever a truncated or
+    hand-trimmed file lost (a ResNet net cut after its third block would
+    build as 3 blocks with ReLU6).
+
+    Args:
+        body (dict): The ``densenas_arch`` section as read.
+        expected (Sequence[str]): Its keys as written.
+        block_keys (Sequence[str]): The keys of each written block.
+
+    Raises:
+        ArchError: Naming the missing keys.
+    """
+    missing = [k for k in expected if k not in body]
+    if missing:
+        raise ArchError(
+            f'the densenas_arch section lacks {missing}: the file is '
+            'truncated or was trimmed by hand. Files written by the search '
+            '(or DerivedArch.dump) have every field; restore the file or '
+            'write it again')
+    blocks = body.get('blocks')
+    for i, blk in enumerate(blocks if isinstance(blocks, list) else []):
+        if isinstance(blk, dict):
+            lacking = [k for k in block_keys if k not in blk]
+            if lacking:
+                raise ArchError(f'block {i} lacks {lacking}: the file is '
+                                'truncated or was trimmed by hand')

@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Optional
 from densenas_mm.search_space.errors import SearchSpaceError
 from densenas_mm.search_space.grammar import parse_op
 from densenas_mm.search_space.spec import SearchSpace
-from .arch_fields import check_block_fields, check_chain, check_fields
+from .arch_fields import (check_block_fields, check_chain, check_fields,
+                          require_keys)
 from .errors import ArchError
 
 ARCH_KEY = 'densenas_arch'
@@ -377,28 +378,8 @@ def _to_block(value: Any, index: int) -> DerivedBlock:
 
 
 def _require_written_keys(body: Dict[str, Any], version: int) -> None:
-    """Every key :meth:`DerivedArch.to_dict` writes must be in the file.
-
-    Defaults would otherwise stand in for whatever a truncated or
-    hand-trimmed file lost (a ResNet net cut after its third block would
-    build as 3 blocks with ReLU6).
-    """
+    """Every key :meth:`DerivedArch.to_dict` writes must be in the file."""
     expected = [f.name for f in fields(DerivedArch) if f.name != 'fix_subnet']
     if version < 2:
         expected.remove('search_space')
-    expected.append('net_config')
-    missing = [k for k in expected if k not in body]
-    if missing:
-        raise ArchError(
-            f'the {ARCH_KEY} section lacks {missing}: the file is truncated '
-            'or was trimmed by hand. Files written by the search (or '
-            'DerivedArch.dump) have every field; restore the file or write '
-            'it again')
-    blocks = body.get('blocks')
-    if isinstance(blocks, list):
-        for i, blk in enumerate(blocks):
-            if isinstance(blk, dict):
-                lacking = [k for k in _BLOCK_FIELDS if k not in blk]
-                if lacking:
-                    raise ArchError(f'block {i} lacks {lacking}: the file is '
-                                    'truncated or was trimmed by hand')
+    require_keys(body, expected + ['net_config'], _BLOCK_FIELDS)

@@ -108,3 +108,25 @@ def test_sanitize_dataloaders():
     assert 'persistent_workers' not in cfg.train_dataloader
     assert 'persistent_workers' not in cfg.train_cfg.inner[0]
     assert cfg.val_dataloader.persistent_workers is True  # 2 workers: kept
+
+
+def test_tools_put_the_safe_checkpoint_hook_in_place():
+    from densenas_mm.apis.launch import (SAFE_CHECKPOINT_HOOK,
+                                         use_safe_checkpointing)
+    cfg = Config(dict(default_hooks=dict(
+        checkpoint=dict(type='CheckpointHook', interval=2))))
+    assert len(use_safe_checkpointing(cfg)) == 1
+    assert cfg.default_hooks.checkpoint.to_dict() == dict(
+        type=SAFE_CHECKPOINT_HOOK, interval=2)
+    assert use_safe_checkpointing(cfg) == []  # already the safe one
+    cfg = Config(dict())
+    assert use_safe_checkpointing(cfg) == [
+        f'default_hooks.checkpoint = {SAFE_CHECKPOINT_HOOK}']
+    custom = Config(dict(default_hooks=dict(checkpoint=dict(type='MyHook'))))
+    assert use_safe_checkpointing(custom) == []
+    assert custom.default_hooks.checkpoint.type == 'MyHook'
+    disabled = Config(dict(default_hooks=dict(checkpoint=None)))
+    assert use_safe_checkpointing(disabled) == []  # training: respected
+    assert disabled.default_hooks.checkpoint is None
+    assert len(use_safe_checkpointing(disabled, training=False)) == 1
+    assert disabled.default_hooks.checkpoint.type == SAFE_CHECKPOINT_HOOK
