@@ -131,7 +131,8 @@ def use_safe_checkpointing(cfg: Config, training: bool = True) -> List[str]:
     becomes ``densenas_mm.DenseNASCheckpointHook`` with the same arguments;
     other hook types are left alone, and so is a checkpoint hook disabled
     with ``None`` in a training run. Also makes mmengine read local
-    checkpoints with ``weights_only=True`` (:func:`use_safe_checkpoint_loader`).
+    checkpoints with ``weights_only=True``
+    (:func:`~densenas_mm.utils.checkpoint.use_safe_checkpoint_loader`).
 
     Args:
         cfg (Config): The config, changed in place.

@@ -22,7 +22,7 @@ def _is_local(path: str) -> bool:
     return '://' not in str(path)
 
 
-def save_checkpoint_atomic(runner, out_dir: str, filename: str, *args,
+def save_runner_checkpoint(runner, out_dir: str, filename: str, *args,
                            **kwargs) -> None:
     """``runner.save_checkpoint`` into a temporary file, then renamed.
 
@@ -52,7 +52,7 @@ class _AtomicSaves:
 
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:
-        save_checkpoint_atomic(self._runner, out_dir, filename, *args,
+        save_runner_checkpoint(self._runner, out_dir, filename, *args,
                                **kwargs)
 
 
@@ -137,7 +137,7 @@ class DenseNASCheckpointHook(CheckpointHook):
         # in the hub before saving, as mmengine does: the checkpoint's own
         # message hub then names it (what a resume continues from)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        save_checkpoint_atomic(
+        save_runner_checkpoint(
             runner,
             self.out_dir,
             filename,
