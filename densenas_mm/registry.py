@@ -74,7 +74,7 @@ DATASETS = Registry(
     'dataset',
     parent=MMENGINE_DATASETS,
     scope=SCOPE,
-    locations=['densenas_mm.datasets'])
+    locations=['densenas_mm.datasets.checked_dataset'])
 DATA_SAMPLERS = Registry(
     'data sampler',
     parent=MMENGINE_DATA_SAMPLERS,

@@ -1,6 +1,8 @@
 """Argument helpers shared by the command line tools."""
 import argparse
-from typing import Any, Dict, List, Optional, Sequence
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import torch.nn as nn
 
@@ -51,6 +53,39 @@ def input_shape(model: nn.Module, batch_size: int,
     channels = getattr(getattr(model, 'backbone', None), 'in_channels', 3)
     return [batch_size, channels, h, w]
 
+
+def input_errors() -> Tuple[Type[BaseException], ...]:
+    """Errors that describe bad input (a file, a config, a table) and are
+    reported as one ``error:`` line instead of a traceback."""
+    from densenas_mm.datasets.checks import DataError
+    from densenas_mm.datasets.imagenet_subset import SubsetError
+    from densenas_mm.latency.schema import LatencyTableError
+    from densenas_mm.search_space.errors import SearchSpaceError
+    from densenas_mm.structures.errors import ArchError
+    from densenas_mm.utils.checkpoint import CheckpointError
+    from densenas_mm.utils.io import OutputPathError
+    return (ArchError, CheckpointError, DataError, LatencyTableError,
+            SearchSpaceError, SubsetError, OutputPathError)
+
+
+def run_cli(main: Callable[[], Any]) -> int:
+    """Run a tool's ``main``; bad input exits 1 with ``error: message``.
+
+    Anything else keeps its traceback (also ``FloatingPointError``, a
+    search stopped on NaN or divergence: its message says what to do).
+
+    Returns:
+        int: The exit status (``main``'s int result, else 0).
+    """
+    try:
+        result = main()
+    except input_errors() as err:
+        rank = os.environ.get('RANK')
+        prefix = f'error (rank {rank})' if rank not in (None, '0') else \
+            'error'
+        print(f'{prefix}: {err}', file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 def print_and_save(report: Dict[str, Any], text: str,

@@ -1,5 +1,10 @@
 """Config adjustments shared by ``tools/train.py`` and ``tools/test.py``.
 
+Checkpoints are always read safely and strictly and written atomically:
+:func:`use_safe_checkpointing` puts ``densenas_mm.DenseNASCheckpointHook``
+in place of a plain ``CheckpointHook`` (also for configs from other
+projects), and :func:`resume_target` resolves ``--resume`` without a path.
+
 Distributed runs without CUDA (CPU machines, CI) need two changes that a
 config written for GPUs does not carry (see docs/environment.md):
 
@@ -161,3 +166,63 @@ def enable_amp(cfg: Config) -> List[str]:
         wrapper['type'] = 'AmpOptimWrapper'
         wrapper.setdefault('loss_scale', 'dynamic')
     return list(parts)
+
+
+_PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
+SAFE_CHECKPOINT_HOOK = 'densenas_mm.DenseNASCheckpointHook'
+
+
+def use_safe_checkpointing(cfg: Config, training: bool = True) -> List[str]:
+    """Make the config's checkpoint hook the atomic, strict one, in place.
+
+    A plain mmengine ``CheckpointHook`` (or none: mmengine would add one)
+    becomes ``densenas_mm.DenseNASCheckpointHook`` with the same arguments;
+    other hook types are left alone, and so is a checkpoint hook disabled
+    with ``None`` in a training run. Also makes mmengine read local
+    checkpoints with ``weights_only=True``
+    (:func:`~densenas_mm.utils.checkpoint.use_safe_checkpoint_loader`).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        training (bool): False for ``tools/test.py``: a disabled hook is
+            then replaced by one that only checks what is loaded.
+
+    Returns:
+        list[str]: One message per change.
+    """
+    from densenas_mm.utils.checkpoint import use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
+    hooks = cfg.setdefault('default_hooks', ConfigDict())
+    if training and 'checkpoint' in hooks and hooks['checkpoint'] is None:
+        return []
+    hook = hooks.get('checkpoint')
+    if hook is None:
+        hooks['checkpoint'] = ConfigDict(type=SAFE_CHECKPOINT_HOOK)
+        return [f'default_hooks.checkpoint = {SAFE_CHECKPOINT_HOOK}']
+    if hook.get('type') in _PLAIN_CHECKPOINT_HOOKS:
+        hook['type'] = SAFE_CHECKPOINT_HOOK
+        return [f'default_hooks.checkpoint: CheckpointHook -> '
+                f'{SAFE_CHECKPOINT_HOOK} (atomic writes, strict loading)']
+    return []
+
+
+def resume_target(resume: Optional[str], work_dir: str) -> Optional[str]:
+    """The checkpoint a ``--resume`` run loads.
+
+    Args:
+        resume (str, optional): ``--resume``: a path, ``'auto'`` (no value:
+            the work dir's ``last_checkpoint``) or None.
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The checkpoint, or None (no ``--resume``, or ``'auto'``
+        with nothing to resume).
+
+    Raises:
+        CheckpointError: For an empty ``last_checkpoint`` or one naming a
+            missing or truncated file (with the checkpoint to use instead).
+    """
+    from densenas_mm.utils.checkpoint import resolve_resume
+    if resume == 'auto':
+        return resolve_resume(work_dir)
+    return resume

@@ -1,9 +1,17 @@
-"""densenas_mm.datasets: demo data and ImageNet subset preparation."""
+"""densenas_mm.datasets: demo data, ImageNet subset preparation, load-time
+checks of image lists.
+
+``CheckedCustomDataset`` (:mod:`.checked_dataset`, registered in the
+``densenas_mm`` scope) imports mmcls and is not imported here, so the demo
+data tools stay light; the registry imports it on first use.
+"""
+from .checks import DataError, check_images, image_problem, read_annotation
 from .demo_data import (DemoData, build_demo_data, expected_counts,
                         verify_demo_data)
 from .imagenet_subset import SubsetError, make_imagenet_subset
 
 __all__ = [
     'DemoData', 'build_demo_data', 'expected_counts', 'verify_demo_data',
-    'SubsetError', 'make_imagenet_subset'
+    'SubsetError', 'make_imagenet_subset', 'DataError', 'check_images',
+    'image_problem', 'read_annotation'
 ]

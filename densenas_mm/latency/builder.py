@@ -23,6 +23,7 @@ from .measure import check_device, environment, time_module, timestamp
 from .modules import build_module, make_input, prepare
 from .needs import space_ops
 from .signature import OpSignature
+from .schema import LatencyTableError
 from .table import LatencyTable, LatencyTableWarning
 
 # Metadata that must agree for measured entries to be reused.
@@ -69,10 +70,23 @@ def _compatible(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:
 
 
 def _seed_table(table: LatencyTable, path: str, strict: bool) -> None:
-    """Copy entries of the table at ``path`` into ``table`` if compatible."""
+    """Copy entries of the table at ``path`` into ``table`` if compatible.
+
+    Raises:
+        LatencyTableError: If the file is not a valid table; the message
+            says how to get past it (rerunning would repeat the error).
+    """
     if not os.path.isfile(path):
         return
-    old = LatencyTable.load(path)
+    try:
+        old = LatencyTable.load(path)
+    except LatencyTableError as err:
+        what = ('the partial table of an interrupted build' if
+                path.endswith('.partial') else 'the output table')
+        raise LatencyTableError(
+            f'cannot resume from {path} ({what}): {err}. Delete {path}, or '
+            'pass --no-resume (resume=False) to measure every entry again '
+            'and overwrite it') from None
     differ = _compatible(old.metadata, table.metadata)
     if differ:
         detail = ', '.join(f'{k}: {old.metadata.get(k)!r} -> '

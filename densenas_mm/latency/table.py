@@ -145,16 +145,29 @@ class LatencyTable:
 
     def check_target(self,
                      device: Optional[str] = None,
-                     batch_size: Optional[int] = None) -> List[str]:
-        """Warn when the table was measured for another device / batch size.
+                     batch_size: Optional[int] = None,
+                     dtype: Optional[str] = None,
+                     memory_format: Optional[str] = None,
+                     warn: bool = True) -> List[str]:
+        """Say where the table describes another setting than the target.
+
+        Lookups always use the table's own setting (its entries), so a
+        mismatch does not fail a lookup; it means the predicted latencies
+        describe the table's setting, not the target's.
 
         Args:
             device (str, optional): Name of the device the costs are meant
                 for (e.g. from :func:`.measure.device_name`).
             batch_size (int, optional): Batch size the costs are meant for.
+            dtype (str, optional): Dtype of the run (``'float32'``,
+                ``'bfloat16'``, ...).
+            memory_format (str, optional): ``'contiguous'`` or
+                ``'channels_last'``.
+            warn (bool): Also issue each message as a
+                :class:`LatencyTableWarning`.
 
         Returns:
-            list[str]: The warning messages issued.
+            list[str]: One message per differing field (None = unchecked).
         """
         msgs = []
         if device is not None and device != self.device:
@@ -163,14 +176,34 @@ class LatencyTable:
                 f' but is used for {device!r}: predicted latencies describe '
                 'the table\'s device. Build a table on this device with '
                 'tools/build_latency_lut.py if you want its latency.')
-        if batch_size is not None and int(batch_size) != self.batch_size:
-            msgs.append(
-                f'latency table {self.source} was measured at batch size '
-                f'{self.batch_size} but is used for batch size {batch_size}:'
-                ' per-op latency does not scale linearly with batch size. '
-                'Rebuild with --batch-size to match.')
-        for msg in msgs:
-            warnings.warn(msg, LatencyTableWarning, stacklevel=2)
+        fix = {
+            'batch_size': f'--batch-size {batch_size}',
+            'dtype': f'--dtype {dtype}',
+            'memory_format': ('--channels-last' if memory_format ==
+                              'channels_last' else 'without --channels-last')
+        }
+        wanted = dict(
+            batch_size=None if batch_size is None else int(batch_size),
+            dtype=None if dtype is None else str(dtype),
+            memory_format=memory_format)
+        phrase = dict(
+            batch_size=lambda v: f'batch size {v}',
+            dtype=lambda v: f'dtype {v}',
+            memory_format=lambda v: f'memory format {v}')
+        for key, value in wanted.items():
+            mine = getattr(self, key)
+            if value is not None and value != mine:
+                msgs.append(
+                    f'latency table {self.source} was measured at '
+                    f'{phrase[key](mine)} but is used for '
+                    f'{phrase[key](value)}: per-op latency does not carry '
+                    'over between settings. Rebuild it with '
+                    f'tools/build_latency_lut.py {fix[key]}, or set the '
+                    f'estimator\'s {key}={mine!r} if the costs are meant '
+                    'for the table\'s setting.')
+        if warn:
+            for msg in msgs:
+                warnings.warn(msg, LatencyTableWarning, stacklevel=2)
         return msgs
 
     # ------------------------------------------------------------ editing

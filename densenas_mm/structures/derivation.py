@@ -208,6 +208,7 @@ def derive_arch(space: Any,
         act=space.act,
         path=path,
         space=space.name,
+        search_space=space.to_dict(),
         fix_subnet=fix,
         meta=dict(meta or {}))
 

@@ -22,7 +22,8 @@ import torch
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.search_space.naming import (head_alias, layer_alias,
                                              parse_alias, route_alias)
-from densenas_mm.structures import (DerivedArch, check_params, derive_arch,
+from densenas_mm.structures import (DerivedArch, check_arch_in_space,
+                                    check_params, derive_arch,
                                     mean_entropies, route_probabilities)
 
 ARCH_PARAM_KEY = '_arch_params.'
@@ -175,10 +176,14 @@ def arch_state_from_state_dict(space: SearchSpace,
 
 
 def arch_state_from_arch(space: SearchSpace, arch: DerivedArch) -> ArchState:
-    """One-hot state of a derived architecture (``DerivedArch``)."""
+    """One-hot state of a derived architecture (``DerivedArch``).
+
+    Raises:
+        ArchError: If ``arch`` does not belong to ``space``
+            (:func:`~densenas_mm.structures.check_arch_in_space`).
+    """
     graph = SpaceGraph(space)
-    if not graph.is_path(list(arch.path)):
-        raise ValueError(f'path {arch.path} is not a path of {space.name}')
+    check_arch_in_space(arch, space, graph)
     params: Dict[str, np.ndarray] = {}
     big = 20.0
     path = list(arch.path)

@@ -41,16 +41,19 @@ def hashed_cost(sig) -> float:
 
 def synthetic_table(space: SearchSpace,
                     batch_size: int = 1,
-                    device: str = 'synthetic') -> LatencyTable:
+                    device: str = 'synthetic',
+                    dtype: str = 'float32',
+                    memory_format: str = 'contiguous') -> LatencyTable:
     """A table with :func:`hashed_cost` entries for every op of ``space``."""
     meta = dict(
         device=device,
         batch_size=batch_size,
-        dtype='float32',
-        memory_format='contiguous',
+        dtype=dtype,
+        memory_format=memory_format,
         unit='ms')
     table = LatencyTable(meta)
-    for sig in space_ops(space, batch_size=batch_size).unique():
+    for sig in space_ops(space, batch_size=batch_size, dtype=dtype,
+                         memory_format=memory_format).unique():
         table.add(sig, hashed_cost(sig), 0.0, 1)
     return table
 

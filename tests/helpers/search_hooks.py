@@ -13,10 +13,17 @@
 - ``DenseNASTestRecordingBackend``: a visualizer backend that records every
   scalar with its step (what TensorBoard would plot) in
   ``<log_dir>/recorded_scalars.json``.
+- ``DenseNASTestDivergeHook``: at the start of epoch ``epoch`` (0-based) the
+  classifier weights are multiplied by ``scale`` (one ``rank`` or all): the
+  loss stays finite but explodes.
+- ``DenseNASTestStallSaveHook``: the checkpoint of epoch ``epoch`` (1-based)
+  is written half, then the process signals ``marker`` and waits to be
+  killed (a slow disk and a kill -9 in the middle of a save).
 """
 import json
 import os
 import os.path as osp
+import time
 
 import torch
 from mmengine.dist import get_rank
@@ -96,3 +103,50 @@ class DenseNASTestRecordingBackend(BaseVisBackend):
 
     def add_scalar(self, name, value, step=0, **kwargs):
         self.add_scalars({name: value}, step)
+
+
+@HOOKS.register_module(force=True)
+class DenseNASTestDivergeHook(Hook):
+
+    priority = 'LOWEST'
+
+    def __init__(self, epoch: int, scale: float = 1e4, rank=None) -> None:
+        self.epoch, self.scale, self.rank = epoch, scale, rank
+
+    def before_train_epoch(self, runner) -> None:
+        if runner.epoch == self.epoch and self.rank in (None, get_rank()):
+            model = _unwrap(runner.model)
+            head = getattr(model, 'architecture', model).head
+            with torch.no_grad():
+                head.fc.weight.mul_(self.scale)
+
+
+@HOOKS.register_module(force=True)
+class DenseNASTestStallSaveHook(Hook):
+    """Stalls the write of epoch ``epoch``'s checkpoint half-way.
+
+    mmengine writes a checkpoint with ``LocalBackend.put(bytes, path)``; at
+    the chosen epoch that call writes the first half, fsyncs it, creates
+    ``marker`` and sleeps until the test kills the process.
+    """
+
+    def __init__(self, epoch: int, marker: str) -> None:
+        self.epoch, self.marker = epoch, marker
+
+    def before_save_checkpoint(self, runner, checkpoint) -> None:
+        if checkpoint.get('meta', {}).get('epoch') != self.epoch:
+            return
+        from mmengine.fileio.backends.local_backend import LocalBackend
+        marker = self.marker
+
+        def stalled_put(backend, obj: bytes, filepath) -> None:
+            with open(filepath, 'wb') as f:
+                f.write(obj[:len(obj) // 2])
+                f.flush()
+                os.fsync(f.fileno())
+            with open(marker, 'w') as f:
+                f.write(str(filepath))
+            while True:
+                time.sleep(1)
+
+        LocalBackend.put = stalled_put

@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
                                      sanitize_dataloaders)
+from densenas_mm.utils.checkpoint import CheckpointError
 from helpers import REPO_ROOT
 from helpers.tools import load_tool as _load_tool
 
@@ -130,7 +131,10 @@ def test_test_tool_sets_checkpoint(eval_tool):
     cfg = eval_tool.merge_args(Config.fromfile(CONFIG), args)
     assert cfg.load_from == 'w/epoch_2.pth' and cfg.resume is False
     assert args.out_item == 'metrics'
-    with pytest.raises(FileNotFoundError, match='checkpoint not found'):
+    # a missing checkpoint is refused before the runner is built (a
+    # CheckpointError since issue 15: the tools print it as one error line)
+    with pytest.raises(CheckpointError,
+                       match="checkpoint 'does/not/exist.pth' does not exist"):
         eval_tool.main([CONFIG, 'does/not/exist.pth'])
 
 
@@ -171,3 +175,25 @@ def test_sanitize_dataloaders():
     assert 'persistent_workers' not in cfg.train_dataloader
     assert 'persistent_workers' not in cfg.train_cfg.inner[0]
     assert cfg.val_dataloader.persistent_workers is True  # 2 workers: kept
+
+
+def test_tools_put_the_safe_checkpoint_hook_in_place():
+    from densenas_mm.apis.launch import (SAFE_CHECKPOINT_HOOK,
+                                         use_safe_checkpointing)
+    cfg = Config(dict(default_hooks=dict(
+        checkpoint=dict(type='CheckpointHook', interval=2))))
+    assert len(use_safe_checkpointing(cfg)) == 1
+    assert cfg.default_hooks.checkpoint.to_dict() == dict(
+        type=SAFE_CHECKPOINT_HOOK, interval=2)
+    assert use_safe_checkpointing(cfg) == []  # already the safe one
+    cfg = Config(dict())
+    assert use_safe_checkpointing(cfg) == [
+        f'default_hooks.checkpoint = {SAFE_CHECKPOINT_HOOK}']
+    custom = Config(dict(default_hooks=dict(checkpoint=dict(type='MyHook'))))
+    assert use_safe_checkpointing(custom) == []
+    assert custom.default_hooks.checkpoint.type == 'MyHook'
+    disabled = Config(dict(default_hooks=dict(checkpoint=None)))
+    assert use_safe_checkpointing(disabled) == []  # training: respected
+    assert disabled.default_hooks.checkpoint is None
+    assert len(use_safe_checkpointing(disabled, training=False)) == 1
+    assert disabled.default_hooks.checkpoint.type == SAFE_CHECKPOINT_HOOK

@@ -53,15 +53,17 @@ def main(argv=None) -> int:
                                            plot_curves, plot_supernet,
                                            read_history, save_figure,
                                            warmup_epochs)
+    from densenas_mm.utils.checkpoint import read_checkpoint, state_of
+    from densenas_mm.utils.io import prepare_output_dir
     space = search_space_from_cfg(args.config)
+    prepare_output_dir(args.out_dir, '--out-dir')
     out = lambda name: osp.join(args.out_dir, args.prefix + name)  # noqa
     written = []
     if args.checkpoint:
-        import torch
-        ckpt = torch.load(args.checkpoint, map_location='cpu',
-                          weights_only=False)
-        state = arch_state_from_state_dict(space,
-                                           ckpt.get('state_dict', ckpt))
+        # weights_only with mmengine's allow-list: reading runs no code
+        ckpt = read_checkpoint(args.checkpoint)
+        state = arch_state_from_state_dict(
+            space, state_of(ckpt, args.checkpoint))
         epoch = ckpt.get('meta', {}).get('epoch')
         tag = f' (epoch {epoch})' if epoch is not None else ''
         save_figure(plot_supernet(state, title=f'derived path {state.path}'
@@ -92,4 +94,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from densenas_mm.apis.cli import run_cli
+    sys.exit(run_cli(main))

@@ -43,14 +43,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 refused)."""
     args = parse_args(argv)
+    from densenas_mm.apis.cli import run_cli
+    return run_cli(lambda: _convert(args))
+
+
+def _convert(args: argparse.Namespace) -> int:
     from densenas_mm.apis.conversion import convert_checkpoint
-    from densenas_mm.utils.checkpoint import CheckpointError
-    try:
-        report = convert_checkpoint(
-            args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
-    except CheckpointError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    report = convert_checkpoint(
+        args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
     print(report.summary())
     if args.verbose:
         for reason, keys in report.reinitialised.items():

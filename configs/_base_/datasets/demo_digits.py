@@ -9,7 +9,9 @@
 #   meta/search_val.txt    architecture parameters during the search
 #   meta/train.txt         search_train + search_val: (re)training
 #   meta/test.txt          validation and test
-dataset_type = 'CustomDataset'
+# mmcls CustomDataset that checks the annotation file and images when built
+# (an empty list, a bad label or a truncated image is named at load time)
+dataset_type = 'densenas_mm.CheckedCustomDataset'
 data_root = '{{$DENSENAS_DEMO_DATA:data/demo_digits}}'
 classes = ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
 

@@ -4,7 +4,9 @@
 #   python tools/dataset/make_imagenet_subset.py data/imagenet/train \
 #       --out-dir data/imagenet/meta/imagenet100 --num-classes 100
 # Batch 88 per GPU: 352 in total on 4 GPUs, as in the DenseNAS search.
-dataset_type = 'CustomDataset'
+# mmcls CustomDataset that checks the annotation file and images when built
+# (check_images='header': signature + end marker of every image, no decode)
+dataset_type = 'densenas_mm.CheckedCustomDataset'
 data_root = 'data/imagenet'
 subset_dir = 'meta/imagenet100'
 

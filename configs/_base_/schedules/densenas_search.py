@@ -40,7 +40,10 @@ default_hooks = dict(
     timer=dict(type='densenas_mm.DenseNASTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     search_logger=dict(type='densenas_mm.DenseNASLoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(
+        type='densenas_mm.DenseNASCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3))
 
 # alpha/beta: constant learning rate (the weights' cosine is per config)
 param_scheduler = dict(mutator=[])

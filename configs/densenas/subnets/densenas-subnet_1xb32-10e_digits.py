@@ -14,7 +14,10 @@
 # (configs/_base_/search_spaces/densenas_demo_32.py), so the config runs
 # without a search. Override `model.backbone.arch` (not `arch_file`: it is
 # substituted when the file is parsed).
+# The backbone is checked against the space when it is built: an arch of
+# another space, or one that does not fit this space, is refused.
 _base_ = [
+    '../../_base_/search_spaces/densenas_demo_32.py',
     '../../_base_/datasets/demo_digits.py', '../../_base_/default_runtime.py'
 ]
 
@@ -23,7 +26,12 @@ feat_channels = 128  # last_dim of the densenas_demo_32 space
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='densenas_mm.DenseNASNet', arch=arch_file),
+    backbone=dict(
+        type='densenas_mm.DenseNASNet',
+        arch=arch_file,
+        search_space={{_base_.search_space}},
+        num_classes=10,
+        input_size=32),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

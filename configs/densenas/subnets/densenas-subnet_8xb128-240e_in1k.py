@@ -24,7 +24,11 @@ feat_channels = 1984  # the arch's last_dim (MBV2) or last block width (ResNet)
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='densenas_mm.DenseNASNet', arch=arch_file),
+    # the arch is checked against the space its YAML records; input_size
+    # must be the one it was searched for (num_classes is not set: a
+    # 100-class search is retrained on 1000 classes)
+    backbone=dict(
+        type='densenas_mm.DenseNASNet', arch=arch_file, input_size=224),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -102,7 +106,7 @@ auto_scale_lr = dict(base_batch_size=1024)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='densenas_mm.DenseNASCheckpointHook',
         interval=1,
         max_keep_ckpts=3,
         save_best='accuracy/top1',

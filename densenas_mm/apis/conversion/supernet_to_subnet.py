@@ -42,8 +42,7 @@ from torch import Tensor
 from densenas_mm.structures.derived_arch import ArchError, DerivedArch
 from densenas_mm.utils.checkpoint import (load_state_dict,
                                           save_checkpoint_atomic)
-from .arch_fit import (SUPERNET_PREFIX, ConversionError,
-                       check_arch_coordinates, check_arch_fits,
+from .arch_fit import (SUPERNET_PREFIX, ConversionError, check_fit,
                        subnet_to_supernet_key)
 
 ALGO_PREFIX = 'architecture.'
@@ -79,31 +78,16 @@ class ConversionReport:
         return '\n'.join(lines)
 
 
-def supernet_state(search_state: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """The supernet's tensors, ``architecture.backbone.`` removed.
-
-    Raises:
-        ConversionError: If there are none (not a search checkpoint).
-    """
-    supernet = {
-        k[len(SUPERNET_PREFIX):]: v
-        for k, v in search_state.items() if k.startswith(SUPERNET_PREFIX)
-    }
-    if not supernet:
-        tops = sorted({k.split('.')[0] for k in search_state})
-        raise ConversionError(
-            f'no {SUPERNET_PREFIX}* tensors: not a DenseNAS search '
-            f'checkpoint (top-level keys: {tops})')
-    return supernet
-
-
 def _is_bn_affine(key: str, keys: Set[str]) -> bool:
     owner, _, leaf = key.rpartition('.')
     return leaf in ('weight', 'bias') and f'{owner}.running_mean' in keys
 
 
-def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
-                       template: Dict[str, Tensor]
+def convert_state_dict(search_state: Dict[str, Tensor],
+                       arch: DerivedArch,
+                       template: Dict[str, Tensor],
+                       supernet: Optional[Dict[str, Tensor]] = None,
+                       source: str = '<search state>'
                        ) -> Tuple[Dict[str, Tensor], ConversionReport]:
     """Fill a subnet classifier's ``template`` state from the supernet.
 
@@ -112,13 +96,15 @@ def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
         arch (DerivedArch): Derived architecture with supernet coordinates.
         template (dict): ``state_dict()`` of the freshly initialised subnet
             classifier; the result has exactly its keys and shapes.
+        supernet (dict, optional): The supernet tensors if
+            :func:`~.arch_fit.check_fit` was run already (else it runs).
+        source (str): Name of the checkpoint for messages.
 
     Returns:
         tuple[dict, ConversionReport]: The subnet state and the report.
     """
-    check_arch_coordinates(arch)
-    supernet = supernet_state(search_state)
-    check_arch_fits(arch, supernet)
+    if supernet is None:
+        supernet = check_fit(arch, search_state, source)
     report = ConversionReport()
     template_keys = set(template)
     used = set()
@@ -253,10 +239,13 @@ def convert_checkpoint(search_ckpt: str,
     except ArchError as err:
         raise ConversionError(f'invalid architecture: {err}') from None
     search_state = load_state_dict(search_ckpt)
-    check_arch_coordinates(arch)
-    check_arch_fits(arch, supernet_state(search_state))
-    template = build_subnet_template(arch, search_state, config)
-    state, report = convert_state_dict(search_state, arch, template)
+    supernet = check_fit(arch, search_state, search_ckpt)
+    try:
+        template = build_subnet_template(arch, search_state, config)
+    except ArchError as err:
+        raise ConversionError(f'{config}: {err}') from None
+    state, report = convert_state_dict(search_state, arch, template,
+                                       supernet, search_ckpt)
     meta = dict(
         densenas_arch=arch.to_dict(),
         converted_from=os.path.abspath(search_ckpt),

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from densenas_mm.models.algorithms import search_batch, step_seed
 from densenas_mm.registry import LOOPS
+from ..optim.precision import compute_dtype
 from .epoch_record import EpochRecord
 
 MODES = ('epochwise', 'interleaved')
@@ -206,6 +207,42 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
             per_epoch * len(future),
             arch_steps=arch,
             val_batches=val)
+
+    def run(self) -> torch.nn.Module:
+        """Check the latency table against this run, then search."""
+        self.check_cost_setting()
+        return super().run()
+
+    def run_setting(self) -> Dict[str, Any]:
+        """Batch size, dtype and memory format the architecture steps (the
+        ones the cost term guides) run with."""
+        wrapper = self.runner.optim_wrapper
+        if isinstance(wrapper, dict) or hasattr(wrapper, 'optim_wrappers'):
+            wrapper = wrapper['mutator']
+        algo = self.algorithm
+        return dict(
+            batch_size=getattr(self.arch_dataloader, 'batch_size', None),
+            dtype=compute_dtype(wrapper, algo.architecture),
+            memory_format='channels_last'
+            if algo.channels_last else 'contiguous')
+
+    def check_cost_setting(self) -> List[str]:
+        """Warn (or fail, with ``on_mismatch='error'``) when the latency
+        table was measured at another batch size, dtype or memory format
+        than this run's architecture steps use.
+
+        Done here, before the first step, because the loop is what sees the
+        real dataloader and optimiser wrappers (the algorithm builds its
+        estimator before either exists).
+        """
+        estimator = getattr(self.algorithm, 'estimator', None)
+        if estimator is None or not hasattr(estimator, 'check_setting'):
+            return []
+        setting = self.run_setting()
+        msgs = estimator.check_setting(**setting)
+        for msg in msgs:
+            self.runner.logger.warning(msg)
+        return msgs
 
     @property
     def latest_record(self) -> Optional[EpochRecord]:

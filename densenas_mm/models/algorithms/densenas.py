@@ -1,4 +1,5 @@
 """The DenseNAS algorithm: weight steps and architecture steps."""
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
@@ -13,6 +14,7 @@ from torch import Tensor
 
 from densenas_mm.registry import MODELS, TASK_UTILS
 from densenas_mm.structures import DerivedArch
+from .guards import DivergenceGuard, checkpoint_note
 from .steps import batch_stat_bn, step_seed
 
 #: Mutator sampling mode of each step phase (see :mod:`.steps`).
@@ -80,6 +82,11 @@ class DenseNAS(BaseAlgorithm):
             GPUs, with AMP in particular). Results are unchanged.
         check_finite (bool): Stop with a clear error on NaN/inf loss or
             arch params.
+        divergence_guard (dict, optional): Stop, before the update, on a
+            finite loss far above its running median
+            (:class:`~.guards.DivergenceGuard` arguments: ``factor``,
+            ``window``, ``min_steps``, ``floor``); None disables it. All
+            ranks stop together.
         data_preprocessor (dict, optional): Defaults to the architecture's.
         init_cfg (dict, optional): Init config.
     """
@@ -92,6 +99,8 @@ class DenseNAS(BaseAlgorithm):
                  sample_seed: int = 0,
                  val_sampling: str = 'all',
                  check_finite: bool = True,
+                 divergence_guard: Optional[Dict] = dict(
+                     factor=100.0, window=100, min_steps=20, floor=1.0),
                  channels_last: bool = False,
                  data_preprocessor: Optional[Union[Dict,
                                                    torch.nn.Module]] = None,
@@ -125,6 +134,13 @@ class DenseNAS(BaseAlgorithm):
         self.sample_seed = int(sample_seed)
         self.val_sampling = val_sampling
         self.check_finite = check_finite
+        if divergence_guard is not None and not isinstance(
+                divergence_guard, dict):
+            raise TypeError('divergence_guard must be a dict of '
+                            'DivergenceGuard arguments or None, got '
+                            f'{type(divergence_guard).__name__}')
+        self.divergence_guard = (None if divergence_guard is None else
+                                 DivergenceGuard(**divergence_guard))
         self.channels_last = bool(channels_last)
         if self.channels_last:
             # Module.to(device) later keeps the strides of the parameters.
@@ -183,13 +199,13 @@ class DenseNAS(BaseAlgorithm):
                     mode='loss',
                     phase=phase)
             loss, log_vars = self.parse_losses(losses)
-            self._assert_finite(loss, phase)
+            self._check_loss(loss, phase)
             snapshot = (
                 self.mutator.alpha_snapshot() if phase == 'arch' else None)
             wrapper.update_params(loss)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
-            self._assert_finite(None, phase)
+            self._check_arch_params()
             # Tensors like the other log values (the loop and loggers call
             # .detach() / .item() on them).
             log_vars.update({
@@ -287,33 +303,55 @@ class DenseNAS(BaseAlgorithm):
                 'mutator=dict(optimizer=dict(type=\'Adam\', ...))) in the '
                 f'config (got {type(optim_wrapper).__name__})')
 
-    def _assert_finite(self, loss: Optional[Tensor], phase: str) -> None:
+    def _check_loss(self, loss: Tensor, phase: str) -> None:
+        """Stop before the update on a NaN/inf or diverged loss.
+
+        One all-reduce of two flags per step under DDP, so every rank stops
+        at the same step (the others would hang in the next all-reduce).
+        """
+        guard = self.divergence_guard
+        if not self.check_finite and guard is None:
+            return
+        value = loss.detach().float().reshape(1)
+        stream = 'arch' if phase == 'arch' else 'weights'
+        limit = guard.limit(stream) if guard is not None else math.inf
+        flags = torch.cat([
+            (~torch.isfinite(value)).float() * float(self.check_finite),
+            (value > limit).float()
+        ])
+        if is_distributed():
+            all_reduce(flags, op='sum')
+        bad, diverged, local = torch.cat([flags, value]).tolist()
+        where = (f'{local:.6g} on rank {get_rank()}; {{n}} rank(s) '
+                 f'affected) in the {phase} step')
+        if bad:
+            raise FloatingPointError(
+                f'non-finite loss ({where.format(n=int(bad))}. '
+                f'{checkpoint_note()}')
+        if diverged:
+            raise FloatingPointError(
+                f'diverged loss ({where.format(n=int(diverged))}: above '
+                f'{guard.factor:g} x the running median '
+                f'{guard.median(stream):.6g} of the last '
+                f'{guard.count(stream)} {stream} steps (limit '
+                f'{limit:.6g}). {checkpoint_note()} To stop less readily, '
+                'raise model.divergence_guard.factor; to disable the guard, '
+                'set model.divergence_guard=None.')
+        if guard is not None:
+            guard.record(stream, local)
+
+    def _check_arch_params(self) -> None:
+        """Stop when alpha/beta became non-finite in an architecture step."""
         if not self.check_finite:
             return
-        if loss is not None:
-            bad = (~torch.isfinite(loss.detach())).float().reshape(1)
-            if is_distributed():
-                # every rank must stop, or the others hang in the next
-                # all-reduce; the flag is small and summed once per step
-                all_reduce(bad, op='sum')
-            if bool(bad.item()):
-                raise FloatingPointError(
-                    f'non-finite loss ({float(loss.detach())} on rank '
-                    f'{get_rank()}; '
-                    f'{int(bad.item())} rank(s) affected) in the {phase} '
-                    'step: the run is stopped before the update, so the '
-                    'last checkpoint is intact. Lower the learning rates or '
-                    'the cost weight and resume from it.')
-        if loss is None:
-            params = list(self.mutator.arch_params.values())
-            if params and not bool(
-                    torch.isfinite(
-                        torch.cat([p.detach().flatten()
-                                   for p in params])).all()):
-                raise FloatingPointError(
-                    'alpha/beta became non-finite after an architecture '
-                    'step; the run is stopped and the last checkpoint is '
-                    'intact. Lower the mutator learning rate and resume.')
+        params = list(self.mutator.arch_params.values())
+        if params and not bool(
+                torch.isfinite(torch.cat([p.detach().flatten()
+                                          for p in params])).all()):
+            raise FloatingPointError(
+                'alpha/beta became non-finite after an architecture step. '
+                f'{checkpoint_note(before_update=False)} Lower the mutator '
+                'learning rate.')
 
     # ------------------------------------------------------------ queries
     def expected_cost(self) -> float:

@@ -12,7 +12,7 @@ converter (:mod:`densenas_mm.models.converters`)::
     terminal   ConvBNAct 1x1 to last_dim (MobileNetV2 nets), absent otherwise
 """
 from functools import partial
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmcls.models.backbones.base_backbone import BaseBackbone
@@ -20,9 +20,12 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from densenas_mm.registry import MODELS
+from densenas_mm.search_space.errors import SearchSpaceError
 from densenas_mm.search_space.grammar import TERMINAL, stem_op_name
 from densenas_mm.search_space.ops import build_op, init_weights
-from densenas_mm.structures.derived_arch import ArchError, DerivedArch
+from densenas_mm.search_space.spec import SearchSpace
+from densenas_mm.structures import (ArchError, DerivedArch,
+                                    check_arch_in_space)
 
 ArchLike = Union[str, dict, DerivedArch]
 #: What ``DenseNASNet(out_indices=...)`` counts.
@@ -70,6 +73,22 @@ class DenseNASNet(BaseBackbone):
             the object, or a reference ``net_config`` string.
         in_channels (int, optional): Image channels; defaults to the
             architecture's ``in_channels``.
+        search_space (dict | SearchSpace, optional): The space the
+            architecture must belong to (the config's space preset). The
+            architecture is checked against it, and against the space its
+            file records, when the net is built
+            (:func:`~densenas_mm.structures.check_arch_in_space`); an
+            architecture of another space is refused. Without it the
+            recorded space alone is used (published ``net_config`` strings
+            record none and are only checked for their own consistency).
+        num_classes (int, optional): Classes of the classifier this net
+            feeds in this config; when given, it must equal the
+            architecture's (the classes of its search). Leave it unset to
+            retrain on another label set (a 100-class search retrained on
+            ImageNet-1k).
+        input_size (int, optional): Input resolution of this config; when
+            given, it must equal the resolution the architecture was
+            searched for (its strides were chosen for it).
         out_indices (Sequence[int]): Which features to return.
             Defaults to ``(-1, )``.
         out_type (str): ``'blocks'`` or ``'stages'``: what ``out_indices``
@@ -96,13 +115,17 @@ class DenseNASNet(BaseBackbone):
     def __init__(self,
                  arch: ArchLike,
                  in_channels: Optional[int] = None,
+                 search_space: Union[Dict, SearchSpace, None] = None,
+                 num_classes: Optional[int] = None,
+                 input_size: Optional[int] = None,
                  out_indices: Sequence[int] = (-1, ),
                  out_type: str = 'blocks',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  init_cfg: Optional[Any] = None) -> None:
         super().__init__(init_cfg)
-        self.arch = self._load_arch(arch)
+        self.arch = self._load_arch(arch, search_space, num_classes,
+                                    input_size)
         arch = self.arch
         in_channels = arch.in_channels if in_channels is None else in_channels
         self.in_channels = int(in_channels)
@@ -142,16 +165,37 @@ class DenseNASNet(BaseBackbone):
 
     # ------------------------------------------------------------ building
     @staticmethod
-    def _load_arch(arch: ArchLike) -> DerivedArch:
+    def _load_arch(arch: ArchLike, search_space: Any,
+                   num_classes: Optional[int],
+                   input_size: Optional[int]) -> DerivedArch:
+        """Load ``arch`` and check it against its space and the config."""
         if not isinstance(arch, (str, dict, DerivedArch)):
             raise TypeError('arch must be a YAML path, a dict, a DerivedArch '
                             f'or a net_config string, got '
                             f'{type(arch).__name__}')
+        where = (f' {arch!r}' if isinstance(arch, str)
+                 and not arch.lstrip().startswith('[[') else '')
         try:
-            return DerivedArch.load(arch)
-        except ArchError as err:
-            raise ArchError(f'DenseNASNet: invalid architecture: {err}') \
-                from None
+            loaded = DerivedArch.load(arch)
+            # the config's space if given (the recorded one must equal it),
+            # else the recorded one
+            space = (loaded.recorded_space() if search_space is None else
+                     SearchSpace.from_config(search_space))
+            if space is not None:
+                check_arch_in_space(loaded, space)
+            wanted = dict(num_classes=num_classes, input_size=input_size)
+            for key, value in wanted.items():
+                if value is not None and getattr(loaded, key) != value:
+                    raise ArchError(
+                        f'{key} is {getattr(loaded, key)} in the '
+                        f'architecture (its search) but {value} in this '
+                        f'config (model.backbone.{key}); use an architecture '
+                        f'searched for {key}={value}, or remove '
+                        f'model.backbone.{key} to use it on purpose')
+        except (ArchError, SearchSpaceError) as err:
+            raise ArchError(f'DenseNASNet: invalid architecture{where}: '
+                            f'{err}') from None
+        return loaded
 
     def _check_out_indices(self, out_indices: Sequence[int]) -> Tuple[int]:
         if isinstance(out_indices, int):
@@ -262,3 +306,26 @@ class DenseNASNet(BaseBackbone):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+
+def check_head_fits(model: nn.Module) -> None:
+    """Raise when a classifier's head does not take the DenseNASNet width.
+
+    ``model.head.in_channels`` is a separate config value; a mismatch would
+    otherwise surface as a matmul shape error in the first forward. Models
+    without a ``DenseNASNet`` backbone pass unchecked.
+
+    Raises:
+        ArchError: Naming both widths and the config key to change.
+    """
+    backbone = getattr(model, 'backbone', None)
+    head = getattr(model, 'head', None)
+    if not isinstance(backbone, DenseNASNet) or head is None:
+        return
+    width = getattr(head, 'in_channels', None)
+    if isinstance(width, int) and width != backbone.out_channels:
+        raise ArchError(
+            f'model.head.in_channels is {width} but the DenseNASNet '
+            f'backbone gives {backbone.out_channels} channels (its '
+            f'{"last_dim" if backbone.arch.last_dim else "last block"}); '
+            f'set model.head.in_channels={backbone.out_channels}')

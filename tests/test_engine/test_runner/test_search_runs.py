@@ -66,6 +66,16 @@ custom_hooks = [
     dict(type='densenas_mm.DenseNASTestNaNHook', epoch=2),
 ]
 '''
+# classifier weights x 1e4 on rank 1 from the third epoch: a finite but
+# diverged loss; the guard starts after 2 steps (4 weight steps per rank
+# before it)
+DIVERGE_HOOKS = '''
+custom_hooks = [
+    dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=1),
+    dict(type='densenas_mm.DenseNASTestDivergeHook', epoch=2, rank=1),
+]
+model = dict(divergence_guard=dict(factor=100.0, window=10, min_steps=2))
+'''
 # the search config's hooks plus a kill after epoch 2
 KILL_HOOKS = '''
 custom_hooks = [
@@ -377,27 +387,50 @@ def test_nan_stops_the_run_and_keeps_the_last_checkpoint(
     assert all(bool(torch.isfinite(v.float()).all()) for v in state.values())
 
 
+def _failing_dist_run(search_config, env, tmp_path, port, name: str,
+                      hooks: str, epochs: int):
+    """2 gloo processes of the search config plus ``hooks``; must fail."""
+    work_dir = str(tmp_path / name)
+    config = str(tmp_path / f'{name}_config.py')
+    with open(config, 'w') as f:
+        f.write(f'_base_ = [{search_config!r}]\n' + hooks)
+    cmd = [
+        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir,
+        '--cfg-options', f'train_cfg.max_epochs={epochs}'
+    ]
+    text = _run(
+        cmd, dict(env, PORT=str(port)), work_dir + '.out', ok=False,
+        timeout=300)
+    return work_dir, text
+
+
 @pytest.mark.slow
 def test_nan_on_one_rank_stops_every_rank(search_config, env, tmp_path,
                                           free_port):
     """Rank 1 alone diverges: both ranks stop (no rank left waiting in an
     all-reduce), the checkpoint of epoch 1 is intact."""
-    work_dir = str(tmp_path / 'dist_nan')
-    config = str(tmp_path / 'dist_nan_config.py')
-    with open(config, 'w') as f:
-        f.write(f'_base_ = [{search_config!r}]\n' +
-                NAN_HOOKS.replace('epoch=2', 'epoch=1, rank=1'))
-    cmd = [
-        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir,
-        '--cfg-options', 'train_cfg.max_epochs=2'
-    ]
-    text = _run(
-        cmd,
-        dict(env, PORT=str(free_port)),
-        work_dir + '.out',
-        ok=False,
-        timeout=240)
+    work_dir, text = _failing_dist_run(
+        search_config, env, tmp_path, free_port, 'dist_nan',
+        NAN_HOOKS.replace('epoch=2', 'epoch=1, rank=1'), epochs=2)
     assert 'non-finite loss (nan on rank 1; 1 rank(s) affected)' in text
     assert 'non-finite loss (' in text and 'on rank 0; 1 rank(s)' in text
     state = _ckpt_state(osp.join(work_dir, 'epoch_1.pth'))
     assert all(bool(torch.isfinite(v.float()).all()) for v in state.values())
+
+
+@pytest.mark.slow
+def test_divergence_on_one_rank_stops_every_rank_before_saving(
+        search_config, env, tmp_path, free_port):
+    """Rank 1's loss explodes (finite): both ranks stop at the same step,
+    nothing of the diverged epoch is saved, last_checkpoint is epoch 2."""
+    work_dir, text = _failing_dist_run(search_config, env, tmp_path,
+                                       free_port, 'dist_diverge',
+                                       DIVERGE_HOOKS, epochs=3)
+    assert 'diverged loss (' in text
+    assert 'on rank 1; 1 rank(s) affected) in the weight step' in text
+    assert 'on rank 0; 1 rank(s) affected) in the weight step' in text
+    assert 'above 100 x the running median' in text
+    assert 'so the last checkpoint is intact' in text
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        assert f.read().strip().endswith('epoch_2.pth')
+    assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))
