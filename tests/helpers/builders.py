@@ -5,8 +5,9 @@ import densenas_mm  # noqa: F401
 from densenas_mm.registry import MODELS
 
 
-def build_classifier(space):
-    """An mmcls ImageClassifier around a DenseNAS supernet, via registries."""
+def build_classifier(space, **backbone_kwargs):
+    """An mmcls ImageClassifier around a DenseNAS supernet, via registries
+    (``backbone_kwargs`` go to ``DenseNASSupernet``)."""
     if DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('densenas_mm_tests', scope_name='mmcls')
     return MODELS.build(
@@ -14,7 +15,8 @@ def build_classifier(space):
             type='mmcls.ImageClassifier',
             backbone=dict(
                 type='densenas_mm.DenseNASSupernet',
-                search_space=space.to_dict()),
+                search_space=space.to_dict(),
+                **backbone_kwargs),
             neck=dict(type='mmcls.GlobalAveragePooling'),
             head=dict(
                 type='mmcls.LinearClsHead',
@@ -22,9 +24,9 @@ def build_classifier(space):
                 in_channels=space.last_dim)))
 
 
-def build_pair(space, **mutator_kwargs):
+def build_pair(space, backbone_kwargs=None, **mutator_kwargs):
     """Classifier + prepared mutator."""
-    model = build_classifier(space)
+    model = build_classifier(space, **(backbone_kwargs or {}))
     mutator = MODELS.build(
         dict(type='densenas_mm.DenseRoutingMutator', **mutator_kwargs))
     mutator.prepare_from_supernet(model)
