@@ -55,8 +55,27 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 
-# For DenseNAS search configs: the weight pass reads search_train, the
-# architecture pass search_val (both with the training augmentation).
-search_train_dataloader = _loader('meta/search_train.txt', train_pipeline,
-                                  True)
-search_val_dataloader = _loader('meta/search_val.txt', train_pipeline, True)
+# For DenseNAS search configs (method doc 3, "which transform where"):
+# - the weight pass reads search_train with the training augmentation;
+# - the architecture pass reads search_val with the *test* transform (the
+#   reference feeds its arch steps through its validation transform);
+# - supernet validation, which selects best.yaml, reads search_val too
+#   (never the test split), with the test transform, unshuffled.
+# The two search loaders wrap their dataset in densenas_mm.SeededDataset and
+# draw from densenas_mm.SeededSampler: every random crop is a function of
+# (seed, epoch, sample index), so a resumed search repeats the augmentation
+# of an uninterrupted one with any number of (persistent) workers.
+def _search_loader(ann_file, pipeline):
+    loader = _loader(ann_file, pipeline, True)
+    dataset = loader['dataset']
+    loader['dataset'] = dict(
+        dataset, type='densenas_mm.SeededDataset',
+        dataset_type=dataset['type'])
+    loader['sampler'] = dict(type='densenas_mm.SeededSampler', shuffle=True)
+    return loader
+
+
+search_train_dataloader = _search_loader('meta/search_train.txt',
+                                         train_pipeline)
+search_val_dataloader = _search_loader('meta/search_val.txt', test_pipeline)
+supernet_val_dataloader = _loader('meta/search_val.txt', test_pipeline, False)

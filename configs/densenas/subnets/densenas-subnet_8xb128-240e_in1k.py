@@ -28,7 +28,17 @@ model = dict(
         in_channels=feat_channels,
         loss=dict(
             type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
+        topk=(1, 5),
+        # the reference's retrained nets keep nn.Linear's own weight init
+        # (kaiming uniform, a = sqrt(5)) and zero the bias (MobileNetV2)
+        init_cfg=dict(
+            type='Kaiming',
+            layer='Linear',
+            a=5**0.5,
+            mode='fan_in',
+            nonlinearity='leaky_relu',
+            distribution='uniform',
+            bias=0.0)))
 
 # ------------------------------------------------------------------ data
 dataset_type = 'ImageNet'
