@@ -34,7 +34,10 @@ TINY = dict(
 
 
 def hashed_cost(sig) -> float:
-    """A deterministic pseudo-random positive cost per signature."""
+    """A deterministic pseudo-random positive cost per signature; skip costs
+    0, as with a table that has no skip entries (the tables built here)."""
+    if sig.is_skip:
+        return 0.0
     digest = hashlib.sha256(sig.key.split('|b')[0].encode()).digest()
     return 0.1 + int.from_bytes(digest[:4], 'little') / 2**32
 
