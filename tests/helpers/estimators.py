@@ -184,6 +184,17 @@ def path_arch(space: SearchSpace, graph: SpaceGraph, path: Sequence[int],
         path=list(path))
 
 
+def argmax_arch(space: SearchSpace, graph: SpaceGraph, alphas: Dict,
+                betas: Dict) -> Tuple[List[int], Dict[str, int], DerivedArch]:
+    """The path following argmax(beta) from node 0, the argmax op of every
+    mixed op, and their DerivedArch."""
+    path = [0]
+    while path[-1] != graph.terminal:
+        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
+    choice = {a: int(v.argmax()) for a, v in alphas.items()}
+    return path, choice, path_arch(space, graph, path, choice)
+
+
 def choices(aliases: Sequence[str], subsets: Dict[str, Sequence[int]],
             sizes: Dict[str, int]) -> Iterator[Dict[str, int]]:
     """Every op combination of ``aliases`` (within ``subsets``)."""

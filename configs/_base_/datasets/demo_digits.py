@@ -33,8 +33,8 @@ test_pipeline = [
 ]
 
 
-def _loader(ann_file, pipeline, shuffle, batch_size=32):
-    return dict(
+def _loader(ann_file, pipeline, shuffle, batch_size=32, seeded=False):
+    loader = dict(
         batch_size=batch_size,
         num_workers=2,
         persistent_workers=True,
@@ -47,6 +47,11 @@ def _loader(ann_file, pipeline, shuffle, batch_size=32):
             pipeline=pipeline),
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
     )
+    if seeded:  # augmentation seeded per sample (the search loaders below)
+        loader['dataset'].update(
+            type='densenas_mm.SeededDataset', dataset_type=dataset_type)
+        loader['sampler']['type'] = 'densenas_mm.SeededSampler'
+    return loader
 
 
 train_dataloader = _loader('meta/train.txt', train_pipeline, True)
@@ -65,17 +70,8 @@ test_evaluator = val_evaluator
 # draw from densenas_mm.SeededSampler: every random crop is a function of
 # (seed, epoch, sample index), so a resumed search repeats the augmentation
 # of an uninterrupted one with any number of (persistent) workers.
-def _search_loader(ann_file, pipeline):
-    loader = _loader(ann_file, pipeline, True)
-    dataset = loader['dataset']
-    loader['dataset'] = dict(
-        dataset, type='densenas_mm.SeededDataset',
-        dataset_type=dataset['type'])
-    loader['sampler'] = dict(type='densenas_mm.SeededSampler', shuffle=True)
-    return loader
-
-
-search_train_dataloader = _search_loader('meta/search_train.txt',
-                                         train_pipeline)
-search_val_dataloader = _search_loader('meta/search_val.txt', test_pipeline)
+search_train_dataloader = _loader(
+    'meta/search_train.txt', train_pipeline, True, seeded=True)
+search_val_dataloader = _loader(
+    'meta/search_val.txt', test_pipeline, True, seeded=True)
 supernet_val_dataloader = _loader('meta/search_val.txt', test_pipeline, False)

@@ -29,8 +29,8 @@ test_pipeline = [
 ]
 
 
-def _loader(ann_file, pipeline, shuffle, batch_size=88):
-    return dict(
+def _loader(ann_file, pipeline, shuffle, batch_size=88, seeded=False):
+    loader = dict(
         batch_size=batch_size,
         num_workers=8,
         persistent_workers=True,
@@ -43,6 +43,11 @@ def _loader(ann_file, pipeline, shuffle, batch_size=88):
             pipeline=pipeline),
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
     )
+    if seeded:  # augmentation seeded per sample (the search loaders below)
+        loader['dataset'].update(
+            type='densenas_mm.SeededDataset', dataset_type=dataset_type)
+        loader['sampler']['type'] = 'densenas_mm.SeededSampler'
+    return loader
 
 
 # Which transform where (method doc 3, reference run_apis/search.py): the
@@ -52,18 +57,10 @@ def _loader(ann_file, pipeline, shuffle, batch_size=88):
 # 224, no flip). The two search loaders seed every sample's augmentation
 # from (seed, epoch, index) (densenas_mm.SeededDataset + SeededSampler), so
 # a resumed search repeats an uninterrupted one's random crops and flips.
-def _search_loader(ann_file, pipeline):
-    loader = _loader(ann_file, pipeline, True)
-    dataset = loader['dataset']
-    loader['dataset'] = dict(
-        dataset, type='densenas_mm.SeededDataset',
-        dataset_type=dataset['type'])
-    loader['sampler'] = dict(type='densenas_mm.SeededSampler', shuffle=True)
-    return loader
-
-
-search_train_dataloader = _search_loader('search_train.txt', train_pipeline)
-search_val_dataloader = _search_loader('search_val.txt', test_pipeline)
+search_train_dataloader = _loader(
+    'search_train.txt', train_pipeline, True, seeded=True)
+search_val_dataloader = _loader(
+    'search_val.txt', test_pipeline, True, seeded=True)
 supernet_val_dataloader = _loader('search_val.txt', test_pipeline, False)
 
 # A plain train/val view of the same split (supernet accuracy on search_val).

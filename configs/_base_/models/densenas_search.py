@@ -14,19 +14,9 @@
 # paper's text (docs/deviations.md): gradients zeroed in place
 # (grad_zeroing), the terminal node's softmax over its incoming route
 # probabilities (terminal_weights) and PyTorch's default classifier init
-# with zero bias.
+# with zero bias (linear_init.py).
+_base_ = ['./linear_init.py']
 
-# nn.Linear's own init (kaiming uniform, a = sqrt(5)), bias 0: the
-# reference's MobileNetV2 nets leave the classifier weight at PyTorch's
-# default and zero its bias (mmcls's default would be normal, std 0.01).
-torch_default_fc_init = dict(
-    type='Kaiming',
-    layer='Linear',
-    a=5**0.5,
-    mode='fan_in',
-    nonlinearity='leaky_relu',
-    distribution='uniform',
-    bias=0.0)
 model = dict(
     type='densenas_mm.DenseNAS',
     architecture=dict(
@@ -46,7 +36,7 @@ model = dict(
             # no label smoothing during the search (reference)
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
             topk=(1, 5),
-            init_cfg=torch_default_fc_init)),
+            init_cfg={{_base_.torch_default_fc_init}})),
     mutator=dict(type='densenas_mm.DenseRoutingMutator'),
     estimator=dict(type='densenas_mm.ChainedLatencyEstimator'),
     cost_loss=dict(type='densenas_mm.LatencyLoss'),

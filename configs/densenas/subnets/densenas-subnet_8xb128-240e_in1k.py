@@ -13,7 +13,9 @@
 # file is parsed, so override `model.backbone.arch`, not `arch_file`.)
 # For a ResNet-type arch also set model.head.in_channels to the width of
 # its last block (MobileNetV2 types feed last_dim = 1984 to the head).
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = [
+    '../../_base_/default_runtime.py', '../../_base_/models/linear_init.py'
+]
 
 arch_file = 'work_dirs/densenas_mbv2_search/arch_final.yaml'
 feat_channels = 1984  # the arch's last_dim (MBV2) or last block width (ResNet)
@@ -30,15 +32,8 @@ model = dict(
             type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
         topk=(1, 5),
         # the reference's retrained nets keep nn.Linear's own weight init
-        # (kaiming uniform, a = sqrt(5)) and zero the bias (MobileNetV2)
-        init_cfg=dict(
-            type='Kaiming',
-            layer='Linear',
-            a=5**0.5,
-            mode='fan_in',
-            nonlinearity='leaky_relu',
-            distribution='uniform',
-            bias=0.0)))
+        # and zero the bias (MobileNetV2)
+        init_cfg={{_base_.torch_default_fc_init}}))
 
 # ------------------------------------------------------------------ data
 dataset_type = 'ImageNet'

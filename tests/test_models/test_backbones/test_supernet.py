@@ -11,23 +11,10 @@ from densenas_mm.models.backbones.supernet import TERMINAL_WEIGHTS
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.search_space import SearchSpace, load_preset
 from densenas_mm.search_space.naming import edge_key
-from helpers.builders import build_pair
+from helpers.builders import WIDER, build_pair
 
-# Three blocks in the last stage: the terminal has three incoming edges.
-SPACE = SearchSpace.from_config(dict(
-    name='terminal_test',
-    widths=[8, 12, 16, 16, 24, 24, 32],
-    resolutions=[16, 8, 8, 8, 4, 4, 4],
-    stages=[1, 2, 2, 2, 3, 3, 3],
-    num_layers=[1, 1, 0, 1, 1, 0, 1],
-    head_ops=['mbconv_k3_t3', 'mbconv_k5_t3'],
-    stack_ops=['mbconv_k3_t3', 'skip_connect'],
-    connections=3,
-    input_size=32,
-    stem_channels=8,
-    stem_ops=['mbconv_k3_t1'],
-    last_dim=32,
-    num_classes=10))
+# three blocks in the last stage: the terminal has three incoming edges
+SPACE = SearchSpace.from_config(WIDER)
 
 
 def _pair(mode, seed=0):

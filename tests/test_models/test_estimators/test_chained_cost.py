@@ -14,9 +14,9 @@ from densenas_mm.models.estimators.chained_cost import (path_choices,
                                                         path_cost)
 from densenas_mm.structures import DerivedArch
 from densenas_mm.search_space import SearchSpace, SpaceGraph
-from helpers.estimators import (DEMO, TINY, FakeMutator, all_paths, choices,
-                               hashed_cost, path_arch, path_mutables,
-                               random_params, subset_of)
+from helpers.estimators import (DEMO, TINY, FakeMutator, all_paths,
+                               argmax_arch, choices, hashed_cost, path_arch,
+                               path_mutables, random_params, subset_of)
 
 T = torch.tensor
 
@@ -104,11 +104,7 @@ def test_onehot_equals_sum_along_path(cfg, seed):
     graph = SpaceGraph(space)
     alphas, betas = random_params(space, seed=seed)
     mut = FakeMutator(space, alphas, betas, onehot=True)
-    path = [0]
-    while path[-1] != graph.terminal:
-        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
-    choice = {a: int(v.argmax()) for a, v in alphas.items()}
-    arch = path_arch(space, graph, path, choice)
+    path, choice, arch = argmax_arch(space, graph, alphas, betas)
     plain = sum(hashed_cost(s) for _, sigs in arch_parts(arch) for s in sigs)
     got = expected_cost_from(
         space_costs(space, hashed_cost), mut.op_distribution, mut.route_probs)
@@ -177,11 +173,7 @@ def test_path_cost_is_the_onehot_chained_cost(seed):
     graph = SpaceGraph(space)
     alphas, betas = random_params(space, seed=seed, scale=3.0)
     mut = FakeMutator(space, alphas, betas, onehot=True)
-    path = [0]
-    while path[-1] != graph.terminal:
-        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
-    choice = {a: int(v.argmax()) for a, v in alphas.items()}
-    arch = path_arch(space, graph, path, choice)
+    path, choice, arch = argmax_arch(space, graph, alphas, betas)
     costs = space_costs(space, _with_skip_cost)
     onehot = expected_cost_from(costs, mut.op_distribution, mut.route_probs)
     assert float(path_cost(costs, space, graph, arch)) == pytest.approx(
