@@ -86,6 +86,7 @@ def _epoch_batches(loader, epoch):
 def test_persistent_workers_and_a_fresh_loader_give_the_same_crops(dataset):
     """What a resumed run does: new workers start at epoch 2 and load the
     crops the persistent workers of an uninterrupted run load there."""
+
     def loader():
         return DataLoader(
             dataset,

@@ -13,6 +13,7 @@ from densenas_mm.utils.io import write_text_atomic
 from .arch_selection import TopK
 from .records import latest_record
 
+
 @HOOKS.register_module()
 class DenseNASArchHook(Hook):
     """Log and save the architecture derived after every training epoch,
@@ -165,8 +166,7 @@ class DenseNASArchHook(Hook):
                 arch.dump(osp.join(folder, 'best.yaml'))
         state = dict(self.selection.state(), metric=self.best_metric)
         write_text_atomic(
-            json.dumps(state, indent=1),
-            osp.join(folder, self._TOPK_FILE))
+            json.dumps(state, indent=1), osp.join(folder, self._TOPK_FILE))
 
     def _check_split(self, runner, val_loader: Any) -> None:
         arch_loader = getattr(runner.train_loop, 'arch_dataloader', None)

@@ -75,13 +75,15 @@ class TopK:
     # ------------------------------------------------------------- state
     def state(self) -> Dict:
         """A JSON-able state."""
-        return dict(k=self.k, rule=self.rule,
-                    kept=[asdict(c) for c in self._kept])
+        return dict(
+            k=self.k, rule=self.rule, kept=[asdict(c) for c in self._kept])
 
     @staticmethod
     def candidates(state: Optional[Dict]) -> List[Candidate]:
         """The candidates of a :meth:`state` (empty for None)."""
         if not state:
             return []
-        return [Candidate(int(c['epoch']), float(c['score']))
-                for c in state.get('kept', [])]
+        return [
+            Candidate(int(c['epoch']), float(c['score']))
+            for c in state.get('kept', [])
+        ]

@@ -41,6 +41,7 @@ class SearchSnapshot:
     expected_cost: Optional[float] = None
     costs: Dict[str, float] = field(default_factory=dict)
 
+
 def _restore_zero_grads(optimizer: torch.optim.Optimizer) -> None:
     """Give every parameter the optimiser keeps state for a zero gradient
     if it has none: in ``'in_place'`` mode exactly those parameters hold

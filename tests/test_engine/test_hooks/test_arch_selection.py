@@ -44,9 +44,11 @@ def test_state_round_trip_merge_and_until():
     for epoch, score in ((1, 3.0), (2, 9.0), (3, 5.0)):
         top.add(epoch, score)
     state = top.state()
-    assert state == dict(k=2, rule='greater',
-                         kept=[dict(epoch=2, score=9.0),
-                               dict(epoch=3, score=5.0)])
+    assert state == dict(
+        k=2,
+        rule='greater',
+        kept=[dict(epoch=2, score=9.0),
+              dict(epoch=3, score=5.0)])
     again = TopK(2)
     again.merge(TopK.candidates(state))
     assert again.kept == top.kept

@@ -27,8 +27,9 @@ def _candidate_params(algo, alias: str, index: int) -> List[str]:
     for name, module in algo.named_modules():
         if isinstance(module, DenseNASMixedOp) and module.alias == alias:
             prefix = f'{name}._candidates.{module.choices[index]}.'
-            return [n for n, _ in algo.named_parameters()
-                    if n.startswith(prefix)]
+            return [
+                n for n, _ in algo.named_parameters() if n.startswith(prefix)
+            ]
     raise KeyError(alias)
 
 
@@ -43,8 +44,11 @@ def _two_weight_steps(mode: str) -> Dict:
     algo.train_step(search_batch(fake_batch(seed=1), 'warmup', 12), optim)
     second = active_sets(algo)
     after = split_params(algo)['weights']
-    return dict(algo=algo, first=first, second=second,
-                moved=set(changed(before, after)))
+    return dict(
+        algo=algo,
+        first=first,
+        second=second,
+        moved=set(changed(before, after)))
 
 
 @pytest.fixture(scope='module', params=GRAD_ZEROING)
@@ -52,8 +56,7 @@ def steps(request):
     return request.param, _two_weight_steps(request.param)
 
 
-def test_op_sampled_in_step_1_only_moves_in_step_2_iff_zeroed_in_place(
-        steps):
+def test_op_sampled_in_step_1_only_moves_in_step_2_iff_zeroed_in_place(steps):
     mode, run = steps
     algo, first, second, moved = (run['algo'], run['first'], run['second'],
                                   run['moved'])
@@ -82,8 +85,8 @@ def test_op_never_sampled_stays_put_in_both_modes(steps):
                                   run['moved'])
     never = [(alias, i) for alias in first
              for i in range(algo.mutator._ops[alias].num_choices)
-             if i not in first[alias] + second[alias]
-             and _candidate_params(algo, alias, i)]
+             if i not in first[alias] +
+             second[alias] and _candidate_params(algo, alias, i)]
     assert never
     for alias, index in never:
         names = _candidate_params(algo, alias, index)
@@ -118,15 +121,19 @@ def test_in_place_arch_step_leaves_the_weights_alone():
 
 
 def test_unknown_grad_zeroing_is_rejected():
-    with pytest.raises(ValueError,
-                       match="grad_zeroing must be one of.*'zero'"):
+    with pytest.raises(
+            ValueError, match="grad_zeroing must be one of.*'zero'"):
         build_algorithm(grad_zeroing='zero')
 
 
-
 def _state(algo, optim):
-    return ({k: v.clone() for k, v in algo.state_dict().items()},
-            {k: ow.optimizer.state_dict() for k, ow in optim.items()})
+    return ({
+        k: v.clone()
+        for k, v in algo.state_dict().items()
+    }, {
+        k: ow.optimizer.state_dict()
+        for k, ow in optim.items()
+    })
 
 
 @pytest.mark.parametrize('mode', GRAD_ZEROING)

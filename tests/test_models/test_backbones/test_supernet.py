@@ -50,8 +50,9 @@ def _incoming_probs(mutator):
     for edge in graph.terminal_edges:
         targets = graph.outgoing[edge.src]
         probs[edge.src] = (
-            float(mutator.route_probs(edge.src)[targets.index(
-                graph.terminal)]) if len(targets) > 1 else 1.0)
+            float(
+                mutator.route_probs(edge.src)[targets.index(graph.terminal)])
+            if len(targets) > 1 else 1.0)
     return probs
 
 
@@ -89,8 +90,8 @@ def test_modes_differ_during_the_search_and_agree_on_a_path():
     arch = mut_r.derive()
     fixed = []
     for model in (route, soft):
-        net = DenseNASSupernet(SPACE,
-                               terminal_weights=model.backbone.terminal_weights)
+        net = DenseNASSupernet(
+            SPACE, terminal_weights=model.backbone.terminal_weights)
         net.load_state_dict(model.backbone.state_dict())
         load_fix_subnet(net, arch.to_dict())
         with torch.no_grad():
@@ -99,10 +100,10 @@ def test_modes_differ_during_the_search_and_agree_on_a_path():
 
 
 def test_unknown_terminal_weights_are_rejected():
-    with pytest.raises(ValueError,
-                       match="terminal_weights must be one of.*'renorm'"):
-        DenseNASSupernet(load_preset('densenas_demo_32'),
-                         terminal_weights='renorm')
+    with pytest.raises(
+            ValueError, match="terminal_weights must be one of.*'renorm'"):
+        DenseNASSupernet(
+            load_preset('densenas_demo_32'), terminal_weights='renorm')
 
 
 def _bns(module):
@@ -116,9 +117,10 @@ def test_mbv2_supernet_bn_as_in_the_reference():
     assert not stem_conv_bn.affine
     # the fixed mbconv_k3_t1: depthwise BN plain, projection BN affine
     assert [bn.affine for bn in _bns(k3_t1)] == [False, True]
-    searchable = [bn for name, m in net.named_modules()
-                  if name.startswith(('blocks', 'terminal'))
-                  for bn in _bns(m)]
+    searchable = [
+        bn for name, m in net.named_modules()
+        if name.startswith(('blocks', 'terminal')) for bn in _bns(m)
+    ]
     assert searchable and not any(bn.affine for bn in searchable)
     assert {bn.eps for bn in _bns(net)} == {1e-3}
     assert {bn.momentum for bn in _bns(net)} == {0.1}

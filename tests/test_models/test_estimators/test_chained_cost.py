@@ -214,7 +214,8 @@ def test_path_choices_of_a_net_config_and_misfits():
     with pytest.raises(ValueError, match='no edge 0 -> 2'):
         path_choices(space, graph,
                      DerivedArch.from_net_config(no_edge, num_classes=5))
-    wrong_op = text.replace("[[4, 6], 'mbconv_k3_t3'", "[[4, 6], 'mbconv_k7_t6'")
+    wrong_op = text.replace("[[4, 6], 'mbconv_k3_t3'",
+                            "[[4, 6], 'mbconv_k7_t6'")
     with pytest.raises(ValueError, match="head op 'mbconv_k7_t6' is not"):
         path_choices(space, graph,
                      DerivedArch.from_net_config(wrong_op, num_classes=5))
