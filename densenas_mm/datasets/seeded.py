@@ -30,6 +30,7 @@ import copy
 from typing import Any, Dict, Iterator, NamedTuple, Optional, Union
 
 from mmengine.dataset import DefaultSampler
+from torch.utils.data import get_worker_info
 
 from densenas_mm.registry import DATA_SAMPLERS, DATASETS
 from densenas_mm.utils.seeding import derive_seed, seeded_rngs
@@ -85,7 +86,8 @@ class SeededDataset:
     wrapped dataset inside :func:`~densenas_mm.utils.seeding.seeded_rngs`
     with the key's seed, so its random transforms (crops, flips, ...) are a
     function of (seed, epoch, index) alone; the global generators are
-    restored afterwards. A plain int index loads the sample unseeded (as the
+    restored afterwards (in the main process; a data worker's generators
+    serve nothing else). A plain int index loads the sample unseeded (as the
     wrapped dataset would), so the wrapper can stand where any dataset is
     expected (validation, tools). Attributes it does not have (``metainfo``,
     ``ann_file``, ``get_data_info``, ...) are those of the wrapped dataset.
@@ -142,7 +144,10 @@ class SeededDataset:
 
     def __getitem__(self, key: Union[SampleKey, int]) -> Any:
         if isinstance(key, SampleKey):
-            with seeded_rngs(key.rng_seed()):
+            # in a data worker the global generators serve only this
+            # dataset: no need to restore them (the expensive part)
+            in_worker = get_worker_info() is not None
+            with seeded_rngs(key.rng_seed(), restore=not in_worker):
                 return self.dataset[key.index]
         return self.dataset[key]
 
