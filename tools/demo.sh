@@ -23,7 +23,9 @@
 #   DEMO_WARMUP_EPOCHS    of which warm-up (default 12; at most total - 1)
 #   DEMO_RETRAIN_EPOCHS   retrain epochs of each derived net (default 8)
 #   DEMO_WARM_START       1: retrain from the supernet's weights (default 1)
-#   DEMO_ARCH             last | best: which derived arch (default last)
+#   DEMO_ARCH             best | last: which derived arch to retrain (default
+#                         best: the top-1 by supernet accuracy on search-val
+#                         after warm-up; last: the newest)
 #   DEMO_LUT              latency table (default: the builder's name for
 #                         the demo space, cpu, batch 32, DEMO_THREADS, i.e.
 #                         work_dirs/latency/densenas_demo_32_cpu_b32_t1.json,
@@ -47,7 +49,7 @@ DEMO_SEARCH_EPOCHS=${DEMO_SEARCH_EPOCHS:-20}
 DEMO_WARMUP_EPOCHS=${DEMO_WARMUP_EPOCHS:-12}
 DEMO_RETRAIN_EPOCHS=${DEMO_RETRAIN_EPOCHS:-8}
 DEMO_WARM_START=${DEMO_WARM_START:-1}
-DEMO_ARCH=${DEMO_ARCH:-last}
+DEMO_ARCH=${DEMO_ARCH:-best}
 export DENSENAS_DEMO_DATA  # read by configs/_base_/datasets/demo_digits.py
 export OMP_NUM_THREADS=$DEMO_THREADS MKL_NUM_THREADS=$DEMO_THREADS
 
@@ -104,7 +106,8 @@ step_search() {
         model.estimator.lut="$DEMO_LUT" \
         train_cfg.max_epochs="$DEMO_SEARCH_EPOCHS" \
         param_scheduler.architecture.0.T_max="$DEMO_SEARCH_EPOCHS" \
-        custom_hooks.0.warmup_epochs="$DEMO_WARMUP_EPOCHS"
+        custom_hooks.0.warmup_epochs="$DEMO_WARMUP_EPOCHS" \
+        train_cfg.val_begin=$((DEMO_WARMUP_EPOCHS + 1))
 }
 
 step_derive() {

@@ -33,10 +33,15 @@ model = dict(
     estimator=dict(lut=lut_file, metric='latency'),
     cost_loss=dict(loss_weight=0.15, tau=15))
 
-# The weight pass reads search-train, the architecture pass search-val.
+# The weight pass reads search-train (random crops), the architecture pass
+# search-val (test transform). Supernet validation reads search-val too, so
+# best.yaml is selected without the test split; it starts after warm-up.
 train_dataloader = {{_base_.search_train_dataloader}}
+val_dataloader = {{_base_.supernet_val_dataloader}}
 train_cfg = dict(
-    arch_dataloader={{_base_.search_val_dataloader}}, max_epochs=max_epochs)
+    arch_dataloader={{_base_.search_val_dataloader}},
+    max_epochs=max_epochs,
+    val_begin=warmup_epochs + 1)
 
 optim_wrapper = dict(
     architecture=dict(optimizer=dict(lr=0.1)),

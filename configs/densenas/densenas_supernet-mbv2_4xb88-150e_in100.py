@@ -26,6 +26,9 @@ _base_ = [
 lut_file = 'resources/latency/densenas_mbv2_224_ref_b32.json'
 warmup_epochs = 50
 max_epochs = 150
+# The reference validates the supernet on search-val from epoch 120 (0-based,
+# i.e. after the 121st) and keeps the top-2 architectures (DenseNASArchHook).
+val_begin = 121
 
 model = dict(
     architecture=dict(
@@ -48,8 +51,8 @@ train_dataloader = {{_base_.search_train_dataloader}}
 train_cfg = dict(
     arch_dataloader={{_base_.search_val_dataloader}},
     max_epochs=max_epochs,
-    # supernet accuracy on search-val (selects best.yaml) once searching
-    val_begin=warmup_epochs + 1)
+    # supernet accuracy on search-val selects best.yaml / top2.yaml
+    val_begin=val_begin)
 
 # Weights: cosine per iteration to 1e-5 over all 150 epochs.
 param_scheduler = dict(architecture=[
@@ -62,7 +65,7 @@ param_scheduler = dict(architecture=[
 ])
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
-    dict(type='densenas_mm.DenseNASArchHook'),
+    dict(type='densenas_mm.DenseNASArchHook', topk=2),
     # pictures every 10 epochs; curves (vis/curves.png, vis/history.json)
     # every epoch
     dict(type='densenas_mm.DenseNASVisualizationHook', interval=10),

@@ -1,5 +1,6 @@
 """densenas_mm.datasets: demo data, ImageNet subset preparation, load-time
-checks of image lists.
+checks of image lists, and the seeded sampler / dataset wrapper that make
+augmentation resumable.
 
 ``CheckedCustomDataset`` (:mod:`.checked_dataset`, registered in the
 ``densenas_mm`` scope) imports mmcls and is not imported here, so the demo
@@ -9,9 +10,11 @@ from .checks import DataError, check_images, image_problem, read_annotation
 from .demo_data import (DemoData, build_demo_data, expected_counts,
                         verify_demo_data)
 from .imagenet_subset import SubsetError, make_imagenet_subset
+from .seeded import SampleKey, SeededDataset, SeededSampler
 
 __all__ = [
     'DemoData', 'build_demo_data', 'expected_counts', 'verify_demo_data',
     'SubsetError', 'make_imagenet_subset', 'DataError', 'check_images',
-    'image_problem', 'read_annotation'
+    'image_problem', 'read_annotation', 'SampleKey', 'SeededDataset',
+    'SeededSampler'
 ]

@@ -1,4 +1,5 @@
-"""densenas_mm.utils: the lowest layer (atomic I/O, checkpoints, timing).
+"""densenas_mm.utils: the lowest layer (atomic I/O, checkpoints, timing,
+seeds).
 
 Nothing here imports another layer of the package, except
 :mod:`.setup_env`, the one module that imports them all (it is not imported
@@ -10,6 +11,7 @@ from .checkpoint import (CheckpointError, check_state_fits, load_state_dict,
 from .io import (OutputPathError, atomic_path, dump_json_atomic,
                  dump_yaml_atomic, prepare_output_dir, prepare_output_file,
                  write_text_atomic)
+from .seeding import derive_seed, seeded_rngs
 from .timing import TimingStats, relative_sem, summarize, time_samples
 
 __all__ = [
@@ -18,5 +20,5 @@ __all__ = [
     'use_safe_checkpoint_loader', 'OutputPathError', 'atomic_path',
     'dump_json_atomic', 'dump_yaml_atomic', 'prepare_output_dir',
     'prepare_output_file', 'write_text_atomic', 'TimingStats',
-    'relative_sem', 'summarize', 'time_samples'
+    'relative_sem', 'summarize', 'time_samples', 'derive_seed', 'seeded_rngs'
 ]

@@ -34,7 +34,10 @@ TINY = dict(
 
 
 def hashed_cost(sig) -> float:
-    """A deterministic pseudo-random positive cost per signature."""
+    """A deterministic pseudo-random positive cost per signature; skip costs
+    0, as with a table that has no skip entries (the tables built here)."""
+    if sig.is_skip:
+        return 0.0
     digest = hashlib.sha256(sig.key.split('|b')[0].encode()).digest()
     return 0.1 + int.from_bytes(digest[:4], 'little') / 2**32
 
@@ -182,6 +185,17 @@ def path_arch(space: SearchSpace, graph: SpaceGraph, path: Sequence[int],
         num_classes=space.num_classes,
         act=space.act,
         path=list(path))
+
+
+def argmax_arch(space: SearchSpace, graph: SpaceGraph, alphas: Dict,
+                betas: Dict) -> Tuple[List[int], Dict[str, int], DerivedArch]:
+    """The path following argmax(beta) from node 0, the argmax op of every
+    mixed op, and their DerivedArch."""
+    path = [0]
+    while path[-1] != graph.terminal:
+        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
+    choice = {a: int(v.argmax()) for a, v in alphas.items()}
+    return path, choice, path_arch(space, graph, path, choice)
 
 
 def choices(aliases: Sequence[str], subsets: Dict[str, Sequence[int]],

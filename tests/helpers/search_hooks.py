@@ -5,8 +5,10 @@
 - ``DenseNASTestDumpHook``: every rank writes its model's state dict to
   ``work_dir/state_rank{R}.pt`` at the end of training (rank 0 alone saves
   checkpoints, so this is how the test sees what the other ranks hold).
-- ``DenseNASTestKillHook``: the process exits right after epoch ``epoch``
-  was checkpointed (an interrupted job).
+- ``DenseNASTestKillHook``: the process kills itself (SIGKILL, as
+  ``kill -9``) after weight step ``iter`` of epoch ``epoch``, or right after
+  epoch ``epoch`` was checkpointed when ``iter`` is None (an interrupted
+  job).
 - ``DenseNASTestNaNHook``: at the start of epoch ``epoch`` (0-based) the
   classifier weights become NaN (on one ``rank`` or all), as a diverged
   run's would.
@@ -23,6 +25,7 @@
 import json
 import os
 import os.path as osp
+import signal
 import time
 
 import torch
@@ -68,17 +71,25 @@ class DenseNASTestNaNHook(Hook):
 
 @HOOKS.register_module(force=True)
 class DenseNASTestKillHook(Hook):
-    """Ends the process right after epoch ``epoch`` (1-based) was saved, as
-    a killed job would (no clean-up, exit status 3)."""
+    """Kills the process (SIGKILL: no clean-up, data workers orphaned) after
+    weight step ``iter`` (1-based) of epoch ``epoch`` (1-based), or after
+    the epoch was checkpointed when ``iter`` is None."""
 
     priority = 'LOWEST'  # after the CheckpointHook
 
-    def __init__(self, epoch: int) -> None:
+    def __init__(self, epoch: int, iter=None) -> None:
         self.epoch = epoch
+        self.iter = iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if (self.iter is not None and runner.epoch + 1 == self.epoch
+                and batch_idx + 1 == self.iter):
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def after_train_epoch(self, runner) -> None:
-        if runner.epoch + 1 == self.epoch:
-            os._exit(3)
+        if self.iter is None and runner.epoch + 1 == self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @VISBACKENDS.register_module(force=True)

@@ -75,8 +75,8 @@ def main(argv=None) -> int:
           f'{report.used} mapped, {report.ignored} ignored (stacking rows '
           f'the space does not have)')
     print(f'wrote {out}: {report.entries} keyed entries '
-          f'({report.skip_entries} skip entries kept for reference; the '
-          f'estimator costs skip at 0 or by skip_reg)')
+          f'({report.skip_entries} skip entries: the estimator costs a '
+          f'skip layer with them, as the reference does, unless skip_reg)')
     return 0
 
 

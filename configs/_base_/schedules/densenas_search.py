@@ -5,7 +5,11 @@
 #
 # A search config sets its schedule's length in three places (lists are
 # replaced, not merged, by mmengine):
-#   train_cfg = dict(arch_dataloader=..., max_epochs=E, val_begin=W + 1)
+#   train_cfg = dict(arch_dataloader=..., max_epochs=E, val_begin=V)
+#   (V: first validated epoch, > W; the reference validates the supernet
+#   on search-val from epoch 121 of 150 MBV2, 51 of 70 ResNet, and keeps
+#   the top-2 by that accuracy: DenseNASArchHook(topk=2); val_dataloader =
+#   the dataset base's supernet_val_dataloader)
 #   param_scheduler = dict(architecture=[dict(
 #       type='CosineAnnealingLR', T_max=E, eta_min=1e-5, by_epoch=True,
 #       convert_to_iter_based=True)], mutator=[])

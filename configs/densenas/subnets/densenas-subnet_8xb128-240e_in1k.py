@@ -16,7 +16,9 @@
 # `model.backbone.arch`, not `arch_file`.)
 # For a ResNet-type arch also set model.head.in_channels to the width of
 # its last block (MobileNetV2 types feed last_dim = 1984 to the head).
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = [
+    '../../_base_/default_runtime.py', '../../_base_/models/linear_init.py'
+]
 
 arch_file = ('work_dirs/densenas_supernet-mbv2_4xb88-150e_in100/arch/'
              'best.yaml')
@@ -36,7 +38,10 @@ model = dict(
         in_channels=feat_channels,
         loss=dict(
             type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
+        topk=(1, 5),
+        # the reference's retrained nets keep nn.Linear's own weight init
+        # and zero the bias (MobileNetV2)
+        init_cfg={{_base_.torch_default_fc_init}}))
 
 # ------------------------------------------------------------------ data
 dataset_type = 'ImageNet'

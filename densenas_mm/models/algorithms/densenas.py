@@ -19,6 +19,9 @@ from .steps import batch_stat_bn, step_seed
 
 #: Mutator sampling mode of each step phase (see :mod:`.steps`).
 SAMPLING_OF_PHASE = dict(warmup='uniform', weight='sample', arch='pair')
+#: How gradients are cleared before every backward and after every step
+#: (see the ``grad_zeroing`` argument of :class:`DenseNAS`).
+GRAD_ZEROING = ('set_to_none', 'in_place')
 
 
 @dataclass
@@ -39,6 +42,18 @@ class SearchSnapshot:
     beta_entropy: float
     expected_cost: Optional[float] = None
     costs: Dict[str, float] = field(default_factory=dict)
+
+
+def _restore_zero_grads(optimizer: torch.optim.Optimizer) -> None:
+    """Give every parameter the optimiser keeps state for a zero gradient
+    if it has none: in ``'in_place'`` mode exactly those parameters hold
+    one in an uninterrupted run, and a resumed run starts without any."""
+    state = optimizer.state
+    for group in optimizer.param_groups:
+        for p in group['params']:
+            if p.grad is None and state.get(p):
+                p.grad = torch.zeros_like(p)
+
 
 @MODELS.register_module()
 class DenseNAS(BaseAlgorithm):
@@ -61,10 +76,10 @@ class DenseNAS(BaseAlgorithm):
     The phase of a step comes with its batch (``search_batch``, set by the
     search loop) and is passed on to :meth:`loss`; the algorithm holds no
     phase of its own. Before every backward both groups' gradients are
-    zeroed, so neither step leaks gradients into the other, and nothing
-    touches ``.grad`` after a step. Sampling uses a generator seeded from
-    (seed, pass, epoch, batch), so all ranks run the same ops and resumed
-    runs replay them exactly.
+    cleared (``grad_zeroing``), so neither step leaks gradient values into
+    the other, and nothing touches ``.grad`` after a step. Sampling uses a
+    generator seeded from (seed, pass, epoch, batch), so all ranks run the
+    same ops and resumed runs replay them exactly.
 
     Args:
         architecture (dict | BaseModel): mmcls ``ImageClassifier`` whose
@@ -74,6 +89,23 @@ class DenseNAS(BaseAlgorithm):
             (``ChainedLatencyEstimator``); None disables the cost term.
         cost_loss (dict, optional): Cost-term config (``LatencyLoss``).
         sample_seed (int): Base seed of op sampling.
+        grad_zeroing (str): How both optimisers clear gradients before
+            every backward and after every step, which decides what a weight
+            step does to the candidate ops it did not sample:
+
+            - ``'set_to_none'`` (PyTorch >= 2's default): gradients are
+              dropped, so an op not sampled in a step has no gradient and
+              SGD leaves it untouched (no momentum, no weight decay);
+            - ``'in_place'`` (the reference: ``optimizer.zero_grad()`` on
+              PyTorch 1.0-1.2 zeroed gradients in place): an op keeps a
+              zero gradient once it has been sampled, so every later SGD
+              step applies its momentum and weight decay to it, sampled or
+              not. The search configs set this. A parameter has such a
+              gradient exactly when its optimiser keeps state for it (SGD's
+              momentum buffer, Adam's moments), so a resumed run restores
+              the zero gradients from the optimiser state it loads (exact
+              for optimisers with per-parameter state, as every search
+              config's; plain SGD without momentum keeps none).
         val_sampling (str): Mutator mode for supernet validation: ``'all'``
             (every op weighted by softmax(alpha), the reference) or
             ``'argmax'`` (the current derived ops).
@@ -97,6 +129,7 @@ class DenseNAS(BaseAlgorithm):
                  estimator: Optional[Dict] = None,
                  cost_loss: Optional[Dict] = None,
                  sample_seed: int = 0,
+                 grad_zeroing: str = 'set_to_none',
                  val_sampling: str = 'all',
                  check_finite: bool = True,
                  divergence_guard: Optional[Dict] = dict(
@@ -131,7 +164,11 @@ class DenseNAS(BaseAlgorithm):
         if val_sampling not in ('all', 'argmax'):
             raise ValueError("val_sampling must be 'all' or 'argmax', got "
                              f'{val_sampling!r}')
+        if grad_zeroing not in GRAD_ZEROING:
+            raise ValueError(f'DenseNAS: grad_zeroing must be one of '
+                             f'{GRAD_ZEROING}, got {grad_zeroing!r}')
         self.sample_seed = int(sample_seed)
+        self.grad_zeroing = grad_zeroing
         self.val_sampling = val_sampling
         self.check_finite = check_finite
         if divergence_guard is not None and not isinstance(
@@ -185,8 +222,11 @@ class DenseNAS(BaseAlgorithm):
             SAMPLING_OF_PHASE[phase], generator, arch_grad=phase == 'arch')
         wrapper = optim_wrapper['mutator' if phase == 'arch' else
                                 'architecture']
+        zero_kwargs = dict(set_to_none=self.grad_zeroing == 'set_to_none')
         for ow in optim_wrapper.values():
-            ow.zero_grad()
+            if self.grad_zeroing == 'in_place':
+                _restore_zero_grads(ow.optimizer)
+            ow.zero_grad(**zero_kwargs)
         # Arch steps need no weight gradients: not computing them saves
         # about a third of the step (docs/benchmarks.md) and cannot leak.
         with self._weights_frozen(phase == 'arch'):
@@ -202,7 +242,7 @@ class DenseNAS(BaseAlgorithm):
             self._check_loss(loss, phase)
             snapshot = (
                 self.mutator.alpha_snapshot() if phase == 'arch' else None)
-            wrapper.update_params(loss)
+            wrapper.update_params(loss, zero_kwargs=zero_kwargs)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
             self._check_arch_params()

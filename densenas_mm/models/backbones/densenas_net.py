@@ -22,7 +22,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space.errors import SearchSpaceError
 from densenas_mm.search_space.grammar import TERMINAL, stem_op_name
-from densenas_mm.search_space.ops import build_op, init_weights
+from densenas_mm.search_space.ops import build_op, init_weights, set_bn_eps
 from densenas_mm.search_space.spec import SearchSpace
 from densenas_mm.structures import (ArchError, DerivedArch,
                                     check_arch_in_space)
@@ -55,6 +55,9 @@ class DenseNASBlock(nn.Module):
 @MODELS.register_module()
 class DenseNASNet(BaseBackbone):
     """Backbone built from a derived DenseNAS architecture.
+
+    Affine BN with the reference's eps (1e-3 MobileNetV2 nets, 1e-5 ResNet
+    nets), the reference weight init.
 
     ``out_type='blocks'`` (the default) numbers the outputs like the blocks:
     index ``i`` in ``[0, len(blocks))`` is the output of block ``i``.
@@ -160,6 +163,7 @@ class DenseNASNet(BaseBackbone):
                              f'{len(self.blocks)}], got {frozen_stages!r}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        set_bn_eps(self, arch.family)
         init_weights(self, arch.family)
         self._freeze_stages()
 

@@ -16,7 +16,8 @@ from densenas_mm.latency.signature import OpSignature
 from densenas_mm.registry import TASK_UTILS
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.structures import DerivedArch
-from .chained_cost import SpaceCosts, expected_cost_from, space_costs
+from .chained_cost import (SpaceCosts, expected_cost_from, path_cost,
+                           space_costs)
 from .complexity import count_complexity, signature_flops, signature_params
 
 METRICS = ('latency', 'flops', 'params')
@@ -228,6 +229,33 @@ class ChainedLatencyEstimator(ResourceEstimator):
         return expected_cost_from(
             costs, lambda alias: mutator.op_distribution(alias, all_ops),
             mutator.route_probs)
+
+    def path_cost(self,
+                  arch: Any,
+                  space: Union[Dict, SearchSpace],
+                  metric: Optional[str] = None) -> float:
+        """The chained cost the search assigns to a derived net's path.
+
+        Unlike :meth:`estimate` (the derived network as it runs: its skips
+        are dropped) this is the search's own number for the path: one-hot
+        alpha and beta on it, every skipped stacking layer costed as the
+        search costs skip (the table's skip entry or ``skip_reg``). The
+        reference code reports this number for its derived nets.
+
+        Args:
+            arch: A :class:`DerivedArch`, its YAML path, dict or
+                ``net_config`` string.
+            space (dict | SearchSpace): The space the net was searched in.
+            metric (str, optional): Overrides the configured metric.
+
+        Raises:
+            ValueError: If the net does not lie in ``space``.
+        """
+        space = SearchSpace.from_config(space)
+        return float(
+            path_cost(
+                self.space_costs(space, metric), space, SpaceGraph(space),
+                DerivedArch.load(arch)))
 
     # ----------------------------------------------------- derived networks
     def estimate_parts(self, arch: Any) -> List[Dict[str, Any]]:

@@ -131,6 +131,9 @@ def test_resnet_type_net_has_no_terminal_and_trains():
     assert model.backbone.terminal is None
     assert model.backbone.out_channels == 240
     assert model.backbone.stem[0][2].__class__ is nn.ReLU
+    # the reference's ResNet nets keep PyTorch's BN eps
+    assert {m.eps for m in model.backbone.modules()
+            if isinstance(m, nn.BatchNorm2d)} == {1e-5}
     x = torch.randn(2, 3, 64, 64)
     loss = model.head.loss(model.extract_feat(x),
                            [_sample(1), _sample(3)])['loss']
