@@ -5,10 +5,10 @@ candidates per block, terminal 1x1 branches, classifier) at its real input
 shape, forward only in eval mode, in interleaved rounds: an entry is the
 smallest timed call of its rounds (--statistic), entries whose rounds
 disagree get extra rounds, and a table with too many entries that still
-disagree is marked noisy (the search refuses it unless allowed). The build is resumable:
-rerun the same command after an interruption and only missing entries are
-measured (and noisy ones get more rounds); an existing --out table with the
-same setting is extended, never discarded.
+disagree is marked noisy (the search refuses it unless allowed). The build
+is resumable: rerun the same command after an interruption and only missing
+entries are measured (and noisy ones get more rounds); an existing --out
+table with the same setting is extended, never discarded.
 
 Examples:
     python tools/build_latency_lut.py \
@@ -27,6 +27,7 @@ import time
 
 import torch
 
+from densenas_mm.apis.cli import add_round_args, round_settings
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
 
@@ -50,32 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--out',
         help='output JSON (default work_dirs/'
         'latency/SPACE_DEVICE_bB.json)')
-    parser.add_argument(
-        '--rounds',
-        type=int,
-        default=5,
-        help='interleaved rounds per op (default 5)')
-    parser.add_argument(
-        '--warmup',
-        type=int,
-        default=2,
-        help='untimed calls per op and round (default 2)')
-    parser.add_argument(
-        '--min-repeats',
-        type=int,
-        default=5,
-        help='timed calls per op and round at least (default 5)')
-    parser.add_argument(
-        '--max-repeats',
-        type=int,
-        default=20,
-        help='timed calls per op and round at most (default 20)')
-    parser.add_argument(
-        '--max-seconds',
-        type=float,
-        default=0.05,
-        help='cap on timed seconds per op and round, <= 0 for none '
-        '(default 0.05)')
+    add_round_args(parser)
     parser.add_argument(
         '--clock',
         default='auto',
@@ -89,19 +65,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='value of an entry from its rounds (default min_of_minima: '
         'the smallest timed call; see docs/latency.md)')
     parser.add_argument(
-        '--tolerance',
-        type=float,
-        default=0.05,
-        help='rounds agree when the value\'s relative uncertainty is at '
-        'most this: for a minimum the gap between the two lowest rounds, '
-        'for a median its robust standard error (default 0.05)')
-    parser.add_argument(
-        '--extra-rounds',
-        type=int,
-        default=6,
-        help='rounds added at most to an op whose rounds disagree '
-        '(default 6)')
-    parser.add_argument(
         '--max-noisy',
         type=float,
         default=0.1,
@@ -112,6 +75,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help="keep glibc's default of returning freed memory to the OS "
         '(timed calls then page-fault; default: keep freed memory)')
+    parser.add_argument(
+        '--keep-preempted',
+        action='store_true',
+        help='keep timed calls the OS interrupted (default: leave them out '
+        'and time another call)')
     parser.add_argument(
         '--dtype',
         default='float32',
@@ -171,17 +139,12 @@ def main(argv=None) -> int:
         device=args.device,
         batch_size=args.batch_size,
         out=out,
-        rounds=args.rounds,
-        warmup=args.warmup,
-        min_repeats=args.min_repeats,
-        max_repeats=args.max_repeats,
-        max_seconds=args.max_seconds if args.max_seconds > 0 else None,
+        **round_settings(args),
         clock=args.clock,
         statistic=args.statistic,
-        tolerance=args.tolerance,
-        extra_rounds=args.extra_rounds,
         max_noisy=args.max_noisy,
         keep_memory=not args.default_allocator,
+        drop_preempted=not args.keep_preempted,
         dtype=args.dtype,
         channels_last=args.channels_last,
         checkpoint_every=args.checkpoint_every,

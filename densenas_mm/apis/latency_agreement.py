@@ -16,17 +16,18 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from densenas_mm.latency import (LatencyTable, arch_parts, make_input,
-                                 prepare, resolve_clock, time_modules)
-from densenas_mm.latency.measure import check_device, match_allocator
+from densenas_mm.latency import (LatencyTable, arch_parts, make_input, prepare,
+                                 resolve_clock)
+from densenas_mm.latency.measure import check_device
 from densenas_mm.structures import DerivedArch
-from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, RoundStats,
-                                      measure_until_agreed)
-from .latency_audit import audit_net
+from densenas_mm.utils.rounds import RoundStats
+from .latency_audit import audit_net, measure_like_table
 from .random_arch import build_search_mutator, random_arch
 
 
-def random_archs(config: Any, count: int, seed: int = 0,
+def random_archs(config: Any,
+                 count: int,
+                 seed: int = 0,
                  std: float = 3.0) -> List[DerivedArch]:
     """``count`` random architectures of a search config's space.
 
@@ -72,8 +73,7 @@ def path_sum(table: LatencyTable,
                               table.memory_format):
         for sig in sigs:
             if not sig.is_skip:
-                total += entry_value(table, table.localize(sig).key,
-                                     statistic)
+                total += entry_value(table, table.localize(sig).key, statistic)
     return total
 
 
@@ -125,40 +125,30 @@ def compare_tables(a: LatencyTable,
 def rank_agreement(table: LatencyTable,
                    archs: Sequence[DerivedArch],
                    device: str = 'cpu',
-                   rounds: int = 5,
-                   warmup: int = 2,
-                   min_repeats: int = 3,
-                   max_repeats: int = 10,
-                   max_seconds: Optional[float] = 0.1,
-                   clock: Optional[str] = None,
-                   tolerance: float = 0.05,
-                   extra_rounds: int = 4) -> Dict[str, Any]:
+                   **timing: Any) -> Dict[str, Any]:
     """LUT-predicted vs measured whole-net latency of ``archs``.
 
     Every net (the audit's net: stem, blocks, terminal, classifier) is
     timed at the table's batch size, dtype and memory format in interleaved
-    rounds (round 1 of every net, then round 2, ...), nets whose rounds
-    disagree get extra rounds; a net's measured latency is the table's
-    statistic of its rounds, so prediction and measurement are the same
-    kind of number.
+    rounds (round 1 of every net, then round 2, ...) the way the table was
+    measured (:func:`.latency_audit.measure_like_table`: its clock,
+    allocator setting, dropping of interrupted calls and statistic), nets
+    whose rounds disagree getting extra rounds; so prediction and
+    measurement are the same kind of number.
 
     Args:
         table (LatencyTable): The table (needs every op of every net).
         archs (Sequence[DerivedArch]): At least 2 nets.
         device (str): Where to measure.
-        rounds, warmup, min_repeats, max_repeats, max_seconds: Timing of the
-            rounds (as for a table build).
-        clock (str, optional): ``'thread'`` / ``'wall'`` / ``'auto'``;
-            default the table's clock.
-        tolerance (float): Agreement tolerance of a net's rounds.
-        extra_rounds (int): Most rounds added to a net that disagrees.
+        **timing: Arguments of :func:`.latency_audit.measure_like_table`
+            (``rounds``, ``min_repeats``, ``clock``, ...).
 
     Returns:
         dict: ``kendall_tau`` (and its ``p``), ``spearman_rho``, ``nets``
         (per net: ``net_config``, ``predicted_ms``, ``measured_ms``,
-        ``rel_error``, ``noise`` = robust rel. s.e. of its rounds,
-        ``rounds`` = round medians, ``round_minima``), ``clock``, ``statistic``, ``load`` before / after, and
-        the date.
+        ``rel_error``, ``noise`` = the ``rel_err`` of its rounds,
+        ``rounds`` = round medians, ``round_minima``), ``timing``,
+        ``statistic``, ``load`` before / after, and the date.
 
     Raises:
         ValueError: For fewer than 2 nets.
@@ -168,10 +158,6 @@ def rank_agreement(table: LatencyTable,
     if len(archs) < 2:
         raise ValueError(f'rank agreement needs >= 2 nets, got {len(archs)}')
     device = check_device(device)
-    clock = resolve_clock(clock or table.metadata.get('clock', 'auto'),
-                          device)
-    match_allocator(table.metadata)
-    statistic = table.metadata.get('statistic', DEFAULT_STATISTIC)
     items, predicted = {}, []
     for i, arch in enumerate(archs):
         net, parts = audit_net(arch, table.batch_size, table.dtype,
@@ -181,18 +167,9 @@ def rank_agreement(table: LatencyTable,
         stem = parts[0][1][0]
         items[i] = (prepare(net, stem, device), make_input(stem, device))
         predicted.append(path_sum(table, arch))
-    timing = dict(
-        warmup=warmup,
-        min_repeats=min_repeats,
-        max_repeats=max_repeats,
-        max_seconds=max_seconds,
-        clock=clock)
     load_before = os.getloadavg()
     torch.manual_seed(0)
-    result = measure_until_agreed(
-        lambda keys, n: time_modules({k: items[k]
-                                      for k in keys}, n, **timing),
-        list(items), rounds, tolerance, extra_rounds, statistic)
+    result = measure_like_table(table, items, device, **timing)
     load_after = os.getloadavg()
     stats: List[RoundStats] = [result.stats[i] for i in items]
     measured = [s.value for s in stats]
@@ -203,10 +180,11 @@ def rank_agreement(table: LatencyTable,
         table=table.source,
         device=table.device,
         batch_size=table.batch_size,
-        clock=clock,
-        statistic=statistic,
-        timing=dict(timing, rounds=rounds, tolerance=tolerance,
-                    extra_rounds=extra_rounds),
+        clock=resolve_clock(
+            timing.get('clock') or table.metadata.get('clock', 'auto'),
+            device),
+        statistic=stats[0].statistic,
+        timing=timing,
         load_before=list(load_before),
         load_after=list(load_after),
         kendall_tau=float(tau.statistic),

@@ -11,20 +11,21 @@ noise: the robust relative standard error of its rounds.
 """
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
-from densenas_mm.latency import (LatencyTable, arch_parts, make_input,
-                                 prepare, resolve_clock, time_modules)
+from densenas_mm.latency import (LatencyTable, arch_parts, make_input, prepare,
+                                 resolve_clock, time_modules)
 from densenas_mm.latency.measure import (check_device, device_name,
                                          match_allocator)
 from densenas_mm.latency.signature import OpSignature
 from densenas_mm.models.backbones import DenseNASNet
 from densenas_mm.search_space import CLASSIFIER, build_op
 from densenas_mm.structures import DerivedArch
-from densenas_mm.utils.rounds import DEFAULT_STATISTIC, measure_until_agreed
+from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, AgreedRounds,
+                                      measure_until_agreed)
 
 
 @dataclass
@@ -36,8 +37,9 @@ class AuditRow:
         predicted (float): LUT prediction in ms.
         measured (float): Measured latency in ms (the table's statistic of
             the rounds).
-        noise (float, optional): Robust relative standard error of the
-            measured rounds (None for one round or the sum of parts).
+        noise (float, optional): Relative uncertainty of ``measured`` from
+            its rounds (``RoundStats.rel_err``; None for one round or the
+            sum of parts).
         rounds (list[float]): The per-round values behind ``measured``.
     """
     name: str
@@ -54,8 +56,7 @@ class AuditRow:
     @property
     def within_noise(self) -> bool:
         """Whether ``|rel_error|`` is within twice the measured noise."""
-        return self.noise is not None and abs(
-            self.rel_error) <= 2 * self.noise
+        return self.noise is not None and abs(self.rel_error) <= 2 * self.noise
 
 
 def audit_net(
@@ -83,43 +84,82 @@ def audit_net(
     if net.terminal is not None:
         modules.append(net.terminal)
     modules.append(
-        build_op(CLASSIFIER, arch.out_channels, arch.num_classes, act=arch.act))
+        build_op(
+            CLASSIFIER, arch.out_channels, arch.num_classes, act=arch.act))
     return nn.Sequential(
         OrderedDict((name, m) for (name, _), m in zip(parts, modules))), parts
 
 
-def audit_arch(arch: DerivedArch,
-               table: LatencyTable,
-               device: str = 'cpu',
-               batch_size: Optional[int] = None,
-               rounds: int = 5,
-               warmup: int = 2,
-               min_repeats: int = 3,
-               max_repeats: int = 10,
-               max_seconds: Optional[float] = 0.1,
-               clock: Optional[str] = None,
-               tolerance: float = 0.05,
-               extra_rounds: int = 4) -> List[AuditRow]:
-    """Predict with ``table`` and measure on ``device``.
+def measure_like_table(table: LatencyTable,
+                       items: Dict[str, Tuple[nn.Module, torch.Tensor]],
+                       device: str = 'cpu',
+                       rounds: int = 7,
+                       warmup: int = 2,
+                       min_repeats: int = 5,
+                       max_repeats: int = 20,
+                       max_seconds: Optional[float] = 0.1,
+                       clock: Optional[str] = None,
+                       tolerance: float = 0.05,
+                       extra_rounds: int = 6) -> AgreedRounds:
+    """Time modules the way ``table`` was measured, in interleaved rounds.
+
+    The table's clock, allocator setting, dropping of interrupted calls and
+    statistic are used; items whose rounds disagree get extra rounds
+    (:func:`~densenas_mm.utils.rounds.measure_until_agreed`).
 
     Args:
-        arch (DerivedArch): The net.
-        table (LatencyTable): The table (its dtype / memory format, clock
-            and statistic are used).
-        device (str): Where to measure.
-        batch_size (int, optional): Batch size to measure at; defaults to the
-            table's (a different one warns: the prediction is for the
-            table's).
-        rounds (int): Interleaved rounds of every part and the whole net.
+        table (LatencyTable): The table whose setting to follow.
+        items (dict): Name -> ``(module, input)`` on ``device``.
+        device (str): Where they are.
+        rounds (int): Interleaved rounds of every item.
         warmup (int): Untimed calls per round.
         min_repeats (int): Timed calls per round at least.
         max_repeats (int): Timed calls per round at most.
         max_seconds (float, optional): Cap on the timed calls of a round.
         clock (str, optional): ``'auto'`` / ``'thread'`` / ``'wall'``;
             default the table's clock (``'auto'`` for a table without one).
-        tolerance (float): Rounds agree within this robust relative
-            standard error; parts that do not get extra rounds.
-        extra_rounds (int): Most rounds added to a part that disagrees.
+        tolerance (float): Agreement tolerance of the rounds.
+        extra_rounds (int): Most rounds added to an item that disagrees.
+
+    Returns:
+        AgreedRounds: Name -> round statistics, and the extra rounds spent.
+    """
+    timing = dict(
+        warmup=warmup,
+        min_repeats=min_repeats,
+        max_repeats=max_repeats,
+        max_seconds=max_seconds,
+        clock=resolve_clock(
+            clock or table.metadata.get('clock', 'auto'), device),
+        drop_preempted=bool(table.metadata.get('drop_preempted', True)))
+    match_allocator(table.metadata)
+    return measure_until_agreed(
+        lambda keys, n: time_modules({k: items[k]
+                                      for k in keys}, n, **timing),
+        list(items), rounds, tolerance, extra_rounds,
+        table.metadata.get('statistic', DEFAULT_STATISTIC))
+
+
+def audit_arch(arch: DerivedArch,
+               table: LatencyTable,
+               device: str = 'cpu',
+               batch_size: Optional[int] = None,
+               **timing: Any) -> List[AuditRow]:
+    """Predict with ``table`` and measure on ``device``.
+
+    Every part and the whole net are timed in interleaved rounds the way
+    the table was measured (:func:`measure_like_table`).
+
+    Args:
+        arch (DerivedArch): The net.
+        table (LatencyTable): The table (its dtype / memory format and its
+            measurement setting are used).
+        device (str): Where to measure.
+        batch_size (int, optional): Batch size to measure at; defaults to the
+            table's (a different one warns: the prediction is for the
+            table's).
+        **timing: Arguments of :func:`measure_like_table` (``rounds``,
+            ``min_repeats``, ``clock``, ...).
 
     Returns:
         list[AuditRow]: One row per part, then ``sum of parts`` and
@@ -131,10 +171,6 @@ def audit_arch(arch: DerivedArch,
     device = check_device(device)
     batch_size = batch_size or table.batch_size
     table.check_target(device_name(device), batch_size)
-    clock = resolve_clock(clock or table.metadata.get('clock', 'auto'),
-                          device)
-    match_allocator(table.metadata)
-    statistic = table.metadata.get('statistic', DEFAULT_STATISTIC)
     net, parts = audit_net(arch, table.batch_size, table.dtype,
                            table.memory_format)
     table.require([s for _, sigs in parts for s in sigs],
@@ -144,20 +180,11 @@ def audit_arch(arch: DerivedArch,
     for (name, sigs), module in zip(parts, net.children()):
         first = sigs[0].with_setting(batch_size, table.dtype,
                                      table.memory_format)
-        items[name] = (prepare(module, first, device),
-                       make_input(first, device))
+        items[name] = (prepare(module, first,
+                               device), make_input(first, device))
     stem = first_sig(parts, batch_size, table)
     items['whole net'] = (prepare(net, stem, device), make_input(stem, device))
-    timing = dict(
-        warmup=warmup,
-        min_repeats=min_repeats,
-        max_repeats=max_repeats,
-        max_seconds=max_seconds,
-        clock=clock)
-    result = measure_until_agreed(
-        lambda keys, n: time_modules({k: items[k]
-                                      for k in keys}, n, **timing),
-        list(items), rounds, tolerance, extra_rounds, statistic)
+    result = measure_like_table(table, items, device, **timing)
     rows = []
     for name, sigs in parts:
         stats = result.stats[name]
@@ -185,8 +212,9 @@ def first_sig(parts: List[Tuple[str, List[OpSignature]]], batch_size: int,
 def format_audit(rows: List[AuditRow]) -> str:
     """A plain-text table of audit rows.
 
-    ``noise`` is the robust relative standard error of the measured rounds;
-    a ``*`` marks a relative error within twice the noise.
+    ``noise`` is the relative uncertainty of a measured value from its
+    rounds (:attr:`~densenas_mm.utils.rounds.RoundStats.rel_err`); a ``*``
+    marks a relative error within twice the noise.
     """
     lines = [
         f'{"part":<16}{"LUT ms":>11}{"measured ms":>13}'
@@ -200,6 +228,7 @@ def format_audit(rows: List[AuditRow]) -> str:
         lines.append(f'{row.name:<16}{row.predicted:>11.3f}'
                      f'{row.measured:>13.3f}{noise:>9}'
                      f'{100 * row.rel_error:>+11.1f}%{mark}')
-    lines.append('noise: robust relative standard error of the measured '
-                 'rounds; *: error within 2x noise')
+    lines.append('noise: uncertainty of the measured value from its rounds '
+                 '(minimum: gap to the next lowest round); *: error within '
+                 '2x noise')
     return '\n'.join(lines)

@@ -7,10 +7,10 @@ from .measure import (current_device_name, device_name, environment,
                       resolve_clock, time_module, time_modules)
 from .modules import build_module, make_input, prepare
 from .needs import SpaceOps, arch_parts, space_ops
+from .quality import TableQuality
 from .reference import (REFERENCE_TABLES, ImportReport, import_reference,
                         parse_reference)
 from .signature import KEY_FORM, OpSignature
-from .quality import TableQuality
 from .table import (SCHEMA, SCHEMA_VERSION, LatencyTable, LatencyTableError,
                     LatencyTableWarning)
 
@@ -20,6 +20,6 @@ __all__ = [
     'SCHEMA_VERSION', 'build_module', 'make_input', 'prepare', 'time_module',
     'time_modules', 'resolve_clock', 'device_name', 'current_device_name',
     'environment', 'build_latency_table', 'BuildReport', 'measure_signatures',
-    'TableQuality',
-    'import_reference', 'parse_reference', 'ImportReport', 'REFERENCE_TABLES'
+    'TableQuality', 'import_reference', 'parse_reference', 'ImportReport',
+    'REFERENCE_TABLES'
 ]

@@ -5,15 +5,16 @@ shape (see :mod:`.measure`) in interleaved rounds: the signatures are taken
 in chunks of ``checkpoint_every``; each chunk is timed in ``rounds`` rounds
 (round 1 of every op of the chunk, then round 2, ...), each round being
 ``warmup`` untimed calls and ``min_repeats``..``max_repeats`` timed calls
-(at most ``max_seconds`` of them). An entry's value is a robust statistic of
-its rounds (``statistic``, default the smallest timed call of all rounds,
-the choice measured in ``docs/latency.md``). An entry whose rounds disagree
-(for a minimum: its two lowest rounds more than ``tolerance`` apart; for a
-median: the rounds' robust relative standard error above ``tolerance``) gets
-up to ``extra_rounds`` more rounds, interleaved with the other disagreeing
-entries of its chunk; one that still disagrees is marked
-``noisy``, and a table with more than ``max_noisy`` noisy entries is marked
-noisy (``metadata['quality']``), which the estimator refuses unless allowed.
+(at most ``max_seconds`` of them; calls the OS interrupted are left out).
+An entry's value is a robust statistic of its rounds (``statistic``,
+default the smallest timed call of all rounds, the choice measured in
+``docs/latency.md``). An entry whose rounds disagree (for a minimum: its two
+lowest rounds more than ``tolerance`` apart; for a median: the rounds'
+robust relative standard error above ``tolerance``) gets up to
+``extra_rounds`` more rounds, interleaved with the other disagreeing entries
+of its chunk; one that still disagrees is marked ``noisy``, and a table with
+more than ``max_noisy`` noisy entries is marked noisy
+(``metadata['quality']``), which the estimator refuses unless allowed.
 
 The build is resumable: after every chunk, and when interrupted (Ctrl-C, an
 error), the table so far is written atomically to ``OUT.partial``; a new
@@ -25,7 +26,8 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import torch
 from mmengine.logging import print_log
@@ -34,7 +36,8 @@ from mmengine.utils import ProgressBar
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, ROUND_STATISTICS,
                                       RoundStats, measure_until_agreed)
-from densenas_mm.utils.timing import KEEP_MEMORY, keep_freed_memory
+from densenas_mm.utils.timing import (KEEP_MEMORY, keep_freed_memory,
+                                      preemption_counter)
 from .measure import (check_device, environment, resolve_clock, time_modules,
                       timestamp)
 from .modules import build_module, make_input, prepare
@@ -46,8 +49,8 @@ from .table import LatencyTable, LatencyTableWarning
 # Metadata that must agree for measured entries to be reused.
 IDENTITY_KEYS = ('device', 'device_type', 'torch', 'cuda', 'cudnn',
                  'num_threads', 'batch_size', 'dtype', 'memory_format', 'unit',
-                 'allocator', 'clock', 'statistic', 'warmup', 'min_repeats',
-                 'max_repeats', 'max_seconds')
+                 'allocator', 'clock', 'drop_preempted', 'statistic', 'warmup',
+                 'min_repeats', 'max_repeats', 'max_seconds')
 
 # (sigs, device, act, rounds, **timing) -> {key: [[ms of round 1], ...]}
 MeasureFn = Callable[..., Mapping[str, Sequence[Sequence[float]]]]
@@ -99,8 +102,8 @@ def measure_signatures(sigs: Sequence[OpSignature], device: str, act: str,
         dict: Key -> one list of durations (ms) per round.
     """
     items = {
-        sig.key: (prepare(build_module(sig, act), sig, device),
-                  make_input(sig, device))
+        sig.key: (prepare(build_module(sig, act), sig,
+                          device), make_input(sig, device))
         for sig in sigs
     }
     return time_modules(items, rounds, **timing)
@@ -153,6 +156,7 @@ def build_latency_table(space: Any,
                         extra_rounds: int = 6,
                         max_noisy: float = 0.1,
                         keep_memory: bool = True,
+                        drop_preempted: bool = True,
                         dtype: str = 'float32',
                         channels_last: bool = False,
                         checkpoint_every: int = 10,
@@ -187,6 +191,10 @@ def build_latency_table(space: Any,
         keep_memory (bool): Keep freed memory in the process
             (:func:`~densenas_mm.utils.timing.keep_freed_memory`), so timed
             calls do not page-fault; recorded as ``metadata['allocator']``.
+        drop_preempted (bool): Leave out timed calls the OS interrupted
+            (see :func:`~densenas_mm.utils.timing.time_samples`); recorded
+            as ``metadata['drop_preempted']`` (False where the OS does not
+            report preemption).
         dtype (str): ``float32``, ``float16``, ``bfloat16`` or ``float64``.
         channels_last (bool): Measure in channels-last memory format.
         checkpoint_every (int): Signatures per chunk of interleaved rounds;
@@ -225,7 +233,8 @@ def build_latency_table(space: Any,
         min_repeats=min_repeats,
         max_repeats=max_repeats,
         max_seconds=max_seconds,
-        clock=clock)
+        clock=clock,
+        drop_preempted=bool(drop_preempted and preemption_counter()))
     meta = dict(
         environment(device),
         batch_size=batch_size,
@@ -272,8 +281,8 @@ def build_latency_table(space: Any,
         for first in range(0, len(todo), step):
             chunk = {s.key: s for s in todo[first:first + step]}
             result = measure_until_agreed(
-                lambda keys, n: measure([chunk[k] for k in keys], device,
-                                        space.act, n, **timing),
+                lambda keys, n: measure([chunk[k] for k in keys], device, space
+                                        .act, n, **timing),
                 list(chunk),
                 rounds,
                 tolerance,

@@ -135,8 +135,8 @@ def _eval_mode(modules: List[nn.Module]) -> Iterator[None]:
 
 
 @torch.no_grad()
-def time_modules(items: Mapping[Hashable, Tuple[nn.Module, torch.Tensor]],
-                 rounds: int,
+def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
+                                                torch.Tensor]], rounds: int,
                  **timing: Any) -> Dict[Hashable, List[List[float]]]:
     """Time ``module(x)`` of every item in interleaved rounds, in ms.
 
@@ -194,5 +194,3 @@ def time_module(module: nn.Module,
             max_seconds=max_seconds)
     stats = summarize([1e3 * s for s in samples])
     return stats.mean, stats.std, stats.n
-
-

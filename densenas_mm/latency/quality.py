@@ -51,9 +51,8 @@ def agreement_rule(statistic: str, tolerance: float) -> str:
             f'{100 * tolerance:g} %')
 
 
-def assess_entries(entries: Mapping[str, Mapping[str, Any]],
-                   tolerance: float, max_noisy: float,
-                   statistic: str) -> Dict[str, Any]:
+def assess_entries(entries: Mapping[str, Mapping[str, Any]], tolerance: float,
+                   max_noisy: float, statistic: str) -> Dict[str, Any]:
     """The table verdict from its entries' ``noisy`` flags.
 
     Args:
@@ -109,8 +108,8 @@ def table_quality(metadata: Mapping[str, Any],
             UNCHECKED, 'it is a partial (interrupted) build; its noise is '
             'judged when the build completes')
     quality: Optional[Mapping[str, Any]] = metadata.get('quality')
-    if not isinstance(quality, Mapping) or quality.get('status') not in (
-            OK, NOISY):
+    if not isinstance(quality,
+                      Mapping) or quality.get('status') not in (OK, NOISY):
         return TableQuality(
             UNCHECKED, 'it records no noise verdict (not built by '
             'tools/build_latency_lut.py)')

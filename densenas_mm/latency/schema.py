@@ -17,8 +17,8 @@ SCHEMA = 'densenas_mm.latency_table'
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 REQUIRED_METADATA = ('device', 'batch_size', 'dtype', 'memory_format', 'unit')
-KEY_FIELDS = ('op', 'kernel', 'expansion', 'c_in', 'c_out', 'stride', 'h',
-              'w', 'batch_size', 'dtype', 'memory_format')
+KEY_FIELDS = ('op', 'kernel', 'expansion', 'c_in', 'c_out', 'stride', 'h', 'w',
+              'batch_size', 'dtype', 'memory_format')
 ENTRY_FIELDS = KEY_FIELDS + ('latency', 'count')
 V1_ENTRY_FIELDS = KEY_FIELDS + ('mean', 'std', 'count')
 V1_LACKS = (
@@ -77,8 +77,7 @@ def _ms(value: Any) -> bool:
 
 def _check_rounds(entry: Dict[str, Any], where: str) -> None:
     for name in ('rounds', 'round_minima'):
-        if name in entry and not (isinstance(entry[name], list)
-                                  and entry[name]
+        if name in entry and not (isinstance(entry[name], list) and entry[name]
                                   and all(_ms(v) for v in entry[name])):
             raise LatencyTableError(
                 f'{where}: {name} must be a non-empty list of finite '

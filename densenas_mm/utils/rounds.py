@@ -19,8 +19,8 @@ from .timing import summarize, time_samples
 # How the rounds of one entry become its value: the median (over rounds)
 # of each round's median, the median of each round's minimum, the minimum
 # of the round medians, or the smallest sample of all.
-ROUND_STATISTICS = ('median_of_medians', 'median_of_minima',
-                    'min_of_medians', 'min_of_minima')
+ROUND_STATISTICS = ('median_of_medians', 'median_of_minima', 'min_of_medians',
+                    'min_of_minima')
 # The statistic of tables and audits unless told otherwise: on the shared
 # CPU of docs/latency.md it agreed best between builds and with whole nets.
 DEFAULT_STATISTIC = 'min_of_minima'
@@ -113,8 +113,8 @@ class RoundStats:
     def extend(self, other: 'RoundStats') -> 'RoundStats':
         """These rounds followed by those of ``other``."""
         return RoundStats(self.medians + other.medians,
-                          self.minima + other.minima,
-                          self.count + other.count, self.statistic)
+                          self.minima + other.minima, self.count + other.count,
+                          self.statistic)
 
     @property
     def rounds(self) -> int:
@@ -177,7 +177,8 @@ class AgreedRounds:
         return [k for k, s in self.stats.items() if not s.agrees(tolerance)]
 
 
-RunRounds = Callable[[Sequence[Any], int], Mapping[Any, Sequence[Sequence[float]]]]
+RunRounds = Callable[[Sequence[Any], int], Mapping[Any,
+                                                   Sequence[Sequence[float]]]]
 
 
 def measure_until_agreed(run: RunRounds,
@@ -224,8 +225,8 @@ def measure_until_agreed(run: RunRounds,
 
     result = AgreedRounds({})
     for key, stats in measure(keys, rounds).items():
-        result.stats[key] = (prior[key].extend(stats)
-                             if key in prior else stats)
+        result.stats[key] = (
+            prior[key].extend(stats) if key in prior else stats)
     for _ in range(extra_rounds):
         todo = result.disagreeing(tolerance)
         if not todo:

@@ -18,7 +18,8 @@ processes: on a shared machine it does not grow with the neighbours' load.
 It is meaningless for CUDA or several threads (the work runs elsewhere).
 
 :func:`keep_freed_memory` stops glibc from returning freed memory to the
-OS, so repeated forwards do not page-fault (see its docstring). Interleaved
+OS, so repeated forwards do not page-fault (see its docstring), and
+``drop_preempted`` leaves out calls the OS interrupted. Interleaved
 rounds over several callables are built on this loop in :mod:`.rounds`.
 """
 import ctypes
@@ -30,6 +31,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from torch.utils.benchmark import timer as synced_clock
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 CLOCKS = ('wall', 'thread')
 # glibc mallopt parameters (malloc.h)
@@ -155,13 +161,24 @@ def keep_freed_memory() -> bool:
         mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
+def preemption_counter() -> Optional[Callable[[], int]]:
+    """Involuntary context switches of the calling thread so far, as a
+    callable (``getrusage(RUSAGE_THREAD).ru_nivcsw``), or None where the OS
+    does not report them per thread (not Linux)."""
+    who = getattr(resource, 'RUSAGE_THREAD', None) if resource else None
+    if who is None:
+        return None
+    return lambda: resource.getrusage(who).ru_nivcsw
+
+
 def time_samples(fn: Callable[[], Any],
                  warmup: int = 3,
                  min_repeats: int = 5,
                  max_repeats: Optional[int] = None,
                  rel_sem: Optional[float] = None,
                  max_seconds: Optional[float] = None,
-                 clock: str = 'wall') -> List[float]:
+                 clock: str = 'wall',
+                 drop_preempted: bool = False) -> List[float]:
     """Seconds taken by each timed call of ``fn``.
 
     Args:
@@ -176,9 +193,17 @@ def time_samples(fn: Callable[[], Any],
             timed calls took this long in total.
         clock (str): ``'wall'`` (synchronised wall clock) or ``'thread'``
             (CPU time of the calling thread; CPU, one thread only).
+        drop_preempted (bool): Leave out calls during which the OS took the
+            core from the thread (an involuntary context switch: the call
+            then ran with caches other processes had filled) and time
+            another one instead, up to ``4 * max_repeats`` calls (and
+            ``4 * max_seconds``) in all; when too few calls ran undisturbed,
+            the fastest disturbed ones fill up to ``min_repeats``. No effect
+            where the OS does not report it (see
+            :func:`preemption_counter`).
 
     Returns:
-        list[float]: One duration per timed call, in seconds.
+        list[float]: One duration per kept timed call, in seconds.
 
     Raises:
         ValueError: Unless ``1 <= min_repeats <= max_repeats`` and
@@ -191,19 +216,36 @@ def time_samples(fn: Callable[[], Any],
             f'>= 1), got warmup={warmup}, min_repeats={min_repeats}, '
             f'max_repeats={max_repeats}')
     now = clock_fn(clock)
+    switches = preemption_counter() if drop_preempted else None
     for _ in range(warmup):
         fn()
     samples: List[float] = []
-    while len(samples) < max_repeats:
+    disturbed: List[float] = []
+    spent = 0.0
+    for _ in range(4 * max_repeats if switches else max_repeats):
+        before = switches() if switches else 0
         start = now()
         fn()
-        samples.append(now() - start)
+        took = now() - start
+        spent += took
+        if switches and switches() != before:
+            disturbed.append(took)
+        else:
+            samples.append(took)
+        if len(samples) >= max_repeats:
+            break
+        if (disturbed and max_seconds is not None and spent >= 4 * max_seconds
+                and len(samples) + len(disturbed) >= min_repeats):
+            break  # calls keep being interrupted: stop, fill up below
         if len(samples) < min_repeats:
             continue
         if rel_sem is not None and len(samples) > 1:
             stats = summarize(samples)
             if stats.rel_sem < rel_sem:
                 break
-        if max_seconds is not None and sum(samples) >= max_seconds:
+        if max_seconds is not None and spent >= max_seconds:
             break
+    missing = min_repeats - len(samples)
+    if missing > 0:
+        samples += sorted(disturbed)[:missing]
     return samples

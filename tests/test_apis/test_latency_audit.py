@@ -16,8 +16,9 @@ DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
 TIMING = dict(warmup=1, min_repeats=2, max_repeats=2)
 ROUNDS = dict(TIMING, rounds=2, extra_rounds=1)
 # ../shared beside the repository (as in CI)
-REF = (Path(__file__).resolve().parents[3] / 'shared' / 'data' /
-       'densenas_reference' / 'lat_list_densenas_mbv2_xp32')
+REF = (
+    Path(__file__).resolve().parents[3] / 'shared' / 'data' /
+    'densenas_reference' / 'lat_list_densenas_mbv2_xp32')
 
 
 def demo_arch():
@@ -119,8 +120,10 @@ def test_rows_carry_their_noise():
     total = AuditRow('sum of parts', 2.4, 2.0)
     assert total.noise is None and not total.within_noise
     lines = format_audit([close, far, total]).splitlines()
-    assert lines[1].split() == ['stem', '1.100', '1.000', '6.0%', '+10.0%',
-                                '*']
-    assert lines[2].split() == ['block1_node1', '1.300', '1.000', '6.0%',
-                                '+30.0%']
+    assert lines[1].split() == [
+        'stem', '1.100', '1.000', '6.0%', '+10.0%', '*'
+    ]
+    assert lines[2].split() == [
+        'block1_node1', '1.300', '1.000', '6.0%', '+30.0%'
+    ]
     assert lines[4].split()[-2:] == ['-', '+20.0%']

@@ -1,6 +1,5 @@
 """The latency-table builder: coverage, rounds, re-measurement, noisy
 tables, resume, the command line."""
-import itertools
 import json
 import os
 from pathlib import Path
@@ -316,7 +315,10 @@ def test_cuda_build(tmp_path):
                                                  ('float64', False)])
 def test_dtype_and_memory_format_are_part_of_keys(dtype, channels_last):
     table, report = build_latency_table(
-        demo_space(), batch_size=2, dtype=dtype, channels_last=channels_last,
+        demo_space(),
+        batch_size=2,
+        dtype=dtype,
+        channels_last=channels_last,
         **TINY_TIMING)
     fmt = 'channels_last' if channels_last else 'contiguous'
     assert report.measured == 46

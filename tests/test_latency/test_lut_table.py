@@ -189,7 +189,8 @@ def test_add_rounds_keeps_the_statistic_and_the_noise():
 def marked(status):
     table = small_table()
     table.metadata['quality'] = dict(
-        status=status, reason='3 of 46 entries (7 %) kept rounds ...',
+        status=status,
+        reason='3 of 46 entries (7 %) kept rounds ...',
         noisy=[SIG.key])
     return table
 

@@ -16,8 +16,13 @@ def test_rounds_interleave_the_callables():
     got = time_rounds(fns, 3, warmup=1, min_repeats=2)
     # round r: a (1 warm-up + 2 timed), b, c; then the next round
     assert calls == (['a'] * 3 + ['b'] * 3 + ['c'] * 3) * 3
-    assert {k: [len(r) for r in v] for k, v in got.items()} == {
-        k: [2, 2, 2] for k in 'abc'}
+    assert {
+        k: [len(r) for r in v]
+        for k, v in got.items()
+    } == {
+        k: [2, 2, 2]
+        for k in 'abc'
+    }
     with pytest.raises(ValueError, match='rounds must be >= 1'):
         time_rounds(fns, 0)
 
@@ -35,8 +40,8 @@ def test_round_statistics():
     medians, minima = (3.0, 1.0, 2.0, 10.0, 2.0), (1.0, 0.5, 1.0, 9.0, 1.0)
     value = {
         stat: RoundStats(medians, minima, 25, stat).value
-        for stat in ('median_of_medians', 'median_of_minima',
-                     'min_of_medians', 'min_of_minima')
+        for stat in ('median_of_medians', 'median_of_minima', 'min_of_medians',
+                     'min_of_minima')
     }
     assert value == dict(
         median_of_medians=2.0,
@@ -45,8 +50,8 @@ def test_round_statistics():
         min_of_minima=0.5)
     stats = RoundStats(medians, minima, 25, 'median_of_medians')
     # deviations from 2: 1, 1, 0, 8, 0 -> MAD 1
-    assert stats.rel_err == pytest.approx(MEDIAN_SE / math.sqrt(5) / 2,
-                                          rel=1e-6)
+    assert stats.rel_err == pytest.approx(
+        MEDIAN_SE / math.sqrt(5) / 2, rel=1e-6)
     assert not stats.agrees(0.4) and stats.agrees(0.5)
     # a minimum is confirmed when a second round comes close to it:
     # minima 0.5 and next 1.0 -> 100 % apart; medians 1 and 2 -> 100 %

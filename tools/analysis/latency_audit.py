@@ -30,6 +30,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
+from densenas_mm.apis.cli import add_round_args, round_settings
 from densenas_mm.structures.published import DENSENAS_C
 
 
@@ -63,25 +64,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='rank agreement over N random architectures of --config')
     parser.add_argument(
         '--config', help='search config of the table\'s space (--random)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random architectures')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of the random architectures')
     parser.add_argument(
         '--compare',
         metavar='OTHER',
         help='compare --lut with this table (entries, path sums of '
         '--random nets)')
-    parser.add_argument('--rounds', type=int, default=5,
-                        help='interleaved rounds (default 5)')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed calls per round (default 2)')
-    parser.add_argument('--min-repeats', type=int, default=3)
-    parser.add_argument('--max-repeats', type=int, default=10)
-    parser.add_argument('--max-seconds', type=float, default=0.1,
-                        help='cap on timed seconds per round, <= 0 for none')
-    parser.add_argument('--clock', choices=['auto', 'thread', 'wall'],
-                        help="default: the table's clock")
-    parser.add_argument('--tolerance', type=float, default=0.05)
-    parser.add_argument('--extra-rounds', type=int, default=4)
+    add_round_args(parser, rounds=7, max_seconds=0.1)
+    parser.add_argument(
+        '--clock',
+        choices=['auto', 'thread', 'wall'],
+        help="default: the table's clock")
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--json', help='also write the rows to this JSON')
     return parser.parse_args(argv)
@@ -106,15 +100,7 @@ def load_arch(args: argparse.Namespace):
 
 def timing(args: argparse.Namespace) -> dict:
     """The round settings of the command line."""
-    return dict(
-        rounds=args.rounds,
-        warmup=args.warmup,
-        min_repeats=args.min_repeats,
-        max_repeats=args.max_repeats,
-        max_seconds=args.max_seconds if args.max_seconds > 0 else None,
-        clock=args.clock,
-        tolerance=args.tolerance,
-        extra_rounds=args.extra_rounds)
+    return dict(round_settings(args), clock=args.clock)
 
 
 def random_nets(args: argparse.Namespace):
@@ -205,8 +191,10 @@ def compare(args: argparse.Namespace, table) -> int:
 
 def format_rank(report: dict) -> str:
     """The --random mode's table."""
-    lines = [f'{"net":<4}{"LUT ms":>9}{"measured ms":>13}{"noise":>8}'
-             f'{"rel. error":>12}']
+    lines = [
+        f'{"net":<4}{"LUT ms":>9}{"measured ms":>13}{"noise":>8}'
+        f'{"rel. error":>12}'
+    ]
     for i, n in enumerate(report['nets']):
         noise = '-' if n['noise'] is None else f'{100 * n["noise"]:.1f}%'
         lines.append(f'{i:<4}{n["predicted_ms"]:>9.3f}'

@@ -21,38 +21,48 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from densenas_mm.apis.benchmark.lut_stability import format_report, run
-from densenas_mm.apis.cli import print_and_save
+from densenas_mm.apis.cli import (add_round_args, print_and_save,
+                                  round_settings)
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('space_config', help='config holding the search_space')
-    p.add_argument('search_config', help='search config of the same space '
-                   '(random nets)')
-    p.add_argument('--builds', type=int, default=3,
-                   help='builds per clock (default 3)')
-    p.add_argument('--clocks', nargs='+', default=['thread', 'wall'],
-                   choices=['thread', 'wall'])
-    p.add_argument('--chunks', nargs='+', type=int, default=[10],
-                   help='ops per chunk of interleaved rounds to alternate '
-                   '(default 10)')
-    p.add_argument('--statistic', default=DEFAULT_STATISTIC,
-                   choices=list(ROUND_STATISTICS),
-                   help='statistic the tables are built with (the report '
-                   'evaluates all)')
+    p.add_argument(
+        'search_config',
+        help='search config of the same space '
+        '(random nets)')
+    p.add_argument(
+        '--builds', type=int, default=3, help='builds per setting (default 3)')
+    p.add_argument(
+        '--clocks',
+        nargs='+',
+        default=['thread', 'wall'],
+        choices=['thread', 'wall'])
+    p.add_argument(
+        '--chunks',
+        nargs='+',
+        type=int,
+        default=[10],
+        help='ops per chunk of interleaved rounds to alternate '
+        '(default 10)')
+    p.add_argument(
+        '--statistic',
+        default=DEFAULT_STATISTIC,
+        choices=list(ROUND_STATISTICS),
+        help='statistic the tables are built with (the report '
+        'evaluates all)')
     p.add_argument('--save-tables', help='folder to save every table in')
-    p.add_argument('--nets', type=int, default=12,
-                   help='random nets (default 12)')
+    p.add_argument(
+        '--nets', type=int, default=12, help='random nets (default 12)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--no-rank', action='store_true',
-                   help='skip the whole-net measurements')
+    p.add_argument(
+        '--no-rank',
+        action='store_true',
+        help='skip the whole-net measurements')
     p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--rounds', type=int, default=5)
-    p.add_argument('--min-repeats', type=int, default=5)
-    p.add_argument('--max-repeats', type=int, default=20)
-    p.add_argument('--max-seconds', type=float, default=0.05)
-    p.add_argument('--extra-rounds', type=int, default=6)
+    add_round_args(p)  # of the builds (the rank runs use the audit's)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--out', help='write the report as JSON here')
     return p.parse_args(argv)
@@ -73,11 +83,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         seed=args.seed,
         rank=not args.no_rank,
         batch_size=args.batch_size,
-        rounds=args.rounds,
-        min_repeats=args.min_repeats,
-        max_repeats=args.max_repeats,
-        max_seconds=args.max_seconds,
-        extra_rounds=args.extra_rounds)
+        **round_settings(args))
     print_and_save(report, format_report(report), args.out)
     return report
 

@@ -92,7 +92,9 @@ def run(space_config: str,
         records.append(record)
     summary: Dict[str, Any] = {}
     for setting in settings:
-        ranks = [r['rank'] for r in records if r['setting'] == setting and rank]
+        ranks = [
+            r['rank'] for r in records if r['setting'] == setting and rank
+        ]
         for stat in ROUND_STATISTICS:
             pairs = [
                 compare_tables(a, b, archs, stat)
@@ -121,7 +123,10 @@ def run(space_config: str,
             chunks=list(chunks),
             nets=nets,
             seed=seed,
-            **{k: v for k, v in build.items()}),
+            **{
+                k: v
+                for k, v in build.items()
+            }),
         builds=records,
         summary=summary)
 
@@ -136,12 +141,11 @@ def format_report(report: Dict[str, Any]) -> str:
         tau = row.get('kendall_tau')
         tau_txt = (f'{statistics.median(tau):>9.2f}{min(tau):>9.2f}'
                    if tau else f'{"-":>9}{"-":>9}')
-        lines.append(
-            f'{name:<31}'
-            f'{100 * statistics.median(row["entry_median"]):>9.1f}%'
-            f'{100 * max(row["entry_max"]):>9.0f}%'
-            f'{100 * statistics.median(row["path_median"]):>9.1f}%'
-            f'{100 * max(row["path_max"]):>9.1f}%{tau_txt}')
+        lines.append(f'{name:<31}'
+                     f'{100 * statistics.median(row["entry_median"]):>9.1f}%'
+                     f'{100 * max(row["entry_max"]):>9.0f}%'
+                     f'{100 * statistics.median(row["path_median"]):>9.1f}%'
+                     f'{100 * max(row["path_max"]):>9.1f}%{tau_txt}')
     lines.append('entry / path: max/min - 1 between two builds (median over '
                  'entries or nets; med / max over the pairs of builds); tau: '
                  "Kendall's tau of LUT sum vs measured whole net per build")
