@@ -65,6 +65,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='value of an entry from its rounds (default min_of_minima: '
         'the smallest timed call; see docs/latency.md)')
     parser.add_argument(
+        '--passes',
+        type=int,
+        default=2,
+        help='when the table comes out noisy, run the build again (it adds '
+        'rounds to the noisy entries only), up to this many builds in all '
+        '(default 2)')
+    parser.add_argument(
         '--max-noisy',
         type=float,
         default=0.1,
@@ -134,22 +141,27 @@ def main(argv=None) -> int:
     space = search_space_from_cfg(args.config)
     out = args.out or default_out(space.name, args)
     start = time.perf_counter()
-    table, report = build_latency_table(
-        space,
-        device=args.device,
-        batch_size=args.batch_size,
-        out=out,
-        **round_settings(args),
-        clock=args.clock,
-        statistic=args.statistic,
-        max_noisy=args.max_noisy,
-        keep_memory=not args.default_allocator,
-        drop_preempted=not args.keep_preempted,
-        dtype=args.dtype,
-        channels_last=args.channels_last,
-        checkpoint_every=args.checkpoint_every,
-        resume=not args.no_resume,
-        progress=not args.no_progress)
+    for done in range(1, max(args.passes, 1) + 1):
+        table, report = build_latency_table(
+            space,
+            device=args.device,
+            batch_size=args.batch_size,
+            out=out,
+            **round_settings(args),
+            clock=args.clock,
+            statistic=args.statistic,
+            max_noisy=args.max_noisy,
+            keep_memory=not args.default_allocator,
+            drop_preempted=not args.keep_preempted,
+            dtype=args.dtype,
+            channels_last=args.channels_last,
+            checkpoint_every=args.checkpoint_every,
+            resume=not args.no_resume or done > 1,
+            progress=not args.no_progress)
+        if report.quality['status'] != 'noisy' or done >= args.passes:
+            break
+        print(f'\ntable noisy after build {done} of at most {args.passes} '
+              f'({len(report.noisy)} noisy entries); adding rounds to them')
     print(f'\nwrote {out}: {len(table)} entries ({report.needed} needed by '
           f'{space.name!r}: {report.measured} measured, {report.remeasured} '
           f're-measured, {report.reused} reused; {report.extra_rounds} extra '

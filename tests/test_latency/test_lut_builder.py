@@ -324,3 +324,42 @@ def test_dtype_and_memory_format_are_part_of_keys(dtype, channels_last):
     assert report.measured == 46
     assert all(k.endswith(f'|b2|{dtype}|{fmt}') for k in table.entries)
     assert (table.dtype, table.memory_format) == (dtype, fmt)
+
+
+def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
+    tool = load_tool('build_latency_lut.py')
+    calls = []
+
+    def measure(sigs, device, act, rounds, **timing):
+        # build 1 (3 rounds + 1 extra): every round lower than the last, so
+        # no floor is confirmed; then 0.5 ms in every round
+        calls.append(rounds)
+        start = 0 if len(calls) == 1 else 3
+        return {
+            s.key: [[1.0 - 0.1 * (start + i) if len(calls) <= 2 else 0.5]
+                    for i in range(rounds)]
+            for s in sigs
+        }
+
+    monkeypatch.setattr(builder_mod, 'measure_signatures', measure)
+    args = [
+        str(DEMO_CFG), '--rounds', '3', '--extra-rounds', '1',
+        '--checkpoint-every', '50', '--no-progress'
+    ]
+    once = str(tmp_path / 'once.json')
+    assert tool.main(args + ['--out', once, '--passes', '1']) == 0
+    assert 'table NOISY: 46 of 46 entries (100 %)' in capsys.readouterr().out
+    assert calls == [3, 1] and LatencyTable.load(once).quality.status == (
+        'noisy')
+    calls.clear()
+    twice = str(tmp_path / 'twice.json')
+    assert tool.main(args + ['--out', twice]) == 0  # --passes 2
+    text = capsys.readouterr().out
+    assert 'table noisy after build 1 of at most 2' in text
+    assert 'table OK: 0 of 46 entries' in text
+    # the second build added 3 rounds to the noisy entries only
+    assert calls == [3, 1, 3]
+    entry = next(iter(LatencyTable.load(twice).entries.values()))
+    assert entry['round_minima'] == pytest.approx(
+        [1.0, 0.9, 0.8, 0.7, 0.5, 0.5, 0.5])
+    assert entry['latency'] == 0.5
