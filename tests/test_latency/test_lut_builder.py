@@ -349,8 +349,8 @@ def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
     once = str(tmp_path / 'once.json')
     assert tool.main(args + ['--out', once, '--passes', '1']) == 0
     assert 'table NOISY: 46 of 46 entries (100 %)' in capsys.readouterr().out
-    assert calls == [3, 1] and LatencyTable.load(once).quality.status == (
-        'noisy')
+    assert calls == [3, 1]
+    assert LatencyTable.load(once).quality.status == 'noisy'
     calls.clear()
     twice = str(tmp_path / 'twice.json')
     assert tool.main(args + ['--out', twice]) == 0  # --passes 2
