@@ -95,14 +95,14 @@ def table_quality(metadata: Mapping[str, Any],
                   complete: bool,
                   version: int = SCHEMA_VERSION) -> TableQuality:
     """The verdict of a table (see the module docstring)."""
-    if version == 1 or metadata.get('upgraded_from_version') == 1:
-        return TableQuality(UNCHECKED, V1_LACKS)
     if metadata.get('imported'):
         return TableQuality(
             UNCHECKED,
             f'it is imported ({metadata.get("source", "reference table")}, '
             f'device {metadata.get("device")!r}): one number per op measured '
             'elsewhere, with no rounds and no noise check here')
+    if version == 1 or metadata.get('upgraded_from_version') == 1:
+        return TableQuality(UNCHECKED, V1_LACKS)
     if not complete:
         return TableQuality(
             UNCHECKED, 'it is a partial (interrupted) build; its noise is '

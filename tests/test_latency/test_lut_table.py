@@ -215,3 +215,14 @@ def test_a_noisy_table_is_refused_unless_allowed():
     imported = small_table()
     imported.metadata.update(imported=True, source='reference table')
     assert 'imported (reference table' in imported.quality.reason
+
+
+def test_an_imported_version_1_table_says_it_is_imported():
+    data = v1_content()
+    data['metadata'].update(imported=True, source='reference table',
+                            device='TITAN-Xp (reference table)')
+    quality = LatencyTable.from_dict(data).quality
+    assert quality.status == 'unchecked'
+    assert quality.reason.startswith(
+        "it is imported (reference table, device 'TITAN-Xp (reference "
+        "table)'): one number per op measured elsewhere")
