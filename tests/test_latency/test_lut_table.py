@@ -219,8 +219,10 @@ def test_a_noisy_table_is_refused_unless_allowed():
 
 def test_an_imported_version_1_table_says_it_is_imported():
     data = v1_content()
-    data['metadata'].update(imported=True, source='reference table',
-                            device='TITAN-Xp (reference table)')
+    data['metadata'].update(
+        imported=True,
+        source='reference table',
+        device='TITAN-Xp (reference table)')
     quality = LatencyTable.from_dict(data).quality
     assert quality.status == 'unchecked'
     assert quality.reason.startswith(
