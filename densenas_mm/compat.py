@@ -15,10 +15,22 @@ upstream bug is absent, and never edits installed files.
    ``torch.cuda.set_device`` even with the gloo backend; a CPU-only build of
    torch raises there. We let the call pass as a no-op when CUDA is absent,
    so ``tools/dist_train.sh`` runs on CPU machines (as CI's tests do).
+3. ``mmcls.apis.inference_model`` (mmcls 1.0.0rc6) fails on mmengine >=
+   0.8 with ``'ImageClassificationInferencer' object has no attribute
+   'show_progress'``: mmengine's ``BaseInferencer.__call__`` reads an
+   attribute that only ``BaseInferencer.__init__`` sets, and mmcls's
+   inferencer does not call it. The inferencer gets the attribute as a
+   class default (``False``: no progress bar, as mmcls intended). mmcls is
+   heavy to import, so the fix is applied when ``mmcls.apis.inference`` is
+   imported (a post-import hook on ``sys.meta_path``), or at once if it
+   already is.
 """
+import importlib.abc
 import importlib.machinery
+import inspect
 import sys
 import types
+from typing import Callable, Dict
 
 import torch
 
@@ -72,6 +84,81 @@ def _patch_cuda_set_device() -> None:
     torch.cuda.set_device = set_device
 
 
+_INFERENCE_MODULE = 'mmcls.apis.inference'
+
+
+def _fix_inferencer_progress(module: types.ModuleType) -> None:
+    """Give mmcls's inferencer the ``show_progress`` mmengine reads."""
+    from mmengine.infer import BaseInferencer
+    cls = getattr(module, 'ImageClassificationInferencer', None)
+    if cls is None or hasattr(cls, 'show_progress'):
+        return  # fixed already, or an mmcls that has the attribute
+    if 'show_progress' not in inspect.signature(
+            BaseInferencer.__init__).parameters:
+        return  # an mmengine whose __call__ does not read it
+    cls.show_progress = False
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Runs a module's own loader, then a fix on the loaded module."""
+
+    def __init__(self, loader: importlib.abc.Loader,
+                 fix: Callable[[types.ModuleType], None]) -> None:
+        self._loader = loader
+        self._fix = fix
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._fix(module)
+
+    def __getattr__(self, name: str):
+        # get_source, get_code, ... of the wrapped loader (tracebacks)
+        return getattr(self._loader, name)
+
+
+class _PostImportFixes(importlib.abc.MetaPathFinder):
+    """Applies a fix to a module right after its first import."""
+
+    def __init__(self) -> None:
+        self.fixes: Dict[str, Callable[[types.ModuleType], None]] = {}
+
+    def find_spec(self, name, path, target=None):
+        fix = self.fixes.get(name)
+        if fix is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _PatchingLoader(spec.loader, fix)
+                return spec
+        return None
+
+
+def _post_import_fixes() -> _PostImportFixes:
+    """The one finder of this module on ``sys.meta_path``."""
+    for finder in sys.meta_path:
+        if isinstance(finder, _PostImportFixes):
+            return finder
+    finder = _PostImportFixes()
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+def _when_imported(name: str, fix: Callable[[types.ModuleType],
+                                            None]) -> None:
+    """Apply ``fix`` to module ``name`` now if loaded, else on import."""
+    if name in sys.modules:
+        fix(sys.modules[name])
+    else:
+        _post_import_fixes().fixes[name] = fix
+
+
 def apply() -> None:
     """Apply every fix once; later calls do nothing."""
     global _APPLIED
@@ -79,4 +166,5 @@ def apply() -> None:
         return
     _install_quantization_stub()
     _patch_cuda_set_device()
+    _when_imported(_INFERENCE_MODULE, _fix_inferencer_progress)
     _APPLIED = True

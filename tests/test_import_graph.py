@@ -15,13 +15,12 @@ Layers, lowest first (a module may import its own layer and lower ones):
 """
 import ast
 import os
-import subprocess
-import sys
 from typing import Dict, List, Set
 
 import pytest
 
 from helpers import REPO_ROOT
+from helpers.tools import run_python
 
 PACKAGE = 'densenas_mm'
 LAYERS = [
@@ -172,10 +171,4 @@ def test_light_imports_load_no_heavy_layer(target):
              'densenas_mm.apis']
     code = (f'import sys, {target}; '
             f'print([m for m in {heavy!r} if m in sys.modules])')
-    out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO_ROOT,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == '[]'
+    assert run_python(code).strip().splitlines()[-1] == '[]'

@@ -30,8 +30,10 @@
 #   DEMO_WARMUP_EPOCHS    override its warm-up epochs (at most total - 1)
 #   DEMO_RETRAIN_EPOCHS   override the subnet config's epochs
 #   DEMO_ARCH             best | last: which derived arch (default best)
-#   DEMO_LUT              latency table (default work_dirs/latency/
-#                         densenas_demo_32_cpu_b32_t<threads>.json)
+#   DEMO_LUT              latency table (default: the builder's name for
+#                         the demo space, cpu, batch 32, DEMO_THREADS, i.e.
+#                         work_dirs/latency/densenas_demo_32_cpu_b32_t1.json,
+#                         the demo search configs' lut_file)
 #   DEMO_LUT_ARGS         extra arguments of tools/build_latency_lut.py
 #   DEMO_AUDIT_ARGS       extra arguments of tools/analysis/latency_audit.py
 #   DEMO_STEPS            space-separated subset of the steps to run
@@ -51,7 +53,6 @@ DEMO_THREADS=${DEMO_THREADS:-1}
 DEMO_JOBS=${DEMO_JOBS:-2}
 DEMO_RANDOM=${DEMO_RANDOM:-4}
 DEMO_ARCH=${DEMO_ARCH:-best}
-DEMO_LUT=${DEMO_LUT:-work_dirs/latency/densenas_demo_32_cpu_b32_t${DEMO_THREADS}.json}
 # read by the dataset configs when they are loaded
 export DENSENAS_DEMO_DATA DENSENAS_FMNIST
 export OMP_NUM_THREADS=$DEMO_THREADS MKL_NUM_THREADS=$DEMO_THREADS
@@ -75,6 +76,10 @@ digits)
     echo "DEMO_DATA must be fashion or digits, got '$DEMO_DATA'" >&2
     exit 2 ;;
 esac
+LUT_ARGS=(--device cpu --batch-size 32 --threads "$DEMO_THREADS")
+# One naming rule (densenas_mm/latency/paths.py): ask the builder.
+DEMO_LUT=${DEMO_LUT:-$("$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" \
+    "${LUT_ARGS[@]}" --print-path)}
 
 # In-process data loading: worker processes only compete for the 2 cores.
 no_workers() {
@@ -135,9 +140,8 @@ step_lut() {
     log "latency table for the demo space on this CPU ($DEMO_THREADS thread(s)): $DEMO_LUT"
     # Resumable and cached: entries already in the table (same device,
     # batch, dtype, threads) are reused; a complete table is not remeasured.
-    "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" --device cpu \
-        --batch-size 32 --threads "$DEMO_THREADS" --out "$DEMO_LUT" \
-        ${DEMO_LUT_ARGS:-}
+    "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" "${LUT_ARGS[@]}" \
+        --out "$DEMO_LUT" ${DEMO_LUT_ARGS:-}
 }
 
 step_search() {
@@ -211,7 +215,7 @@ step_plots() {
     log "pictures of the search -> $WORK_DIR/plots (and $WORK_DIR/search/vis)"
     "$PYTHON" tools/analysis/plot_arch.py "$SEARCH_CONFIG" \
         --checkpoint "$(last_checkpoint "$WORK_DIR/search")" \
-        --scalars "$WORK_DIR/search/*/vis_data/scalars.json" \
+        --history "$WORK_DIR/search/vis/history.json" \
         --out-dir "$WORK_DIR/plots"
 }
 

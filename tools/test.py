@@ -8,12 +8,18 @@ Examples:
 ``--out`` writes the metrics (json / yaml / pkl by extension), e.g.
 ``{"accuracy/top1": 91.3, "accuracy/top5": 99.7}``; with
 ``--out-item pred`` it dumps the per-sample predictions instead.
+
+The checkpoint must fit the config's model exactly (a missing, unexpected or
+shape-mismatched key is an error listing them, not a score) and is read
+without running code from it. Bad input exits with status 1 and one
+``error:`` line.
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
 import os
+import sys
 from typing import Dict, List, Optional
 
 import mmengine
@@ -22,9 +28,13 @@ from mmengine.evaluator import DumpResults
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from densenas_mm.apis.cli import add_cfg_options, add_launcher
+from densenas_mm.apis.cli import add_cfg_options, add_launcher, run_cli
 from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
-                                     merge_common_args, sanitize_dataloaders)
+                                     merge_common_args, sanitize_dataloaders,
+                                     use_safe_checkpointing)
+from densenas_mm.models.backbones import check_head_fits
+from densenas_mm.utils.checkpoint import read_checkpoint
+from densenas_mm.utils.io import atomic_path, prepare_output_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -88,25 +98,31 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         dict: The metrics returned by ``Runner.test``.
     """
     args = parse_args(argv)
-    if not os.path.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    # fails here, naming the file, for a missing, empty, truncated or unsafe
+    # checkpoint (the runner loads it again after building the model)
+    read_checkpoint(args.checkpoint)
+    if args.out:
+        prepare_output_file(args.out, '--out')
     cfg = merge_args(Config.fromfile(args.config), args)
     sanitize_dataloaders(cfg)
-    changes = adapt_cfg_for_cpu_distributed(cfg, args.launcher)
+    changes = use_safe_checkpointing(cfg, training=False)
+    changes += adapt_cfg_for_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     for change in changes:
         print_log(change, logger='current')
+    check_head_fits(getattr(runner.model, 'module', runner.model))
     if args.out and args.out_item == 'pred':
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     metrics = runner.test()
     if args.out and args.out_item == 'metrics' and runner.rank == 0:
-        out_dir = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        mmengine.dump(metrics, args.out)
+        # mmengine picks the format from the suffix: keep it on the temp file
+        suffix = os.path.splitext(args.out)[1]
+        with atomic_path(args.out, suffix=suffix) as tmp:
+            mmengine.dump(metrics, tmp)
         print_log(f'metrics written to {args.out}', logger='current')
     return metrics
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -8,21 +8,31 @@ Examples:
 
 Without CUDA, distributed runs switch the backend to gloo and wrap the model
 with ``device_ids=[]`` (see ``densenas_mm.apis.launch``).
+
+Checkpoints are written atomically and loaded strictly, without running code
+from the file (``densenas_mm.DenseNASCheckpointHook``). ``--resume`` without
+a path continues from ``last_checkpoint``; an empty one, or one naming a
+missing or truncated file, is an error that names the newest intact
+checkpoint. Bad input exits with status 1 and one ``error:`` line.
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
 import os
+import sys
 from typing import List, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from densenas_mm.apis.cli import add_cfg_options, add_launcher
+from densenas_mm.apis.cli import add_cfg_options, add_launcher, run_cli
 from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
-                                     merge_common_args, sanitize_dataloaders)
+                                     enable_amp, merge_common_args,
+                                     resume_target, sanitize_dataloaders,
+                                     use_safe_checkpointing)
+from densenas_mm.models.backbones import check_head_fits
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -50,7 +60,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='automatic mixed precision (AmpOptimWrapper; needs a GPU)')
+        help='automatic mixed precision: AmpOptimWrapper for the optimiser '
+        '(both optimisers of a search config); needs a GPU')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -83,18 +94,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper '
-                             f'or AmpOptimWrapper, got {wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
+        enable_amp(cfg)
+    if args.resume is not None:
+        # None: --resume without a path and no last_checkpoint yet (mmengine
+        # then starts from scratch, saying it found nothing to resume)
         cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = resume_target(args.resume, cfg.work_dir)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
@@ -114,12 +119,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     sanitize_dataloaders(cfg)
-    changes = adapt_cfg_for_cpu_distributed(cfg, args.launcher)
+    changes = use_safe_checkpointing(cfg)
+    changes += adapt_cfg_for_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     for change in changes:
         print_log(change, logger='current')
+    check_head_fits(getattr(runner.model, 'module', runner.model))
     runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

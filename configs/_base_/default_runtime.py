@@ -13,7 +13,13 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # CheckpointHook that writes atomically (a kill never leaves a partial
+    # epoch_N.pth or last_checkpoint) and loads strictly, without running
+    # code from the file (see densenas_mm/engine/hooks/checkpoint_hook.py)
+    checkpoint=dict(
+        type='densenas_mm.DenseNASCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

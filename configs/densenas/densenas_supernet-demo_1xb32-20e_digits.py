@@ -10,7 +10,9 @@
 #
 #   python tools/build_latency_lut.py \
 #       configs/_base_/search_spaces/densenas_demo_32.py --device cpu \
-#       --batch-size 32 --out work_dirs/latency/densenas_demo_32_cpu.json
+#       --batch-size 32 --threads 1
+#   # -> work_dirs/latency/densenas_demo_32_cpu_b32_t1.json (= lut_file, the
+#   #    builder's naming rule; tools/demo.sh builds the same file)
 #   python tools/train.py configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
 _base_ = [
     '../_base_/search_spaces/densenas_demo_32.py',
@@ -19,7 +21,7 @@ _base_ = [
     '../_base_/schedules/densenas_search.py',
 ]
 
-lut_file = 'work_dirs/latency/densenas_demo_32_cpu.json'
+lut_file = 'work_dirs/latency/densenas_demo_32_cpu_b32_t1.json'
 warmup_epochs = 12
 max_epochs = 20
 
@@ -31,10 +33,15 @@ model = dict(
     estimator=dict(lut=lut_file, metric='latency'),
     cost_loss=dict(loss_weight=0.15, tau=15))
 
-# The weight pass reads search-train, the architecture pass search-val.
+# The weight pass reads search-train (random crops), the architecture pass
+# search-val (test transform). Supernet validation reads search-val too, so
+# best.yaml is selected without the test split; it starts after warm-up.
 train_dataloader = {{_base_.search_train_dataloader}}
+val_dataloader = {{_base_.supernet_val_dataloader}}
 train_cfg = dict(
-    arch_dataloader={{_base_.search_val_dataloader}}, max_epochs=max_epochs)
+    arch_dataloader={{_base_.search_val_dataloader}},
+    max_epochs=max_epochs,
+    val_begin=warmup_epochs + 1)
 
 optim_wrapper = dict(
     architecture=dict(optimizer=dict(lr=0.1)),
@@ -53,4 +60,9 @@ custom_hooks = [
     dict(type='densenas_mm.DenseNASVisualizationHook', interval=5),
 ]
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=2))
+    logger=dict(interval=10),
+    search_logger=dict(interval=10),
+    checkpoint=dict(max_keep_ckpts=2))
+# --auto-scale-lr: the learning rates are for 1 x 32 images; mmengine scales
+# both optimisers' (weights and alpha/beta) by actual batch / 32.
+auto_scale_lr = dict(base_batch_size=32)

@@ -7,8 +7,9 @@
 #
 #   python tools/build_latency_lut.py \
 #       configs/_base_/search_spaces/densenas_demo_32.py --device cpu \
-#       --threads 1 --batch-size 32 \
-#       --out work_dirs/latency/densenas_demo_32_cpu_b32_t1.json
+#       --batch-size 32 --threads 1
+#   # -> work_dirs/latency/densenas_demo_32_cpu_b32_t1.json (= lut_file, the
+#   #    builder's naming rule)
 #   python tools/train.py \
 #       configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py
 _base_ = [
@@ -30,11 +31,12 @@ model = dict(
     estimator=dict(lut=lut_file, metric='latency'),
     cost_loss=dict(loss_weight=0.15, tau=15))
 
-# The weight pass reads search-train, the architecture pass search-val;
-# supernet validation (which selects best.yaml) reads search-val with the
-# test transform: the test images are never seen during the search.
+# The weight pass reads search-train (random crops and flips), the
+# architecture pass search-val (test transform). Supernet validation reads
+# search-val too, so best.yaml is selected without the test images; it
+# starts after warm-up.
 train_dataloader = {{_base_.search_train_dataloader}}
-val_dataloader = {{_base_.search_val_eval_dataloader}}
+val_dataloader = {{_base_.supernet_val_dataloader}}
 train_cfg = dict(
     arch_dataloader={{_base_.search_val_dataloader}},
     max_epochs=max_epochs,
@@ -53,9 +55,11 @@ param_scheduler = dict(architecture=[
 ])
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
-    dict(type='densenas_mm.DenseNASArchHook'),
+    dict(type='densenas_mm.DenseNASArchHook', topk=2),
     dict(type='densenas_mm.DenseNASVisualizationHook', interval=5),
 ]
 default_hooks = dict(
-    logger=dict(interval=20), checkpoint=dict(max_keep_ckpts=2))
+    logger=dict(interval=20),
+    search_logger=dict(interval=20),
+    checkpoint=dict(max_keep_ckpts=2))
 auto_scale_lr = dict(base_batch_size=32)

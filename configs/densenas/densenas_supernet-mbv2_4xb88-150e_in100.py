@@ -5,14 +5,13 @@
 # paper's TITAN-Xp table (batch 32), lambda 0.15, tau 15 ms. The recipe
 # (optimisers, loop, DDP wrapper) is configs/_base_/schedules/densenas_search.py.
 #
-# The latency table (one-off; the reference list ships with the paper code):
-#   python tools/analysis/import_reference_lut.py \
-#       /path/to/lat_list_densenas_mbv2_xp32
-#   # -> work_dirs/latency/densenas_mbv2_224_ref_b32.json (= lut_file)
-# or measure your own device (then drop target_device=None below):
+# The latency table: the paper's, converted and shipped with the project
+# (resources/latency/, Apache-2.0, see its README.md). Or measure your own
+# device (then set model.estimator.lut to it and drop target_device=None):
 #   python tools/build_latency_lut.py \
 #       configs/_base_/search_spaces/densenas_mbv2_224.py --device cuda \
-#       --batch-size 32 --out work_dirs/latency/densenas_mbv2_224_mygpu.json
+#       --batch-size 32
+#   # -> work_dirs/latency/densenas_mbv2_224_<GPU name>_b32.json
 # The data lists: tools/dataset/make_imagenet_subset.py (see the dataset
 # config). Search:
 #   bash tools/dist_train.sh \
@@ -24,9 +23,12 @@ _base_ = [
     '../_base_/schedules/densenas_search.py',
 ]
 
-lut_file = 'work_dirs/latency/densenas_mbv2_224_ref_b32.json'
+lut_file = 'resources/latency/densenas_mbv2_224_ref_b32.json'
 warmup_epochs = 50
 max_epochs = 150
+# The reference validates the supernet on search-val from epoch 120 (0-based,
+# i.e. after the 121st) and keeps the top-2 architectures (DenseNASArchHook).
+val_begin = 121
 
 model = dict(
     architecture=dict(
@@ -49,8 +51,8 @@ train_dataloader = {{_base_.search_train_dataloader}}
 train_cfg = dict(
     arch_dataloader={{_base_.search_val_dataloader}},
     max_epochs=max_epochs,
-    # supernet accuracy on search-val (selects best.yaml) once searching
-    val_begin=warmup_epochs + 1)
+    # supernet accuracy on search-val selects best.yaml / top2.yaml
+    val_begin=val_begin)
 
 # Weights: cosine per iteration to 1e-5 over all 150 epochs.
 param_scheduler = dict(architecture=[
@@ -63,8 +65,13 @@ param_scheduler = dict(architecture=[
 ])
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
-    dict(type='densenas_mm.DenseNASArchHook'),
+    dict(type='densenas_mm.DenseNASArchHook', topk=2),
+    # pictures every 10 epochs; curves (vis/curves.png, vis/history.json)
+    # every epoch
+    dict(type='densenas_mm.DenseNASVisualizationHook', interval=10),
 ]
 
 env_cfg = dict(dist_cfg=dict(backend='nccl'))
+# --auto-scale-lr: the recipe's learning rates are for 352 images in total;
+# mmengine scales both optimisers' (weights and alpha/beta) by the ratio.
 auto_scale_lr = dict(base_batch_size=352)

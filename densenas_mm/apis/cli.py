@@ -1,6 +1,8 @@
 """Argument helpers shared by the command line tools."""
 import argparse
-from typing import Any, Dict, List, Optional, Sequence
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import torch.nn as nn
 
@@ -51,6 +53,100 @@ def input_shape(model: nn.Module, batch_size: int,
     channels = getattr(getattr(model, 'backbone', None), 'in_channels', 3)
     return [batch_size, channels, h, w]
 
+
+def input_errors() -> Tuple[Type[BaseException], ...]:
+    """Errors that describe bad input (a file, a config, a table) and are
+    reported as one ``error:`` line instead of a traceback."""
+    from densenas_mm.datasets.checks import DataError
+    from densenas_mm.datasets.imagenet_subset import SubsetError
+    from densenas_mm.latency.schema import LatencyTableError
+    from densenas_mm.search_space.errors import SearchSpaceError
+    from densenas_mm.structures.errors import ArchError
+    from densenas_mm.utils.checkpoint import CheckpointError
+    from densenas_mm.utils.io import OutputPathError
+    return (ArchError, CheckpointError, DataError, LatencyTableError,
+            SearchSpaceError, SubsetError, OutputPathError)
+
+
+def run_cli(main: Callable[[], Any]) -> int:
+    """Run a tool's ``main``; bad input exits 1 with ``error: message``.
+
+    Anything else keeps its traceback (also ``FloatingPointError``, a
+    search stopped on NaN or divergence: its message says what to do).
+
+    Returns:
+        int: The exit status (``main``'s int result, else 0).
+    """
+    try:
+        result = main()
+    except input_errors() as err:
+        rank = os.environ.get('RANK')
+        prefix = f'error (rank {rank})' if rank not in (None, '0') else \
+            'error'
+        print(f'{prefix}: {err}', file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def add_round_args(parser: argparse.ArgumentParser,
+                   rounds: int = 5,
+                   min_repeats: int = 5,
+                   max_repeats: int = 20,
+                   max_seconds: float = 0.05,
+                   extra_rounds: int = 6) -> None:
+    """The interleaved-round settings of the latency tools (defaults given
+    per tool); :func:`round_settings` reads them back."""
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=rounds,
+        help=f'interleaved rounds (default {rounds})')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=2,
+        help='untimed calls per op and round (default 2)')
+    parser.add_argument(
+        '--min-repeats',
+        type=int,
+        default=min_repeats,
+        help=f'timed calls per op and round at least (default {min_repeats})')
+    parser.add_argument(
+        '--max-repeats',
+        type=int,
+        default=max_repeats,
+        help=f'timed calls per op and round at most (default {max_repeats})')
+    parser.add_argument(
+        '--max-seconds',
+        type=float,
+        default=max_seconds,
+        help='cap on timed seconds per op and round, <= 0 for none '
+        f'(default {max_seconds})')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=0.05,
+        help="rounds agree when the value's relative uncertainty is at most "
+        'this: for a minimum the gap between the two lowest rounds, for a '
+        'median its robust standard error (default 0.05)')
+    parser.add_argument(
+        '--extra-rounds',
+        type=int,
+        default=extra_rounds,
+        help='rounds added at most to an op whose rounds disagree (default '
+        f'{extra_rounds})')
+
+
+def round_settings(args: argparse.Namespace) -> Dict[str, Any]:
+    """The keyword arguments of :func:`add_round_args`' options."""
+    return dict(
+        rounds=args.rounds,
+        warmup=args.warmup,
+        min_repeats=args.min_repeats,
+        max_repeats=args.max_repeats,
+        max_seconds=args.max_seconds if args.max_seconds > 0 else None,
+        tolerance=args.tolerance,
+        extra_rounds=args.extra_rounds)
 
 
 def print_and_save(report: Dict[str, Any], text: str,

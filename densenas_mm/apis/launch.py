@@ -1,5 +1,10 @@
 """Config adjustments shared by ``tools/train.py`` and ``tools/test.py``.
 
+Checkpoints are always read safely and strictly and written atomically:
+:func:`use_safe_checkpointing` puts ``densenas_mm.DenseNASCheckpointHook``
+in place of a plain ``CheckpointHook`` (also for configs from other
+projects), and :func:`resume_target` resolves ``--resume`` without a path.
+
 Distributed runs without CUDA (CPU machines, CI) need two changes that a
 config written for GPUs does not carry (see docs/environment.md):
 
@@ -11,7 +16,7 @@ config written for GPUs does not carry (see docs/environment.md):
 unavailable and a launcher is used, so GPU runs see the config unchanged.
 """
 import os.path as osp
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -113,3 +118,111 @@ def merge_common_args(cfg: Config, config_path: str, work_dir: Optional[str],
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
+
+
+AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper')
+
+
+def enable_amp(cfg: Config) -> List[str]:
+    """``--amp``: make every optimiser wrapper of the config an
+    ``AmpOptimWrapper`` (dynamic loss scaling unless one is set), in place.
+
+    A plain config has one wrapper (``optim_wrapper.optimizer``); a search
+    config has one per part under mmrazor's
+    ``SeparateOptimWrapperConstructor`` (``optim_wrapper.architecture``,
+    ``optim_wrapper.mutator``), which each get the type, while the top level
+    keeps only the constructor.
+
+    Args:
+        cfg (Config): The config; ``optim_wrapper`` is changed.
+
+    Returns:
+        list[str]: The config keys of the wrappers changed, e.g.
+        ``['optim_wrapper.architecture', 'optim_wrapper.mutator']``.
+
+    Raises:
+        ValueError: If a wrapper has another type (naming it) or the config
+            has no optimiser wrapper.
+    """
+    top = cfg.get('optim_wrapper')
+    if not isinstance(top, dict):
+        raise ValueError('--amp needs an optim_wrapper in the config')
+    if 'optimizer' in top:
+        parts: Dict[str, Any] = {'optim_wrapper': top}
+    else:
+        parts = {
+            f'optim_wrapper.{k}': v
+            for k, v in top.items() if isinstance(v, dict) and 'optimizer' in v
+        }
+        if not parts:
+            raise ValueError(
+                '--amp: optim_wrapper has neither an optimizer nor parts '
+                f'with one (keys: {sorted(top)})')
+    for key, wrapper in parts.items():
+        kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
+        if kind not in AMP_WRAPPERS:
+            raise ValueError(f'--amp needs {key}.type to be one of '
+                             f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
+        wrapper['type'] = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    return list(parts)
+
+
+_PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
+SAFE_CHECKPOINT_HOOK = 'densenas_mm.DenseNASCheckpointHook'
+
+
+def use_safe_checkpointing(cfg: Config, training: bool = True) -> List[str]:
+    """Make the config's checkpoint hook the atomic, strict one, in place.
+
+    A plain mmengine ``CheckpointHook`` (or none: mmengine would add one)
+    becomes ``densenas_mm.DenseNASCheckpointHook`` with the same arguments;
+    other hook types are left alone, and so is a checkpoint hook disabled
+    with ``None`` in a training run. Also makes mmengine read local
+    checkpoints with ``weights_only=True``
+    (:func:`~densenas_mm.utils.checkpoint.use_safe_checkpoint_loader`).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        training (bool): False for ``tools/test.py``: a disabled hook is
+            then replaced by one that only checks what is loaded.
+
+    Returns:
+        list[str]: One message per change.
+    """
+    from densenas_mm.utils.checkpoint import use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
+    hooks = cfg.setdefault('default_hooks', ConfigDict())
+    if training and 'checkpoint' in hooks and hooks['checkpoint'] is None:
+        return []
+    hook = hooks.get('checkpoint')
+    if hook is None:
+        hooks['checkpoint'] = ConfigDict(type=SAFE_CHECKPOINT_HOOK)
+        return [f'default_hooks.checkpoint = {SAFE_CHECKPOINT_HOOK}']
+    if hook.get('type') in _PLAIN_CHECKPOINT_HOOKS:
+        hook['type'] = SAFE_CHECKPOINT_HOOK
+        return [f'default_hooks.checkpoint: CheckpointHook -> '
+                f'{SAFE_CHECKPOINT_HOOK} (atomic writes, strict loading)']
+    return []
+
+
+def resume_target(resume: Optional[str], work_dir: str) -> Optional[str]:
+    """The checkpoint a ``--resume`` run loads.
+
+    Args:
+        resume (str, optional): ``--resume``: a path, ``'auto'`` (no value:
+            the work dir's ``last_checkpoint``) or None.
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The checkpoint, or None (no ``--resume``, or ``'auto'``
+        with nothing to resume).
+
+    Raises:
+        CheckpointError: For an empty ``last_checkpoint`` or one naming a
+            missing or truncated file (with the checkpoint to use instead).
+    """
+    from densenas_mm.utils.checkpoint import resolve_resume
+    if resume == 'auto':
+        return resolve_resume(work_dir)
+    return resume

@@ -49,6 +49,7 @@ def build_classifier(config: Union[str, Config],
     from mmengine.runner import load_checkpoint
 
     from densenas_mm.registry import MODELS
+    from densenas_mm.utils.checkpoint import use_safe_checkpoint_loader
 
     cfg = load_config(config, cfg_options)
     scope = cfg.get('default_scope', 'mmcls')
@@ -62,6 +63,8 @@ def build_classifier(config: Union[str, Config],
     if init:
         _quiet_init(model)
     if checkpoint is not None:
+        # weights_only with mmengine's allow-list: reading runs no code
+        use_safe_checkpoint_loader()
         load_checkpoint(
             model,
             checkpoint,

@@ -36,7 +36,7 @@ def random_arch(mutator, generator: torch.Generator,
     """Set random alphas/betas on ``mutator`` and derive the architecture."""
     for p in mutator.arch_params.values():
         p.data.copy_(torch.randn(p.shape, generator=generator) * std)
-    return mutator.derive()
+    return mutator.derived_arch()
 
 
 def matched_random_archs(mutator,

@@ -1,13 +1,21 @@
-"""densenas_mm.datasets: demo data (Fashion-MNIST, digits) and the
-ImageNet subset split."""
+"""densenas_mm.datasets: demo data (Fashion-MNIST, digits), ImageNet subset
+preparation, load-time checks of image lists, and the seeded sampler /
+dataset wrapper that make augmentation resumable.
+
+``CheckedCustomDataset`` (:mod:`.checked_dataset`) and
+``FashionMNISTSplit`` (:mod:`.fashion_mnist`), registered in the
+``densenas_mm`` scope, import mmcls and are not imported here, so the demo
+data tools stay light; the registry imports them on first use.
+"""
+from .checks import DataError, check_images, image_problem, read_annotation
 from .demo_data import (DemoData, build_demo_data, expected_counts,
                         verify_demo_data)
-from .fashion_mnist import (FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT,
-                            FashionMNISTSplit, IdxError, read_idx)
 from .imagenet_subset import SubsetError, make_imagenet_subset
+from .seeded import SampleKey, SeededDataset, SeededSampler
 
 __all__ = [
     'DemoData', 'build_demo_data', 'expected_counts', 'verify_demo_data',
-    'SubsetError', 'make_imagenet_subset', 'FashionMNISTSplit', 'IdxError',
-    'read_idx', 'FASHION_MNIST_ROOT', 'FASHION_MNIST_CLASSES'
+    'SubsetError', 'make_imagenet_subset', 'DataError', 'check_images',
+    'image_problem', 'read_annotation', 'SampleKey', 'SeededDataset',
+    'SeededSampler'
 ]

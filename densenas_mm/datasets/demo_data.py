@@ -31,6 +31,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from densenas_mm.utils.io import OutputPathError, prepare_output_dir
+
 NUM_CLASSES = 10
 IMAGE_SIZE = 32
 SPLITS = ('search_train', 'search_val', 'test')
@@ -247,8 +249,14 @@ def build_demo_data(out_dir: str = 'data/demo_digits',
     Raises:
         FileExistsError: ``out_dir`` exists but is not a complete demo
             dataset built with ``seed`` (and ``force`` is False).
+        OutputPathError: ``out_dir`` (or a parent) is an existing file.
     """
     root = osp.abspath(out_dir)
+    if osp.exists(root) and not osp.isdir(root):
+        raise OutputPathError(
+            f'demo data directory {out_dir!r} is an existing file, not a '
+            'directory; pass another --out or move the file away')
+    prepare_output_dir(osp.dirname(root), f'the folder of {out_dir!r}')
     images, targets = _load_digits()
     counts = expected_counts(targets)
     if osp.isdir(root) and not os.listdir(root):

@@ -17,7 +17,7 @@ import os.path as osp
 import random
 from typing import Dict, List, Optional, Sequence
 
-from densenas_mm.utils.io import write_text_atomic
+from densenas_mm.utils.io import prepare_output_dir, write_text_atomic
 
 IMAGE_EXTENSIONS = ('.jpeg', '.jpg', '.png', '.bmp', '.ppm', '.pgm', '.tif')
 
@@ -112,10 +112,14 @@ def make_imagenet_subset(train_dir: str,
 
     Raises:
         SubsetError: Missing or unreadable directories, fewer class folders
-            than ``num_classes``, or a class with fewer than 2 images.
+            than ``num_classes``, a class with fewer than 2 images, or an
+            ``out_dir`` that is an existing file.
     """
     if not 0.0 < split < 1.0:
         raise SubsetError(f'split must be in (0, 1), got {split}')
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise SubsetError(f'--out-dir {out_dir!r} is an existing file, not a '
+                          'directory; pass a directory (created if missing)')
     exts = tuple(e.lower() for e in extensions)
     entries = _listdir(train_dir, 'ImageNet train directory')
     class_dirs = [
@@ -137,7 +141,7 @@ def make_imagenet_subset(train_dir: str,
                 'search-val one image')
         for part, names in split_files(files, split, seed, name).items():
             lines[part] += [f'{name}/{f} {label}' for f in names]
-    os.makedirs(out_dir, exist_ok=True)
+    prepare_output_dir(out_dir, '--out-dir')
     for part, part_lines in lines.items():
         _atomic_write(osp.join(out_dir, f'{part}.txt'), part_lines)
     _atomic_write(osp.join(out_dir, 'classes.txt'), classes)

@@ -1,10 +1,11 @@
 """Engine components: the search loop, its hooks, optimiser wrappers."""
-from .hooks import (DenseNASArchHook, DenseNASVisualizationHook,
-                    DenseNASWarmupHook)
+from .hooks import (DenseNASArchHook, DenseNASCheckpointHook,
+                    DenseNASVisualizationHook, DenseNASWarmupHook)
 from .optim import AutocastOptimWrapper
 from .runner import DenseNASSearchLoop, EpochRecord
 
 __all__ = [
-    'DenseNASArchHook', 'DenseNASVisualizationHook', 'DenseNASWarmupHook',
-    'DenseNASSearchLoop', 'EpochRecord', 'AutocastOptimWrapper'
+    'DenseNASArchHook', 'DenseNASCheckpointHook', 'DenseNASVisualizationHook',
+    'DenseNASWarmupHook', 'DenseNASSearchLoop', 'EpochRecord',
+    'AutocastOptimWrapper'
 ]

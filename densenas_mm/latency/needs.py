@@ -27,7 +27,8 @@ class SpaceOps:
             per ``space.head_ops`` candidate.
         stacks (dict[str, list[OpSignature]]): Layer alias -> one signature
             per ``space.stack_ops`` candidate (skip included, flagged by
-            :attr:`OpSignature.is_skip`; it costs nothing).
+            :attr:`OpSignature.is_skip`; a table may hold its measured
+            cost, 0 otherwise).
         head_edges (dict[str, tuple[int, int]]): Head alias -> (dst, src).
         stack_blocks (dict[str, int]): Layer alias -> block.
         terminals (dict[int, OpSignature]): Source node -> its terminal

@@ -5,13 +5,13 @@ from .grammar import (CLASSIFIER, STEM, OpSpec, parse_op, parse_part,
 from .graph import Edge, SpaceGraph
 from .loading import load_preset, preset_path, search_space_from_cfg
 from .ops import (BasicBlock, Bottleneck, Classifier, ConvBNAct, MBConv,
-                  SkipConnect, build_op, init_weights)
+                  SkipConnect, build_op, init_weights, set_bn_eps)
 from .spec import SearchSpace, space_from_config
 
 __all__ = [
     'Edge', 'SpaceGraph', 'SearchSpace', 'SearchSpaceError',
     'space_from_config', 'OpSpec', 'parse_op', 'parse_part', 'stem_op_name',
-    'STEM', 'CLASSIFIER', 'build_op', 'init_weights', 'MBConv', 'BasicBlock',
-    'Bottleneck', 'SkipConnect', 'ConvBNAct', 'Classifier',
+    'STEM', 'CLASSIFIER', 'build_op', 'init_weights', 'set_bn_eps', 'MBConv',
+    'BasicBlock', 'Bottleneck', 'SkipConnect', 'ConvBNAct', 'Classifier',
     'search_space_from_cfg', 'load_preset', 'preset_path'
 ]

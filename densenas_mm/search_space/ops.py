@@ -18,6 +18,10 @@ from .grammar import parse_part
 
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.1
+#: BN eps of each space family, as the reference code sets it: MobileNetV2
+#: nets call ``set_bn_param(0.1, 1e-3)``; its ResNet nets never set it and
+#: keep PyTorch's default 1e-5.
+BN_EPS_OF_FAMILY = dict(mbv2=1e-3, resnet=1e-5)
 
 
 def make_act(act: str) -> nn.Module:
@@ -77,7 +81,11 @@ class MBConv(nn.Module):
     """MobileNetV2 inverted residual: 1x1 expand, kxk depthwise, 1x1 project.
 
     No expansion conv when ``expansion == 1``; residual whenever the output
-    shape equals the input shape; no SE, ReLU6 activations.
+    shape equals the input shape; no SE, ReLU6 activations. With
+    ``expansion == 1`` the projection BN is affine even when ``affine`` is
+    False, as in the reference (its t=1 MBConv builds that BN with PyTorch's
+    defaults; in the supernet this is the fixed ``mbconv_k3_t1`` after the
+    MobileNetV2 stem).
 
     Args:
         c_in (int): Input channels.
@@ -102,7 +110,9 @@ class MBConv(nn.Module):
             layers.append(ConvBNAct(c_in, mid, 1, affine=affine))
         layers.append(
             ConvBNAct(mid, mid, kernel, stride, groups=mid, affine=affine))
-        layers.append(ConvBNAct(mid, c_out, 1, affine=affine, act=None))
+        project_affine = affine or expansion == 1
+        layers.append(
+            ConvBNAct(mid, c_out, 1, affine=project_affine, act=None))
         self.layers = nn.Sequential(*layers)
         self.use_residual = stride == 1 and c_in == c_out
 
@@ -238,6 +248,22 @@ def build_op(name: str,
             f'{c_in}->{c_out} stride {stride}; skip is a stacking-layer op '
             'only, never a head op')
     return SkipConnect()
+
+
+def set_bn_eps(module: nn.Module, family: str) -> None:
+    """Give every BN of ``module`` the eps of ``family``
+    (:data:`BN_EPS_OF_FAMILY`: 1e-3 MobileNetV2, 1e-5 ResNet).
+
+    Args:
+        module (nn.Module): The network, changed in place.
+        family (str): ``'mbv2'`` or ``'resnet'``.
+    """
+    if family not in BN_EPS_OF_FAMILY:
+        raise ValueError(f'unknown space family {family!r}; families are '
+                         f'{tuple(BN_EPS_OF_FAMILY)}')
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eps = BN_EPS_OF_FAMILY[family]
 
 
 def init_weights(module: nn.Module, family: str) -> None:

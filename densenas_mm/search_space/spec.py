@@ -7,6 +7,8 @@ Errors name the offending entry and say what would be right, so a broken
 space fails at config load rather than with an IndexError in forward (the
 reference code's failure mode when users edit its space).
 """
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Sequence, Union
 
@@ -15,6 +17,9 @@ from .grammar import OpSpec, parse_op
 from .graph import SpaceGraph
 
 _LIST_FIELDS = ('widths', 'resolutions', 'stages', 'num_layers')
+#: Fields that label a space without changing its supernet (they are left
+#: out of :meth:`SearchSpace.fingerprint`).
+LABEL_FIELDS = ('name', 'num_classes')
 
 
 @dataclass
@@ -107,6 +112,35 @@ class SearchSpace:
     def to_dict(self) -> Dict[str, Any]:
         """Plain dict, accepted back by :meth:`from_config`."""
         return asdict(self)
+
+    # ------------------------------------------------------------ identity
+    def structure(self) -> Dict[str, Any]:
+        """The fields that make the supernet, normalised.
+
+        ``name`` and ``num_classes`` are left out (see :data:`LABEL_FIELDS`);
+        ``connections`` is always given per source stage, so ``4`` and
+        ``[4, 4, ...]`` are the same space.
+        """
+        out = {k: v for k, v in self.to_dict().items()
+               if k not in LABEL_FIELDS}
+        out['connections'] = [
+            self.connections_of_stage(s) for s in range(self.num_stages + 1)
+        ]
+        return out
+
+    def fingerprint(self) -> str:
+        """A short hash of :meth:`structure`: equal for equal supernets."""
+        text = json.dumps(self.structure(), sort_keys=True)
+        return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
+
+    def differences(self, other: 'SearchSpace') -> List[str]:
+        """``'field: mine vs other'`` for every structural field that differs.
+        """
+        mine, theirs = self.structure(), other.structure()
+        return [
+            f'{key}: {mine[key]!r} vs {theirs[key]!r}' for key in mine
+            if mine[key] != theirs[key]
+        ]
 
     # ------------------------------------------------------------ queries
     @property

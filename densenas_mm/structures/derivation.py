@@ -11,6 +11,10 @@ is the one its pictures draw.
 - ops: on the chosen path, the head op is the argmax of the head alpha of
   the chosen edge, stacking ops the argmax per layer with every skip
   dropped.
+
+:func:`extreme_choices` derives the other two architectures mmrazor's
+mutators name, the largest and the smallest, from per-candidate costs
+instead of parameters.
 """
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -204,8 +208,73 @@ def derive_arch(space: Any,
         act=space.act,
         path=path,
         space=space.name,
+        search_space=space.to_dict(),
         fix_subnet=fix,
         meta=dict(meta or {}))
+
+
+def extreme_choices(graph: Any,
+                    op_costs: Mapping[str, Sequence[float]],
+                    terminal_costs: Mapping[int, float],
+                    op_choices: Mapping[str, Sequence[str]],
+                    largest: bool = True) -> Dict[str, str]:
+    """Choices of the costliest (or cheapest) architecture of a space.
+
+    Every mixed op takes its costliest (cheapest) candidate; every route the
+    target that continues to the costliest (cheapest) remaining net, found
+    by dynamic programming from the terminal back to the stem::
+
+        best[T] = 0
+        best[i] = stack(i) + max_j (head(j <- i) + best[j])   (min for the
+                                                               cheapest)
+
+    so following the routes from node 0 walks the extreme path, and every
+    route off that path is extreme for the net behind it. Ties go to the
+    first candidate / the nearest target.
+
+    Args:
+        graph (SpaceGraph): The space's graph.
+        op_costs (Mapping[str, Sequence[float]]): Mixed-op alias -> cost of
+            each candidate (heads and stacking layers).
+        terminal_costs (Mapping[int, float]): Source node -> cost of its
+            terminal branch.
+        op_choices (Mapping[str, Sequence[str]]): Mixed-op alias -> candidate
+            names, in the order of ``op_costs``.
+        largest (bool): Costliest (True) or cheapest (False).
+
+    Returns:
+        dict[str, str]: Alias -> choice for every mixed op and route (a
+        ``fix_subnet``).
+    """
+    sign = 1.0 if largest else -1.0
+
+    def best_index(costs: Sequence[float]) -> int:
+        scores = [sign * float(c) for c in costs]
+        return scores.index(max(scores))
+
+    picks = {a: best_index(c) for a, c in op_costs.items()}
+    fix: Dict[str, str] = {
+        a: op_choices[a][k]
+        for a, k in picks.items()
+    }
+
+    def chosen_cost(alias: str) -> float:
+        return float(op_costs[alias][picks[alias]])
+
+    best: Dict[int, float] = {graph.terminal: 0.0}
+    for i in sorted(graph.nodes, reverse=True):
+        succ = graph.outgoing[i]
+        if not succ:
+            continue
+        stack = sum(
+            chosen_cost(layer_alias(i, k))
+            for k in range(graph.num_layers[i]))
+        totals = [(float(terminal_costs[i]) if j == graph.terminal else
+                   chosen_cost(head_alias(j, i))) + best[j] for j in succ]
+        k = best_index(totals)
+        best[i] = stack + totals[k]
+        fix[route_alias(i)] = target_name(succ[k])
+    return fix
 
 
 def _entropy_tensor(logits: Any) -> Tensor:

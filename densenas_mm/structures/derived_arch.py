@@ -11,17 +11,20 @@ and converts exactly to and from the reference code's ``net_config`` string::
 """
 import ast
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
+from densenas_mm.search_space.errors import SearchSpaceError
 from densenas_mm.search_space.grammar import parse_op
+from densenas_mm.search_space.spec import SearchSpace
+from .arch_fields import (check_block_fields, check_chain, check_fields,
+                          require_keys)
+from .errors import ArchError
 
 ARCH_KEY = 'densenas_arch'
-FORMAT_VERSION = 1
-
-
-class ArchError(ValueError):
-    """Raised for an architecture that is malformed or inconsistent."""
+#: Version 2 embeds the search space (``search_space``); 1 is still read.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -68,6 +71,9 @@ class DerivedArch:
         act (str): Activation of stem / terminal.
         path (list[int], optional): Supernet node path, stem to terminal.
         space (str, optional): Name of the search space.
+        search_space (dict, optional): The spec of the space the net was
+            derived in (``SearchSpace.to_dict()``); a net is refused for
+            another space (:func:`~.arch_space.check_arch_in_space`).
         fix_subnet (dict): mmrazor alias -> chosen map for the supernet.
         meta (dict): Free-form facts (epoch, predicted latency, ...).
     """
@@ -83,14 +89,15 @@ class DerivedArch:
     act: str = 'relu6'
     path: Optional[List[int]] = None
     space: Optional[str] = None
+    search_space: Optional[Dict[str, Any]] = None
     fix_subnet: Dict[str, str] = field(default_factory=dict)
     meta: Dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.blocks = [
-            b if isinstance(b, DerivedBlock) else DerivedBlock(**b)
-            for b in self.blocks
-        ]
+        if not isinstance(self.blocks, list):
+            raise ArchError(f'blocks must be a list, got '
+                            f'{type(self.blocks).__name__}')
+        self.blocks = [_to_block(b, i) for i, b in enumerate(self.blocks)]
         self.validate()
 
     # ----------------------------------------------------------- checking
@@ -102,10 +109,13 @@ class DerivedArch:
         return self.blocks[-1].c_out if self.blocks else self.stem_channels
 
     def validate(self) -> None:
-        """Check that widths chain and ops exist; raise :class:`ArchError`."""
-        if self.family not in ('mbv2', 'resnet'):
-            raise ArchError(
-                f"family must be 'mbv2' or 'resnet', got {self.family!r}")
+        """Check field types, that widths chain, that ops exist and that the
+        supernet coordinates and path agree; raise :class:`ArchError`.
+
+        This is the architecture's own consistency; whether it belongs to a
+        search space is :func:`~.arch_space.check_arch_in_space`.
+        """
+        check_fields(self)
         if self.family == 'mbv2' and self.last_dim is None:
             raise ArchError('a MobileNetV2-type net needs its terminal '
                             "[[C, last_dim], 'conv1_1'] entry (last_dim)")
@@ -117,14 +127,11 @@ class DerivedArch:
         for i, blk in enumerate(self.blocks):
             where = f'block {i}' + (f' (node {blk.node})'
                                     if blk.node is not None else '')
+            check_block_fields(blk, where)
             if blk.c_in != width:
                 raise ArchError(
                     f'widths do not chain: {where} takes {blk.c_in} '
                     f'channels but the previous layer gives {width}')
-            if blk.c_out < 1 or blk.stride not in (1, 2):
-                raise ArchError(f'{where}: needs c_out >= 1 and stride 1 or '
-                                f'2, got c_out={blk.c_out} '
-                                f'stride={blk.stride}')
             head = self._check_op(blk.head_op, f'{where} head')
             if head.kind in ('skip', 'conv1x1'):
                 raise ArchError(f'{where}: {blk.head_op!r} cannot be a head '
@@ -138,6 +145,27 @@ class DerivedArch:
                 raise ArchError(f'{where}: layer_ids and stack_ops differ '
                                 'in length')
             width = blk.c_out
+        check_chain(self)
+        self.recorded_space()
+
+    def recorded_space(self) -> Optional[SearchSpace]:
+        """The :class:`SearchSpace` recorded in the file (None if absent).
+
+        Raises:
+            ArchError: If the recorded spec is not a valid space or its name
+                disagrees with ``space``.
+        """
+        if self.search_space is None:
+            return None
+        try:
+            space = SearchSpace.from_config(self.search_space)
+        except (SearchSpaceError, TypeError) as err:
+            raise ArchError(f'search_space: not a valid search space '
+                            f'({err})') from None
+        if self.space is not None and self.space != space.name:
+            raise ArchError(f'space is {self.space!r} but search_space is '
+                            f'named {space.name!r}')
+        return space
 
     def _check_op(self, name: str, where: str):
         try:
@@ -271,14 +299,18 @@ class DerivedArch:
                 '(write one with DerivedArch.dump, or pass a net_config '
                 'string)')
         body = copy.deepcopy(data[ARCH_KEY])
+        if not isinstance(body, dict):
+            raise ArchError(f'the {ARCH_KEY} section must be a mapping, got '
+                            f'{type(body).__name__}')
         version = body.pop('format_version', None)
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ArchError(f'unsupported architecture format_version '
                             f'{version!r}; this version reads '
-                            f'{FORMAT_VERSION}')
+                            f'{list(READABLE_VERSIONS)}')
+        _require_written_keys(body, version)
         net_config = body.pop('net_config', None)
         fix_subnet = {
-            k: (v['chosen'] if isinstance(v, dict) else v)
+            k: (v.get('chosen') if isinstance(v, dict) else v)
             for k, v in data.items() if k != ARCH_KEY
         }
         known = set(cls.__dataclass_fields__)
@@ -324,3 +356,30 @@ class DerivedArch:
             return cls.from_dict(data)
         except ArchError as err:
             raise ArchError(f'{text}: {err}') from None
+
+
+_BLOCK_FIELDS = tuple(f.name for f in fields(DerivedBlock))
+_BLOCK_REQUIRED = ('c_in', 'c_out', 'head_op')
+
+
+def _to_block(value: Any, index: int) -> DerivedBlock:
+    """A :class:`DerivedBlock` from a block or its mapping."""
+    if isinstance(value, DerivedBlock):
+        return value
+    if not isinstance(value, dict):
+        raise ArchError(f'block {index} must be a mapping of '
+                        f'{list(_BLOCK_FIELDS)}, got {value!r}')
+    unknown = sorted(set(value) - set(_BLOCK_FIELDS))
+    missing = [k for k in _BLOCK_REQUIRED if k not in value]
+    if unknown or missing:
+        raise ArchError(f'block {index}: unknown keys {unknown}, missing '
+                        f'keys {missing}; a block has {list(_BLOCK_FIELDS)}')
+    return DerivedBlock(**value)
+
+
+def _require_written_keys(body: Dict[str, Any], version: int) -> None:
+    """Every key :meth:`DerivedArch.to_dict` writes must be in the file."""
+    expected = [f.name for f in fields(DerivedArch) if f.name != 'fix_subnet']
+    if version < 2:
+        expected.remove('search_space')
+    require_keys(body, expected + ['net_config'], _BLOCK_FIELDS)

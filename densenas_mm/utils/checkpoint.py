@@ -1,17 +1,189 @@
-"""Read checkpoints defensively; write them atomically."""
+"""Read checkpoints safely and strictly; write them atomically.
+
+Reading a checkpoint runs no code: :func:`read_checkpoint` loads with
+``torch.load(weights_only=True)`` and an allow-list of exactly the types an
+mmengine checkpoint holds besides tensors (:func:`safe_globals`): numpy
+arrays, scalars and dtypes (message-hub scalars, the ETA), mmengine's
+``HistoryBuffer`` and the statistics methods it pickles by reference.
+``ConfigDict`` values come back as plain dicts. A file with anything else is
+refused with the name of the offending global. mmengine's own loader of
+local files is replaced by this one (:func:`use_safe_checkpoint_loader`), so
+``Runner.resume``, ``load_from``, ``Pretrained`` init and
+``load_checkpoint`` are covered too. The ``meta['config']`` entry, which
+``Runner.resume`` would execute as a Python config, is dropped.
+
+Strict loading (:func:`check_state_fits`) compares the keys and shapes of a
+state dict with the model's and lists the missing, unexpected and
+shape-mismatched keys; a truncated file is reported with the newest intact
+checkpoint beside it (:func:`intact_checkpoints`).
+"""
 import os
 import pickle
+import re
 import zipfile
-from typing import Any, Dict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from .io import atomic_path
 
+#: Checkpoint file names the runner writes (epoch / iteration based).
+CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+_NUMPY_CODES = '?bhilqpBHILQPefdgFDGUS'
+# what the weights-only unpickler (and the restricted getattr) say about an
+# object outside the allow-list, as opposed to a damaged file
+_UNSAFE = re.compile(r'GLOBAL [\w.]+|refused getattr\([^)]*\)|'
+                     r'Can only (build|create new object)[^\n]*|'
+                     r'Trying to call reduce for unrecognized function [^\n]*')
+
 
 class CheckpointError(ValueError):
-    """A checkpoint file is missing, unreadable or not a model checkpoint."""
+    """A checkpoint file is missing, unreadable, unsafe or does not fit."""
+
+
+# --------------------------------------------------------------- allow-list
+def _history_buffer_attribute(owner: Any, name: str) -> Callable:
+    """The one ``getattr`` a checkpoint may call.
+
+    mmengine's ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; this stand-in for ``builtins.getattr``
+    resolves only public functions defined on ``HistoryBuffer`` itself.
+    """
+    from mmengine.logging import HistoryBuffer
+    value = (vars(HistoryBuffer).get(name) if owner is HistoryBuffer
+             and isinstance(name, str) and not name.startswith('_') else None)
+    if not callable(value) or isinstance(value, type):
+        raise pickle.UnpicklingError(
+            f'refused getattr({owner!r}, {name!r}): a checkpoint may only '
+            'reference the statistics methods of mmengine.HistoryBuffer')
+    return value
+
+
+def safe_globals() -> List[Any]:
+    """The allow-list for ``torch.load(weights_only=True)``.
+
+    Returns:
+        list: Objects and ``(object, 'module.name')`` pairs for
+        ``torch.serialization.safe_globals``.
+    """
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
+    allowed += sorted({type(np.dtype(c))
+                       for c in _NUMPY_CODES}, key=lambda t: t.__name__)
+    core = getattr(np, '_core', None) or np.core
+    for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        multiarray = core.multiarray
+        allowed.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        allowed.append((multiarray.scalar, f'{module}.scalar'))
+    allowed.append((_history_buffer_attribute, 'builtins.getattr'))
+    allowed.append((dict, 'mmengine.config.config.ConfigDict'))
+    return allowed
+
+
+def _torch_load_safely(path: str, map_location: Any) -> Any:
+    serialization = torch.serialization
+    if not hasattr(serialization, 'safe_globals'):
+        raise CheckpointError(
+            f'cannot read {path!r} safely: torch {torch.__version__} has no '
+            'torch.serialization.safe_globals (torch >= 2.5 is needed to '
+            'load mmengine checkpoints with weights_only=True)')
+    with serialization.safe_globals(safe_globals()):
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+
+# ------------------------------------------------------------------ reading
+def intact_checkpoints(folder: str, exclude: Optional[str] = None
+                       ) -> List[str]:
+    """``epoch_N.pth`` / ``iter_N.pth`` files in ``folder`` whose zip
+    archive is complete (CRC checked), newest first."""
+    if not os.path.isdir(folder):
+        return []
+    found = []
+    for name in os.listdir(folder):
+        match = CKPT_NAME.match(name)
+        path = os.path.join(folder, name)
+        if not match or (exclude and os.path.abspath(path)
+                         == os.path.abspath(exclude)):
+            continue
+        if is_intact(path):
+            found.append((int(match.group(2)), path))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def is_intact(path: str) -> bool:
+    """Whether ``path`` is a complete torch zip archive (CRCs checked)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+
+
+def previous_hint(path: str) -> str:
+    """`` Resume from X instead`` naming the newest intact checkpoint beside
+    ``path`` (empty when there is none)."""
+    intact = intact_checkpoints(os.path.dirname(os.path.abspath(path)), path)
+    if not intact:
+        return ' No intact epoch_N.pth / iter_N.pth is beside it.'
+    return (f' The newest intact checkpoint beside it is {intact[0]}; use '
+            f'that one (e.g. --resume {intact[0]}).')
+
+
+def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
+    """Load a checkpoint file without running any code from it.
+
+    Args:
+        path (str): Local checkpoint file.
+        map_location: As for ``torch.load``.
+
+    Returns:
+        The checkpoint (an mmengine checkpoint is a dict with ``meta``,
+        ``state_dict``, ``message_hub``, ...).
+
+    Raises:
+        CheckpointError: If the file is missing, empty, truncated, corrupt or
+            holds objects outside the allow-list.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f'checkpoint {path!r} does not exist' +
+                              ('' if not os.path.exists(path) else
+                               ' as a file (it is a directory)'))
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(
+            f'checkpoint {path!r} is empty (0 bytes): the run that wrote it '
+            'was interrupted.' + previous_hint(path))
+    try:
+        ckpt = _torch_load_safely(path, map_location)
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        found = re.search(_UNSAFE, text)
+        if found:
+            what = found.group(0).rstrip('. ')
+            raise CheckpointError(
+                f'refusing to load checkpoint {path!r}: it holds a Python '
+                f'object outside the allow-list of mmengine checkpoint types '
+                f'({what}); unpickling it could run code. Only tensors, '
+                'numbers, strings, containers, numpy arrays and mmengine '
+                'HistoryBuffers are read.') from None
+        raise CheckpointError(_corrupt(path, err)) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
+            OSError) as err:
+        raise CheckpointError(_corrupt(path, err)) from None
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    if isinstance(meta, dict) and 'config' in meta:
+        # Runner.resume would run this string as a Python config file.
+        meta.pop('config')
+    return ckpt
+
+
+def _corrupt(path: str, err: BaseException) -> str:
+    return (f'cannot read checkpoint {path!r}: it is truncated or corrupt '
+            f'({type(err).__name__}: {str(err).splitlines()[0][:200]}).' +
+            previous_hint(path))
 
 
 def load_state_dict(path: str) -> Dict[str, Tensor]:
@@ -25,41 +197,173 @@ def load_state_dict(path: str) -> Dict[str, Tensor]:
         DDP-wrapped save is removed).
 
     Raises:
-        CheckpointError: If the file is missing, empty, truncated, corrupt or
-            holds no tensors.
+        CheckpointError: If the file is missing, empty, truncated, corrupt,
+            unsafe or holds no tensors.
     """
-    if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint {path!r} does not exist')
-    if os.path.getsize(path) == 0:
-        raise CheckpointError(f'checkpoint {path!r} is empty (0 bytes); the '
-                              'run that wrote it was probably interrupted')
-    try:
-        # Search checkpoints hold mmengine objects (message hub, history
-        # buffers), so weights_only loading would refuse them; this is the
-        # same trust model as mmengine's own load_checkpoint.
-        ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-            ValueError, OSError) as err:
+    ckpt = read_checkpoint(path)
+    state = state_of(ckpt, path)
+    if not state:
         raise CheckpointError(
-            f'cannot read checkpoint {path!r}: it is truncated or corrupt '
-            f'({type(err).__name__}: {err}). Use a complete checkpoint, e.g. '
-            'the latest epoch_N.pth of the search work_dir.') from None
+            f'checkpoint {path!r} holds no model tensors (empty state_dict)')
+    return state
+
+
+def state_of(ckpt: Any, path: str) -> Dict[str, Tensor]:
+    """The ``state_dict`` of a loaded checkpoint, ``module.`` removed.
+
+    Raises:
+        CheckpointError: If there is none or it holds non-tensors.
+    """
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not state:
+    if not isinstance(state, dict):
         raise CheckpointError(
             f'checkpoint {path!r} holds no state_dict (got '
             f'{type(ckpt).__name__}); expected an mmengine checkpoint '
             "{'state_dict': ..., 'meta': ...} or a bare state_dict")
+    if state is ckpt and not any(isinstance(v, Tensor) for v in ckpt.values()):
+        raise CheckpointError(
+            f'checkpoint {path!r} holds no model tensors: it has no '
+            f'state_dict (top-level keys: {sorted(map(str, ckpt))[:10]})')
     bad = [k for k, v in state.items() if not isinstance(v, Tensor)]
     if bad:
         raise CheckpointError(f'checkpoint {path!r}: state_dict entries '
                               f'{bad[:3]} are not tensors; the file is not a '
                               'model checkpoint')
-    if all(k.startswith('module.') for k in state):
+    if state and all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
     return dict(state)
 
 
+def resolve_resume(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` (without a path) continues from.
+
+    Reads ``work_dir/last_checkpoint`` as mmengine does, but refuses an
+    empty file, or one naming a missing or truncated checkpoint, with the
+    newest intact checkpoint to use instead.
+
+    Returns:
+        str | None: The checkpoint; None when ``last_checkpoint`` does not
+        exist (nothing to resume: the run starts from scratch).
+
+    Raises:
+        CheckpointError: Naming the file and the intact alternative.
+    """
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    if not os.path.isfile(pointer):
+        return None
+    with open(pointer, encoding='utf-8') as f:
+        target = f.read().strip()
+    folder = os.path.dirname(os.path.abspath(target)) if target else work_dir
+    intact = intact_checkpoints(folder, target or None)
+    instead = (f' Resume from the newest intact checkpoint with --resume '
+               f'{intact[0]}' if intact else
+               ' No intact epoch_N.pth / iter_N.pth is in the work dir; '
+               'start without --resume')
+    if not target:
+        raise CheckpointError(
+            f'{pointer} is empty: the save that wrote it was interrupted.' +
+            instead)
+    if not os.path.isfile(target):
+        raise CheckpointError(f'{pointer} names {target!r}, which does not '
+                              'exist.' + instead)
+    if not is_intact(target):
+        raise CheckpointError(f'{pointer} names {target!r}, which is '
+                              'truncated or corrupt.' + instead)
+    return target
+
+
+# --------------------------------------------------------------- strictness
+@dataclass
+class StateMismatch:
+    """How a state dict differs from what a model expects.
+
+    Attributes:
+        missing (list[str]): Expected keys the state lacks.
+        unexpected (list[str]): State keys the model does not have.
+        shapes (list[tuple]): ``(key, state shape, model shape)``.
+    """
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    shapes: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.shapes)
+
+    def describe(self, show: int = 8) -> str:
+        """One line per kind of difference, ``show`` keys each."""
+
+        def some(items: List[Any]) -> str:
+            more = f', ... ({len(items) - show} more)' if len(
+                items) > show else ''
+            return ', '.join(str(i) for i in items[:show]) + more
+
+        lines = []
+        if self.missing:
+            lines.append(f'{len(self.missing)} missing key(s): '
+                         f'{some(self.missing)}')
+        if self.unexpected:
+            lines.append(f'{len(self.unexpected)} unexpected key(s): '
+                         f'{some(self.unexpected)}')
+        if self.shapes:
+            lines.append(f'{len(self.shapes)} shape mismatch(es): ' + some([
+                f'{k} {tuple(a)} in the checkpoint vs {tuple(b)} in the '
+                'model' for k, a, b in self.shapes
+            ]))
+        return '; '.join(lines)
+
+
+def state_mismatch(expected: Mapping[str, Tensor],
+                   state: Mapping[str, Tensor]) -> StateMismatch:
+    """Compare keys and shapes of ``state`` with ``expected``."""
+    return StateMismatch(
+        missing=[k for k in expected if k not in state],
+        unexpected=[k for k in state if k not in expected],
+        shapes=[(k, tuple(v.shape), tuple(expected[k].shape))
+                for k, v in state.items()
+                if k in expected and tuple(v.shape) != tuple(expected[k].shape)
+                ])
+
+
+def check_state_fits(expected: Mapping[str, Tensor],
+                     state: Mapping[str, Tensor], path: str,
+                     what: str = 'the model of this config') -> None:
+    """Raise unless ``state`` has exactly the keys and shapes of ``expected``.
+
+    Raises:
+        CheckpointError: Listing missing, unexpected and mismatched keys.
+    """
+    if not state:
+        raise CheckpointError(f'checkpoint {path!r} holds no model tensors; '
+                              f'{what} needs {len(expected)}')
+    diff = state_mismatch(expected, state)
+    if diff:
+        raise CheckpointError(
+            f'checkpoint {path!r} does not fit {what}: {diff.describe()}. It '
+            'was written for another config, search space or architecture')
+
+
+# ----------------------------------------------------------- mmengine hook-in
+def _mmengine_local_loader(filename: str, map_location: Any = None) -> Any:
+    """mmengine's ``load_from_local``, reading with :func:`read_checkpoint`."""
+    return read_checkpoint(os.path.expanduser(filename), map_location)
+
+
+def use_safe_checkpoint_loader() -> None:
+    """Make mmengine read local checkpoints with :func:`read_checkpoint`.
+
+    Registers the loader for local paths in mmengine's ``CheckpointLoader``
+    (used by ``Runner.load_checkpoint`` / ``resume``, ``load_checkpoint``
+    and ``PretrainedInit``). Idempotent; called by the densenas_mm
+    checkpoint hook, the tools and :mod:`densenas_mm.apis.model_io`.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if CheckpointLoader._schemes.get('') is _mmengine_local_loader:
+        return
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_mmengine_local_loader, force=True)
+
+
+# ------------------------------------------------------------------ writing
 def save_checkpoint_atomic(checkpoint: Dict[str, Any], path: str) -> None:
     """``torch.save`` to a temp file beside ``path``, fsync, then rename.
 

@@ -3,8 +3,9 @@
 Every writer of the project goes through :func:`atomic_path`: the content is
 written to a temporary file in the destination's folder, flushed to disk,
 given the usual umask-derived mode (``mkstemp`` would leave 0600) and renamed
-over the destination (atomic on POSIX), so readers and a crash half-way never
-see a partial file.
+over the destination (atomic on POSIX; the folder is fsynced after the
+rename), so readers and a crash half-way never see a partial file. A killed
+writer leaves only a hidden ``.NAME.XXXX.tmp`` beside the destination.
 """
 import json
 import os
@@ -13,11 +14,72 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 
+class OutputPathError(ValueError):
+    """An output path names something that cannot be written there."""
+
+
+def prepare_output_dir(path: str, what: str = 'output directory') -> str:
+    """Create ``path`` as a directory, or fail naming the problem.
+
+    Args:
+        path (str): The directory (created with its parents if missing).
+        what (str): How the tool calls it (e.g. ``'--out-dir'``).
+
+    Returns:
+        str: ``path``.
+
+    Raises:
+        OutputPathError: If ``path`` or one of its parents is a file.
+    """
+    path = os.fspath(path)
+    probe = os.path.abspath(path)
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if probe and not os.path.isdir(probe):
+        named = '' if probe == os.path.abspath(path) else f' ({probe})'
+        raise OutputPathError(
+            f'{what} {path!r} cannot be a directory: it{named} is an '
+            'existing file. Pass a directory path (created if missing) or '
+            'move the file away')
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def prepare_output_file(path: str, what: str = 'output file') -> str:
+    """Check that ``path`` can be written as a file; create its folder.
+
+    Raises:
+        OutputPathError: If ``path`` is a directory or a parent is a file.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputPathError(f'{what} {path!r} is a directory; pass a file '
+                              'path')
+    prepare_output_dir(os.path.dirname(os.path.abspath(path)),
+                       f'the folder of {what} {path!r}')
+    return path
+
+
 def current_umask() -> int:
     """The process umask (read by setting and restoring it)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make a rename in ``folder`` durable (no-op where folders cannot be
+    opened, e.g. on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -31,10 +93,12 @@ def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
 
     Yields:
         str: Where to write. Removed if the block raises.
+
+    Raises:
+        OutputPathError: If ``path`` is a directory or a parent is a file.
     """
-    path = os.fspath(path)
+    path = prepare_output_file(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix='.' + os.path.basename(path) + '.', suffix=suffix, dir=folder)
     os.close(fd)
@@ -44,6 +108,7 @@ def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
+        _fsync_folder(folder)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

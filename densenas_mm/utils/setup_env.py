@@ -17,8 +17,9 @@ def register_all_modules(init_default_scope: bool = False) -> None:
     """
     import densenas_mm  # noqa: F401  (compat fixes before mmrazor.models)
     import mmcls.utils
-    for name in ('densenas_mm.datasets', 'densenas_mm.engine',
-                 'densenas_mm.models', 'densenas_mm.search_space',
-                 'mmrazor.engine', 'mmrazor.models'):
+    for name in ('densenas_mm.datasets.checked_dataset',
+                 'densenas_mm.engine', 'densenas_mm.models',
+                 'densenas_mm.search_space', 'mmrazor.engine',
+                 'mmrazor.models'):
         importlib.import_module(name)
     mmcls.utils.register_all_modules(init_default_scope=init_default_scope)

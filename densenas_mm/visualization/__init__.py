@@ -2,7 +2,7 @@
 from .arch_data import (ArchState, arch_state, arch_state_from_arch,
                         arch_state_from_mutator, arch_state_from_params,
                         arch_state_from_state_dict, edge_probs, graph_layout,
-                        history_from_scalars, read_scalars)
+                        read_history, warmup_epochs)
 from .plots import (plot_alphas, plot_betas, plot_curves, plot_supernet,
                     save_figure)
 
@@ -10,6 +10,6 @@ __all__ = [
     'ArchState', 'arch_state', 'arch_state_from_arch',
     'arch_state_from_mutator', 'arch_state_from_params',
     'arch_state_from_state_dict', 'edge_probs', 'graph_layout',
-    'history_from_scalars', 'read_scalars', 'plot_alphas', 'plot_betas',
+    'read_history', 'warmup_epochs', 'plot_alphas', 'plot_betas',
     'plot_curves', 'plot_supernet', 'save_figure'
 ]

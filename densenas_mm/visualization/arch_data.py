@@ -14,7 +14,7 @@ no search distributions).
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -22,7 +22,8 @@ import torch
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.search_space.naming import (head_alias, layer_alias,
                                              parse_alias, route_alias)
-from densenas_mm.structures import (DerivedArch, check_params, derive_arch,
+from densenas_mm.structures import (DerivedArch, check_arch_in_space,
+                                    check_params, derive_arch,
                                     mean_entropies, route_probabilities)
 
 ARCH_PARAM_KEY = '_arch_params.'
@@ -154,7 +155,7 @@ def arch_state_from_params(space: SearchSpace,
 def arch_state_from_mutator(mutator) -> ArchState:
     """Snapshot of a live ``DenseRoutingMutator`` (its derived arch)."""
     return arch_state(mutator.space, dict(mutator.arch_params),
-                      mutator.derive())
+                      mutator.derived_arch())
 
 
 def arch_state_from_state_dict(space: SearchSpace,
@@ -175,10 +176,14 @@ def arch_state_from_state_dict(space: SearchSpace,
 
 
 def arch_state_from_arch(space: SearchSpace, arch: DerivedArch) -> ArchState:
-    """One-hot state of a derived architecture (``DerivedArch``)."""
+    """One-hot state of a derived architecture (``DerivedArch``).
+
+    Raises:
+        ArchError: If ``arch`` does not belong to ``space``
+            (:func:`~densenas_mm.structures.check_arch_in_space`).
+    """
     graph = SpaceGraph(space)
-    if not graph.is_path(list(arch.path)):
-        raise ValueError(f'path {arch.path} is not a path of {space.name}')
+    check_arch_in_space(arch, space, graph)
     params: Dict[str, np.ndarray] = {}
     big = 20.0
     path = list(arch.path)
@@ -225,53 +230,28 @@ CURVE_KEYS = ('expected_latency', 'derived_latency', 'train_loss',
               'beta_entropy')
 
 
-def history_from_scalars(lines: Iterable[str]) -> List[Dict[str, float]]:
-    """Per-epoch curves from mmengine's ``vis_data/scalars.json`` lines.
+def warmup_epochs(history: List[Dict]) -> Optional[int]:
+    """Number of warm-up epochs among ``history``'s rows (None if none)."""
+    count = sum(1 for r in history if r.get('phase') == 'warmup')
+    return count or None
 
-    Training rows (with ``iter``) are averaged per epoch; the arch-step
-    values (``arch_*``, logged with the weight iterations of a search
-    epoch) and the derived costs are averaged the same way; validation rows
-    (``accuracy/top1``, ``step`` = epoch) give ``val_top1``.
 
-    Returns:
-        list[dict]: One dict per epoch with ``epoch`` and the keys of
-        :data:`CURVE_KEYS` that were found.
+def read_history(path: str) -> List[Dict[str, Any]]:
+    """The per-epoch curve rows of a search: the ``history.json`` that
+    ``DenseNASVisualizationHook`` writes from the search loop's epoch
+    records (keys: ``epoch``, ``phase``, ``path`` and those of
+    :data:`CURVE_KEYS`). The hook's ``curves.png`` and
+    ``tools/analysis/plot_arch.py --history`` draw these rows.
+
+    Raises:
+        ValueError: If the file is not such a list of rows.
     """
-    sums: Dict[int, Dict[str, List[float]]] = defaultdict(
-        lambda: defaultdict(list))
-    names = {
-        'loss': 'train_loss',
-        'acc_top1': 'train_acc',
-        'arch_expected_cost': 'expected_latency',
-        'derived_latency': 'derived_latency',
-        'arch_alpha_entropy': 'alpha_entropy',
-        'arch_beta_entropy': 'beta_entropy',
-    }
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        row = json.loads(line)
-        if 'accuracy/top1' in row:
-            epoch = int(row.get('epoch', row.get('step', 0)))
-            sums[epoch]['val_top1'].append(float(row['accuracy/top1']))
-            continue
-        if 'epoch' not in row:
-            continue
-        epoch = int(row['epoch'])
-        for key, name in names.items():
-            if key in row:
-                sums[epoch][name].append(float(row[key]))
-        if 'arch_loss' in row:
-            sums[epoch]['arch_ce'].append(
-                float(row['arch_loss']) - float(row.get('arch_loss_cost', 0)))
-    return [
-        dict(epoch=e, **{k: float(np.mean(v)) for k, v in vals.items()})
-        for e, vals in sorted(sums.items())
-    ]
-
-
-def read_scalars(path: str) -> List[Dict[str, float]]:
-    """:func:`history_from_scalars` of a file."""
     with open(path, encoding='utf-8') as f:
-        return history_from_scalars(f)
+        rows = json.load(f)
+    if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and 'epoch' in r for r in rows):
+        raise ValueError(
+            f'{path}: not a search history (a JSON list of per-epoch rows '
+            'with "epoch", as DenseNASVisualizationHook writes vis/'
+            'history.json)')
+    return rows

@@ -34,23 +34,29 @@ TINY = dict(
 
 
 def hashed_cost(sig) -> float:
-    """A deterministic pseudo-random positive cost per signature."""
+    """A deterministic pseudo-random positive cost per signature; skip costs
+    0, as with a table that has no skip entries (the tables built here)."""
+    if sig.is_skip:
+        return 0.0
     digest = hashlib.sha256(sig.key.split('|b')[0].encode()).digest()
     return 0.1 + int.from_bytes(digest[:4], 'little') / 2**32
 
 
 def synthetic_table(space: SearchSpace,
                     batch_size: int = 1,
-                    device: str = 'synthetic') -> LatencyTable:
+                    device: str = 'synthetic',
+                    dtype: str = 'float32',
+                    memory_format: str = 'contiguous') -> LatencyTable:
     """A table with :func:`hashed_cost` entries for every op of ``space``."""
     meta = dict(
         device=device,
         batch_size=batch_size,
-        dtype='float32',
-        memory_format='contiguous',
+        dtype=dtype,
+        memory_format=memory_format,
         unit='ms')
     table = LatencyTable(meta)
-    for sig in space_ops(space, batch_size=batch_size).unique():
+    for sig in space_ops(space, batch_size=batch_size, dtype=dtype,
+                         memory_format=memory_format).unique():
         table.add(sig, hashed_cost(sig), 0.0, 1)
     return table
 
@@ -179,6 +185,17 @@ def path_arch(space: SearchSpace, graph: SpaceGraph, path: Sequence[int],
         num_classes=space.num_classes,
         act=space.act,
         path=list(path))
+
+
+def argmax_arch(space: SearchSpace, graph: SpaceGraph, alphas: Dict,
+                betas: Dict) -> Tuple[List[int], Dict[str, int], DerivedArch]:
+    """The path following argmax(beta) from node 0, the argmax op of every
+    mixed op, and their DerivedArch."""
+    path = [0]
+    while path[-1] != graph.terminal:
+        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
+    choice = {a: int(v.argmax()) for a, v in alphas.items()}
+    return path, choice, path_arch(space, graph, path, choice)
 
 
 def choices(aliases: Sequence[str], subsets: Dict[str, Sequence[int]],

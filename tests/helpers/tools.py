@@ -1,6 +1,9 @@
-"""Load a command line tool of ``tools/`` as a Python module."""
+"""Load a command line tool of ``tools/`` as a Python module; run Python
+code in a fresh interpreter."""
 import importlib.util
 import os.path as osp
+import subprocess
+import sys
 from types import ModuleType
 
 from helpers import REPO_ROOT
@@ -23,3 +26,15 @@ def load_tool(relpath: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_python(code: str, timeout: int = 300) -> str:
+    """stdout of ``code`` run by a fresh interpreter at the repository
+    root (fails the test, with its stderr, if the code fails)."""
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO_ROOT,
+                         timeout=timeout)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout

@@ -65,8 +65,10 @@ def test_mbv2_search_settings():
     assert cfg.auto_scale_lr.base_batch_size == 352  # 4 x 88
     est = cfg.model.estimator
     assert est.metric == 'latency'
+    # the paper's table, shipped converted (resources/latency/README.md)
     assert est.lut == cfg.lut_file == (
-        'work_dirs/latency/densenas_mbv2_224_ref_b32.json')
+        'resources/latency/densenas_mbv2_224_ref_b32.json')
+    assert osp.isfile(osp.join(REPO_ROOT, cfg.lut_file))
     assert (cfg.model.cost_loss.loss_weight, cfg.model.cost_loss.tau) == (0.15,
                                                                           15)
     assert cfg.model.architecture.backbone.route_temperature == 1.0
@@ -90,15 +92,16 @@ def _scope():
         DefaultScope.get_instance('densenas_cfg_tests', scope_name='mmcls')
 
 
-def test_mbv2_search_model_builds():
-    """The full 224 / 100-class supernet (about 90 M params), FLOPs cost
-    instead of the (external) latency table."""
+def test_mbv2_search_model_builds(monkeypatch):
+    """The full 224 / 100-class supernet (about 90 M params) with the
+    config's own latency table, shipped with the project: no conversion
+    step (configs use paths relative to the repository root)."""
     torch.set_num_threads(1)
     _scope()
+    monkeypatch.chdir(REPO_ROOT)
     cfg = Config.fromfile(MBV2)
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.estimator.update(metric='flops', lut=None)
-    algo = MODELS.build(model_cfg)
+    algo = MODELS.build(copy.deepcopy(cfg.model))
+    assert algo.estimator.metric == 'latency'
     space = algo.mutator.space
     assert (space.name, space.num_classes) == ('densenas_mbv2_224', 100)
     alphas, betas = algo.mutator.alphas(), algo.mutator.betas()
@@ -113,7 +116,9 @@ def test_mbv2_search_model_builds():
                                                          if n > 1)
     n_params = sum(p.numel() for p in algo.parameters())
     assert 50e6 < n_params < 150e6
-    assert algo.expected_cost() > 0
+    # ms on the TITAN-Xp at batch 32, uniform alpha / beta: between the
+    # cheapest and the dearest net; DenseNAS-C (17.98 ms) lies in between
+    assert 5 < algo.expected_cost() < 100
 
 
 def test_resnet_search_model_builds():
@@ -132,3 +137,83 @@ def test_resnet_search_model_builds():
     assert 150e6 < n_params < 210e6
     # MFLOPs of a 224 ResNet-18-sized net: between 0.5 and 10 GFLOPs
     assert 500 < algo.expected_cost() < 10000
+
+
+DEMO = osp.join(CFG_DIR, 'densenas_supernet-demo_1xb32-20e_digits.py')
+EVAL_224 = [('LoadImageFromFile', {}),
+            ('ResizeEdge', dict(scale=256, edge='short')),
+            ('CenterCrop', dict(crop_size=224)), ('PackClsInputs', {})]
+
+
+def _steps(pipeline):
+    return [(t['type'], {k: v for k, v in t.items() if k != 'type'})
+            for t in pipeline]
+
+
+@pytest.mark.parametrize('path,val_begin', [(MBV2, 121), (RESNET, 51),
+                                            (RESNET_R1, 51)])
+def test_paper_configs_follow_the_reference_where_it_matters(path, val_begin):
+    cfg = Config.fromfile(path)
+    arch = cfg.train_cfg.arch_dataloader
+    # architecture steps: search-val through the evaluation transform
+    assert _steps(arch.dataset.pipeline) == EVAL_224
+    assert _steps(cfg.train_dataloader.dataset.pipeline)[1][0] == \
+        'RandomResizedCrop'
+    # supernet validation (selection) on search-val, from the reference's
+    # epoch, top-2
+    assert cfg.val_dataloader.dataset.ann_file.endswith('search_val.txt')
+    assert _steps(cfg.val_dataloader.dataset.pipeline) == EVAL_224
+    assert cfg.train_cfg.val_begin == val_begin
+    hooks = {h.type: h for h in cfg.custom_hooks}
+    assert hooks['densenas_mm.DenseNASArchHook'].topk == 2
+    # optimiser semantics and terminal node of the reference code
+    assert cfg.model.grad_zeroing == 'in_place'
+    assert cfg.model.architecture.backbone.terminal_weights == 'softmax'
+    # per-sample seeded augmentation on both search loaders
+    for loader in (cfg.train_dataloader, arch):
+        assert loader.dataset.type == 'densenas_mm.SeededDataset'
+        assert loader.sampler.type == 'densenas_mm.SeededSampler'
+
+
+def test_demo_search_config_selects_on_search_val(demo_data_root):
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(DEMO)
+    assert cfg.model.grad_zeroing == 'in_place'
+    assert cfg.train_cfg.val_begin == 13  # after the 12 warm-up epochs
+    assert cfg.val_dataloader.dataset.ann_file == 'meta/search_val.txt'
+    _scope()
+    loaders = {}
+    for name, loader in (('arch', cfg.train_cfg.arch_dataloader),
+                         ('weight', cfg.train_dataloader)):
+        loader = copy.deepcopy(loader)
+        loader.dataset.data_root = demo_data_root
+        loader.update(num_workers=0, persistent_workers=False)
+        loaders[name] = Runner.build_dataloader(loader, seed=0)
+    arch_set = loaders['arch'].dataset
+    # search-val (359 images) with the test transform: no random crop
+    assert len(arch_set) == 359
+    assert [type(t).__name__ for t in arch_set.dataset.pipeline.transforms
+            ] == ['LoadImageFromFile', 'PackClsInputs']
+    from densenas_mm.datasets import SampleKey
+    first = arch_set[SampleKey(0, 0, 3)]['inputs']
+    assert torch.equal(first, arch_set[SampleKey(0, 9, 3)]['inputs'])
+    # the weight pass keeps its random crop: epochs differ
+    weight_set = loaders['weight'].dataset
+    crops = [weight_set[SampleKey(0, e, 3)]['inputs'] for e in range(6)]
+    assert any(not torch.equal(crops[0], c) for c in crops[1:])
+
+
+def test_classifier_init_is_pytorch_default_with_zero_bias():
+    _scope()
+    cfg = Config.fromfile(DEMO)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.estimator.update(metric='flops', lut=None)
+    algo = MODELS.build(model_cfg)
+    algo.init_weights()
+    fc = algo.architecture.head.fc
+    weight = fc.weight.detach()
+    bound = 1 / fc.in_features**0.5  # nn.Linear's kaiming-uniform bound
+    assert float(weight.abs().max()) <= bound
+    # uniform(-b, b): std b / sqrt(3) (mmcls's default would be 0.01)
+    assert float(weight.std()) == pytest.approx(bound / 3**0.5, rel=0.05)
+    assert torch.equal(fc.bias.detach(), torch.zeros_like(fc.bias))

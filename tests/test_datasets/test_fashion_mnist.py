@@ -10,9 +10,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from densenas_mm.datasets import (FASHION_MNIST_ROOT, FashionMNISTSplit,
-                                  IdxError, read_idx)
-from densenas_mm.datasets.fashion_mnist import FILES, load_part
+from densenas_mm.datasets.fashion_mnist import (FASHION_MNIST_ROOT, FILES,
+                                                FashionMNISTSplit, IdxError,
+                                                load_part, read_idx)
 from densenas_mm.registry import DATASETS
 
 PER_CLASS = dict(search_train=6, search_val=2, test=3)

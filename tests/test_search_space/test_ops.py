@@ -36,7 +36,13 @@ def test_mbconv_shapes_params_and_residual():
 
 def test_mbconv_t1_has_no_expansion():
     op = build_op('mbconv_k3_t1', 16, 16, 1, affine=False)
-    assert _params(op) == 16 * 9 + 16 * 16
+    # depthwise 3x3 + 1x1 projection; the projection BN is affine even in
+    # the supernet, as in the reference (weight + bias: 2 x 16)
+    assert _params(op) == 16 * 9 + 16 * 16 + 2 * 16
+    dw_bn, proj_bn = op.layers[0][1], op.layers[1][1]
+    assert not dw_bn.affine and proj_bn.affine
+    assert build_op('mbconv_k3_t3', 16, 16, 1,
+                    affine=False).layers[2][1].affine is False
 
 
 def test_resnet_blocks():

@@ -17,12 +17,13 @@ from densenas_mm.visualization import (arch_state, arch_state_from_arch,
                                        arch_state_from_params,
                                        arch_state_from_state_dict,
                                        edge_probs, graph_layout,
-                                       history_from_scalars, plot_alphas,
-                                       plot_betas, plot_curves, plot_supernet,
-                                       save_figure)
+                                       plot_alphas, plot_betas, plot_curves,
+                                       plot_supernet, read_history,
+                                       save_figure, warmup_epochs)
 from densenas_mm.visualization.plots import PATH_COLOR, edge_widths
 
 from helpers import REPO_ROOT as ROOT
+from helpers.tools import load_tool
 SEARCH_CFG = osp.join(ROOT, 'configs/densenas/'
                       'densenas_supernet-demo_1xb32-20e_digits.py')
 EXAMPLE_ARCH = osp.join(ROOT, 'configs/densenas/subnets/archs/'
@@ -182,32 +183,28 @@ def test_beta_bars(mutator, tmp_path):
     assert (tmp_path / 'betas.png').stat().st_size > 3000
 
 
-def test_history_from_scalars_and_curves(tmp_path):
-    lines = [
-        json.dumps(dict(loss=2.0, acc_top1=10.0, epoch=1, iter=1, step=1)),
-        json.dumps(dict(loss=1.0, acc_top1=30.0, epoch=1, iter=2, step=2)),
-        json.dumps({'accuracy/top1': 40.0, 'step': 1}),
-        json.dumps(dict(loss=0.5, acc_top1=80.0, arch_loss=1.5,
-                        arch_loss_cost=0.5, arch_expected_cost=3.0,
-                        arch_alpha_entropy=1.0, derived_latency=2.5,
-                        epoch=2, iter=3, step=3)),
-        '',
+def test_curves_and_history_file(tmp_path):
+    rows = [
+        dict(epoch=1, phase='warmup', train_loss=1.5, train_acc=20.0,
+             val_top1=40.0, alpha_entropy=1.1),
+        dict(epoch=2, phase='search', train_loss=1.0, train_acc=30.0,
+             arch_ce=1.0, expected_latency=3.0, derived_latency=2.5,
+             val_top1=45.0, alpha_entropy=1.0),
     ]
-    hist = history_from_scalars(lines)
-    assert [r['epoch'] for r in hist] == [1, 2]
-    assert hist[0]['train_loss'] == pytest.approx(1.5)
-    assert hist[0]['train_acc'] == pytest.approx(20.0)
-    assert hist[0]['val_top1'] == pytest.approx(40.0)
-    assert hist[1]['arch_ce'] == pytest.approx(1.0)
-    assert hist[1]['expected_latency'] == pytest.approx(3.0)
-    assert hist[1]['derived_latency'] == pytest.approx(2.5)
-    fig = plot_curves(hist, warmup_epochs=1)
+    assert warmup_epochs(rows) == 1 and warmup_epochs(rows[1:]) is None
+    fig = plot_curves(rows, warmup_epochs=1)
     assert len(fig.axes) == 4
     n_lines = sum(len([ln for ln in ax.lines if ln.get_label()[0] != '_'])
                   for ax in fig.axes)
-    assert n_lines == 7  # every key found above (beta entropy missing)
+    assert n_lines == 7  # every key given above (beta entropy missing)
     save_figure(fig, str(tmp_path / 'curves.png'))
     assert (tmp_path / 'curves.png').stat().st_size > 5000
+    path = tmp_path / 'history.json'
+    path.write_text(json.dumps(rows))
+    assert read_history(str(path)) == rows
+    path.write_text(json.dumps({'loss': 1.0}))
+    with pytest.raises(ValueError, match='not a search history'):
+        read_history(str(path))
 
 
 def _record(mutator, epoch, phase, loss):
@@ -249,9 +246,17 @@ def test_hook_writes_pictures_and_history(mutator, tmp_path):
     assert rows[0]['train_loss'] == pytest.approx(1.5)
     assert rows[0]['val_top1'] == pytest.approx(55.0)
     assert [r['phase'] for r in rows] == ['warmup', 'search']
-    assert DenseNASVisualizationHook.warmup_epochs(rows) == 1
+    assert warmup_epochs(rows) == 1
     assert rows[1]['path'] == mutator.derive_path()
     assert ('densenas_supernet', 2) in images
+    # plot_arch.py draws the same curves from that file: one source
+    tool = load_tool('analysis/plot_arch.py')
+    assert tool.main([SEARCH_CFG, '--arch', EXAMPLE_ARCH, '--history',
+                      str(vis / 'history.json'), '--out-dir',
+                      str(tmp_path / 'plots')]) == 0
+    import matplotlib.image as mpimg
+    assert np.array_equal(mpimg.imread(str(vis / 'curves.png')),
+                          mpimg.imread(str(tmp_path / 'plots/curves.png')))
     # resume at epoch 1 keeps only the first row
     hook2 = DenseNASVisualizationHook()
     runner.epoch = 1

@@ -1,17 +1,19 @@
 """Convert the DenseNAS reference code's positional latency list to a table.
 
-Reads e.g. ../shared/data/densenas_reference/lat_list_densenas_mbv2_xp32
-(parsed with ast.literal_eval), maps every number to its keyed entry of the
-matching search space and writes a versioned latency table (JSON), printing
-how many scalars were consumed.
+Reads e.g. resources/latency/lat_list_densenas_mbv2_xp32 (the paper's list,
+shipped with the project; parsed with ast.literal_eval), maps every number
+to its keyed entry of the matching search space and writes a versioned
+latency table (JSON), printing how many scalars were consumed. The converted
+tables of both lists are shipped too (resources/latency/README.md); this
+tool regenerates them or converts another list.
 
 Examples:
     python tools/analysis/import_reference_lut.py \
-        ../shared/data/densenas_reference/lat_list_densenas_mbv2_xp32 \
-        --out work_dirs/latency/densenas_mbv2_224_titanxp_ref_b32.json
+        resources/latency/lat_list_densenas_mbv2_xp32
+    # -> work_dirs/latency/densenas_mbv2_224_ref_b32.json
     python tools/analysis/import_reference_lut.py \
-        ../shared/data/densenas_reference/lat_list_resv2_32 \
-        --kind resnet --out work_dirs/latency/densenas_resnet_224_ref_b32.json
+        resources/latency/lat_list_resv2_32 --kind resnet
+    # -> work_dirs/latency/densenas_resnet_224_ref_b32.json
 """
 import argparse
 import os
@@ -40,14 +42,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         "space's num_classes; the reference file does not state it)")
     parser.add_argument(
         '--out',
-        help='output JSON (default work_dirs/'
-        'latency/SPACE_ref_bB.json)')
+        help='output JSON (default work_dirs/latency/SPACE_ref_bB.json, '
+        'the naming rule of densenas_mm.latency.paths)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from densenas_mm.latency import REFERENCE_TABLES, import_reference
+    from densenas_mm.latency import (REFERENCE_TABLES, import_reference,
+                                     table_path)
     from densenas_mm.search_space import search_space_from_cfg
 
     kind = args.kind or ('resnet'
@@ -66,15 +69,14 @@ def main(argv=None) -> int:
         batch_size=args.batch_size,
         num_classes=args.num_classes,
         source=f'JaminFong/DenseNAS@e479206 {os.path.basename(args.file)}')
-    out = args.out or os.path.join(
-        'work_dirs', 'latency', f'{space.name}_ref_b{args.batch_size}.json')
+    out = args.out or table_path(space.name, 'ref', args.batch_size)
     table.save(out)
     print(f'{args.file}: {report.scalars} scalar entries consumed: '
           f'{report.used} mapped, {report.ignored} ignored (stacking rows '
           f'the space does not have)')
     print(f'wrote {out}: {report.entries} keyed entries '
-          f'({report.skip_entries} skip entries kept for reference; the '
-          f'estimator costs skip at 0 or by skip_reg)')
+          f'({report.skip_entries} skip entries: the estimator costs a '
+          f'skip layer with them, as the reference does, unless skip_reg)')
     return 0
 
 

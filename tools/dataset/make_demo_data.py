@@ -4,11 +4,13 @@ Example:
     python tools/dataset/make_demo_data.py --out data/demo_digits
 """
 import argparse
+import sys
 
+from densenas_mm.apis.cli import run_cli
 from densenas_mm.datasets import build_demo_data
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     """Parse command line arguments."""
     parser = argparse.ArgumentParser(
         description='Build the digits demo dataset in mmcls CustomDataset '
@@ -21,12 +23,12 @@ def parse_args() -> argparse.Namespace:
         '--force', action='store_true', help='rebuild even if it exists')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     """Entry point."""
-    args = parse_args()
+    args = parse_args(argv)
     data = build_demo_data(
         args.out,
         seed=args.seed,
@@ -38,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -7,11 +7,11 @@ Example:
 import argparse
 import sys
 
-from densenas_mm.datasets.imagenet_subset import (SubsetError,
-                                                  make_imagenet_subset)
+from densenas_mm.apis.cli import run_cli
+from densenas_mm.datasets.imagenet_subset import make_imagenet_subset
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     """Parse command line arguments."""
     parser = argparse.ArgumentParser(
         description='Pick N ImageNet classes and split their training '
@@ -32,22 +32,18 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=0.8,
         help='fraction of each class used for search_train')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> int:
+def main(argv=None) -> int:
     """Entry point; returns the exit status."""
-    args = parse_args()
-    try:
-        counts = make_imagenet_subset(
-            args.train_dir,
-            args.out_dir,
-            num_classes=args.num_classes,
-            seed=args.seed,
-            split=args.split)
-    except SubsetError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+    args = parse_args(argv)
+    counts = make_imagenet_subset(
+        args.train_dir,
+        args.out_dir,
+        num_classes=args.num_classes,
+        seed=args.seed,
+        split=args.split)
     print(f'{args.num_classes} classes -> {args.out_dir}: '
           f'search_train={counts["search_train"]}, '
           f'search_val={counts["search_val"]}')
@@ -55,4 +51,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -10,8 +10,9 @@ with no missing / unexpected keys, e.g. via ``load_from`` in a retrain
 config or ``tools/test.py``.
 
 Example:
+    SEARCH=work_dirs/densenas_supernet-mbv2_4xb88-150e_in100
     python tools/model_converters/supernet_to_subnet.py \
-        work_dirs/search/epoch_150.pth work_dirs/search/arch_final.yaml \
+        $SEARCH/epoch_150.pth $SEARCH/arch/best.yaml \
         work_dirs/subnet_init.pth \
         --config configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
 """
@@ -42,14 +43,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 refused)."""
     args = parse_args(argv)
+    from densenas_mm.apis.cli import run_cli
+    return run_cli(lambda: _convert(args))
+
+
+def _convert(args: argparse.Namespace) -> int:
     from densenas_mm.apis.conversion import convert_checkpoint
-    from densenas_mm.utils.checkpoint import CheckpointError
-    try:
-        report = convert_checkpoint(
-            args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
-    except CheckpointError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    report = convert_checkpoint(
+        args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
     print(report.summary())
     if args.verbose:
         for reason, keys in report.reinitialised.items():

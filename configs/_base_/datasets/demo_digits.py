@@ -9,7 +9,9 @@
 #   meta/search_val.txt    architecture parameters during the search
 #   meta/train.txt         search_train + search_val: (re)training
 #   meta/test.txt          validation and test
-dataset_type = 'CustomDataset'
+# mmcls CustomDataset that checks the annotation file and images when built
+# (an empty list, a bad label or a truncated image is named at load time)
+dataset_type = 'densenas_mm.CheckedCustomDataset'
 data_root = '{{$DENSENAS_DEMO_DATA:data/demo_digits}}'
 classes = ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
 
@@ -33,8 +35,8 @@ test_pipeline = [
 ]
 
 
-def _loader(ann_file, pipeline, shuffle, batch_size=32):
-    return dict(
+def _loader(ann_file, pipeline, shuffle, batch_size=32, seeded=False):
+    loader = dict(
         batch_size=batch_size,
         num_workers=2,
         persistent_workers=True,
@@ -47,6 +49,11 @@ def _loader(ann_file, pipeline, shuffle, batch_size=32):
             pipeline=pipeline),
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
     )
+    if seeded:  # augmentation seeded per sample (the search loaders below)
+        loader['dataset'].update(
+            type='densenas_mm.SeededDataset', dataset_type=dataset_type)
+        loader['sampler']['type'] = 'densenas_mm.SeededSampler'
+    return loader
 
 
 train_dataloader = _loader('meta/train.txt', train_pipeline, True)
@@ -55,8 +62,18 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 
-# For DenseNAS search configs: the weight pass reads search_train, the
-# architecture pass search_val (both with the training augmentation).
-search_train_dataloader = _loader('meta/search_train.txt', train_pipeline,
-                                  True)
-search_val_dataloader = _loader('meta/search_val.txt', train_pipeline, True)
+# For DenseNAS search configs (method doc 3, "which transform where"):
+# - the weight pass reads search_train with the training augmentation;
+# - the architecture pass reads search_val with the *test* transform (the
+#   reference feeds its arch steps through its validation transform);
+# - supernet validation, which selects best.yaml, reads search_val too
+#   (never the test split), with the test transform, unshuffled.
+# The two search loaders wrap their dataset in densenas_mm.SeededDataset and
+# draw from densenas_mm.SeededSampler: every random crop is a function of
+# (seed, epoch, sample index), so a resumed search repeats the augmentation
+# of an uninterrupted one with any number of (persistent) workers.
+search_train_dataloader = _loader(
+    'meta/search_train.txt', train_pipeline, True, seeded=True)
+search_val_dataloader = _loader(
+    'meta/search_val.txt', test_pipeline, True, seeded=True)
+supernet_val_dataloader = _loader('meta/search_val.txt', test_pipeline, False)

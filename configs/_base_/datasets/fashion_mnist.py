@@ -33,8 +33,8 @@ train_pipeline = [
 test_pipeline = [dict(type='PackClsInputs')]
 
 
-def _loader(split, pipeline, shuffle, batch_size=32):
-    return dict(
+def _loader(split, pipeline, shuffle, batch_size=32, seeded=False):
+    loader = dict(
         batch_size=batch_size,
         num_workers=2,
         persistent_workers=True,
@@ -48,6 +48,11 @@ def _loader(split, pipeline, shuffle, batch_size=32):
             pipeline=pipeline),
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
     )
+    if seeded:  # augmentation seeded per sample (the search loaders below)
+        loader['dataset'].update(
+            type='densenas_mm.SeededDataset', dataset_type=dataset_type)
+        loader['sampler']['type'] = 'densenas_mm.SeededSampler'
+    return loader
 
 
 train_dataloader = _loader('train', train_pipeline, True)
@@ -56,10 +61,17 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 
-# For DenseNAS search configs: the weight pass reads search_train with the
-# training augmentation; the architecture pass reads search_val with the
-# evaluation transform (as the reference's valid_queue), and so does
-# supernet validation (the choice of best.yaml): never the test images.
-search_train_dataloader = _loader('search_train', train_pipeline, True)
-search_val_dataloader = _loader('search_val', test_pipeline, True)
-search_val_eval_dataloader = _loader('search_val', test_pipeline, False)
+# For DenseNAS search configs (as the digits base, configs/_base_/datasets/
+# demo_digits.py):
+# - the weight pass reads search_train with the training augmentation;
+# - the architecture pass reads search_val with the *test* transform (the
+#   reference feeds its arch steps through its validation transform);
+# - supernet validation, which selects best.yaml, reads search_val too
+#   (never the test images), with the test transform, unshuffled.
+# The two search loaders are seeded per sample (densenas_mm.SeededDataset +
+# SeededSampler), so a resumed search repeats the augmentation.
+search_train_dataloader = _loader(
+    'search_train', train_pipeline, True, seeded=True)
+search_val_dataloader = _loader(
+    'search_val', test_pipeline, True, seeded=True)
+supernet_val_dataloader = _loader('search_val', test_pipeline, False)

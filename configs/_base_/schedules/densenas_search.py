@@ -5,7 +5,11 @@
 #
 # A search config sets its schedule's length in three places (lists are
 # replaced, not merged, by mmengine):
-#   train_cfg = dict(arch_dataloader=..., max_epochs=E, val_begin=W + 1)
+#   train_cfg = dict(arch_dataloader=..., max_epochs=E, val_begin=V)
+#   (V: first validated epoch, > W; the reference validates the supernet
+#   on search-val from epoch 121 of 150 MBV2, 51 of 70 ResNet, and keeps
+#   the top-2 by that accuracy: DenseNASArchHook(topk=2); val_dataloader =
+#   the dataset base's supernet_val_dataloader)
 #   param_scheduler = dict(architecture=[dict(
 #       type='CosineAnnealingLR', T_max=E, eta_min=1e-5, by_epoch=True,
 #       convert_to_iter_based=True)], mutator=[])
@@ -33,9 +37,17 @@ optim_wrapper = dict(
         optimizer=dict(
             type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
 
+# The timer's ETA covers the architecture passes and the validations; the
+# search logger logs the architecture steps (progress, ETA, their own step)
+# and one row per epoch, in the log and in vis_data/search_scalars.json.
 default_hooks = dict(
+    timer=dict(type='densenas_mm.DenseNASTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    search_logger=dict(type='densenas_mm.DenseNASLoggerHook', interval=50),
+    checkpoint=dict(
+        type='densenas_mm.DenseNASCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3))
 
 # alpha/beta: constant learning rate (the weights' cosine is per config)
 param_scheduler = dict(mutator=[])

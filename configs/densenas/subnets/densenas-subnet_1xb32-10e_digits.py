@@ -5,15 +5,19 @@
 # iteration, label smoothing 0.1), scaled down: 10 epochs, batch 32.
 #
 #   CFG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py
+#   SEARCH=work_dirs/densenas_supernet-demo_1xb32-20e_digits
 #   python tools/train.py $CFG \
-#       --cfg-options model.backbone.arch=work_dirs/demo_search/arch_final.yaml
+#       --cfg-options model.backbone.arch=$SEARCH/arch/last.yaml
 #   python tools/test.py $CFG \
 #       work_dirs/densenas-subnet_1xb32-10e_digits/epoch_10.pth
 # The default arch is a hand-written path through the densenas_demo_32 space
 # (configs/_base_/search_spaces/densenas_demo_32.py), so the config runs
 # without a search. Override `model.backbone.arch` (not `arch_file`: it is
 # substituted when the file is parsed).
+# The backbone is checked against the space when it is built: an arch of
+# another space, or one that does not fit this space, is refused.
 _base_ = [
+    '../../_base_/search_spaces/densenas_demo_32.py',
     '../../_base_/datasets/demo_digits.py', '../../_base_/default_runtime.py'
 ]
 
@@ -22,7 +26,12 @@ feat_channels = 128  # last_dim of the densenas_demo_32 space
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='densenas_mm.DenseNASNet', arch=arch_file),
+    backbone=dict(
+        type='densenas_mm.DenseNASNet',
+        arch=arch_file,
+        search_space={{_base_.search_space}},
+        num_classes=10,
+        input_size=32),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -49,3 +58,5 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10))
+# lr 0.1 is for 1 x 32 images; `--auto-scale-lr` rescales it.
+auto_scale_lr = dict(base_batch_size=32)

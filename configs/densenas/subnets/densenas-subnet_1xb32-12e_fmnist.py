@@ -8,8 +8,10 @@
 #   python tools/train.py $CFG \
 #       --cfg-options model.backbone.arch=work_dirs/demo/arch.yaml
 # The default arch is a hand-written path through the densenas_demo_32 space
-# so the config runs without a search. Override `model.backbone.arch`.
+# so the config runs without a search. Override `model.backbone.arch`. The
+# backbone is checked against the space when it is built.
 _base_ = [
+    '../../_base_/search_spaces/densenas_demo_32.py',
     '../../_base_/datasets/fashion_mnist.py',
     '../../_base_/default_runtime.py'
 ]
@@ -19,7 +21,12 @@ feat_channels = 128  # last_dim of the densenas_demo_32 space
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='densenas_mm.DenseNASNet', arch=arch_file),
+    backbone=dict(
+        type='densenas_mm.DenseNASNet',
+        arch=arch_file,
+        search_space={{_base_.search_space}},
+        num_classes=10,
+        input_size=32),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

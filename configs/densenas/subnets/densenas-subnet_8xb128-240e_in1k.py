@@ -5,22 +5,32 @@
 # No dropout, EMA or auto-augment.
 #
 # The architecture is a YAML file written by the search (or a net_config
-# string). Point the config at yours on the command line:
+# string). The default, `arch_file`, is the best.yaml the MBV2 search config
+# writes in its default work dir (tools/train.py without --work-dir); point
+# the config at another on the command line:
 #   CFG=configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
-#   tools/dist_train.sh $CFG 8 \
-#       --cfg-options model.backbone.arch=work_dirs/search/arch_final.yaml
-# (`arch_file` below is only the default; mmengine substitutes it when the
-# file is parsed, so override `model.backbone.arch`, not `arch_file`.)
+#   SEARCH=work_dirs/densenas_supernet-mbv2_4xb88-150e_in100
+#   bash tools/dist_train.sh $CFG 8 \
+#       --cfg-options model.backbone.arch=$SEARCH/arch/last.yaml
+# (mmengine substitutes `arch_file` when the file is parsed, so override
+# `model.backbone.arch`, not `arch_file`.)
 # For a ResNet-type arch also set model.head.in_channels to the width of
 # its last block (MobileNetV2 types feed last_dim = 1984 to the head).
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = [
+    '../../_base_/default_runtime.py', '../../_base_/models/linear_init.py'
+]
 
-arch_file = 'work_dirs/densenas_mbv2_search/arch_final.yaml'
+arch_file = ('work_dirs/densenas_supernet-mbv2_4xb88-150e_in100/arch/'
+             'best.yaml')
 feat_channels = 1984  # the arch's last_dim (MBV2) or last block width (ResNet)
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='densenas_mm.DenseNASNet', arch=arch_file),
+    # the arch is checked against the space its YAML records; input_size
+    # must be the one it was searched for (num_classes is not set: a
+    # 100-class search is retrained on 1000 classes)
+    backbone=dict(
+        type='densenas_mm.DenseNASNet', arch=arch_file, input_size=224),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -28,7 +38,10 @@ model = dict(
         in_channels=feat_channels,
         loss=dict(
             type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
+        topk=(1, 5),
+        # the reference's retrained nets keep nn.Linear's own weight init
+        # and zero the bias (MobileNetV2)
+        init_cfg={{_base_.torch_default_fc_init}}))
 
 # ------------------------------------------------------------------ data
 dataset_type = 'ImageNet'
@@ -98,7 +111,7 @@ auto_scale_lr = dict(base_batch_size=1024)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='densenas_mm.DenseNASCheckpointHook',
         interval=1,
         max_keep_ckpts=3,
         save_best='accuracy/top1',

@@ -25,11 +25,11 @@ import torch.nn as nn
 from densenas_mm.search_space import (SearchSpace, load_preset,
                                       search_space_from_cfg)
 
-# the paper's table in ../shared beside the repository
+# the paper's list, shipped in resources/latency/ (Apache-2.0, see there)
 REFERENCE_MBV2 = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__)))))), 'shared', 'data',
-    'densenas_reference', 'lat_list_densenas_mbv2_xp32')
+        os.path.abspath(__file__))))), 'resources', 'latency',
+    'lat_list_densenas_mbv2_xp32')
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 

@@ -182,7 +182,7 @@ def run(args) -> Dict[str, Any]:
         cycles = max(2, args.repeats // 2 + 1)
         results['epoch'] = measure(stepper.epoch_cycle, bench,
                                    max(1, args.warmup // 5), cycles, 5)
-    arch = bench.algorithm.mutator.derive()
+    arch = bench.algorithm.mutator.derived_arch()
     num_classes = bench.algorithm.architecture.head.num_classes
     if 'subnet' in cases:
         model, optim = build_plain(

@@ -4,9 +4,10 @@ from typing import Dict, List
 
 from torch import Tensor
 
+from densenas_mm.search_space import SearchSpace
 from densenas_mm.search_space.naming import block_key, edge_key
-from densenas_mm.structures.derived_arch import DerivedArch
-from densenas_mm.utils.checkpoint import CheckpointError
+from densenas_mm.structures import ArchError, DerivedArch, check_arch_in_space
+from densenas_mm.utils.checkpoint import CheckpointError, check_state_fits
 
 SUPERNET_PREFIX = 'architecture.backbone.'
 
@@ -16,12 +17,14 @@ class ConversionError(CheckpointError):
 
 
 def check_arch_coordinates(arch: DerivedArch) -> None:
-    """Check every block has supernet coordinates forming a path.
+    """Check every block has supernet coordinates (``node``, ``src``).
+
+    That the coordinates chain into a path and agree with ``path`` is part
+    of ``DerivedArch.validate``.
 
     Raises:
-        ConversionError: For a missing node/src/layer_ids or a broken path.
+        ConversionError: For a block without them (a published net_config).
     """
-    prev = 0
     for i, blk in enumerate(arch.blocks):
         if blk.node is None or blk.src is None:
             raise ConversionError(
@@ -29,16 +32,78 @@ def check_arch_coordinates(arch: DerivedArch) -> None:
                 'published net_config strings cannot inherit supernet '
                 'weights; use the YAML the search derived (it records '
                 'node, src and layer_ids)')
-        if blk.src != prev:
-            raise ConversionError(
-                f'block {i} (node {blk.node}) comes from node {blk.src} but '
-                f'the previous block is node {prev}; the blocks must form a '
-                'path 0 -> ... -> terminal')
-        if blk.stack_ops and blk.layer_ids is None:
-            raise ConversionError(
-                f'block {i} (node {blk.node}) has stacking layers but no '
-                'layer_ids: cannot tell which supernet layers they come from')
-        prev = blk.node
+
+
+def check_supernet_fits(space: SearchSpace, supernet: Dict[str, Tensor],
+                        path: str) -> None:
+    """The checkpoint's supernet is exactly the supernet of ``space``.
+
+    The supernet of ``space`` is built on the meta device (no memory, no
+    init) and its keys and shapes are compared with the checkpoint's.
+
+    Raises:
+        ConversionError: Listing missing, unexpected and mismatched keys.
+    """
+    import torch
+
+    from densenas_mm.models.backbones import DenseNASSupernet
+    with torch.device('meta'):
+        expected = DenseNASSupernet(search_space=space).state_dict()
+    try:
+        check_state_fits(
+            expected, supernet, path,
+            f'the supernet of search space {space.name!r} the architecture '
+            f'was derived in ({SUPERNET_PREFIX}* keys)')
+    except CheckpointError as err:
+        raise ConversionError(str(err)) from None
+
+
+def check_fit(arch: DerivedArch, search_state: Dict[str, Tensor],
+              path: str) -> Dict[str, Tensor]:
+    """Check ``arch`` and the search checkpoint belong together.
+
+    With the space the architecture records, ``arch`` is checked against it
+    (:func:`~densenas_mm.structures.check_arch_in_space`) and the
+    checkpoint's supernet must be that space's supernet, key for key. An
+    architecture file without a recorded space (format 1) is checked block
+    by block against the checkpoint's keys (:func:`check_arch_fits`).
+
+    Returns:
+        dict: The supernet tensors (``architecture.backbone.`` removed).
+
+    Raises:
+        ConversionError: Naming what does not fit.
+    """
+    supernet = supernet_state(search_state)
+    check_arch_coordinates(arch)
+    space = arch.recorded_space()
+    if space is None:
+        check_arch_fits(arch, supernet)
+        return supernet
+    try:
+        check_arch_in_space(arch, space)
+    except ArchError as err:
+        raise ConversionError(str(err)) from None
+    check_supernet_fits(space, supernet, path)
+    return supernet
+
+
+def supernet_state(search_state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """The supernet's tensors, ``architecture.backbone.`` removed.
+
+    Raises:
+        ConversionError: If there are none (not a search checkpoint).
+    """
+    supernet = {
+        k[len(SUPERNET_PREFIX):]: v
+        for k, v in search_state.items() if k.startswith(SUPERNET_PREFIX)
+    }
+    if not supernet:
+        tops = sorted({k.split('.')[0] for k in search_state})
+        raise ConversionError(
+            f'no {SUPERNET_PREFIX}* tensors: not a DenseNAS search '
+            f'checkpoint (top-level keys: {tops})')
+    return supernet
 
 
 def subnet_to_supernet_key(key: str, arch: DerivedArch) -> str:

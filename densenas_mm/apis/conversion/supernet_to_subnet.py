@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple, Union
 
 import torch
+import torch.nn as nn
+from mmengine.config import Config
 from torch import Tensor
 
 from densenas_mm.structures.derived_arch import ArchError, DerivedArch
 from densenas_mm.utils.checkpoint import (load_state_dict,
                                           save_checkpoint_atomic)
-from .arch_fit import (SUPERNET_PREFIX, ConversionError,
-                       check_arch_coordinates, check_arch_fits,
+from .arch_fit import (SUPERNET_PREFIX, ConversionError, check_fit,
                        subnet_to_supernet_key)
 
 ALGO_PREFIX = 'architecture.'
@@ -77,31 +78,16 @@ class ConversionReport:
         return '\n'.join(lines)
 
 
-def supernet_state(search_state: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """The supernet's tensors, ``architecture.backbone.`` removed.
-
-    Raises:
-        ConversionError: If there are none (not a search checkpoint).
-    """
-    supernet = {
-        k[len(SUPERNET_PREFIX):]: v
-        for k, v in search_state.items() if k.startswith(SUPERNET_PREFIX)
-    }
-    if not supernet:
-        tops = sorted({k.split('.')[0] for k in search_state})
-        raise ConversionError(
-            f'no {SUPERNET_PREFIX}* tensors: not a DenseNAS search '
-            f'checkpoint (top-level keys: {tops})')
-    return supernet
-
-
 def _is_bn_affine(key: str, keys: Set[str]) -> bool:
     owner, _, leaf = key.rpartition('.')
     return leaf in ('weight', 'bias') and f'{owner}.running_mean' in keys
 
 
-def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
-                       template: Dict[str, Tensor]
+def convert_state_dict(search_state: Dict[str, Tensor],
+                       arch: DerivedArch,
+                       template: Dict[str, Tensor],
+                       supernet: Optional[Dict[str, Tensor]] = None,
+                       source: str = '<search state>'
                        ) -> Tuple[Dict[str, Tensor], ConversionReport]:
     """Fill a subnet classifier's ``template`` state from the supernet.
 
@@ -110,13 +96,15 @@ def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
         arch (DerivedArch): Derived architecture with supernet coordinates.
         template (dict): ``state_dict()`` of the freshly initialised subnet
             classifier; the result has exactly its keys and shapes.
+        supernet (dict, optional): The supernet tensors if
+            :func:`~.arch_fit.check_fit` was run already (else it runs).
+        source (str): Name of the checkpoint for messages.
 
     Returns:
         tuple[dict, ConversionReport]: The subnet state and the report.
     """
-    check_arch_coordinates(arch)
-    supernet = supernet_state(search_state)
-    check_arch_fits(arch, supernet)
+    if supernet is None:
+        supernet = check_fit(arch, search_state, source)
     report = ConversionReport()
     template_keys = set(template)
     used = set()
@@ -166,18 +154,19 @@ def convert_state_dict(search_state: Dict[str, Tensor], arch: DerivedArch,
     return out, report
 
 
-def build_subnet_template(arch: DerivedArch,
-                          search_state: Dict[str, Tensor],
-                          config: Optional[str] = None) -> Dict[str, Tensor]:
-    """State dict of the subnet classifier the checkpoint is meant for.
+def subnet_classifier(arch: DerivedArch,
+                      num_classes: Optional[int] = None,
+                      config: Optional[Union[str, Config]] = None
+                      ) -> nn.Module:
+    """The (initialised, eval-mode) subnet classifier of ``arch``.
 
-    With ``config`` the model of that config is built (its backbone's
-    ``arch`` replaced by ``arch``) and initialised. Without it, the model is
-    a DenseNASNet plus the search checkpoint's classifier layout (an mmcls
-    ``LinearClsHead`` ``head.fc``), resized to the subnet's feature width.
+    With ``config`` the model of that config is built, its backbone's
+    ``arch`` replaced by ``arch``. Without it: an mmcls ``ImageClassifier``
+    of a DenseNASNet, global average pooling and a ``LinearClsHead`` with
+    ``num_classes`` outputs on the subnet's feature width.
     """
+    from densenas_mm.apis.model_io import build_classifier, load_config
     if config is not None:
-        from densenas_mm.apis.model_io import build_classifier, load_config
         cfg = load_config(config)
         backbone = cfg.model.get('backbone', {})
         if 'DenseNASNet' not in str(backbone.get('type', '')):
@@ -185,24 +174,45 @@ def build_subnet_template(arch: DerivedArch,
                 f'{config}: model.backbone.type is '
                 f'{backbone.get("type")!r}; expected DenseNASNet')
         backbone['arch'] = arch.to_dict()
-        model = build_classifier(cfg)
-        return model.state_dict()
-    from densenas_mm.models.backbones.densenas_net import DenseNASNet
-    template = {
-        f'backbone.{k}': v
-        for k, v in DenseNASNet(arch).state_dict().items()
-    }
-    weight = search_state.get(ALGO_PREFIX + 'head.fc.weight')
-    if weight is None:
-        raise ConversionError(
-            'the search checkpoint has no architecture.head.fc.weight; pass '
-            '--config SUBNET_CONFIG to say which classifier to build')
-    fc = torch.nn.Linear(arch.out_channels, weight.shape[0])
-    torch.nn.init.normal_(fc.weight, 0.0, 0.01)
-    torch.nn.init.zeros_(fc.bias)
-    template['head.fc.weight'] = fc.weight.detach()
-    template['head.fc.bias'] = fc.bias.detach()
-    return template
+        return build_classifier(cfg)
+    if num_classes is None:
+        raise ConversionError('the subnet classifier needs num_classes or a '
+                              'subnet config')
+    return build_classifier(
+        Config(
+            dict(
+                default_scope='mmcls',
+                model=dict(
+                    type='mmcls.ImageClassifier',
+                    backbone=dict(
+                        type='densenas_mm.DenseNASNet', arch=arch.to_dict()),
+                    neck=dict(type='mmcls.GlobalAveragePooling'),
+                    head=dict(
+                        type='mmcls.LinearClsHead',
+                        num_classes=int(num_classes),
+                        in_channels=arch.out_channels)))))
+
+
+def build_subnet_template(arch: DerivedArch,
+                          search_state: Dict[str, Tensor],
+                          config: Optional[str] = None) -> Dict[str, Tensor]:
+    """State dict of the subnet classifier the checkpoint is meant for.
+
+    With ``config`` the model of that config (:func:`subnet_classifier`).
+    Without it, a DenseNASNet plus the search checkpoint's classifier layout
+    (an mmcls ``LinearClsHead`` ``head.fc``), resized to the subnet's
+    feature width.
+    """
+    num_classes = None
+    if config is None:
+        weight = search_state.get(ALGO_PREFIX + 'head.fc.weight')
+        if weight is None:
+            raise ConversionError(
+                'the search checkpoint has no architecture.head.fc.weight; '
+                'pass --config SUBNET_CONFIG to say which classifier to '
+                'build')
+        num_classes = weight.shape[0]
+    return subnet_classifier(arch, num_classes, config).state_dict()
 
 
 def convert_checkpoint(search_ckpt: str,
@@ -229,10 +239,13 @@ def convert_checkpoint(search_ckpt: str,
     except ArchError as err:
         raise ConversionError(f'invalid architecture: {err}') from None
     search_state = load_state_dict(search_ckpt)
-    check_arch_coordinates(arch)
-    check_arch_fits(arch, supernet_state(search_state))
-    template = build_subnet_template(arch, search_state, config)
-    state, report = convert_state_dict(search_state, arch, template)
+    supernet = check_fit(arch, search_state, search_ckpt)
+    try:
+        template = build_subnet_template(arch, search_state, config)
+    except ArchError as err:
+        raise ConversionError(f'{config}: {err}') from None
+    state, report = convert_state_dict(search_state, arch, template,
+                                       supernet, search_ckpt)
     meta = dict(
         densenas_arch=arch.to_dict(),
         converted_from=os.path.abspath(search_ckpt),

@@ -1,8 +1,13 @@
 """DenseNAS hooks."""
 from .arch_hook import DenseNASArchHook
+from .checkpoint_hook import DenseNASCheckpointHook, save_runner_checkpoint
+from .logger_hook import DenseNASLoggerHook
+from .timer_hook import DenseNASTimerHook
 from .visualization_hook import DenseNASVisualizationHook
 from .warmup_hook import DenseNASWarmupHook
 
 __all__ = [
-    'DenseNASArchHook', 'DenseNASVisualizationHook', 'DenseNASWarmupHook'
+    'DenseNASArchHook', 'DenseNASCheckpointHook', 'DenseNASLoggerHook',
+    'DenseNASTimerHook', 'DenseNASVisualizationHook', 'DenseNASWarmupHook',
+    'save_runner_checkpoint'
 ]

@@ -30,7 +30,9 @@ class DenseNASVisualizationHook(Hook):
     - ``betas_epoch_<N>.png``: softmax(beta) per source block;
     - ``curves.png``: expected and derived latency, CE, accuracy (train,
       supernet validation) and mean alpha / beta entropy per epoch;
-    - ``history.json``: the numbers behind ``curves.png``;
+    - ``history.json``: the numbers behind ``curves.png``, one row per
+      epoch (``tools/analysis/plot_arch.py --history`` draws the same
+      curves from it);
 
     and copies the newest pictures to ``supernet.png``, ``alphas.png`` and
     ``betas.png``. With ``add_image=True`` the pictures also go to the
@@ -70,12 +72,6 @@ class DenseNASVisualizationHook(Hook):
     def folder(self, runner) -> str:
         """Absolute output folder."""
         return osp.join(runner.work_dir, self.out_dir)
-
-    @staticmethod
-    def warmup_epochs(history: List[Dict]) -> Optional[int]:
-        """Number of leading warm-up epochs in ``history`` (None if none)."""
-        count = sum(1 for r in history if r.get('phase') == 'warmup')
-        return count or None
 
     @staticmethod
     def history_row(record) -> Dict:
@@ -169,10 +165,9 @@ class DenseNASVisualizationHook(Hook):
                    f'betas_epoch_{epoch}.png', epoch, 'betas.png')
 
     def _draw_curves(self, runner, epoch: int) -> None:
-        from densenas_mm.visualization import plot_curves
+        from densenas_mm.visualization import plot_curves, warmup_epochs
         write_text_atomic(json.dumps(self.history, indent=1),
                           osp.join(self.folder(runner), 'history.json'))
         self._save(runner,
-                   plot_curves(self.history,
-                               self.warmup_epochs(self.history)),
+                   plot_curves(self.history, warmup_epochs(self.history)),
                    'curves.png', epoch)

@@ -55,6 +55,7 @@ class DenseNASWarmupHook(Hook):
                 "(train_cfg=dict(type='densenas_mm.DenseNASSearchLoop', "
                 f'...)), got {type(loop).__name__}')
         enabled = runner.epoch >= self.warmup_epochs
+        loop.plan_arch_updates(self.warmup_epochs)  # for the ETA
         if enabled != loop.arch_updates:
             state = 'on' if enabled else 'off (warm-up)'
             runner.logger.info(

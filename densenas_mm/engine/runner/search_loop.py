@@ -1,5 +1,7 @@
 """The DenseNAS search loop: architecture pass, then weight pass, per epoch."""
+import math
 import time
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
@@ -9,9 +11,27 @@ from torch.utils.data import DataLoader
 
 from densenas_mm.models.algorithms import search_batch, step_seed
 from densenas_mm.registry import LOOPS
+from ..optim.precision import compute_dtype
 from .epoch_record import EpochRecord
 
 MODES = ('epochwise', 'interleaved')
+#: Message-hub info key of the number of architecture steps run so far (it
+#: travels with the message hub into checkpoints, so a resume continues it).
+ARCH_ITER_KEY = 'densenas/arch_iter'
+
+
+@dataclass
+class RemainingWork:
+    """What is left of a search (:meth:`DenseNASSearchLoop.remaining_work`).
+
+    Attributes:
+        weight_steps (int): Weight steps (runner iterations) left.
+        arch_steps (int): Architecture steps left, this epoch's included.
+        val_batches (int): Supernet validation batches left.
+    """
+    weight_steps: int
+    arch_steps: int
+    val_batches: int
 
 
 class _Means:
@@ -51,14 +71,19 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
     Every batch goes to ``train_step`` tagged with its phase (``'warmup'``,
     ``'weight'`` or ``'arch'``) and its sampling seed, derived from
     (seed, pass, epoch, batch). Only weight steps are runner iterations:
-    they step the weight LR schedule, the iteration hooks and the ETA, so
+    they step the weight LR schedule and the iteration hooks, so
     ``max_iters`` is ``max_epochs * len(dataloader)`` as for an ordinary run.
-    Architecture steps log their values (prefixed ``arch_``) into the
-    message hub, where the logger shows them with the next weight
-    iterations, and a one-line summary after each architecture pass. At the
-    end of every epoch the loop appends an :class:`EpochRecord` (derived
-    architecture, entropies, costs, step means) to :attr:`records`, which
-    the DenseNAS hooks read in ``after_train_epoch``.
+    Architecture steps are counted by :attr:`arch_iter` and call the hook
+    points ``before_arch_iter`` / ``after_arch_iter`` (``batch_idx``,
+    ``data_batch``; ``outputs`` after), where ``DenseNASLoggerHook`` logs
+    them at their own step and ``DenseNASTimerHook`` times them; their
+    values do not enter the message hub's ``train/`` scalars, so the weight
+    iterations' log lines carry only their own values.
+    :meth:`remaining_work` says how many weight steps, architecture steps
+    and validation batches are left (the ETA). At the end of every epoch the
+    loop appends an :class:`EpochRecord` (derived architecture, entropies,
+    costs, step means) to :attr:`records`, which the DenseNAS hooks read in
+    ``after_train_epoch``.
 
     Args:
         runner (Runner): The runner.
@@ -101,8 +126,11 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
         self.mode = mode
         self.arch_interval = int(arch_interval)
         self.arch_updates: Optional[bool] = None
+        self.arch_start_epoch: Optional[int] = None
         self.records: List[EpochRecord] = []
-        self._arch_iter: Optional[Iterator] = None
+        self._weight_done = 0  # steps of the current epoch
+        self._arch_done = 0
+        self._arch_batches: Optional[Iterator] = None
         self._weight_means = _Means()
         self._arch_means = _Means()
 
@@ -121,6 +149,100 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
                 only, ops sampled uniformly.
         """
         self.arch_updates = bool(enabled)
+
+    def plan_arch_updates(self, start_epoch: int) -> None:
+        """Say from which epoch (0-based) on architecture updates run, so
+        that :meth:`remaining_work` can count the passes still to come
+        (``DenseNASWarmupHook`` calls it with ``warmup_epochs``)."""
+        self.arch_start_epoch = int(start_epoch)
+
+    @property
+    def arch_iter(self) -> int:
+        """Architecture steps run so far (resumed runs included)."""
+        return int(self.runner.message_hub.get_info(ARCH_ITER_KEY, 0))
+
+    @property
+    def arch_steps_done(self) -> int:
+        """Architecture steps the current epoch has run."""
+        return self._arch_done
+
+    @property
+    def arch_steps_per_epoch(self) -> int:
+        """Architecture steps of one searching epoch."""
+        if self.mode == 'epochwise':
+            return len(self.arch_dataloader)
+        return math.ceil(len(self.dataloader) / self.arch_interval)
+
+    def _searches(self, epoch: int) -> bool:
+        """Whether 0-based ``epoch`` updates the architecture."""
+        if epoch == self._epoch and self.arch_updates is not None:
+            return self.arch_updates
+        if self.arch_start_epoch is not None:
+            return epoch >= self.arch_start_epoch
+        return bool(self.arch_updates)
+
+    def _validates(self, epoch: int) -> bool:
+        """Whether supernet validation runs after 0-based ``epoch``."""
+        done = epoch + 1
+        return (self.runner.val_loop is not None and done >= self.val_begin
+                and (done % self.val_interval == 0
+                     or done == self._max_epochs))
+
+    def remaining_work(self) -> RemainingWork:
+        """Weight steps, architecture steps and validation batches left,
+        counted from the steps the current epoch has run."""
+        per_epoch = len(self.dataloader)
+        future = range(self._epoch + 1, self._max_epochs)
+        arch = sum(self.arch_steps_per_epoch for e in future
+                   if self._searches(e))
+        if self._searches(self._epoch):
+            arch += max(self.arch_steps_per_epoch - self._arch_done, 0)
+        val = 0
+        if self.runner.val_loop is not None:
+            val = len(self.runner.val_loop.dataloader) * sum(
+                1 for e in range(self._epoch, self._max_epochs)
+                if self._validates(e))
+        return RemainingWork(
+            weight_steps=per_epoch - self._weight_done +
+            per_epoch * len(future),
+            arch_steps=arch,
+            val_batches=val)
+
+    def run(self) -> torch.nn.Module:
+        """Check the latency table against this run, then search."""
+        self.check_cost_setting()
+        return super().run()
+
+    def run_setting(self) -> Dict[str, Any]:
+        """Batch size, dtype and memory format the architecture steps (the
+        ones the cost term guides) run with."""
+        wrapper = self.runner.optim_wrapper
+        if isinstance(wrapper, dict) or hasattr(wrapper, 'optim_wrappers'):
+            wrapper = wrapper['mutator']
+        algo = self.algorithm
+        return dict(
+            batch_size=getattr(self.arch_dataloader, 'batch_size', None),
+            dtype=compute_dtype(wrapper, algo.architecture),
+            memory_format='channels_last'
+            if algo.channels_last else 'contiguous')
+
+    def check_cost_setting(self) -> List[str]:
+        """Warn (or fail, with ``on_mismatch='error'``) when the latency
+        table was measured at another batch size, dtype or memory format
+        than this run's architecture steps use.
+
+        Done here, before the first step, because the loop is what sees the
+        real dataloader and optimiser wrappers (the algorithm builds its
+        estimator before either exists).
+        """
+        estimator = getattr(self.algorithm, 'estimator', None)
+        if estimator is None or not hasattr(estimator, 'check_setting'):
+            return []
+        setting = self.run_setting()
+        msgs = estimator.check_setting(**setting)
+        for msg in msgs:
+            self.runner.logger.warning(msg)
+        return msgs
 
     @property
     def latest_record(self) -> Optional[EpochRecord]:
@@ -142,7 +264,8 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
             sampler = getattr(loader, 'sampler', None)
             if hasattr(sampler, 'set_epoch'):
                 sampler.set_epoch(self._epoch)
-        self._arch_iter = None
+        self._arch_batches = None
+        self._weight_done = self._arch_done = 0
         self._weight_means, self._arch_means = _Means(), _Means()
         searching = self.arch_updates
         if searching and self.mode == 'epochwise':
@@ -168,6 +291,7 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
             search_batch(data_batch, phase, seed),
             optim_wrapper=self.runner.optim_wrapper)
         self._weight_means.add(outputs)
+        self._weight_done += 1
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=idx,
@@ -200,17 +324,22 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
             arch_steps=self._arch_means.count)
 
     # ------------------------------------------------------ arch steps
-    def _arch_step(self, idx: int, data_batch) -> Dict[str, float]:
+    def _arch_step(self, idx: int, data_batch) -> Dict[str, Any]:
+        self.runner.call_hook(
+            'before_arch_iter', batch_idx=idx, data_batch=data_batch)
         seed = step_seed(self.algorithm.sample_seed, 'arch', self._epoch, idx)
         outputs = self.runner.model.train_step(
             search_batch(data_batch, 'arch', seed),
             optim_wrapper=self.runner.optim_wrapper)
         self._arch_means.add(outputs)
-        scalars = {k: float(v) for k, v in outputs.items()}
-        hub = self.runner.message_hub
-        for key, value in scalars.items():
-            hub.update_scalar(f'train/{key}', value)
-        return scalars
+        self._arch_done += 1
+        self.runner.message_hub.update_info(ARCH_ITER_KEY, self.arch_iter + 1)
+        self.runner.call_hook(
+            'after_arch_iter',
+            batch_idx=idx,
+            data_batch=data_batch,
+            outputs=outputs)
+        return outputs
 
     def _run_arch_pass(self) -> None:
         start = time.time()
@@ -226,10 +355,10 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
                 f'{time.time() - start:.1f}s, {means}')
 
     def _next_arch_batch(self):
-        if self._arch_iter is None:
-            self._arch_iter = iter(self.arch_dataloader)
+        if self._arch_batches is None:
+            self._arch_batches = iter(self.arch_dataloader)
         try:
-            return next(self._arch_iter)
+            return next(self._arch_batches)
         except StopIteration:
-            self._arch_iter = iter(self.arch_dataloader)
-            return next(self._arch_iter)
+            self._arch_batches = iter(self.arch_dataloader)
+            return next(self._arch_batches)

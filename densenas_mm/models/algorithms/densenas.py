@@ -1,4 +1,5 @@
 """The DenseNAS algorithm: weight steps and architecture steps."""
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
@@ -13,10 +14,14 @@ from torch import Tensor
 
 from densenas_mm.registry import MODELS, TASK_UTILS
 from densenas_mm.structures import DerivedArch
+from .guards import DivergenceGuard, checkpoint_note
 from .steps import batch_stat_bn, step_seed
 
 #: Mutator sampling mode of each step phase (see :mod:`.steps`).
 SAMPLING_OF_PHASE = dict(warmup='uniform', weight='sample', arch='pair')
+#: How gradients are cleared before every backward and after every step
+#: (see the ``grad_zeroing`` argument of :class:`DenseNAS`).
+GRAD_ZEROING = ('set_to_none', 'in_place')
 
 
 @dataclass
@@ -37,6 +42,18 @@ class SearchSnapshot:
     beta_entropy: float
     expected_cost: Optional[float] = None
     costs: Dict[str, float] = field(default_factory=dict)
+
+
+def _restore_zero_grads(optimizer: torch.optim.Optimizer) -> None:
+    """Give every parameter the optimiser keeps state for a zero gradient
+    if it has none: in ``'in_place'`` mode exactly those parameters hold
+    one in an uninterrupted run, and a resumed run starts without any."""
+    state = optimizer.state
+    for group in optimizer.param_groups:
+        for p in group['params']:
+            if p.grad is None and state.get(p):
+                p.grad = torch.zeros_like(p)
+
 
 @MODELS.register_module()
 class DenseNAS(BaseAlgorithm):
@@ -59,10 +76,10 @@ class DenseNAS(BaseAlgorithm):
     The phase of a step comes with its batch (``search_batch``, set by the
     search loop) and is passed on to :meth:`loss`; the algorithm holds no
     phase of its own. Before every backward both groups' gradients are
-    zeroed, so neither step leaks gradients into the other, and nothing
-    touches ``.grad`` after a step. Sampling uses a generator seeded from
-    (seed, pass, epoch, batch), so all ranks run the same ops and resumed
-    runs replay them exactly.
+    cleared (``grad_zeroing``), so neither step leaks gradient values into
+    the other, and nothing touches ``.grad`` after a step. Sampling uses a
+    generator seeded from (seed, pass, epoch, batch), so all ranks run the
+    same ops and resumed runs replay them exactly.
 
     Args:
         architecture (dict | BaseModel): mmcls ``ImageClassifier`` whose
@@ -72,6 +89,23 @@ class DenseNAS(BaseAlgorithm):
             (``ChainedLatencyEstimator``); None disables the cost term.
         cost_loss (dict, optional): Cost-term config (``LatencyLoss``).
         sample_seed (int): Base seed of op sampling.
+        grad_zeroing (str): How both optimisers clear gradients before
+            every backward and after every step, which decides what a weight
+            step does to the candidate ops it did not sample:
+
+            - ``'set_to_none'`` (PyTorch >= 2's default): gradients are
+              dropped, so an op not sampled in a step has no gradient and
+              SGD leaves it untouched (no momentum, no weight decay);
+            - ``'in_place'`` (the reference: ``optimizer.zero_grad()`` on
+              PyTorch 1.0-1.2 zeroed gradients in place): an op keeps a
+              zero gradient once it has been sampled, so every later SGD
+              step applies its momentum and weight decay to it, sampled or
+              not. The search configs set this. A parameter has such a
+              gradient exactly when its optimiser keeps state for it (SGD's
+              momentum buffer, Adam's moments), so a resumed run restores
+              the zero gradients from the optimiser state it loads (exact
+              for optimisers with per-parameter state, as every search
+              config's; plain SGD without momentum keeps none).
         val_sampling (str): Mutator mode for supernet validation: ``'all'``
             (every op weighted by softmax(alpha), the reference) or
             ``'argmax'`` (the current derived ops).
@@ -80,6 +114,11 @@ class DenseNAS(BaseAlgorithm):
             GPUs, with AMP in particular). Results are unchanged.
         check_finite (bool): Stop with a clear error on NaN/inf loss or
             arch params.
+        divergence_guard (dict, optional): Stop, before the update, on a
+            finite loss far above its running median
+            (:class:`~.guards.DivergenceGuard` arguments: ``factor``,
+            ``window``, ``min_steps``, ``floor``); None disables it. All
+            ranks stop together.
         data_preprocessor (dict, optional): Defaults to the architecture's.
         init_cfg (dict, optional): Init config.
     """
@@ -90,8 +129,11 @@ class DenseNAS(BaseAlgorithm):
                  estimator: Optional[Dict] = None,
                  cost_loss: Optional[Dict] = None,
                  sample_seed: int = 0,
+                 grad_zeroing: str = 'set_to_none',
                  val_sampling: str = 'all',
                  check_finite: bool = True,
+                 divergence_guard: Optional[Dict] = dict(
+                     factor=100.0, window=100, min_steps=20, floor=1.0),
                  channels_last: bool = False,
                  data_preprocessor: Optional[Union[Dict,
                                                    torch.nn.Module]] = None,
@@ -122,9 +164,20 @@ class DenseNAS(BaseAlgorithm):
         if val_sampling not in ('all', 'argmax'):
             raise ValueError("val_sampling must be 'all' or 'argmax', got "
                              f'{val_sampling!r}')
+        if grad_zeroing not in GRAD_ZEROING:
+            raise ValueError(f'DenseNAS: grad_zeroing must be one of '
+                             f'{GRAD_ZEROING}, got {grad_zeroing!r}')
         self.sample_seed = int(sample_seed)
+        self.grad_zeroing = grad_zeroing
         self.val_sampling = val_sampling
         self.check_finite = check_finite
+        if divergence_guard is not None and not isinstance(
+                divergence_guard, dict):
+            raise TypeError('divergence_guard must be a dict of '
+                            'DivergenceGuard arguments or None, got '
+                            f'{type(divergence_guard).__name__}')
+        self.divergence_guard = (None if divergence_guard is None else
+                                 DivergenceGuard(**divergence_guard))
         self.channels_last = bool(channels_last)
         if self.channels_last:
             # Module.to(device) later keeps the strides of the parameters.
@@ -169,8 +222,11 @@ class DenseNAS(BaseAlgorithm):
             SAMPLING_OF_PHASE[phase], generator, arch_grad=phase == 'arch')
         wrapper = optim_wrapper['mutator' if phase == 'arch' else
                                 'architecture']
+        zero_kwargs = dict(set_to_none=self.grad_zeroing == 'set_to_none')
         for ow in optim_wrapper.values():
-            ow.zero_grad()
+            if self.grad_zeroing == 'in_place':
+                _restore_zero_grads(ow.optimizer)
+            ow.zero_grad(**zero_kwargs)
         # Arch steps need no weight gradients: not computing them saves
         # about a third of the step (docs/benchmarks.md) and cannot leak.
         with self._weights_frozen(phase == 'arch'):
@@ -183,13 +239,13 @@ class DenseNAS(BaseAlgorithm):
                     mode='loss',
                     phase=phase)
             loss, log_vars = self.parse_losses(losses)
-            self._assert_finite(loss, phase)
+            self._check_loss(loss, phase)
             snapshot = (
                 self.mutator.alpha_snapshot() if phase == 'arch' else None)
-            wrapper.update_params(loss)
+            wrapper.update_params(loss, zero_kwargs=zero_kwargs)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
-            self._assert_finite(None, phase)
+            self._check_arch_params()
             # Tensors like the other log values (the loop and loggers call
             # .detach() / .item() on them).
             log_vars.update({
@@ -287,33 +343,55 @@ class DenseNAS(BaseAlgorithm):
                 'mutator=dict(optimizer=dict(type=\'Adam\', ...))) in the '
                 f'config (got {type(optim_wrapper).__name__})')
 
-    def _assert_finite(self, loss: Optional[Tensor], phase: str) -> None:
+    def _check_loss(self, loss: Tensor, phase: str) -> None:
+        """Stop before the update on a NaN/inf or diverged loss.
+
+        One all-reduce of two flags per step under DDP, so every rank stops
+        at the same step (the others would hang in the next all-reduce).
+        """
+        guard = self.divergence_guard
+        if not self.check_finite and guard is None:
+            return
+        value = loss.detach().float().reshape(1)
+        stream = 'arch' if phase == 'arch' else 'weights'
+        limit = guard.limit(stream) if guard is not None else math.inf
+        flags = torch.cat([
+            (~torch.isfinite(value)).float() * float(self.check_finite),
+            (value > limit).float()
+        ])
+        if is_distributed():
+            all_reduce(flags, op='sum')
+        bad, diverged, local = torch.cat([flags, value]).tolist()
+        where = (f'{local:.6g} on rank {get_rank()}; {{n}} rank(s) '
+                 f'affected) in the {phase} step')
+        if bad:
+            raise FloatingPointError(
+                f'non-finite loss ({where.format(n=int(bad))}. '
+                f'{checkpoint_note()}')
+        if diverged:
+            raise FloatingPointError(
+                f'diverged loss ({where.format(n=int(diverged))}: above '
+                f'{guard.factor:g} x the running median '
+                f'{guard.median(stream):.6g} of the last '
+                f'{guard.count(stream)} {stream} steps (limit '
+                f'{limit:.6g}). {checkpoint_note()} To stop less readily, '
+                'raise model.divergence_guard.factor; to disable the guard, '
+                'set model.divergence_guard=None.')
+        if guard is not None:
+            guard.record(stream, local)
+
+    def _check_arch_params(self) -> None:
+        """Stop when alpha/beta became non-finite in an architecture step."""
         if not self.check_finite:
             return
-        if loss is not None:
-            bad = (~torch.isfinite(loss.detach())).float().reshape(1)
-            if is_distributed():
-                # every rank must stop, or the others hang in the next
-                # all-reduce; the flag is small and summed once per step
-                all_reduce(bad, op='sum')
-            if bool(bad.item()):
-                raise FloatingPointError(
-                    f'non-finite loss ({float(loss.detach())} on rank '
-                    f'{get_rank()}; '
-                    f'{int(bad.item())} rank(s) affected) in the {phase} '
-                    'step: the run is stopped before the update, so the '
-                    'last checkpoint is intact. Lower the learning rates or '
-                    'the cost weight and resume from it.')
-        if loss is None:
-            params = list(self.mutator.arch_params.values())
-            if params and not bool(
-                    torch.isfinite(
-                        torch.cat([p.detach().flatten()
-                                   for p in params])).all()):
-                raise FloatingPointError(
-                    'alpha/beta became non-finite after an architecture '
-                    'step; the run is stopped and the last checkpoint is '
-                    'intact. Lower the mutator learning rate and resume.')
+        params = list(self.mutator.arch_params.values())
+        if params and not bool(
+                torch.isfinite(torch.cat([p.detach().flatten()
+                                          for p in params])).all()):
+            raise FloatingPointError(
+                'alpha/beta became non-finite after an architecture step. '
+                f'{checkpoint_note(before_update=False)} Lower the mutator '
+                'learning rate.')
 
     # ------------------------------------------------------------ queries
     def expected_cost(self) -> float:
@@ -333,7 +411,7 @@ class DenseNAS(BaseAlgorithm):
 
         A query, as :meth:`expected_cost`.
         """
-        arch = self.mutator.derive(meta)
+        arch = self.mutator.derived_arch(meta)
         entropies = self.mutator.entropy()
         expected, costs = None, {}
         if self.estimator is not None:

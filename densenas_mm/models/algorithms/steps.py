@@ -14,9 +14,10 @@ to the algorithm and on to its loss. Phases:
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator
 
-import numpy as np
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from densenas_mm.utils.seeding import derive_seed
 
 PHASES = ('warmup', 'weight', 'arch')
 # Warm-up and search weight steps draw from one seed stream (both are steps
@@ -35,8 +36,7 @@ def step_seed(base: int, phase: str, epoch: int, index: int) -> int:
     if min(base, epoch, index) < 0:
         raise ValueError(f'step_seed needs non-negative base, epoch and '
                          f'index, got {base}, {epoch}, {index}')
-    seq = np.random.SeedSequence([base, _SEED_STREAM[phase], epoch, index])
-    return int(seq.generate_state(1, dtype=np.uint64)[0] >> 1)
+    return derive_seed(base, _SEED_STREAM[phase], epoch, index)
 
 
 def search_batch(batch: Any, phase: str, seed: int) -> Dict[str, Any]:

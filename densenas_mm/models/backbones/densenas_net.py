@@ -12,7 +12,7 @@ converter (:mod:`densenas_mm.models.converters`)::
     terminal   ConvBNAct 1x1 to last_dim (MobileNetV2 nets), absent otherwise
 """
 from functools import partial
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmcls.models.backbones.base_backbone import BaseBackbone
@@ -20,11 +20,16 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from densenas_mm.registry import MODELS
+from densenas_mm.search_space.errors import SearchSpaceError
 from densenas_mm.search_space.grammar import TERMINAL, stem_op_name
-from densenas_mm.search_space.ops import build_op, init_weights
-from densenas_mm.structures.derived_arch import ArchError, DerivedArch
+from densenas_mm.search_space.ops import build_op, init_weights, set_bn_eps
+from densenas_mm.search_space.spec import SearchSpace
+from densenas_mm.structures import (ArchError, DerivedArch,
+                                    check_arch_in_space)
 
 ArchLike = Union[str, dict, DerivedArch]
+#: What ``DenseNASNet(out_indices=...)`` counts.
+OUT_TYPES = ('blocks', 'stages')
 
 
 class DenseNASBlock(nn.Module):
@@ -51,19 +56,46 @@ class DenseNASBlock(nn.Module):
 class DenseNASNet(BaseBackbone):
     """Backbone built from a derived DenseNAS architecture.
 
-    Outputs are numbered like the features of the net: index ``i`` in
-    ``[0, len(blocks))`` is the output of block ``i``; index
-    ``len(blocks)`` is the terminal 1x1 conv output (MobileNetV2 nets only).
-    Negative indices count from the end, so ``(-1, )`` (the default) is the
-    feature map the classifier consumes.
+    Affine BN with the reference's eps (1e-3 MobileNetV2 nets, 1e-5 ResNet
+    nets), the reference weight init.
+
+    ``out_type='blocks'`` (the default) numbers the outputs like the blocks:
+    index ``i`` in ``[0, len(blocks))`` is the output of block ``i``.
+    ``out_type='stages'`` numbers them like mmdet / mmseg backbones: index
+    ``s`` is stage ``s``, the last block of the ``s``-th output resolution
+    (total stride 4, 8, 16, 32 for a 224 MobileNetV2-type net; see
+    :attr:`stage_strides` and :attr:`stage_channels`). Either way one more
+    index, the last, is the terminal 1x1 conv output (MobileNetV2 nets
+    only), and negative indices count from the end, so ``(-1, )`` (the
+    default) is the feature map the classifier consumes.
+    :attr:`out_strides` and :attr:`out_channels_per_index` describe the
+    outputs that ``out_indices`` select.
 
     Args:
         arch (str | dict | DerivedArch): Architecture YAML path, its dict,
             the object, or a reference ``net_config`` string.
         in_channels (int, optional): Image channels; defaults to the
             architecture's ``in_channels``.
+        search_space (dict | SearchSpace, optional): The space the
+            architecture must belong to (the config's space preset). The
+            architecture is checked against it, and against the space its
+            file records, when the net is built
+            (:func:`~densenas_mm.structures.check_arch_in_space`); an
+            architecture of another space is refused. Without it the
+            recorded space alone is used (published ``net_config`` strings
+            record none and are only checked for their own consistency).
+        num_classes (int, optional): Classes of the classifier this net
+            feeds in this config; when given, it must equal the
+            architecture's (the classes of its search). Leave it unset to
+            retrain on another label set (a 100-class search retrained on
+            ImageNet-1k).
+        input_size (int, optional): Input resolution of this config; when
+            given, it must equal the resolution the architecture was
+            searched for (its strides were chosen for it).
         out_indices (Sequence[int]): Which features to return.
             Defaults to ``(-1, )``.
+        out_type (str): ``'blocks'`` or ``'stages'``: what ``out_indices``
+            count. Defaults to ``'blocks'``.
         frozen_stages (int): ``-1`` freezes nothing; ``k >= 0`` freezes the
             stem and the first ``k`` blocks (params and BN statistics).
         norm_eval (bool): Keep every BN in eval mode while training.
@@ -73,8 +105,11 @@ class DenseNASNet(BaseBackbone):
     Example:
         >>> model = dict(
         ...     type='ImageClassifier',
-        ...     backbone=dict(type='densenas_mm.DenseNASNet',
-        ...                   arch='work_dirs/search/arch_final.yaml'),
+        ...     backbone=dict(
+        ...         type='densenas_mm.DenseNASNet',
+        ...         # written by the MBV2 search config's arch hook
+        ...         arch='work_dirs/densenas_supernet-mbv2_4xb88-150e_in100/'
+        ...         'arch/best.yaml'),
         ...     neck=dict(type='GlobalAveragePooling'),
         ...     head=dict(type='LinearClsHead', num_classes=1000,
         ...               in_channels=1984))
@@ -83,12 +118,17 @@ class DenseNASNet(BaseBackbone):
     def __init__(self,
                  arch: ArchLike,
                  in_channels: Optional[int] = None,
+                 search_space: Union[Dict, SearchSpace, None] = None,
+                 num_classes: Optional[int] = None,
+                 input_size: Optional[int] = None,
                  out_indices: Sequence[int] = (-1, ),
+                 out_type: str = 'blocks',
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  init_cfg: Optional[Any] = None) -> None:
         super().__init__(init_cfg)
-        self.arch = self._load_arch(arch)
+        self.arch = self._load_arch(arch, search_space, num_classes,
+                                    input_size)
         arch = self.arch
         in_channels = arch.in_channels if in_channels is None else in_channels
         self.in_channels = int(in_channels)
@@ -105,7 +145,16 @@ class DenseNASNet(BaseBackbone):
         if arch.last_dim is not None:
             self.terminal = op(TERMINAL, arch.blocks[-1].c_out,
                                arch.last_dim, 1)
-        self.num_outputs = len(self.blocks) + (self.terminal is not None)
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type must be one of {OUT_TYPES}, got '
+                             f'{out_type!r}')
+        self.out_type = out_type
+        self._stage_ends = self._last_block_per_resolution()
+        self._points = (list(range(len(self.blocks)))
+                        if out_type == 'blocks' else list(self._stage_ends))
+        if self.terminal is not None:
+            self._points.append(len(self.blocks))
+        self.num_outputs = len(self._points)
         self.out_indices = self._check_out_indices(out_indices)
         valid_frozen = range(-1, len(self.blocks) + 1)
         if not isinstance(frozen_stages, int) or (frozen_stages
@@ -114,21 +163,43 @@ class DenseNASNet(BaseBackbone):
                              f'{len(self.blocks)}], got {frozen_stages!r}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        set_bn_eps(self, arch.family)
         init_weights(self, arch.family)
         self._freeze_stages()
 
     # ------------------------------------------------------------ building
     @staticmethod
-    def _load_arch(arch: ArchLike) -> DerivedArch:
+    def _load_arch(arch: ArchLike, search_space: Any,
+                   num_classes: Optional[int],
+                   input_size: Optional[int]) -> DerivedArch:
+        """Load ``arch`` and check it against its space and the config."""
         if not isinstance(arch, (str, dict, DerivedArch)):
             raise TypeError('arch must be a YAML path, a dict, a DerivedArch '
                             f'or a net_config string, got '
                             f'{type(arch).__name__}')
+        where = (f' {arch!r}' if isinstance(arch, str)
+                 and not arch.lstrip().startswith('[[') else '')
         try:
-            return DerivedArch.load(arch)
-        except ArchError as err:
-            raise ArchError(f'DenseNASNet: invalid architecture: {err}') \
-                from None
+            loaded = DerivedArch.load(arch)
+            # the config's space if given (the recorded one must equal it),
+            # else the recorded one
+            space = (loaded.recorded_space() if search_space is None else
+                     SearchSpace.from_config(search_space))
+            if space is not None:
+                check_arch_in_space(loaded, space)
+            wanted = dict(num_classes=num_classes, input_size=input_size)
+            for key, value in wanted.items():
+                if value is not None and getattr(loaded, key) != value:
+                    raise ArchError(
+                        f'{key} is {getattr(loaded, key)} in the '
+                        f'architecture (its search) but {value} in this '
+                        f'config (model.backbone.{key}); use an architecture '
+                        f'searched for {key}={value}, or remove '
+                        f'model.backbone.{key} to use it on purpose')
+        except (ArchError, SearchSpaceError) as err:
+            raise ArchError(f'DenseNASNet: invalid architecture{where}: '
+                            f'{err}') from None
+        return loaded
 
     def _check_out_indices(self, out_indices: Sequence[int]) -> Tuple[int]:
         if isinstance(out_indices, int):
@@ -139,7 +210,9 @@ class DenseNASNet(BaseBackbone):
             if not isinstance(idx, int) or not 0 <= pos < self.num_outputs:
                 raise ValueError(
                     f'out_indices entry {idx!r} is out of range: this net has '
-                    f'{self.num_outputs} outputs ({len(self.blocks)} blocks' +
+                    f'{self.num_outputs} outputs '
+                    f'({self.num_outputs - (self.terminal is not None)} '
+                    f'{self.out_type}' +
                     (' + terminal' if self.terminal is not None else '') +
                     f'), valid indices are -{self.num_outputs}..'
                     f'{self.num_outputs - 1}')
@@ -153,13 +226,47 @@ class DenseNASNet(BaseBackbone):
         """Channels of the last feature map (what the head must accept)."""
         return self.arch.out_channels
 
+    def _last_block_per_resolution(self) -> Tuple[int, ...]:
+        """Index of the last block before each stride-2 head (and of the
+        last block)."""
+        ends = [
+            i - 1 for i, blk in enumerate(self.arch.blocks)
+            if i > 0 and blk.stride > 1
+        ]
+        return tuple(ends + [len(self.arch.blocks) - 1])
+
+    def _block_strides(self) -> List[int]:
+        """Total stride of every block output and of the terminal."""
+        stride, out = self.arch.stem_stride, []
+        for blk in self.arch.blocks:
+            stride *= blk.stride
+            out.append(stride)
+        return out + [stride]
+
+    @property
+    def stage_strides(self) -> Tuple[int, ...]:
+        """Total stride (w.r.t. the input) of every stage output."""
+        strides = self._block_strides()
+        return tuple(strides[i] for i in self._stage_ends)
+
+    @property
+    def stage_channels(self) -> Tuple[int, ...]:
+        """Channels of every stage output."""
+        return tuple(self.arch.blocks[i].c_out for i in self._stage_ends)
+
+    @property
+    def out_strides(self) -> Tuple[int, ...]:
+        """Total stride of each output in :attr:`out_indices`."""
+        strides = self._block_strides()
+        return tuple(strides[self._points[i]] for i in self.out_indices)
+
     @property
     def out_channels_per_index(self) -> Tuple[int, ...]:
         """Channels of each output in :attr:`out_indices`."""
         widths = [b.c_out for b in self.arch.blocks]
         if self.terminal is not None:
             widths.append(self.arch.last_dim)
-        return tuple(widths[i] for i in self.out_indices)
+        return tuple(widths[self._points[i]] for i in self.out_indices)
 
     def init_weights(self) -> None:
         """Reference init, or the ``init_cfg`` (e.g. a pretrained file)."""
@@ -172,15 +279,16 @@ class DenseNASNet(BaseBackbone):
     # ------------------------------------------------------------- running
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Return the features at :attr:`out_indices` as a tuple."""
+        wanted = {self._points[i] for i in self.out_indices}
         x = self.stem(x)
         outs = []
         for i, block in enumerate(self.blocks):
             x = block(x)
-            if i in self.out_indices:
+            if i in wanted:
                 outs.append(x)
         if self.terminal is not None:
             x = self.terminal(x)
-            if len(self.blocks) in self.out_indices:
+            if len(self.blocks) in wanted:
                 outs.append(x)
         return tuple(outs)
 
@@ -202,3 +310,26 @@ class DenseNASNet(BaseBackbone):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+
+def check_head_fits(model: nn.Module) -> None:
+    """Raise when a classifier's head does not take the DenseNASNet width.
+
+    ``model.head.in_channels`` is a separate config value; a mismatch would
+    otherwise surface as a matmul shape error in the first forward. Models
+    without a ``DenseNASNet`` backbone pass unchecked.
+
+    Raises:
+        ArchError: Naming both widths and the config key to change.
+    """
+    backbone = getattr(model, 'backbone', None)
+    head = getattr(model, 'head', None)
+    if not isinstance(backbone, DenseNASNet) or head is None:
+        return
+    width = getattr(head, 'in_channels', None)
+    if isinstance(width, int) and width != backbone.out_channels:
+        raise ArchError(
+            f'model.head.in_channels is {width} but the DenseNASNet '
+            f'backbone gives {backbone.out_channels} channels (its '
+            f'{"last_dim" if backbone.arch.last_dim else "last block"}); '
+            f'set model.head.in_channels={backbone.out_channels}')

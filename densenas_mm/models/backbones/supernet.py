@@ -1,18 +1,24 @@
 """The DenseNAS supernet backbone (MobileNetV2- and ResNet-based spaces)."""
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcls.models.backbones.base_backbone import BaseBackbone
 from torch import Tensor
 
 from densenas_mm.models.mutables import DenseNASMixedOp, DenseNASRoute
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space import (SearchSpace, SpaceGraph, build_op,
-                                      init_weights, stem_op_name)
+                                      init_weights, set_bn_eps, stem_op_name)
 from densenas_mm.search_space.grammar import TERMINAL
 from densenas_mm.search_space.naming import (block_key, edge_key, head_alias,
                                              layer_alias, route_alias,
                                              target_name)
+
+#: How the terminal node weighs its incoming 1x1 branches (see
+#: :class:`DenseNASSupernet`).
+TERMINAL_WEIGHTS = ('route', 'softmax')
 
 
 class RoutingBlock(nn.Module):
@@ -36,7 +42,8 @@ class RoutingBlock(nn.Module):
                 width,
                 edge.stride,
                 alias=head_alias(node, edge.src),
-                act=space.act)
+                act=space.act,
+                input_size=graph.resolutions[edge.src])
         self.layers = nn.ModuleList(
             DenseNASMixedOp(
                 space.stack_ops,
@@ -44,7 +51,9 @@ class RoutingBlock(nn.Module):
                 width,
                 1,
                 alias=layer_alias(node, layer),
-                act=space.act) for layer in range(graph.num_layers[node]))
+                act=space.act,
+                input_size=graph.resolutions[node])
+            for layer in range(graph.num_layers[node]))
 
 
 @MODELS.register_module()
@@ -53,15 +62,34 @@ class DenseNASSupernet(BaseBackbone):
 
     Block j's input is ``sum_i p_ij * head_ij(x_i)`` over its incoming edges,
     with ``p_i = softmax(beta_i / T)`` normalised over i's outgoing edges; its
-    stacking layers follow. The terminal node sums ``p_iT * conv1x1_i(x_i)``.
-    Output: a one-tuple with the terminal feature map (for mmcls's
-    ``GlobalAveragePooling`` neck). BN is affine=False in every searchable
-    op, as in the reference. Edges whose source is fixed to another target
-    and blocks that no active edge reaches are not computed.
+    stacking layers follow. The terminal node combines its 1x1 branches
+    ``conv1x1_i(x_i)`` by ``terminal_weights``:
+
+    - ``'route'``: with ``p_iT``, like every other block (what the paper's
+      text describes: one rule for every node);
+    - ``'softmax'``: with ``softmax_i(p_iT)`` over its incoming edges, a
+      second normalisation (what the reference code computes).
+
+    Both modes compute the same network once the routes are fixed to one
+    path (a softmax over a single edge is 1), and the chained cost is the
+    same for both (the expectation over paths, whose probabilities are the
+    ``p_ij``; the reference's own cost weighs the 1x1 branches by ``p_iT``
+    too). Output: a one-tuple with the terminal feature map (for mmcls's
+    ``GlobalAveragePooling`` neck).
+
+    BN is affine=False in every searchable op, as in the reference; as
+    there, the ResNet stem's BN and the projection BN of the MobileNetV2
+    stem's fixed ``mbconv_k3_t1`` are affine, and BN eps is 1e-3 in the
+    MobileNetV2 family, 1e-5 in the ResNet family
+    (:data:`~densenas_mm.search_space.ops.BN_EPS_OF_FAMILY`). Edges whose
+    source is fixed to another target and blocks that no active edge
+    reaches are not computed.
 
     Args:
         search_space (dict | SearchSpace): The space (validated on build).
         route_temperature (float): T of every route (1.0 MBV2, 0.9 ResNet).
+        terminal_weights (str): ``'route'`` (default) or ``'softmax'`` (the
+            reference; set in the search configs).
         init_cfg (dict, optional): mmengine init config; by default the
             reference initialisation is applied in :meth:`init_weights`.
 
@@ -78,8 +106,14 @@ class DenseNASSupernet(BaseBackbone):
     def __init__(self,
                  search_space: Union[Dict, SearchSpace],
                  route_temperature: float = 1.0,
+                 terminal_weights: str = 'route',
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if terminal_weights not in TERMINAL_WEIGHTS:
+            raise ValueError(
+                f'DenseNASSupernet: terminal_weights must be one of '
+                f'{TERMINAL_WEIGHTS}, got {terminal_weights!r}')
+        self.terminal_weights = terminal_weights
         self.space = SearchSpace.from_config(search_space)
         self.graph = SpaceGraph(self.space)
         space, graph = self.space, self.graph
@@ -88,7 +122,8 @@ class DenseNASSupernet(BaseBackbone):
             space.in_channels,
             space.stem_channels,
             space.stem_stride,
-            affine=False,
+            # the reference's ResNet stem BN has PyTorch's defaults (affine)
+            affine=space.family == 'resnet',
             act=space.act)
         self.blocks = nn.ModuleDict({
             block_key(j): RoutingBlock(graph, j, space)
@@ -112,6 +147,7 @@ class DenseNASSupernet(BaseBackbone):
             i: max(graph.outgoing[i])
             for i in graph.nodes if graph.outgoing[i]
         }
+        set_bn_eps(self, space.family)
 
     @property
     def out_channels(self) -> int:
@@ -141,7 +177,7 @@ class DenseNASSupernet(BaseBackbone):
             for i, route in self._routes_by_node()
         }
         for j in range(1, graph.terminal + 1):
-            total = None
+            outs, weights = [], []
             for edge in graph.in_edges(j):
                 if edge.src not in feats or edge.out_index not in active[
                         edge.src]:
@@ -149,15 +185,21 @@ class DenseNASSupernet(BaseBackbone):
                 branch = (self.terminal[edge_key(edge.src)]
                           if j == graph.terminal else
                           self.blocks[block_key(j)].heads[edge_key(edge.src)])
-                out = branch(feats[edge.src])
-                if len(active[edge.src]) > 1:
-                    out = probs[edge.src][edge.out_index] * out
-                total = out if total is None else total + out
+                outs.append(branch(feats[edge.src]))
+                # a source routed to one target only passes weight 1
+                weights.append(probs[edge.src][edge.out_index]
+                               if len(active[edge.src]) > 1 else None)
             for edge in graph.in_edges(j):
                 if self._last_use.get(edge.src) == j:
                     feats.pop(edge.src, None)
-            if total is None:
+            if not outs:
                 continue
+            if j == graph.terminal and self.terminal_weights == 'softmax':
+                weights = self._softmax_weights(weights, outs[0])
+            total = None
+            for out, weight in zip(outs, weights):
+                out = out if weight is None else weight * out
+                total = out if total is None else total + out
             if j != graph.terminal:
                 for layer in self.blocks[block_key(j)].layers:
                     total = layer(total)
@@ -166,6 +208,19 @@ class DenseNASSupernet(BaseBackbone):
             raise RuntimeError('no active path reaches the terminal; the '
                                'fixed routes do not form a path')
         return (feats[graph.terminal], )
+
+    @staticmethod
+    def _softmax_weights(weights: List[Optional[Tensor]],
+                         like: Tensor) -> List[Optional[Tensor]]:
+        """``softmax`` over the incoming route probabilities (1 for a
+        source routed to the terminal only); one edge keeps weight 1."""
+        if len(weights) == 1:
+            return [None]
+        stacked = torch.stack([
+            w.to(like) if w is not None else like.new_ones(())
+            for w in weights
+        ])
+        return list(F.softmax(stacked, dim=0))
 
     def _routes_by_node(self):
         for i in self.graph.nodes:

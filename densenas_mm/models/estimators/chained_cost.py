@@ -21,7 +21,8 @@ from torch import Tensor
 
 from densenas_mm.latency.needs import space_ops
 from densenas_mm.latency.signature import OpSignature
-from densenas_mm.search_space import SearchSpace, SpaceGraph
+from densenas_mm.search_space import SearchSpace, SpaceGraph, naming, parse_op
+from densenas_mm.structures import DerivedArch
 
 Number = float
 
@@ -149,8 +150,10 @@ def space_costs(space: SearchSpace,
                 graph: SpaceGraph = None) -> SpaceCosts:
     """Cost of every candidate of ``space`` under ``cost_fn``.
 
-    Skip costs 0; with ``skip_reg`` it costs the layer's first candidate's
-    cost / 10 (the first non-skip candidate, should skip be listed first).
+    Skip costs what ``cost_fn`` says (a latency table's measured entry, as
+    in the reference's tables; 0 without one; 0 FLOPs and params); with
+    ``skip_reg`` it costs the layer's first candidate's cost / 10 (the first
+    non-skip candidate, should skip be listed first).
 
     Args:
         space (SearchSpace): The space.
@@ -165,7 +168,7 @@ def space_costs(space: SearchSpace,
     ops = space_ops(space, graph)
     stacks = {}
     for alias, sigs in ops.stacks.items():
-        costs = [0.0 if s.is_skip else float(cost_fn(s)) for s in sigs]
+        costs = [float(cost_fn(s)) for s in sigs]
         if skip_reg:
             first = next((c for s, c in zip(sigs, costs) if not s.is_skip),
                          0.0)
@@ -222,3 +225,82 @@ def expected_cost_from(costs: SpaceCosts, op_distribution: Callable,
         stack[block] = stack[block] + layer if block in stack else layer
     return chained_expected_cost(costs.outgoing, costs.terminal, probs, head,
                                  stack, vec['@stem'], vec['@classifier'])
+
+
+def path_choices(space: SearchSpace, graph: SpaceGraph,
+                 arch: DerivedArch) -> Tuple[List[int], Dict[str, int]]:
+    """Where a derived net lies in ``space``: its node path and the chosen
+    candidate of every head branch and stacking layer on it.
+
+    A block's node is its ``node`` (archs derived by a search) or the only
+    node of its width (e.g. a published ``net_config``); its kept stacking
+    ops sit at ``layer_ids`` or, without them (a ``net_config`` does not
+    say), at the block's first layers; every other layer is skip.
+
+    Raises:
+        ValueError: If the net does not lie in the space, naming the block.
+    """
+    path, choice = [0], {}
+    for i, blk in enumerate(arch.blocks):
+        where = f'block {i} ({blk.c_in}->{blk.c_out})'
+        node = blk.node
+        if node is None:
+            nodes = [j for j in graph.blocks if graph.widths[j] == blk.c_out]
+            if len(nodes) != 1:
+                raise ValueError(
+                    f'{where}: {len(nodes)} nodes of width {blk.c_out} in '
+                    f'space {space.name!r}; the architecture needs node ids')
+            node = nodes[0]
+        src = path[-1]
+        if node not in graph.outgoing[src]:
+            raise ValueError(f'{where}: no edge {src} -> {node} in space '
+                             f'{space.name!r}')
+        if blk.head_op not in space.head_ops:
+            raise ValueError(f'{where}: head op {blk.head_op!r} is not a '
+                             f'candidate of space {space.name!r}')
+        choice[naming.head_alias(node, src)] = space.head_ops.index(
+            blk.head_op)
+        layers = (list(blk.layer_ids) if blk.layer_ids is not None else
+                  list(range(len(blk.stack_ops))))
+        n_layers = graph.num_layers[node]
+        skip = next((k for k, op in enumerate(space.stack_ops)
+                     if parse_op(op).kind == 'skip'), None)
+        if max(layers, default=-1) >= n_layers or (
+                len(layers) < n_layers and skip is None):
+            raise ValueError(
+                f'{where}: {len(blk.stack_ops)} stacking ops do not fit the '
+                f'{n_layers} stacking layers of node {node}')
+        kept = dict(zip(layers, blk.stack_ops))
+        for layer in range(n_layers):
+            op = kept.get(layer)
+            choice[naming.layer_alias(node, layer)] = (
+                skip if op is None else space.stack_ops.index(op))
+        path.append(node)
+    if graph.terminal not in graph.outgoing[path[-1]]:
+        raise ValueError(f'node {path[-1]} does not reach the terminal')
+    return path + [graph.terminal], choice
+
+
+def path_cost(costs: SpaceCosts, space: SearchSpace, graph: SpaceGraph,
+              arch: DerivedArch) -> Tensor:
+    """The chained cost the search assigns to a derived net's path.
+
+    :func:`expected_cost_from` with one-hot op and route distributions on
+    the net's path (:func:`path_choices`): the sum of the path's entries,
+    skipped stacking layers included at their skip cost, as the reference
+    code's own estimate of a derived net.
+    """
+    path, choice = path_choices(space, graph, arch)
+    nxt = dict(zip(path, path[1:]))
+    one = torch.ones(1, dtype=torch.float64)
+
+    def op_distribution(alias: str):
+        return [choice.get(alias, 0)], one
+
+    def route_probs(src: int) -> Tensor:
+        targets = costs.outgoing[src]
+        probs = torch.zeros(len(targets), dtype=torch.float64)
+        probs[targets.index(nxt[src]) if src in nxt else 0] = 1.0
+        return probs
+
+    return expected_cost_from(costs, op_distribution, route_probs)

@@ -1,6 +1,7 @@
 """The chained-latency ResourceEstimator of DenseNAS."""
 import json
 import math
+import warnings
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
@@ -10,11 +11,13 @@ from torch import Tensor
 
 from densenas_mm.latency import (LatencyTable, arch_parts, current_device_name,
                                  space_ops, time_module)
+from densenas_mm.latency.schema import LatencyTableError, LatencyTableWarning
 from densenas_mm.latency.signature import OpSignature
 from densenas_mm.registry import TASK_UTILS
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.structures import DerivedArch
-from .chained_cost import SpaceCosts, expected_cost_from, space_costs
+from .chained_cost import (SpaceCosts, expected_cost_from, path_cost,
+                           space_costs)
 from .complexity import count_complexity, signature_flops, signature_params
 
 METRICS = ('latency', 'flops', 'params')
@@ -43,8 +46,18 @@ class ChainedLatencyEstimator(ResourceEstimator):
             candidate / 10 instead of 0.
         space (dict | SearchSpace, optional): Prepare (and check the LUT
             against) this space at construction instead of on first use.
-        batch_size (int, optional): Batch size the costs are meant for; a
-            table of another batch size warns.
+        batch_size (int, optional): Batch size the costs are meant for.
+            Unset, the run's batch size is the target (the search loop
+            passes its architecture loader's to :meth:`check_setting`).
+        dtype (str, optional): Dtype the costs are meant for; unset, the
+            run's (float32, or the AMP / autocast dtype).
+        memory_format (str, optional): ``'contiguous'`` or
+            ``'channels_last'`` the costs are meant for; unset, the run's
+            (the algorithm's ``channels_last``).
+        on_mismatch (str): What a table of another batch size, dtype or
+            memory format than the target gets: ``'warn'`` (a
+            :class:`LatencyTableWarning` and a log line naming both) or
+            ``'error'`` (:class:`LatencyTableError`).
         target_device (str, optional): Device the costs are meant for;
             ``'auto'`` = this machine's (CUDA if available); None = no check.
             A table from another device warns.
@@ -54,6 +67,9 @@ class ChainedLatencyEstimator(ResourceEstimator):
         flops_params_cfg (dict, optional): Kept for mmrazor compatibility.
         latency_cfg (dict, optional): Timing of plain modules (``warmup``,
             ``min_repeats``, ``max_repeats``, ``rel_std``, ``device``).
+        allow_noisy_lut (bool): Use a table its build marked noisy (see
+            ``docs/latency.md``) instead of refusing it; it then warns with
+            the reason.
 
     Example:
         >>> estimator = TASK_UTILS.build(dict(
@@ -70,12 +86,16 @@ class ChainedLatencyEstimator(ResourceEstimator):
                  skip_reg: bool = False,
                  space: Union[Dict, SearchSpace, None] = None,
                  batch_size: Optional[int] = None,
+                 dtype: Optional[str] = None,
+                 memory_format: Optional[str] = None,
+                 on_mismatch: str = 'warn',
                  target_device: Optional[str] = 'auto',
                  input_shape: Tuple = (1, 3, 224, 224),
                  units: Dict = dict(flops='M', params='M', latency='ms'),
                  as_strings: bool = False,
                  flops_params_cfg: Optional[dict] = None,
-                 latency_cfg: Optional[dict] = None) -> None:
+                 latency_cfg: Optional[dict] = None,
+                 allow_noisy_lut: bool = False) -> None:
         super().__init__(input_shape, units, as_strings, flops_params_cfg,
                          latency_cfg)
         if metric not in METRICS:
@@ -94,15 +114,57 @@ class ChainedLatencyEstimator(ResourceEstimator):
                 "metric='flops'")
         self.metric = metric
         self.skip_reg = skip_reg
+        if on_mismatch not in ('warn', 'error'):
+            raise ValueError("on_mismatch must be 'warn' or 'error', got "
+                             f'{on_mismatch!r}')
+        self.batch_size, self.dtype = batch_size, dtype
+        self.memory_format, self.on_mismatch = memory_format, on_mismatch
         if self.table is not None:
             device = (
                 current_device_name()
                 if target_device == 'auto' else target_device)
-            self.table.check_target(device, batch_size)
+            self.table.check_target(device)
+            self.table.check_quality(allow_noisy=allow_noisy_lut)
+            self.check_setting()
         self._costs: Dict[Tuple[str, str], SpaceCosts] = {}
         self._last: Optional[Tuple[SearchSpace, str, SpaceCosts]] = None
         if space is not None:
             self.bind(space)
+
+    def check_setting(self,
+                      batch_size: Optional[int] = None,
+                      dtype: Optional[str] = None,
+                      memory_format: Optional[str] = None) -> List[str]:
+        """Compare the table's batch size, dtype and memory format with the
+        target: the estimator's own ``batch_size`` / ``dtype`` /
+        ``memory_format`` where set, else the run's values given here.
+
+        Args:
+            batch_size (int, optional): The run's (per-device) batch size.
+            dtype (str, optional): The run's compute dtype.
+            memory_format (str, optional): The run's memory format.
+
+        Returns:
+            list[str]: The mismatch messages (warned about).
+
+        Raises:
+            LatencyTableError: With ``on_mismatch='error'`` and a mismatch.
+        """
+        if self.table is None:
+            return []
+        msgs = self.table.check_target(
+            batch_size=self.batch_size if self.batch_size is not None else
+            batch_size,
+            dtype=self.dtype or dtype,
+            memory_format=self.memory_format or memory_format,
+            warn=False)
+        if msgs and self.on_mismatch == 'error':
+            raise LatencyTableError(
+                '\n'.join(msgs) + "\n(estimator on_mismatch='error'; set "
+                "it to 'warn' to search with this table anyway)")
+        for msg in msgs:
+            warnings.warn(msg, LatencyTableWarning, stacklevel=2)
+        return msgs
 
     # ------------------------------------------------------- per-op costs
     def op_cost(self, sig: OpSignature, metric: Optional[str] = None) -> float:
@@ -172,6 +234,33 @@ class ChainedLatencyEstimator(ResourceEstimator):
         return expected_cost_from(
             costs, lambda alias: mutator.op_distribution(alias, all_ops),
             mutator.route_probs)
+
+    def path_cost(self,
+                  arch: Any,
+                  space: Union[Dict, SearchSpace],
+                  metric: Optional[str] = None) -> float:
+        """The chained cost the search assigns to a derived net's path.
+
+        Unlike :meth:`estimate` (the derived network as it runs: its skips
+        are dropped) this is the search's own number for the path: one-hot
+        alpha and beta on it, every skipped stacking layer costed as the
+        search costs skip (the table's skip entry or ``skip_reg``). The
+        reference code reports this number for its derived nets.
+
+        Args:
+            arch: A :class:`DerivedArch`, its YAML path, dict or
+                ``net_config`` string.
+            space (dict | SearchSpace): The space the net was searched in.
+            metric (str, optional): Overrides the configured metric.
+
+        Raises:
+            ValueError: If the net does not lie in ``space``.
+        """
+        space = SearchSpace.from_config(space)
+        return float(
+            path_cost(
+                self.space_costs(space, metric), space, SpaceGraph(space),
+                DerivedArch.load(arch)))
 
     # ----------------------------------------------------- derived networks
     def estimate_parts(self, arch: Any) -> List[Dict[str, Any]]:

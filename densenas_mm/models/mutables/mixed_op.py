@@ -31,6 +31,16 @@ class DenseNASMixedOp(DiffMutableModule):
 
     Once fixed (``fix_chosen``) only the chosen op is kept.
 
+    mmrazor's mutable API means what mmrazor says: ``current_choice`` is what
+    the next forward runs (reading it gives ``None`` for all candidates, a
+    name for one, a list for several; setting it to a name or a list of
+    names puts exactly those in play, so ``mutator.set_choices`` changes the
+    forward); ``max_choice`` / ``min_choice`` are the candidates with the
+    most / fewest mult-adds at this op's input shape (counted by
+    :func:`densenas_mm.models.estimators.complexity.signature_flops`, so
+    skip is the smallest stacking op); ``sample_choice(alpha)`` is the most
+    probable candidate (a uniformly drawn one without alpha).
+
     Args:
         op_names (Sequence[str]): Candidate op names, e.g. ``mbconv_k3_t6``.
         in_channels (int): Input width.
@@ -39,6 +49,8 @@ class DenseNASMixedOp(DiffMutableModule):
         alias (str): Stable name (see :mod:`densenas_mm.search_space.naming`).
         affine (bool): Affine BN in the candidates (False in the supernet).
         act (str): Activation for ops that take one.
+        input_size (int, optional): Input resolution (square) of the op in
+            its supernet; needed by ``max_choice`` / ``min_choice``.
         init_cfg (dict, optional): Init config.
 
     Example:
@@ -57,11 +69,14 @@ class DenseNASMixedOp(DiffMutableModule):
                  alias: Optional[str] = None,
                  affine: bool = False,
                  act: str = 'relu6',
+                 input_size: Optional[int] = None,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(alias=alias, init_cfg=init_cfg)
         if not op_names:
             raise ValueError(f'mixed op {alias!r} needs at least one op')
         self._all_choices: List[str] = list(op_names)
+        self._shape = (int(in_channels), int(out_channels), int(stride))
+        self.input_size = None if input_size is None else int(input_size)
         self._candidates = nn.ModuleDict({
             name: build_op(name, in_channels, out_channels, stride, affine,
                            act)
@@ -93,13 +108,69 @@ class DenseNASMixedOp(DiffMutableModule):
                 raise IndexError(f'{self.alias}: candidate indices {indices} '
                                  f'out of range 0..{self.num_choices - 1}')
             self._active = indices
-        self.current_choice = self._describe()
 
-    def _describe(self) -> Union[None, str, List[str]]:
+    @property
+    def current_choice(self) -> Union[None, str, List[str]]:
+        """The candidates in play: None (all), a name, or a list of names."""
+        if self.is_fixed:
+            return self._chosen
         if self._active is None:
             return None
         names = [self._all_choices[i] for i in self._active]
         return names[0] if len(names) == 1 else names
+
+    @current_choice.setter
+    def current_choice(self, choice: Union[None, str, Sequence[str]]) -> None:
+        """Put ``choice`` (None = all, a name, or names) in play."""
+        if choice is None:
+            names = None
+        else:
+            names = [choice] if isinstance(choice, str) else list(choice)
+            bad = [n for n in names if n not in self._all_choices]
+            if bad or not names:
+                raise ValueError(
+                    f'{self.alias}: choice {choice!r} is not among the '
+                    f'candidates {self._all_choices}')
+        if self.is_fixed:
+            if names != [self._chosen]:
+                raise ValueError(f'{self.alias} is fixed to '
+                                 f'{self._chosen!r}; cannot choose {choice!r}')
+            return
+        self.set_active(None if names is None else
+                        [self._all_choices.index(n) for n in names])
+
+    # ------------------------------------------------------------- costs
+    def candidate_flops(self) -> List[float]:
+        """Mult-adds per image of every candidate at this op's input shape.
+
+        Raises:
+            RuntimeError: If the op was built without ``input_size``.
+        """
+        if self.input_size is None:
+            raise RuntimeError(
+                f'{self.alias}: built without input_size, so the FLOPs that '
+                'define max_choice / min_choice are unknown (the supernet '
+                'passes it)')
+        from densenas_mm.latency.signature import OpSignature
+        from densenas_mm.models.estimators.complexity import signature_flops
+        c_in, c_out, stride = self._shape
+        return [
+            signature_flops(
+                OpSignature(name, c_in, c_out, stride, self.input_size,
+                            self.input_size)) for name in self._all_choices
+        ]
+
+    @property
+    def max_choice(self) -> str:
+        """The candidate with the most mult-adds (first on ties)."""
+        flops = self.candidate_flops()
+        return self._all_choices[flops.index(max(flops))]
+
+    @property
+    def min_choice(self) -> str:
+        """The candidate with the fewest mult-adds (first on ties)."""
+        flops = self.candidate_flops()
+        return self._all_choices[flops.index(min(flops))]
 
     def active_weights(self,
                        arch_param: Optional[Tensor],
@@ -159,8 +230,12 @@ class DenseNASMixedOp(DiffMutableModule):
         return self._run(x, arch_param)
 
     # ------------------------------------------------------ fix / export
-    def sample_choice(self, arch_param: Tensor) -> str:
-        """The most probable op (used for derivation)."""
+    def sample_choice(self, arch_param: Optional[Tensor] = None) -> str:
+        """The most probable op under ``arch_param`` (mmrazor's meaning for
+        differentiable mutables); without it a uniformly drawn one."""
+        if arch_param is None:
+            return self._all_choices[int(
+                torch.randint(self.num_choices, ()).item())]
         return argmax_choice(self._all_choices, arch_param)
 
     def fix_chosen(self, chosen: Union[str, List[str]]) -> None:
@@ -181,14 +256,14 @@ class DenseNASMixedOp(DiffMutableModule):
                 self._candidates.pop(name)
         self._chosen = chosen
         self._active = [self._all_choices.index(chosen)]
-        self.current_choice = chosen
         self.is_fixed = True
 
     def dump_chosen(self) -> DumpChosen:
         """Current (single) choice, for mmrazor's ``export_fix_subnet``."""
-        chosen = self._chosen or self.current_choice
+        chosen = self.current_choice
         if not isinstance(chosen, str):
             raise RuntimeError(
                 f'{self.alias}: no single op chosen (current: {chosen!r}); '
-                'derive the architecture with the mutator first')
+                'call mutator.derive() (the derived architecture) or '
+                'mutator.set_choices(...) first')
         return DumpChosen(chosen=chosen, meta=dict(all_choices=self.choices))

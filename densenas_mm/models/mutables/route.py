@@ -1,5 +1,5 @@
 """Path-level mutable of DenseNAS: the route over a block's outgoing edges."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,13 @@ class DenseNASRoute(DiffMutableModule):
     features itself: the supernet multiplies each head branch's output by the
     matching entry (x_j = sum_i p_ij * head_ij(x_i), normalised over outputs
     as in the paper). When fixed, the route is one-hot on its target.
+
+    mmrazor's ``current_choice`` is what the supernet runs: ``None`` (every
+    target, weighted by p) or one target name (only that edge carries
+    features, unweighted), so ``mutator.set_choices`` changes the forward.
+    A route has no ``max_choice`` / ``min_choice`` of its own: the costliest
+    target depends on the path behind it
+    (``DenseRoutingMutator.max_choices`` chooses whole paths).
 
     Args:
         targets (Sequence[str]): Names of the destination nodes.
@@ -42,6 +49,7 @@ class DenseNASRoute(DiffMutableModule):
                              f'{temperature}')
         self._targets: List[str] = list(targets)
         self._chosen: Optional[str] = None
+        self._active: Optional[int] = None
         self.temperature = float(temperature)
         self.arch_grad = True
 
@@ -51,10 +59,60 @@ class DenseNASRoute(DiffMutableModule):
         return list(self._targets)
 
     def active_targets(self) -> List[int]:
-        """Out-edge indices that can carry features (all unless fixed)."""
+        """Out-edge indices that carry features (all unless fixed or one
+        target is the current choice)."""
         if self.is_fixed:
             return [self._targets.index(self._chosen)]
+        if self._active is not None:
+            return [self._active]
         return list(range(len(self._targets)))
+
+    @property
+    def current_choice(self) -> Optional[str]:
+        """The target in play, or None for all of them."""
+        if self.is_fixed:
+            return self._chosen
+        return None if self._active is None else self._targets[self._active]
+
+    @current_choice.setter
+    def current_choice(self, choice: Union[None, str, Sequence[str]]) -> None:
+        """Route to one target (a name, or a one-name list) or to all
+        (None)."""
+        if isinstance(choice, (list, tuple)):
+            if len(choice) != 1:
+                raise ValueError(
+                    f'{self.alias}: a route runs one target or all of them '
+                    f'(None), got {choice!r}')
+            choice = choice[0]
+        if choice is not None and choice not in self._targets:
+            raise ValueError(f'{self.alias}: choice {choice!r} is not among '
+                             f'the targets {self._targets}')
+        if self.is_fixed:
+            if choice != self._chosen:
+                raise ValueError(f'{self.alias} is fixed to '
+                                 f'{self._chosen!r}; cannot choose {choice!r}')
+            return
+        self._active = None if choice is None else self._targets.index(
+            choice)
+
+    @property
+    def max_choice(self) -> str:
+        """Not defined for one route (see the class doc).
+
+        Raises:
+            NotImplementedError: Always (not an AttributeError, which
+                ``nn.Module`` would replace by "no attribute").
+        """
+        raise NotImplementedError(
+            f'{self.alias}: the costliest target of a route depends on the '
+            'path behind it; use DenseRoutingMutator.max_choices')
+
+    @property
+    def min_choice(self) -> str:
+        """Not defined for one route (see :attr:`max_choice`)."""
+        raise NotImplementedError(
+            f'{self.alias}: the cheapest target of a route depends on the '
+            'path behind it; use DenseRoutingMutator.min_choices')
 
     def forward(self, x=None, arch_param: Optional[Tensor] = None) -> Tensor:
         """Return the probability vector (``x`` is ignored)."""
@@ -75,8 +133,12 @@ class DenseNASRoute(DiffMutableModule):
         beta = arch_param if self.arch_grad else arch_param.detach()
         return F.softmax(beta / self.temperature, dim=-1)
 
-    def sample_choice(self, arch_param: Tensor) -> str:
-        """The most probable target."""
+    def sample_choice(self, arch_param: Optional[Tensor] = None) -> str:
+        """The most probable target under ``arch_param``; without it a
+        uniformly drawn one."""
+        if arch_param is None:
+            return self._targets[int(
+                torch.randint(len(self._targets), ()).item())]
         return argmax_choice(self._targets, arch_param)
 
     def fix_chosen(self, chosen: str) -> None:
@@ -91,13 +153,15 @@ class DenseNASRoute(DiffMutableModule):
         if self.is_fixed:
             raise AttributeError(f'{self.alias} is already fixed')
         self._chosen = chosen
-        self.current_choice = chosen
+        self._active = None
         self.is_fixed = True
 
     def dump_chosen(self) -> DumpChosen:
         """Chosen target, for mmrazor's ``export_fix_subnet``."""
-        chosen = self._chosen or self.current_choice
+        chosen = self.current_choice
         if not isinstance(chosen, str):
-            raise RuntimeError(f'{self.alias}: no target chosen; derive the '
-                               'architecture with the mutator first')
+            raise RuntimeError(
+                f'{self.alias}: no target chosen (all are in play); call '
+                'mutator.derive() (the derived architecture) or '
+                'mutator.set_choices(...) first')
         return DumpChosen(chosen=chosen, meta=dict(all_choices=self.choices))

@@ -1,4 +1,5 @@
 """DenseNAS mutators."""
+from .choices import CHOICE_KINDS
 from .dense_routing_mutator import SAMPLING_MODES, DenseRoutingMutator
 
-__all__ = ['DenseRoutingMutator', 'SAMPLING_MODES']
+__all__ = ['CHOICE_KINDS', 'DenseRoutingMutator', 'SAMPLING_MODES']

@@ -14,12 +14,13 @@ from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.search_space.naming import route_alias
 from densenas_mm.structures import (DerivedArch, derive_arch, max_entropies,
                                     mean_entropies, viterbi_path)
+from .choices import ChoicesMixin
 
 SAMPLING_MODES = ('uniform', 'sample', 'pair', 'all', 'argmax')
 
 
 @MODELS.register_module()
-class DenseRoutingMutator(NasMutator):
+class DenseRoutingMutator(ChoicesMixin, NasMutator):
     """Holds DenseNAS's architecture parameters and drives its mutables.
 
     ``arch_params`` (a ParameterDict keyed by the mutables' aliases) holds one
@@ -27,8 +28,9 @@ class DenseRoutingMutator(NasMutator):
     vector per route with more than one target, initialised to
     ``1e-3 * randn`` as in the reference. The mutator
 
-    - switches sampling modes (:meth:`set_sampling`): ``'uniform'`` / ``'sample'``
-      run one op per mixed op (drawn uniformly / from softmax(alpha)),
+    - switches sampling modes (:meth:`set_sampling`): ``'uniform'`` /
+      ``'sample'`` run one op per mixed op (drawn uniformly / from
+      softmax(alpha)),
       ``'pair'`` two ops drawn from softmax(alpha) without replacement,
       ``'all'`` every op weighted, ``'argmax'`` the most probable one;
     - exposes the distributions the chained cost estimator needs
@@ -40,11 +42,19 @@ class DenseRoutingMutator(NasMutator):
       softmax(beta) (T = 1) for the block path, argmax per layer for ops,
       skips dropped.
 
+    mmrazor's ``NasMutator`` API (:class:`~.choices.ChoicesMixin`) speaks
+    aliases everywhere: ``search_groups`` maps each alias to its one
+    mutable, like ``arch_params``, exported subnets and checkpoints;
+    ``sample_choices`` / ``set_choices`` / ``max_choices`` / ... work as
+    mmrazor documents them, ``max`` / ``min`` by mult-adds.
+
     Args:
         route_temperature (float, optional): If given, overrides the
             temperature of every route of the supernet.
         init_std (float): Std of the arch-param init. Defaults to 1e-3.
-        custom_groups (list, optional): Passed to ``NasMutator``.
+        custom_groups (list, optional): Not supported (must be empty):
+            derivation, the chained cost, checkpoints and plots keep one
+            alpha / beta per mutable.
         init_cfg (dict, optional): Init config.
 
     Example:
@@ -56,7 +66,13 @@ class DenseRoutingMutator(NasMutator):
                  init_std: float = 1e-3,
                  custom_groups: Optional[List[List[str]]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
-        super().__init__(custom_groups=custom_groups, init_cfg=init_cfg)
+        if custom_groups:
+            raise ValueError(
+                'DenseRoutingMutator: custom_groups is not supported (got '
+                f'{custom_groups!r}); DenseNAS keeps one alpha / beta per '
+                'mutable, keyed by its alias (derivation, the chained cost, '
+                'checkpoints and plots rely on it)')
+        super().__init__(custom_groups=None, init_cfg=init_cfg)
         self.route_temperature = route_temperature
         self.init_std = init_std
         self._supernet_ref: List[nn.Module] = []
@@ -77,14 +93,28 @@ class DenseRoutingMutator(NasMutator):
         super().prepare_from_supernet(supernet)
         self._ops: Dict[str, DenseNASMixedOp] = {}
         self._routes: Dict[str, DenseNASRoute] = {}
+        groups: Dict[str, List] = {}
         for mutables in self.search_groups.values():
             for m in mutables:
+                if not isinstance(m, (DenseNASMixedOp, DenseNASRoute)):
+                    raise ValueError(
+                        'DenseRoutingMutator drives DenseNAS mutables only; '
+                        f'the model also holds a {type(m).__name__} '
+                        f'(alias {m.alias!r})')
+                if m.alias in groups:
+                    raise ValueError(f'two mutables share the alias '
+                                     f'{m.alias!r}')
+                groups[m.alias] = [m]
                 if isinstance(m, DenseNASMixedOp):
                     self._ops[m.alias] = m
-                elif isinstance(m, DenseNASRoute):
+                else:
                     self._routes[m.alias] = m
                     if self.route_temperature is not None:
                         m.temperature = float(self.route_temperature)
+        # mmrazor numbers its groups (module_0, ...); key them by alias like
+        # arch_params, so every mmrazor method speaks one language.
+        self._search_groups = groups
+        self._flops_costs = None
         self.prepare_arch_params()
 
     def prepare_arch_params(self) -> None:
@@ -148,6 +178,9 @@ class DenseRoutingMutator(NasMutator):
         self.mode = mode
         for m in list(self._ops.values()) + list(self._routes.values()):
             m.arch_grad = arch_grad
+        for route in self._routes.values():
+            if not route.is_fixed:
+                route.current_choice = None
         searchable = [a for a in self._ops if a in self._arch_params]
         for alias, m in self._ops.items():
             if alias not in self._arch_params:
@@ -240,10 +273,27 @@ class DenseRoutingMutator(NasMutator):
         """Max-product Viterbi over softmax(beta) (T = 1), stem to terminal."""
         return viterbi_path(self.graph, self._arch_params)
 
-    def derive(self, meta: Optional[Dict] = None) -> DerivedArch:
-        """The derived architecture of the current alphas and betas."""
+    def derived_arch(self, meta: Optional[Dict] = None) -> DerivedArch:
+        """The derived architecture of the current alphas and betas.
+
+        A query: nothing changes (the search loop's records, the hooks and
+        the plots use it).
+        """
         return derive_arch(self.space, self.graph, self._arch_params,
                            meta=meta)
+
+    def derive(self, meta: Optional[Dict] = None) -> DerivedArch:
+        """Derive the architecture and put it in play.
+
+        After this the supernet runs the derived net and mmrazor's
+        ``export_fix_subnet(model)`` exports it (its ``fix_subnet``).
+
+        Returns:
+            DerivedArch: As :meth:`derived_arch`.
+        """
+        arch = self.derived_arch(meta)
+        self.set_choices(arch.fix_subnet)
+        return arch
 
     # ------------------------------------------------------------- stats
     def entropy(self) -> Dict[str, float]:
@@ -253,3 +303,4 @@ class DenseRoutingMutator(NasMutator):
     def max_entropy(self) -> Dict[str, float]:
         """Entropy of uniform distributions, for reference in logs."""
         return max_entropies(self._arch_params)
+

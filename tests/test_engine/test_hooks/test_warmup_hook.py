@@ -16,7 +16,11 @@ class _Loop:
     def __init__(self, max_epochs):
         self.max_epochs = max_epochs
         self.arch_updates = None
+        self.arch_start_epoch = None
         self.calls = []
+
+    def plan_arch_updates(self, start_epoch):
+        self.arch_start_epoch = start_epoch
 
     def set_arch_updates(self, enabled):
         self.calls.append(enabled)
@@ -53,6 +57,7 @@ def test_off_during_warmup_on_after():
         hook.before_train_epoch(runner)
         states.append(runner.train_loop.arch_updates)
     assert states == [False, False, False, True, True, True]
+    assert runner.train_loop.arch_start_epoch == 3  # told for the ETA
     switches = [m for lvl, m in runner.logger.lines if 'updates on' in m]
     assert len(switches) == 1 and 'from epoch 4' in switches[0]
 

@@ -1,15 +1,19 @@
 """End-to-end DenseNAS searches through tools/train.py and dist_train.sh.
 
 Every run is a subprocess on the demo data, shrunk by a generated config
-that inherits the demo search config: 64 search-train / 32 search-val
-images, batch 16, no random augmentation (so a resumed run can be compared
-number for number), warm-up 1 epoch, a tiny latency table built in a
-fixture with stand-in timings. Each run takes 10-25 s on 2 shared cores,
-most of it start-up.
+that inherits the demo search config and keeps its loaders: random crops on
+search-train, the test transform on search-val, 2 persistent workers per
+search loader (``SeededDataset`` + ``SeededSampler``); 64 search-train / 32
+search-val images, batch 16, warm-up 1 epoch, a tiny latency table built in
+a fixture with stand-in timings. An interrupted and resumed run must match
+an uninterrupted one number for number in exactly this setting. Each run
+takes 10-30 s on 2 shared cores, most of it start-up.
 """
 import glob
+import json
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 import zlib
@@ -31,18 +35,19 @@ custom_imports = dict(
     imports=['densenas_mm', 'helpers.search_hooks'], allow_failed_imports=False)
 lut_file = {lut!r}
 model = dict(estimator=dict(lut=lut_file))
-_pipe = [dict(type='LoadImageFromFile'), dict(type='PackClsInputs')]
+# the demo's search loaders (random crops on search-train, seeded per
+# sample), shrunk; 2 persistent workers each
 train_dataloader = dict(
-    batch_size=16, num_workers=0, persistent_workers=False,
-    dataset=dict(indices=64, pipeline=_pipe))
+    batch_size=16, num_workers=2, persistent_workers=True,
+    dataset=dict(indices=64))
 val_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(indices=32))
 train_cfg = dict(
-    max_epochs=3, val_interval=1,
+    max_epochs=3, val_interval=1, val_begin=1,
     arch_dataloader=dict(
-        batch_size=16, num_workers=0, persistent_workers=False,
-        dataset=dict(indices=32, pipeline=_pipe)))
+        batch_size=16, num_workers=2, persistent_workers=True,
+        dataset=dict(indices=32)))
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=1),
     dict(type='densenas_mm.DenseNASArchHook'),
@@ -50,7 +55,11 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(interval=1),
+    search_logger=dict(interval=1),
     checkpoint=dict(interval=1, max_keep_ckpts=3))
+visualizer = dict(vis_backends=[
+    dict(type='LocalVisBackend'),
+    dict(type='densenas_mm.DenseNASTestRecordingBackend')])
 randomness = dict(seed=0, deterministic=True)
 '''
 
@@ -61,19 +70,35 @@ custom_hooks = [
     dict(type='densenas_mm.DenseNASTestNaNHook', epoch=2),
 ]
 '''
-# the search config's hooks plus a kill after epoch 2
+# classifier weights x 1e4 on rank 1 from the third epoch: a finite but
+# diverged loss; the guard starts after 2 steps (4 weight steps per rank
+# before it)
+DIVERGE_HOOKS = '''
+custom_hooks = [
+    dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=1),
+    dict(type='densenas_mm.DenseNASTestDivergeHook', epoch=2, rank=1),
+]
+model = dict(divergence_guard=dict(factor=100.0, window=10, min_steps=2))
+'''
+# the search config's hooks plus kill -9 in the middle of an epoch (after
+# weight step ITER of epoch EPOCH, 1-based)
 KILL_HOOKS = '''
 custom_hooks = [
     dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=1),
     dict(type='densenas_mm.DenseNASArchHook'),
-    dict(type='densenas_mm.DenseNASTestKillHook', epoch=2),
+    dict(type='densenas_mm.DenseNASTestDumpHook'),
+    dict(type='densenas_mm.DenseNASTestKillHook', epoch={epoch}, iter={iter}),
 ]
 '''
 
 
-def _fake_measure(sig, device, act, **timing):
-    ms = 0.05 + (zlib.crc32(sig.key.encode()) % 1000) / 1000
-    return ms, 0.0, timing.get('min_repeats', 1)
+def _fake_measure(sigs, device, act, rounds, **timing):
+    """Deterministic positive 'latency' per signature (0.05-1.05 ms), the
+    same in every round."""
+    return {
+        s.key: [[0.05 + (zlib.crc32(s.key.encode()) % 1000) / 1000]] * rounds
+        for s in sigs
+    }
 
 
 @pytest.fixture(scope='module')
@@ -163,13 +188,26 @@ def test_search_runs_end_to_end(full_run):
         assert f'Epoch(search) [{epoch}] architecture pass: 2 steps' in text
     assert 'Epoch(train) [3][4/4]' in text
     for key in ('arch_loss_cost', 'arch_expected_cost', 'arch_acc_top1',
-                'arch_alpha_entropy', 'arch_beta_entropy', 'derived_latency',
-                'accuracy/top1'):
+                'arch_alpha_entropy', 'arch_beta_entropy', 'accuracy/top1'):
         assert key in text, key
     arch_dir = osp.join(work_dir, 'arch')
     for name in ('epoch_1.yaml', 'epoch_3.yaml', 'epoch_3.net_config',
-                 'last.yaml', 'best.yaml'):
+                 'last.yaml', 'best.yaml', 'top1.yaml', 'top2.yaml',
+                 'topk.json'):
         assert osp.isfile(osp.join(arch_dir, name)), name
+    # validated from epoch 1, but epoch 1 (warm-up) is no candidate
+    assert 'epoch 1 is a warm-up epoch' in text
+    with open(osp.join(arch_dir, 'topk.json')) as f:
+        selection = json.load(f)
+    assert selection['metric'] == 'accuracy/top1' and selection['k'] == 2
+    kept = selection['kept']
+    assert sorted(c['epoch'] for c in kept) == [2, 3]
+    assert kept[0]['score'] >= kept[1]['score']
+    with open(osp.join(arch_dir, 'best.yaml')) as f:
+        best = yaml.safe_load(f)['densenas_arch']
+    assert best['meta']['epoch'] == kept[0]['epoch']
+    assert best['meta']['selection_rank'] == 1
+    assert best['meta']['selection_score'] == round(kept[0]['score'], 4)
     with open(osp.join(arch_dir, 'epoch_3.yaml')) as f:
         arch = yaml.safe_load(f)['densenas_arch']
     assert arch['meta']['phase'] == 'search'
@@ -185,62 +223,180 @@ def test_search_runs_end_to_end(full_run):
                for v in _arch_params(first).values()) < 1e-2
 
 
+def _rows(path: str) -> List[Dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _run_dir(work_dir: str, index: int = -1) -> str:
+    return sorted(glob.glob(osp.join(work_dir, '20*_*')))[index]
+
+
+ANALYZE_LOGS = osp.join(
+    osp.dirname(__import__('mmcls').__file__), '.mim', 'tools',
+    'analysis_tools', 'analyze_logs.py')
+
+
 @pytest.mark.slow
-def test_resume_matches_uninterrupted_run(full_run, search_config, env,
-                                          tmp_path):
-    work_dir = str(tmp_path / 'resumed')
-    # the same 3-epoch run, killed after epoch 2 was saved, then resumed
-    killed = str(tmp_path / 'killed_config.py')
-    with open(killed, 'w') as f:
-        f.write(f'_base_ = [{search_config!r}]\n' + KILL_HOOKS)
-    _train(killed, work_dir, env, ok=False)
-    assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))
-    text = _train(search_config, work_dir, env, extra=['--resume'])
-    assert 'resumed epoch: 2' in text
-    # the warm-up hook puts a resumed run straight into the search phase
-    assert 'Epoch(search) [3] architecture pass: 2 steps' in text
-    assert 'Epoch(train) [1]' not in text
-    full_dir = full_run['work_dir']
-    with open(osp.join(full_dir, 'arch', 'epoch_3.yaml')) as f:
+def test_search_logs_each_value_once_at_its_own_step(full_run, env,
+                                                       tmp_path):
+    """3 epochs, 1 warm-up, 4 weight and 2 architecture steps per epoch."""
+    text, run = full_run['text'], _run_dir(full_run['work_dir'])
+    weight_lines = [ln for ln in text.splitlines() if 'Epoch(train)' in ln]
+    assert len(weight_lines) == 12
+    for line in weight_lines:  # their own values only, no stale arch keys
+        assert 'arch_' not in line and 'derived_' not in line, line
+        assert ' lr: ' in line and 'eta: ' in line and 'loss: ' in line
+    # progress and the ETA during the architecture passes
+    for epoch in (2, 3):
+        for step in (1, 2):
+            line = next(ln for ln in text.splitlines()
+                        if f'Epoch(arch) [{epoch}][{step}/2]' in ln)
+            assert 'eta: ' in line and 'arch_loss: ' in line
+    # mmengine's files: weight steps and validations only
+    weight_rows = _rows(osp.join(run, 'vis_data', 'scalars.json'))
+    assert not any(k.startswith(('arch_', 'derived_')) for r in weight_rows
+                   for k in r)
+    train = [r for r in weight_rows if 'lr' in r]
+    val = [r for r in weight_rows if 'lr' not in r]
+    assert [r['step'] for r in train] == list(range(1, 13))
+    assert all('loss' in r for r in train)
+    assert [r['step'] for r in val] == [1, 2, 3]
+    assert all('accuracy/top1' in r for r in val)
+    # the search's own rows: architecture steps, then one per epoch
+    rows = _rows(osp.join(run, 'vis_data', 'search_scalars.json'))
+    arch = [r for r in rows if 'lr' in r]
+    epochs = [r for r in rows if 'lr' not in r]
+    assert [(r['epoch'], r['step']) for r in arch] == [(2, 1), (2, 2),
+                                                        (3, 3), (3, 4)]
+    assert all(r['arch_loss'] > 0 and r['time'] > 0 for r in arch)
+    assert [r['step'] for r in epochs] == [1, 2, 3]
+    assert all(r['derived_latency'] > 0 and 'expected_cost_all_ops' in r
+               for r in epochs)
+    # what TensorBoard would plot: every scalar at its own step
+    steps: Dict[str, List[int]] = {}
+    for key, _, step in _rows(osp.join(run, 'vis_data',
+                                       'recorded_scalars.json')):
+        steps.setdefault(key, []).append(step)
+    assert steps['loss'] == list(range(1, 13))
+    assert steps['accuracy/top1'] == [1, 2, 3]
+    assert steps['arch_loss'] == steps['arch_lr'] == [1, 2, 3, 4]
+    assert steps['derived_latency'] == [1, 2, 3]
+    # mmcls's analyze_logs reads both files
+    json_log = glob.glob(osp.join(run, 'vis_data', '20*.json'))[0]
+    for log, keys in ((json_log, 'loss'), (json_log, 'accuracy/top1'),
+                      (osp.join(run, 'vis_data', 'search_scalars.json'),
+                       'arch_loss')):
+        out = str(tmp_path / (keys.replace('/', '_') + '.png'))
+        _run([sys.executable, ANALYZE_LOGS, 'plot_curve', log, '--keys',
+              keys, '--backend', 'Agg', '--out', out], env,
+             str(tmp_path / 'analyze.out'))
+        assert osp.getsize(out) > 1000, keys
+
+
+def _killed_config(search_config: str, folder, epoch: int, it: int) -> str:
+    path = str(folder / f'killed_e{epoch}_i{it}.py')
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{search_config!r}]\n' +
+                KILL_HOOKS.format(epoch=epoch, iter=it))
+    return path
+
+
+def _assert_same_search(full_dir: str, resumed_dir: str, epoch: int) -> None:
+    """Same derived architecture, alpha/beta, weights and optimiser state
+    after ``epoch`` in both runs."""
+    name = f'epoch_{epoch}'
+    with open(osp.join(full_dir, 'arch', f'{name}.yaml')) as f:
         full_arch = yaml.safe_load(f)['densenas_arch']
-    with open(osp.join(work_dir, 'arch', 'epoch_3.yaml')) as f:
+    with open(osp.join(resumed_dir, 'arch', f'{name}.yaml')) as f:
         resumed_arch = yaml.safe_load(f)['densenas_arch']
     for key in ('path', 'blocks', 'net_config', 'meta'):
         assert full_arch[key] == resumed_arch[key], key
-    full = _ckpt_state(osp.join(full_dir, 'epoch_3.pth'))
-    resumed = _ckpt_state(osp.join(work_dir, 'epoch_3.pth'))
+    full = _ckpt_state(osp.join(full_dir, f'{name}.pth'))
+    resumed = _ckpt_state(osp.join(resumed_dir, f'{name}.pth'))
     assert full.keys() == resumed.keys()
-    for k in _arch_params(full):
+    params = _arch_params(full)
+    assert params
+    for k in params:
         assert torch.allclose(full[k], resumed[k], atol=1e-6, rtol=0), k
     worst = max(
         float((full[k].float() - resumed[k].float()).abs().max())
         for k in full)
     assert worst < 1e-5
-    # both optimisers were restored: the mutator's Adam state matches
+    # both optimisers were restored: SGD momentum and Adam moments match
     ckpts = [
         torch.load(
-            osp.join(d, 'epoch_3.pth'), map_location='cpu',
-            weights_only=False)['optimizer'] for d in (full_dir, work_dir)
+            osp.join(d, f'{name}.pth'), map_location='cpu',
+            weights_only=False)['optimizer'] for d in (full_dir, resumed_dir)
     ]
-    for name in ('architecture', 'mutator'):
-        a, b = ckpts[0][name]['state'], ckpts[1][name]['state']
-        assert a.keys() == b.keys(), name
+    for group in ('architecture', 'mutator'):
+        a, b = ckpts[0][group]['state'], ckpts[1][group]['state']
+        assert a.keys() == b.keys(), group
         for idx in a:
             for key, val in a[idx].items():
                 if torch.is_tensor(val):
                     assert torch.allclose(
-                        val, b[idx][key], atol=1e-5), (name, idx, key)
+                        val, b[idx][key], atol=1e-5), (group, idx, key)
 
 
 @pytest.mark.slow
-def test_two_process_search_keeps_ranks_identical(search_config, env, tmp_path,
-                                                  free_port):
-    work_dir = str(tmp_path / 'dist')
+def test_kill_mid_epoch_and_resume_matches_uninterrupted_run(
+        full_run, search_config, env, tmp_path):
+    """kill -9 after weight step 2 of the 4 of epoch 2 (the first search
+    epoch), --resume: the run repeats epoch 2 from its checkpoint of epoch 1
+    (fresh data workers, random crops), runs epoch 3, and ends where the
+    uninterrupted run ends; epoch 3's architecture steps see the weights
+    the repeated weight pass trained."""
+    work_dir = str(tmp_path / 'resumed')
+    killed = _killed_config(search_config, tmp_path, epoch=2, it=2)
+    text = _train(killed, work_dir, env, ok=False)
+    assert 'Epoch(train) [2][2/4]' in text
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    text = _train(search_config, work_dir, env, extra=['--resume'])
+    assert 'resumed epoch: 1' in text
+    # the warm-up hook puts a resumed run straight into the search phase
+    assert 'Epoch(search) [2] architecture pass: 2 steps' in text
+    assert 'Epoch(train) [1]' not in text
+    # the architecture steps are counted on from the checkpoint of epoch 1
+    rows = _rows(osp.join(_run_dir(work_dir), 'vis_data',
+                          'search_scalars.json'))
+    assert [r['step'] for r in rows if 'lr' in r] == [1, 2, 3, 4]
+    for epoch in (2, 3):
+        _assert_same_search(full_run['work_dir'], work_dir, epoch)
+    # the selection survived too: epochs 2 and 3 (epoch 1 is warm-up)
+    for d in (full_run['work_dir'], work_dir):
+        with open(osp.join(d, 'arch', 'topk.json')) as f:
+            kept = json.load(f)['kept']
+        assert sorted(c['epoch'] for c in kept) == [2, 3]
+    with open(osp.join(full_run['work_dir'], 'arch', 'topk.json')) as f:
+        assert json.load(f) == json.load(
+            open(osp.join(work_dir, 'arch', 'topk.json')))
+
+
+@pytest.fixture(scope='module')
+def dist_full_run(search_config, env, tmp_path_factory):
+    """2 gloo processes, 2 epochs (1 warm-up + 1 search), uninterrupted."""
+    work_dir = str(tmp_path_factory.mktemp('dist') / 'full')
+    text = _dist_train(search_config, work_dir, env)
+    return dict(work_dir=work_dir, text=text)
+
+
+def _dist_train(config, work_dir, env, *extra, ok=True) -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
     cmd = [
-        'bash', 'tools/dist_train.sh', search_config, '2', '--work-dir',
-        work_dir, '--cfg-options', 'train_cfg.max_epochs=2'
+        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir,
+        *extra, '--cfg-options', 'train_cfg.max_epochs=2'
     ]
-    text = _run(cmd, dict(env, PORT=str(free_port)), work_dir + '.out')
+    tag = len(glob.glob(work_dir + '.*.out'))
+    return _run(cmd, dict(env, PORT=str(port)), f'{work_dir}.{tag}.out', ok,
+                timeout=400)
+
+
+@pytest.mark.slow
+def test_two_process_search_keeps_ranks_identical(dist_full_run):
+    work_dir, text = dist_full_run['work_dir'], dist_full_run['text']
     # 64 images over 2 ranks of batch 16: 2 weight steps an epoch; 32
     # search-val images: 1 arch step an epoch per rank
     assert 'Epoch(train) [2][2/2]' in text
@@ -265,6 +421,40 @@ def test_two_process_search_keeps_ranks_identical(search_config, env, tmp_path,
     # the search moved alpha/beta (the arch step ran under DDP)
     first = _ckpt_state(osp.join(work_dir, 'epoch_1.pth'))
     assert any(not torch.equal(first[k], v) for k, v in params.items())
+
+
+@pytest.mark.slow
+def test_two_process_kill_mid_epoch_and_resume_matches_uninterrupted_run(
+        dist_full_run, search_config, env, tmp_path):
+    """Both ranks killed (-9) after weight step 1 of the 2 of epoch 2, then
+    resumed with 2 processes: same result as the uninterrupted 2-process
+    run, on both ranks."""
+    work_dir = str(tmp_path / 'dist_resumed')
+    killed = _killed_config(search_config, tmp_path, epoch=2, it=1)
+    _dist_train(killed, work_dir, env, ok=False)
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    text = _dist_train(search_config, work_dir, env, '--resume')
+    assert 'resumed epoch: 1' in text
+    _assert_same_search(dist_full_run['work_dir'], work_dir, 2)
+    for rank in (0, 1):
+        full, resumed = (torch.load(
+            osp.join(d, f'state_rank{rank}.pt'), weights_only=False)
+                         for d in (dist_full_run['work_dir'], work_dir))
+        for k in _arch_params(full):
+            assert torch.allclose(full[k], resumed[k], atol=1e-6,
+                                  rtol=0), (rank, k)
+
+
+@pytest.mark.slow
+def test_selecting_on_another_split_is_refused(search_config, env, tmp_path):
+    """Supernet validation on the test split would leak it into best.yaml:
+    the run stops before training, naming both files."""
+    work_dir = str(tmp_path / 'leak')
+    text = _train(search_config, work_dir, env,
+                  'val_dataloader.dataset.ann_file=meta/test.txt', ok=False)
+    assert 'DenseNASArchHook selects the architecture' in text
+    assert 'test.txt' in text and 'search_val.txt' in text
+    assert not osp.exists(osp.join(work_dir, 'epoch_1.pth'))
 
 
 @pytest.mark.slow
@@ -298,27 +488,50 @@ def test_nan_stops_the_run_and_keeps_the_last_checkpoint(
     assert all(bool(torch.isfinite(v.float()).all()) for v in state.values())
 
 
+def _failing_dist_run(search_config, env, tmp_path, port, name: str,
+                      hooks: str, epochs: int):
+    """2 gloo processes of the search config plus ``hooks``; must fail."""
+    work_dir = str(tmp_path / name)
+    config = str(tmp_path / f'{name}_config.py')
+    with open(config, 'w') as f:
+        f.write(f'_base_ = [{search_config!r}]\n' + hooks)
+    cmd = [
+        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir,
+        '--cfg-options', f'train_cfg.max_epochs={epochs}'
+    ]
+    text = _run(
+        cmd, dict(env, PORT=str(port)), work_dir + '.out', ok=False,
+        timeout=300)
+    return work_dir, text
+
+
 @pytest.mark.slow
 def test_nan_on_one_rank_stops_every_rank(search_config, env, tmp_path,
                                           free_port):
     """Rank 1 alone diverges: both ranks stop (no rank left waiting in an
     all-reduce), the checkpoint of epoch 1 is intact."""
-    work_dir = str(tmp_path / 'dist_nan')
-    config = str(tmp_path / 'dist_nan_config.py')
-    with open(config, 'w') as f:
-        f.write(f'_base_ = [{search_config!r}]\n' +
-                NAN_HOOKS.replace('epoch=2', 'epoch=1, rank=1'))
-    cmd = [
-        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir,
-        '--cfg-options', 'train_cfg.max_epochs=2'
-    ]
-    text = _run(
-        cmd,
-        dict(env, PORT=str(free_port)),
-        work_dir + '.out',
-        ok=False,
-        timeout=240)
+    work_dir, text = _failing_dist_run(
+        search_config, env, tmp_path, free_port, 'dist_nan',
+        NAN_HOOKS.replace('epoch=2', 'epoch=1, rank=1'), epochs=2)
     assert 'non-finite loss (nan on rank 1; 1 rank(s) affected)' in text
     assert 'non-finite loss (' in text and 'on rank 0; 1 rank(s)' in text
     state = _ckpt_state(osp.join(work_dir, 'epoch_1.pth'))
     assert all(bool(torch.isfinite(v.float()).all()) for v in state.values())
+
+
+@pytest.mark.slow
+def test_divergence_on_one_rank_stops_every_rank_before_saving(
+        search_config, env, tmp_path, free_port):
+    """Rank 1's loss explodes (finite): both ranks stop at the same step,
+    nothing of the diverged epoch is saved, last_checkpoint is epoch 2."""
+    work_dir, text = _failing_dist_run(search_config, env, tmp_path,
+                                       free_port, 'dist_diverge',
+                                       DIVERGE_HOOKS, epochs=3)
+    assert 'diverged loss (' in text
+    assert 'on rank 1; 1 rank(s) affected) in the weight step' in text
+    assert 'on rank 0; 1 rank(s) affected) in the weight step' in text
+    assert 'above 100 x the running median' in text
+    assert 'so the last checkpoint is intact' in text
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        assert f.read().strip().endswith('epoch_2.pth')
+    assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))

@@ -130,17 +130,21 @@ def test_no_gradient_leaks_between_steps():
     assert changed(after_arch['weights'], after_weight['weights'])
 
 
+@pytest.mark.parametrize('mode', ['set_to_none', 'in_place'])
 @pytest.mark.parametrize('phase', ['weight', 'arch'])
-def test_stale_gradients_do_not_leak_into_a_step(phase):
-    """Gradients left on either group (e.g. by the other kind of step) must
-    not change the result: a step with stale grads equals a clean one."""
+def test_stale_gradients_do_not_leak_into_a_step(phase, mode):
+    """Gradient values left on either group (e.g. by the other kind of step)
+    must not change the result: a step with stale grads equals a clean one.
+    With ``grad_zeroing='in_place'`` a gradient tensor's existence matters
+    (its op gets momentum and weight decay, see test_grad_zeroing.py), so
+    the clean run there holds zero gradients on the same tensors."""
     results = []
     for stale in (False, True):
-        algo = build_algorithm(seed=3)
+        algo = build_algorithm(seed=3, grad_zeroing=mode)
         optim = build_optim(algo, arch_lr=0.01)
-        if stale:
+        if stale or mode == 'in_place':
             for p in algo.parameters():
-                p.grad = torch.full_like(p, 0.5)
+                p.grad = torch.full_like(p, 0.5 if stale else 0.0)
         _step(algo, optim, phase, seed=5)
         results.append(split_params(algo))
     clean, dirty = results

@@ -131,6 +131,9 @@ def test_resnet_type_net_has_no_terminal_and_trains():
     assert model.backbone.terminal is None
     assert model.backbone.out_channels == 240
     assert model.backbone.stem[0][2].__class__ is nn.ReLU
+    # the reference's ResNet nets keep PyTorch's BN eps
+    assert {m.eps for m in model.backbone.modules()
+            if isinstance(m, nn.BatchNorm2d)} == {1e-5}
     x = torch.randn(2, 3, 64, 64)
     loss = model.head.loss(model.extract_feat(x),
                            [_sample(1), _sample(3)])['loss']
@@ -185,3 +188,47 @@ def test_bad_arch_types_are_explained(tmp_path):
     mixed['densenas_arch']['blocks'][0]['head_op'] = 'basic_block'
     with pytest.raises(ArchError, match='does not belong to a mbv2 net'):
         DenseNASNet(mixed)
+
+
+def test_stage_outputs_with_strides_and_channels():
+    net = DenseNASNet(demo_arch(), out_type='stages',
+                      out_indices=(0, 1, 2)).eval()
+    # blocks 12@s2, 16@s4, 32@s8, 64@s8: the last block of each resolution
+    assert net.stage_strides == (2, 4, 8)
+    assert net.stage_channels == (12, 16, 64)
+    assert net.out_strides == (2, 4, 8)
+    assert net.out_channels_per_index == (12, 16, 64)
+    x = torch.randn(2, 3, 32, 32)
+    outs = net(x)
+    assert [tuple(o.shape[1:]) for o in outs] == [(12, 16, 16), (16, 8, 8),
+                                                  (64, 4, 4)]
+    # the same tensors as the block outputs 0, 1 and 3
+    blocks = DenseNASNet(demo_arch(), out_indices=(0, 1, 3))
+    blocks.load_state_dict(net.state_dict())
+    for a, b in zip(outs, blocks.eval()(x)):
+        assert torch.equal(a, b)
+    # the last index is the terminal conv, as in block mode
+    net = DenseNASNet(demo_arch(), out_type='stages', out_indices=(-1, ))
+    assert net.out_channels_per_index == (128, ) and net.out_strides == (8, )
+    with pytest.raises(ValueError, match=r'4 outputs \(3 stages \+ '):
+        DenseNASNet(demo_arch(), out_type='stages', out_indices=(4, ))
+    with pytest.raises(ValueError, match='out_type must be one of'):
+        DenseNASNet(demo_arch(), out_type='stage')
+
+
+def test_stage_outputs_of_published_and_resnet_nets():
+    """DenseNAS-C at 224: the strides an mmdet neck expects."""
+    net = DenseNASNet(DENSENAS_C, out_type='stages',
+                      out_indices=(0, 1, 2, 3))
+    # blocks 24@4, 48@8, 72@16, 128@16, 160@32, 176@32, 384@32
+    assert net.stage_strides == (4, 8, 16, 32)
+    assert net.stage_channels == (24, 48, 128, 384)
+    outs = net.eval()(torch.randn(1, 3, 224, 224))
+    assert [o.shape[1] for o in outs] == list(net.stage_channels)
+    assert [224 // o.shape[-1] for o in outs] == list(net.stage_strides)
+    res = DenseNASNet(resnet_arch(), out_type='stages',
+                      out_indices=(0, 1, 2, 3))
+    assert res.terminal is None and res.num_outputs == 4
+    assert res.stage_strides == (4, 8, 16, 32)
+    outs = res.eval()(torch.randn(1, 3, 64, 64))
+    assert [o.shape[-1] for o in outs] == [16, 8, 4, 2]

@@ -10,10 +10,13 @@ from densenas_mm.latency import arch_parts
 from densenas_mm.models.estimators import (chained_expected_cost,
                                            chained_node_costs,
                                            expected_cost_from, space_costs)
+from densenas_mm.models.estimators.chained_cost import (path_choices,
+                                                        path_cost)
+from densenas_mm.structures import DerivedArch
 from densenas_mm.search_space import SearchSpace, SpaceGraph
-from helpers.estimators import (DEMO, TINY, FakeMutator, all_paths, choices,
-                               hashed_cost, path_arch, path_mutables,
-                               random_params, subset_of)
+from helpers.estimators import (DEMO, TINY, FakeMutator, all_paths,
+                               argmax_arch, choices, hashed_cost, path_arch,
+                               path_mutables, random_params, subset_of)
 
 T = torch.tensor
 
@@ -101,11 +104,7 @@ def test_onehot_equals_sum_along_path(cfg, seed):
     graph = SpaceGraph(space)
     alphas, betas = random_params(space, seed=seed)
     mut = FakeMutator(space, alphas, betas, onehot=True)
-    path = [0]
-    while path[-1] != graph.terminal:
-        path.append(graph.outgoing[path[-1]][int(betas[path[-1]].argmax())])
-    choice = {a: int(v.argmax()) for a, v in alphas.items()}
-    arch = path_arch(space, graph, path, choice)
+    path, choice, arch = argmax_arch(space, graph, alphas, betas)
     plain = sum(hashed_cost(s) for _, sigs in arch_parts(arch) for s in sigs)
     got = expected_cost_from(
         space_costs(space, hashed_cost), mut.op_distribution, mut.route_probs)
@@ -148,6 +147,78 @@ def test_skip_reg_costs_first_candidate_over_ten():
         assert plain.stacks[alias][skip] == 0.0
         assert row[skip] == pytest.approx(row[0] / 10)
         assert row[:skip] == plain.stacks[alias][:skip]
+
+
+def _with_skip_cost(sig) -> float:
+    """hashed_cost, and 0.004 for skip (a table with measured skips)."""
+    return 0.004 if sig.is_skip else hashed_cost(sig)
+
+
+def test_measured_skip_cost_is_kept_unless_skip_reg():
+    space = SearchSpace.from_config(DEMO)
+    skip = space.stack_ops.index('skip_connect')
+    kept = space_costs(space, _with_skip_cost)
+    reg = space_costs(space, _with_skip_cost, skip_reg=True)
+    for alias, row in kept.stacks.items():
+        assert row[skip] == 0.004
+        assert reg.stacks[alias][skip] == pytest.approx(row[0] / 10)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_path_cost_is_the_onehot_chained_cost(seed):
+    """path_cost of a derived path = the chained cost with one-hot alpha
+    and beta on it = the sum of its ops plus its skipped layers' skip
+    cost."""
+    space = SearchSpace.from_config(TINY)
+    graph = SpaceGraph(space)
+    alphas, betas = random_params(space, seed=seed, scale=3.0)
+    mut = FakeMutator(space, alphas, betas, onehot=True)
+    path, choice, arch = argmax_arch(space, graph, alphas, betas)
+    costs = space_costs(space, _with_skip_cost)
+    onehot = expected_cost_from(costs, mut.op_distribution, mut.route_probs)
+    assert float(path_cost(costs, space, graph, arch)) == pytest.approx(
+        float(onehot), rel=1e-12)
+    skipped = sum(
+        1 for a in path_mutables(space, graph, path)
+        if '_layer' in a and space.stack_ops[choice[a]] == 'skip_connect')
+    ops = sum(_with_skip_cost(s) for _, sigs in arch_parts(arch)
+              for s in sigs)
+    assert float(onehot) == pytest.approx(ops + 0.004 * skipped, rel=1e-9)
+
+
+def test_path_choices_of_a_net_config_and_misfits():
+    space = SearchSpace.from_config(TINY)
+    graph = SpaceGraph(space)
+    # TINY: nodes 1, 2, 3 of widths 6, 8, 10 with 1, 2, 0 stacking layers
+    text = ("[[4, 4], 'mbconv_k3_t1', [], 0, 1]|"
+            "[[4, 6], 'mbconv_k3_t3', [], 0, 1]|"
+            "[[6, 8], 'mbconv_k5_t6', ['mbconv_k3_t6'], 1, 2]|"
+            "[[8, 10], 'mbconv_k3_t3', [], 0, 1]|[[10, 16], 'conv1_1']")
+    arch = DerivedArch.from_net_config(text, num_classes=5)
+    path, choice = path_choices(space, graph, arch)
+    assert path == [0, 1, 2, 3, 4]
+    skip = space.stack_ops.index('skip_connect')
+    assert choice['b01_layer0'] == skip
+    # the kept op in the first layer, skip in the second
+    assert choice['b02_layer0'] == space.stack_ops.index('mbconv_k3_t6')
+    assert choice['b02_layer1'] == skip
+    assert choice['b02_head_from01'] == space.head_ops.index('mbconv_k5_t6')
+    too_many = text.replace(
+        "['mbconv_k3_t6'], 1",
+        "['mbconv_k3_t6', 'mbconv_k3_t3', 'mbconv_k3_t3'], 3")
+    with pytest.raises(ValueError, match='3 stacking ops do not fit'):
+        path_choices(space, graph,
+                     DerivedArch.from_net_config(too_many, num_classes=5))
+    no_edge = text.replace("[[4, 6], 'mbconv_k3_t3', [], 0, 1]|", '')
+    no_edge = no_edge.replace('[[6, 8]', '[[4, 8]')
+    with pytest.raises(ValueError, match='no edge 0 -> 2'):
+        path_choices(space, graph,
+                     DerivedArch.from_net_config(no_edge, num_classes=5))
+    wrong_op = text.replace("[[4, 6], 'mbconv_k3_t3'",
+                            "[[4, 6], 'mbconv_k7_t6'")
+    with pytest.raises(ValueError, match="head op 'mbconv_k7_t6' is not"):
+        path_choices(space, graph,
+                     DerivedArch.from_net_config(wrong_op, num_classes=5))
 
 
 def test_cost_tensors_are_cached_per_device_and_dtype():

@@ -11,21 +11,7 @@ from densenas_mm.search_space import SearchSpace, load_preset
 from densenas_mm.search_space.naming import (head_alias, layer_alias,
                                              route_alias)
 from densenas_mm.structures import DerivedArch
-from helpers.builders import build_pair
-
-WIDER = dict(  # 4 stages, several blocks per stage: many paths
-    widths=[8, 12, 16, 16, 24, 24, 32],
-    resolutions=[16, 8, 8, 8, 4, 4, 4],
-    stages=[1, 2, 2, 2, 3, 3, 3],
-    num_layers=[1, 1, 0, 1, 1, 0, 1],
-    head_ops=['mbconv_k3_t3', 'mbconv_k5_t3'],
-    stack_ops=['mbconv_k3_t3', 'skip_connect'],
-    connections=3,
-    input_size=32,
-    stem_channels=8,
-    stem_ops=['mbconv_k3_t1'],
-    last_dim=32,
-    num_classes=10)
+from helpers.builders import WIDER, build_pair
 
 
 def _all_paths(graph):

@@ -1,0 +1,54 @@
+"""An mmcls ``CustomDataset`` that checks its files when it is built."""
+from typing import List
+
+from mmcls.datasets import CustomDataset
+from mmengine.fileio import get_file_backend
+
+from densenas_mm.registry import DATASETS
+from .checks import IMAGE_CHECKS, DataError, check_images, read_annotation
+
+
+@DATASETS.register_module()
+class CheckedCustomDataset(CustomDataset):
+    """``CustomDataset`` whose annotation file and images are checked at
+    build time (see :mod:`densenas_mm.datasets.checks`).
+
+    Refused with a message naming the file (and line): a missing or empty
+    annotation file, a malformed line, a label outside the classes, and --
+    depending on ``check_images`` -- missing, empty, truncated or
+    undecodable images. Otherwise it is ``CustomDataset`` unchanged.
+
+    Args:
+        check_images (str): ``'none'``, ``'exists'`` (non-empty files),
+            ``'header'`` (also the image signature and the JPEG / PNG end
+            marker: finds truncated files without decoding; the default) or
+            ``'decode'`` (also decodes every image; for small datasets).
+        **kwargs: ``CustomDataset`` arguments.
+    """
+
+    def __init__(self, *args, check_images: str = 'header', **kwargs) -> None:
+        if check_images not in IMAGE_CHECKS:
+            raise DataError(f'check_images must be one of {IMAGE_CHECKS}, '
+                            f'got {check_images!r}')
+        self.check_images = check_images
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the samples (checked), then check their images."""
+        if not self.ann_file:
+            data_list = super().load_data_list()
+            source = f'the folders of {self.img_prefix!r}'
+        else:
+            classes = self.CLASSES
+            samples = read_annotation(
+                self.ann_file, len(classes) if classes is not None else None)
+            backend = get_file_backend(self.img_prefix, enable_singleton=True)
+            data_list = [
+                dict(img_path=backend.join_path(self.img_prefix, name),
+                     gt_label=label) for name, label in samples
+            ]
+            source = repr(self.ann_file)
+        if '://' not in str(self.img_prefix):  # local files only
+            check_images([d['img_path'] for d in data_list],
+                         self.check_images, source)
+        return data_list

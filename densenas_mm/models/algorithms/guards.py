@@ -1,0 +1,102 @@
+"""Stops of a search that went wrong: NaN/inf and diverged losses.
+
+The algorithm checks every step's loss before the update (so nothing bad is
+stepped into the weights or saved): a non-finite loss, or with the
+divergence guard a finite loss far above its running median (a loss of
+1e13 after steps around 2). Both stops raise ``FloatingPointError`` with the
+phase, the value, the ranks affected and what to do; the note on
+checkpoints says which one is intact, or that none has been written.
+"""
+import math
+import os
+import statistics
+from collections import deque
+from typing import Deque, Dict, Optional
+
+
+class DivergenceGuard:
+    """Running median of recent losses per stream and the stop threshold.
+
+    A loss is diverged when it exceeds ``factor * max(median, floor)`` of
+    the last ``window`` losses of its stream (weight steps and architecture
+    steps are separate streams: their losses differ by the cost term). The
+    guard starts after ``min_steps`` losses of the stream; a resumed run
+    starts it afresh.
+
+    Args:
+        factor (float): How far above the running median is divergence.
+        window (int): Losses the median is taken over.
+        min_steps (int): Losses to see before the guard can stop a run.
+        floor (float): Lower bound of the median in the threshold, so a
+            loss near 0 late in training does not make ordinary noise look
+            like divergence.
+    """
+
+    def __init__(self,
+                 factor: float = 100.0,
+                 window: int = 100,
+                 min_steps: int = 20,
+                 floor: float = 1.0) -> None:
+        for name, value, low in (('factor', factor, 1.0), ('window', window,
+                                                            1),
+                                 ('min_steps', min_steps, 1), ('floor', floor,
+                                                               0.0)):
+            if not isinstance(value, (int, float)) or isinstance(
+                    value, bool) or not value >= low or not math.isfinite(
+                        value):
+                raise ValueError(f'divergence_guard.{name} must be a number '
+                                 f'>= {low}, got {value!r}')
+        if min_steps > window:
+            raise ValueError(f'divergence_guard.min_steps ({min_steps}) must '
+                             f'not exceed window ({window})')
+        self.factor, self.floor = float(factor), float(floor)
+        self.window, self.min_steps = int(window), int(min_steps)
+        self._history: Dict[str, Deque[float]] = {}
+
+    def median(self, stream: str) -> Optional[float]:
+        """Median of the stream's recent losses (None before any)."""
+        values = self._history.get(stream)
+        return statistics.median(values) if values else None
+
+    def limit(self, stream: str) -> float:
+        """The loss above which a step of ``stream`` is diverged (inf while
+        the guard is still collecting its first ``min_steps`` losses)."""
+        values = self._history.get(stream)
+        if not values or len(values) < self.min_steps:
+            return math.inf
+        return self.factor * max(statistics.median(values), self.floor)
+
+    def count(self, stream: str) -> int:
+        """How many recent losses of ``stream`` the median is taken over."""
+        return len(self._history.get(stream, ()))
+
+    def record(self, stream: str, loss: float) -> None:
+        """Add the loss of a step that passed."""
+        self._history.setdefault(stream,
+                                 deque(maxlen=self.window)).append(loss)
+
+
+def checkpoint_note(before_update: bool = True) -> str:
+    """What the last checkpoint of this run is, for a stop message.
+
+    Reads ``last_ckpt`` from mmengine's message hub (the checkpoint hook
+    sets it for every save, a resume restores it) and checks that the file
+    exists, so the message never promises a checkpoint that was not written.
+
+    Args:
+        before_update (bool): The stop came before the step's update (else
+            after it: the model in memory is bad, saved files are not).
+    """
+    from mmengine.logging import MessageHub
+    last = MessageHub.get_current_instance().runtime_info.get('last_ckpt')
+    stop = ('The run is stopped before the update' if before_update else
+            'The run is stopped before anything is saved')
+    if last and os.path.isfile(str(last)):
+        return (f'{stop}, so the last checkpoint is intact: {last} '
+                f'(written before this step). Resume from it (tools/train.py '
+                f'CONFIG --resume {last}) with lower learning rates or cost '
+                'weight; if the losses were already rising before it was '
+                'saved, resume from an earlier one.')
+    return (f'{stop}. No checkpoint of this run has been written yet, so '
+            'there is nothing to resume: restart it with lower learning '
+            'rates or cost weight.')

@@ -1,0 +1,127 @@
+"""README and docs name paths that exist and commands that parse.
+
+Every path in README.md, docs/*.md, configs/densenas/README.md and
+resources/latency/README.md either exists in the repository or lies under
+a folder a documented step writes (a work dir of a documented train / test
+command, an ``--out`` / ``--out-dir`` / ``--work-dir`` / ``--json``, the
+demo's and the latency builder's folders, or the ImageNet copy README asks
+the user to provide). Every documented command that runs a tool parses
+with that tool's own argument parser, and every ``make`` target exists.
+"""
+import contextlib
+import inspect
+import io
+import os.path as osp
+import re
+import sys
+
+from helpers import REPO_ROOT
+from helpers.docs import (OUTPUT_DIRS, REPO_DIRS, REPO_FILES, USER_INPUTS,
+                          commands, documents, is_placeholder, links_in,
+                          paths_in, tool_call, written_by)
+from helpers.tools import load_tool
+
+DOCS = documents()
+COMMANDS = [c for d in DOCS for c in commands(d)]
+
+
+def _produced():
+    return {p for c in COMMANDS for p in written_by(c)}
+
+
+def test_the_extraction_finds_what_it_should():
+    assert len(DOCS) >= 8
+    assert len(COMMANDS) > 40
+    readme = next(d for d in DOCS if d.rel == 'README.md')
+    assert 'configs/densenas/densenas_supernet-mbv2_4xb88-150e_in100.py' in \
+        paths_in(readme.text)
+    assert 'docs/design.md' in links_in(readme)
+    produced = _produced()
+    assert 'work_dirs/densenas_supernet-mbv2_4xb88-150e_in100' in produced
+    assert 'data/imagenet/meta/imagenet100' in produced
+    assert is_placeholder('work_dirs/NAME/epoch_80.pth')
+    assert not is_placeholder('work_dirs/demo/search/arch/best.yaml')
+
+
+def _path_problem(path, produced):
+    if path.startswith(('../', 'shared/', '/')):
+        return 'outside the project (a user who clones it has no such path)'
+    top = path.split('/')[0]
+    if top in REPO_DIRS or path in REPO_FILES:
+        return None if osp.exists(osp.join(REPO_ROOT, path)) else \
+            'does not exist'
+    if top in OUTPUT_DIRS:
+        if any(path == p or path.startswith(p + '/')
+               for p in produced | set(USER_INPUTS)):
+            return None
+        return 'no documented step writes it'
+    return None
+
+
+def test_every_path_exists_or_is_written_by_a_documented_step():
+    produced = _produced()
+    problems = []
+    for doc in DOCS:
+        for path in sorted(set(paths_in(doc.text))):
+            if is_placeholder(path):
+                continue
+            why = _path_problem(path, produced)
+            if why:
+                problems.append(f'{doc.rel}: {path}: {why}')
+        for target in links_in(doc):
+            if not osp.exists(osp.join(REPO_ROOT, target)):
+                problems.append(f'{doc.rel}: link {target}: does not exist')
+    assert problems == []
+
+
+def _parse(tool: str, args):
+    module = load_tool(tool[len('tools/'):])
+    if not hasattr(module, 'parse_args'):
+        return None
+    takes_argv = bool(inspect.signature(module.parse_args).parameters)
+    old = sys.argv
+    sys.argv = [tool] + list(args)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            module.parse_args(list(args)) if takes_argv else \
+                module.parse_args()
+    except SystemExit:
+        return err.getvalue().strip().splitlines()[-1]
+    finally:
+        sys.argv = old
+    return None
+
+
+def test_every_documented_command_parses(monkeypatch):
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    with open(osp.join(REPO_ROOT, 'Makefile'), encoding='utf-8') as f:
+        targets = set(re.findall(r'^([\w-]+):', f.read(), re.M))
+    problems, parsed = [], 0
+    for cmd in COMMANDS:
+        if cmd.argv[0] == 'make':
+            missing = [t for t in cmd.argv[1:]
+                       if '=' not in t and t not in targets]
+            if missing:
+                problems.append(f'{cmd.doc}: {cmd.text}: no make target '
+                                f'{missing}')
+            continue
+        if cmd.argv[0] == 'bash' and not osp.isfile(
+                osp.join(REPO_ROOT, cmd.argv[1])):
+            problems.append(f'{cmd.doc}: {cmd.text}: no script')
+            continue
+        call = tool_call(cmd)
+        if call is None:
+            continue
+        tool, args = call
+        if not osp.isfile(osp.join(REPO_ROOT, tool)):
+            problems.append(f'{cmd.doc}: {cmd.text}: no tool {tool}')
+            continue
+        if any(a.startswith('[') or a == '...' for a in args):
+            continue  # a usage line, not a command
+        error = _parse(tool, args)
+        parsed += 1
+        if error:
+            problems.append(f'{cmd.doc}: {cmd.text}: {error}')
+    assert problems == []
+    assert parsed > 30
