@@ -44,7 +44,7 @@ train_cfg = dict(
 
 optim_wrapper = dict(
     architecture=dict(optimizer=dict(lr=0.1)),
-    mutator=dict(optimizer=dict(lr=1e-2)))
+    mutator=dict(optimizer=dict(lr=0.1)))
 param_scheduler = dict(architecture=[
     dict(
         type='CosineAnnealingLR',

@@ -11,8 +11,9 @@ Reads what the demo steps wrote under the work dir:
 - ``<name>_flops.json``: params and MACs of ``tools/analysis/get_flops.py``;
 - ``search/vis/history.json``: the search's epoch records (entropies,
   paths, expected and derived latency, supernet validation accuracy);
-- ``dataset.txt``: which data the demo used; ``timing.json``: seconds per
-  step.
+- ``dataset.txt``: which data the demo used; ``lut_noise.txt``: present
+  when the latency table stayed noisy and was used anyway; ``timing.json``:
+  seconds per step.
 """
 import glob
 import json
@@ -106,10 +107,12 @@ def collect(work_dir: str) -> Dict:
     randoms = [r['top1'] for r in nets[1:] if r.get('top1') is not None]
     if searched and randoms:
         summary['comparison'] = rank_summary(searched, randoms)
-    data = osp.join(work_dir, 'dataset.txt')
-    if osp.exists(data):
-        with open(data, encoding='utf-8') as f:
-            summary['dataset'] = f.read().strip()
+    for key, name in (('dataset', 'dataset.txt'),
+                      ('lut_note', 'lut_noise.txt')):
+        path = osp.join(work_dir, name)
+        if osp.exists(path):
+            with open(path, encoding='utf-8') as f:
+                summary[key] = f.read().strip()
     history = _load_json(osp.join(work_dir, 'search', 'vis',
                                   'history.json'))
     if history:
@@ -135,6 +138,8 @@ def format_table(summary: Dict) -> str:
     lines = []
     if summary.get('dataset'):
         lines.append(f'data: {summary["dataset"]}')
+    if summary.get('lut_note'):
+        lines.append(f'note: {summary["lut_note"]}')
     lines += [head, '-' * len(head)]
     for r in summary['nets']:
         lines.append(

@@ -130,7 +130,8 @@ def retrain(config: str, arch: str, work_dir: str, seed: int = 0,
 
 def random_baselines(config: str, lut: str, target: float, count: int,
                      out_dir: str, seed: int = 0, tolerance: float = 0.05,
-                     draws: int = 5000) -> List[NetResult]:
+                     draws: int = 5000,
+                     allow_noisy_lut: bool = False) -> List[NetResult]:
     """``count`` distinct random architectures closest to ``target``
     (LUT ms), written as YAML files into ``out_dir``.
 
@@ -144,7 +145,8 @@ def random_baselines(config: str, lut: str, target: float, count: int,
                                               matched_random_archs)
     from densenas_mm.models.estimators import ChainedLatencyEstimator
     mutator = build_search_mutator(config)
-    est = ChainedLatencyEstimator(lut=lut, target_device=None)
+    est = ChainedLatencyEstimator(
+        lut=lut, target_device=None, allow_noisy_lut=allow_noisy_lut)
     est.bind(mutator.space)
     picked = matched_random_archs(mutator, est, target,
                                   torch.Generator().manual_seed(seed), count,
@@ -168,11 +170,12 @@ def random_baselines(config: str, lut: str, target: float, count: int,
     return results
 
 
-def arch_latency(arch: str, lut: str) -> float:
+def arch_latency(arch: str, lut: str, allow_noisy_lut: bool = False) -> float:
     """LUT latency (ms) of an architecture YAML."""
     from densenas_mm.models.estimators import ChainedLatencyEstimator
     from densenas_mm.structures import DerivedArch
-    est = ChainedLatencyEstimator(lut=lut, target_device=None)
+    est = ChainedLatencyEstimator(
+        lut=lut, target_device=None, allow_noisy_lut=allow_noisy_lut)
     return float(est.estimate(DerivedArch.load(arch))['latency'])
 
 

@@ -36,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='random architectures drawn for --match')
     parser.add_argument('--count', type=int, default=1,
                         help='how many matched architectures to write')
+    parser.add_argument('--allow-noisy-lut', action='store_true',
+                        help='use a latency table marked noisy (warns)')
     return parser.parse_args(argv)
 
 
@@ -62,8 +64,11 @@ def main(argv=None) -> int:
         if not args.lut:
             raise SystemExit('--match needs --lut')
         from densenas_mm.models.estimators import ChainedLatencyEstimator
-        est = ChainedLatencyEstimator(lut=args.lut, metric='latency',
-                                      target_device=None)
+        est = ChainedLatencyEstimator(
+            lut=args.lut,
+            metric='latency',
+            target_device=None,
+            allow_noisy_lut=args.allow_noisy_lut)
         est.bind(mutator.space)
         target = est.estimate(DerivedArch.load(args.match))['latency']
         picked = matched_random_archs(mutator, est, target, gen, args.count,

@@ -56,6 +56,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='also retrain the budget searches\' nets')
     p.add_argument('--measure', action='store_true',
                    help='measure whole-net latency of every net here')
+    p.add_argument('--allow-noisy-lut', action='store_true',
+                   help='use a latency table marked noisy (searches and '
+                   'baselines warn instead of refusing it)')
     p.add_argument('--jobs', type=int, default=1,
                    help='runs at once (each with one thread)')
     p.add_argument('--search-options', nargs='*', default=[],
@@ -101,12 +104,15 @@ def main(argv: Optional[List[str]] = None) -> dict:
         raise SystemExit(f'no latency table {lut}: build it with '
                          'tools/build_latency_lut.py')
     sopts = schedule_options(args)
+    noisy = bool(args.allow_noisy_lut)
+    if noisy:
+        sopts.append('model.estimator.allow_noisy_lut=True')
 
     def run_search(seed):
         path = Q.search(args.search_config, osp.join(wd, f'search_s{seed}'),
                         seed, lut, sopts, args.arch)
         return Q.NetResult(f'searched_s{seed}', 'searched', path,
-                           Q.arch_latency(path, lut), seed=seed)
+                           Q.arch_latency(path, lut, noisy), seed=seed)
 
     def run_budget(target):
         opts = sopts + [f'model.cost_loss.target={target}']
@@ -117,14 +123,15 @@ def main(argv: Optional[List[str]] = None) -> dict:
                         osp.join(wd, f'budget_{target:g}'), seed, lut, opts,
                         args.arch)
         return Q.NetResult(f'budget_{target:g}', 'budget', path,
-                           Q.arch_latency(path, lut), seed=seed,
+                           Q.arch_latency(path, lut, noisy), seed=seed,
                            target=target)
 
     results = Q.parallel(args.jobs, run_search, args.seeds)
     target = sum(r.lut_latency for r in results) / len(results)
     results += Q.random_baselines(
         args.search_config, lut, target, args.random,
-        osp.join(wd, 'random'), args.random_seed, args.tolerance)
+        osp.join(wd, 'random'), args.random_seed, args.tolerance,
+        allow_noisy_lut=noisy)
     budgets = Q.parallel(args.jobs, run_budget, args.targets)
     ropts = retrain_options(args)
     to_train = [r for r in results] + (budgets if args.retrain_budget else [])
