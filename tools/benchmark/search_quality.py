@@ -52,6 +52,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='latency budgets (ms) of LatencyLoss(target=T)')
     p.add_argument('--budget-weight', type=float, default=None,
                    help='loss_weight of the budget searches')
+    p.add_argument('--budget-under-weight', type=float, default=None,
+                   help='under_weight of the budget searches (1: a net under '
+                   'budget pays as much as one over it; 0: the paper loss)')
     p.add_argument('--retrain-budget', action='store_true',
                    help='also retrain the budget searches\' nets')
     p.add_argument('--measure', action='store_true',
@@ -118,6 +121,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         opts = sopts + [f'model.cost_loss.target={target}']
         if args.budget_weight is not None:
             opts.append(f'model.cost_loss.loss_weight={args.budget_weight}')
+        if args.budget_under_weight is not None:
+            opts.append(
+                f'model.cost_loss.under_weight={args.budget_under_weight}')
         seed = args.seeds[0]
         path = Q.search(args.search_config,
                         osp.join(wd, f'budget_{target:g}'), seed, lut, opts,
