@@ -68,10 +68,10 @@ fi
 case "$DEMO_DATA" in
 fashion)
     SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py
-    SUBNET_CONFIG=configs/densenas/subnets/densenas-subnet_1xb32-12e_fmnist.py ;;
+    SUBNET_CONFIG=configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist.py ;;
 digits)
     SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
-    SUBNET_CONFIG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py ;;
+    SUBNET_CONFIG=configs/densenas/subnets/densenas_subnet-demo_1xb32-10e_digits.py ;;
 *)
     echo "DEMO_DATA must be fashion or digits, got '$DEMO_DATA'" >&2
     exit 2 ;;

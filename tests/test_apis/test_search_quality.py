@@ -18,7 +18,7 @@ from helpers.tools import load_tool
 DIGITS_SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
                          'densenas_supernet-demo_1xb32-20e_digits.py')
 DIGITS_SUBNET = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
-                         'densenas-subnet_1xb32-10e_digits.py')
+                         'densenas_subnet-demo_1xb32-10e_digits.py')
 
 
 @pytest.fixture(scope='module')

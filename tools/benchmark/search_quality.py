@@ -24,7 +24,7 @@ import os.path as osp
 from typing import List, Optional
 
 DEMO_SEARCH = 'configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py'
-DEMO_SUBNET = 'configs/densenas/subnets/densenas-subnet_1xb32-12e_fmnist.py'
+DEMO_SUBNET = 'configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist.py'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -1,7 +1,7 @@
 # A derived DenseNAS architecture of the densenas_demo_32 space as an mmcls
 # classifier (10 classes, 32x32), with the demo retrain's optimiser: the
 # shared part of the demo subnet configs (configs/densenas/subnets/
-# densenas-subnet_1xb32-*_{fmnist,digits}.py), which add the data and the
+# densenas_subnet-demo_1xb32-*_{fmnist,digits}.py), which add the data and the
 # schedule's length.
 #
 # The default arch is a hand-written path through the space, so a config

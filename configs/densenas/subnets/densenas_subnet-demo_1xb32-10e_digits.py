@@ -4,12 +4,12 @@
 # 10 epochs at batch 32. The model, the default arch and the optimiser:
 # configs/_base_/models/densenas_demo_subnet.py.
 #
-#   CFG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py
+#   CFG=configs/densenas/subnets/densenas_subnet-demo_1xb32-10e_digits.py
 #   SEARCH=work_dirs/densenas_supernet-demo_1xb32-20e_digits
 #   python tools/train.py $CFG \
 #       --cfg-options model.backbone.arch=$SEARCH/arch/last.yaml
 #   python tools/test.py $CFG \
-#       work_dirs/densenas-subnet_1xb32-10e_digits/epoch_10.pth
+#       work_dirs/densenas_subnet-demo_1xb32-10e_digits/epoch_10.pth
 _base_ = [
     '../../_base_/models/densenas_demo_subnet.py',
     '../../_base_/datasets/demo_digits.py', '../../_base_/default_runtime.py'

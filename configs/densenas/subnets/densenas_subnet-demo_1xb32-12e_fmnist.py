@@ -4,7 +4,7 @@
 # the demo's retrain, 12 epochs at batch 32. The model, the default arch and
 # the optimiser: configs/_base_/models/densenas_demo_subnet.py.
 #
-#   CFG=configs/densenas/subnets/densenas-subnet_1xb32-12e_fmnist.py
+#   CFG=configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist.py
 #   python tools/train.py $CFG \
 #       --cfg-options model.backbone.arch=work_dirs/demo/arch.yaml
 _base_ = [
