@@ -50,6 +50,8 @@ class NetResult:
         target (float, optional): The latency budget of a budget search.
         path (list[int]): The block path.
         measured_latency (float, optional): Measured whole-net latency in ms.
+        best_latency (float, optional): A budget search's ``best.yaml`` LUT
+            latency (its ``arch`` is where it ended, ``last.yaml``).
     """
     name: str
     kind: str
@@ -60,6 +62,7 @@ class NetResult:
     target: Optional[float] = None
     path: List[int] = field(default_factory=list)
     measured_latency: Optional[float] = None
+    best_latency: Optional[float] = None
 
 
 def loader_options(names: Sequence[str]) -> List[str]:
@@ -75,15 +78,32 @@ SEARCH_LOADERS = ('train_dataloader', 'train_cfg.arch_dataloader',
 SUBNET_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
+#: Name of the marker a finished run leaves in its work dir (its command).
+DONE_FILE = 'done.json'
+
+
 def run_tool(tool: str, args: Sequence[str], log: str,
-             env: Optional[Dict[str, str]] = None) -> None:
+             env: Optional[Dict[str, str]] = None,
+             reuse: bool = False) -> None:
     """Run ``tools/<tool>`` with this interpreter; its output goes to ``log``.
+
+    A run that succeeds records its command in ``done.json`` next to
+    ``log`` (one entry per tool); with ``reuse`` a run whose recorded
+    command is the same is not run again (an interrupted benchmark picks up
+    where it stopped).
 
     Raises:
         RuntimeError: With the end of the log when the tool fails.
     """
     os.makedirs(osp.dirname(osp.abspath(log)), exist_ok=True)
     cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', tool)] + list(args)
+    done_file = osp.join(osp.dirname(osp.abspath(log)), DONE_FILE)
+    done: Dict[str, List[str]] = {}
+    if osp.isfile(done_file):
+        with open(done_file, encoding='utf-8') as f:
+            done = json.load(f)
+    if reuse and done.get(tool) == cmd[1:]:
+        return
     with open(log, 'w', encoding='utf-8') as f:
         f.write(' '.join(cmd) + '\n')
         f.flush()
@@ -94,17 +114,21 @@ def run_tool(tool: str, args: Sequence[str], log: str,
             tail = f.read()[-3000:]
         raise RuntimeError(f'{tool} failed (exit {proc.returncode}), log '
                            f'{log}:\n{tail}')
+    done[tool] = cmd[1:]
+    dump_json_atomic(done, done_file)
 
 
 def search(config: str, work_dir: str, seed: int, lut: str,
-           options: Sequence[str] = (), arch: str = 'best') -> str:
-    """One search; returns its derived architecture YAML."""
+           options: Sequence[str] = (), arch: str = 'best',
+           reuse: bool = False) -> str:
+    """One search; returns its derived architecture YAML (``arch/<arch>``;
+    ``reuse``: see :func:`run_tool`)."""
     run_tool('train.py', [
         config, '--work-dir', work_dir, '--cfg-options',
         f'randomness.seed={seed}', f'model.sample_seed={seed}',
         f'model.estimator.lut={lut}', *loader_options(SEARCH_LOADERS),
         *options
-    ], osp.join(work_dir, 'search.log'))
+    ], osp.join(work_dir, 'search.log'), reuse=reuse)
     path = osp.join(work_dir, 'arch', f'{arch}.yaml')
     if not osp.isfile(path):
         raise RuntimeError(f'the search wrote no {path}')
@@ -112,18 +136,21 @@ def search(config: str, work_dir: str, seed: int, lut: str,
 
 
 def retrain(config: str, arch: str, work_dir: str, seed: int = 0,
-            options: Sequence[str] = ()) -> Dict[str, float]:
-    """Retrain ``arch`` from scratch with ``config``; test metrics."""
+            options: Sequence[str] = (),
+            reuse: bool = False) -> Dict[str, float]:
+    """Retrain ``arch`` from scratch with ``config``; test metrics
+    (``reuse``: see :func:`run_tool`)."""
     common = [f'model.backbone.arch={arch}', f'randomness.seed={seed}',
               *loader_options(SUBNET_LOADERS), *options]
     run_tool('train.py', [config, '--work-dir', work_dir, '--cfg-options',
-                          *common], osp.join(work_dir, 'train.log'))
+                          *common], osp.join(work_dir, 'train.log'),
+             reuse=reuse)
     with open(osp.join(work_dir, 'last_checkpoint'), encoding='utf-8') as f:
         ckpt = f.read().strip()
     out = osp.join(work_dir, 'metrics.json')
     run_tool('test.py', [config, ckpt, '--work-dir', work_dir, '--out', out,
                          '--cfg-options', *common],
-             osp.join(work_dir, 'test.log'))
+             osp.join(work_dir, 'test.log'), reuse=reuse)
     with open(out, encoding='utf-8') as f:
         return json.load(f)
 

@@ -76,6 +76,20 @@ def test_failing_tool_reports_its_log(tmp_path):
         Q.run_tool('train.py', ['--no-such-flag'], str(tmp_path / 'x.log'))
 
 
+def test_reuse_skips_a_run_with_the_same_command(tmp_path):
+    log = tmp_path / 'run' / 'x.log'
+    Q.run_tool('train.py', ['--help'], str(log))
+    done = json.loads((tmp_path / 'run' / Q.DONE_FILE).read_text())
+    assert done['train.py'][1:] == ['--help']
+    log.unlink()
+    Q.run_tool('train.py', ['--help'], str(log), reuse=True)
+    assert not log.exists()  # same command, finished: not run again
+    Q.run_tool('test.py', ['--help'], str(log), reuse=True)
+    assert log.exists()  # another tool in the same dir runs
+    done = json.loads((tmp_path / 'run' / Q.DONE_FILE).read_text())
+    assert sorted(done) == ['test.py', 'train.py']
+
+
 def test_format_summary():
     results = [
         Q.NetResult('searched_s0', 'searched', 'a.yaml', 5.0, 90.0,
@@ -115,4 +129,18 @@ def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
         'searched', 'random', 'random', 'budget'
     ]
     assert (wd / 'results.png').stat().st_size > 5000
-    assert 'budget 5 ms -> derived' in (wd / 'results.md').read_text()
+    assert 'budget 5 ms -> derived at the end' in (wd /
+                                                    'results.md').read_text()
+    # --reuse: nothing runs again, the same numbers come back
+    logs = sorted(wd.rglob('*.log'))
+    stamps = [p.stat().st_mtime_ns for p in logs]
+    again = tool.main([
+        '--search-config', DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET,
+        '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
+        '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
+        '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
+        '--arch', 'last', '--reuse'
+    ])
+    assert [p.stat().st_mtime_ns for p in logs] == stamps
+    assert again['searched'] == summary['searched']
+    assert again['random'] == summary['random']

@@ -41,7 +41,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='relative LUT-latency window of the random nets')
     p.add_argument('--random-seed', type=int, default=0)
     p.add_argument('--arch', choices=['best', 'last'], default='best',
-                   help='which derived architecture of a search')
+                   help='which derived architecture of a seed search (the '
+                   'budget searches report where they end, last.yaml, and '
+                   'best.yaml next to it)')
     p.add_argument('--search-epochs', type=int, help='override max_epochs')
     p.add_argument('--warmup-epochs', type=int,
                    help='override the warm-up epochs')
@@ -55,6 +57,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--budget-under-weight', type=float, default=None,
                    help='under_weight of the budget searches (1: a net under '
                    'budget pays as much as one over it; 0: the paper loss)')
+    p.add_argument('--reuse', action='store_true',
+                   help='skip searches and retrains that finished with the '
+                   'same command in an earlier run (their done.json)')
     p.add_argument('--retrain-budget', action='store_true',
                    help='also retrain the budget searches\' nets')
     p.add_argument('--measure', action='store_true',
@@ -113,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
     def run_search(seed):
         path = Q.search(args.search_config, osp.join(wd, f'search_s{seed}'),
-                        seed, lut, sopts, args.arch)
+                        seed, lut, sopts, args.arch, reuse=args.reuse)
         return Q.NetResult(f'searched_s{seed}', 'searched', path,
                            Q.arch_latency(path, lut, noisy), seed=seed)
 
@@ -125,12 +130,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
             opts.append(
                 f'model.cost_loss.under_weight={args.budget_under_weight}')
         seed = args.seeds[0]
+        # where the search ends (last.yaml): what a budget is about; the
+        # top-1-selected best.yaml is reported next to it
         path = Q.search(args.search_config,
                         osp.join(wd, f'budget_{target:g}'), seed, lut, opts,
-                        args.arch)
-        return Q.NetResult(f'budget_{target:g}', 'budget', path,
-                           Q.arch_latency(path, lut, noisy), seed=seed,
-                           target=target)
+                        'last', reuse=args.reuse)
+        best = osp.join(osp.dirname(path), 'best.yaml')
+        r = Q.NetResult(f'budget_{target:g}', 'budget', path,
+                        Q.arch_latency(path, lut, noisy), seed=seed,
+                        target=target)
+        r.best_latency = (Q.arch_latency(best, lut, noisy)
+                          if osp.isfile(best) else None)
+        return r
 
     results = Q.parallel(args.jobs, run_search, args.seeds)
     target = sum(r.lut_latency for r in results) / len(results)
@@ -145,7 +156,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     def run_retrain(r):
         metrics = Q.retrain(args.subnet_config, r.arch,
                             osp.join(wd, 'retrain', r.name),
-                            args.retrain_seed, ropts)
+                            args.retrain_seed, ropts, reuse=args.reuse)
         r.top1 = float(metrics['accuracy/top1'])
         return r
 
@@ -161,12 +172,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
     summary['target_ms'] = target
     summary['budgets'] = [
         dict(target=r.target, achieved=r.lut_latency,
-             rel_error=r.lut_latency / r.target - 1) for r in budgets
+             rel_error=r.lut_latency / r.target - 1,
+             achieved_best=r.best_latency) for r in budgets
     ]
     text = Q.format_summary(results, summary)
     for b in summary['budgets']:
-        text += (f"budget {b['target']:g} ms -> derived {b['achieved']:.2f} "
-                 f"ms ({100 * b['rel_error']:+.1f} %)\n")
+        text += (f"budget {b['target']:g} ms -> derived at the end "
+                 f"{b['achieved']:.2f} ms ({100 * b['rel_error']:+.1f} %)")
+        if b['achieved_best'] is not None:
+            text += (f"; best.yaml {b['achieved_best']:.2f} ms "
+                     f"({100 * (b['achieved_best'] / b['target'] - 1):+.1f}"
+                     ' %)')
+        text += '\n'
     from densenas_mm.utils.io import write_text_atomic
     write_text_atomic(text, osp.join(wd, 'results.md'))
     Q.save_results(results, summary, osp.join(wd, 'results.json'),
