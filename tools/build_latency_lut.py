@@ -2,16 +2,21 @@
 
 Measures every op the space needs (stem, head candidates per edge, stacking
 candidates per block, terminal 1x1 branches, classifier) at its real input
-shape, forward only in eval mode. The build is resumable: rerun the same
-command after an interruption and only missing entries are measured; an
-existing --out table with the same setting is extended, never discarded.
+shape, forward only in eval mode, in interleaved rounds: an entry is the
+smallest timed call of its rounds (--statistic), entries whose rounds
+disagree get extra rounds, and a table with too many entries that still
+disagree is marked noisy (the search refuses it unless allowed). The build
+is resumable: rerun the same command after an interruption and only missing
+entries are measured (and noisy ones get more rounds); an existing --out
+table with the same setting is extended, never discarded.
 
 Examples:
     python tools/build_latency_lut.py \
-        configs/_base_/search_spaces/densenas_demo_32.py --device cpu
+        configs/_base_/search_spaces/densenas_demo_32.py --device cpu \
+        --threads 1
     python tools/build_latency_lut.py \
         configs/_base_/search_spaces/densenas_mbv2_224.py --device cuda \
-        --batch-size 32 --max-repeats 200 --rel-std 0.01
+        --batch-size 32 --rounds 7 --max-repeats 50
 
 Without --out the table goes to the one naming rule of
 ``densenas_mm.latency.paths`` (``--print-path`` prints it and exits), e.g.
@@ -23,6 +28,9 @@ import sys
 import time
 
 import torch
+
+from densenas_mm.apis.cli import add_round_args, round_settings
+from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,33 +57,42 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--print-path',
         action='store_true',
         help='print the default output path for these settings and exit')
+    add_round_args(parser)
     parser.add_argument(
-        '--warmup',
+        '--clock',
+        default='auto',
+        choices=['auto', 'thread', 'wall'],
+        help='auto (default): CPU time of the calling thread on a CPU with '
+        'one thread (immune to other processes), else wall clock')
+    parser.add_argument(
+        '--statistic',
+        default=DEFAULT_STATISTIC,
+        choices=list(ROUND_STATISTICS),
+        help='value of an entry from its rounds (default min_of_minima: '
+        'the smallest timed call; see docs/latency.md)')
+    parser.add_argument(
+        '--passes',
         type=int,
-        default=3,
-        help='untimed calls per op (default 3)')
+        default=2,
+        help='when the table comes out noisy, run the build again (it adds '
+        'rounds to the noisy entries only), up to this many builds in all '
+        '(default 2)')
     parser.add_argument(
-        '--min-repeats',
-        type=int,
-        default=5,
-        help='timed calls per op at least (default 5)')
-    parser.add_argument(
-        '--max-repeats',
-        type=int,
-        default=50,
-        help='timed calls per op at most (default 50)')
-    parser.add_argument(
-        '--rel-std',
+        '--max-noisy',
         type=float,
-        default=0.05,
-        help='stop when std/sqrt(n)/mean < this (default '
-        '0.05)')
+        default=0.1,
+        help='mark the table noisy when more than this fraction of its '
+        'entries still disagree (default 0.1)')
     parser.add_argument(
-        '--max-seconds',
-        type=float,
-        default=0.25,
-        help='cap on timed seconds per op, <= 0 for none '
-        '(default 0.25)')
+        '--default-allocator',
+        action='store_true',
+        help="keep glibc's default of returning freed memory to the OS "
+        '(timed calls then page-fault; default: keep freed memory)')
+    parser.add_argument(
+        '--keep-preempted',
+        action='store_true',
+        help='keep timed calls the OS interrupted (default: leave them out '
+        'and time another call)')
     parser.add_argument(
         '--dtype',
         default='float32',
@@ -92,7 +109,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--checkpoint-every',
         type=int,
         default=10,
-        help='write OUT.partial every K entries (default 10)')
+        help='ops per chunk of interleaved rounds; OUT.partial is written '
+        'after every chunk (default 10)')
     parser.add_argument(
         '--no-resume',
         action='store_true',
@@ -128,32 +146,43 @@ def main(argv=None) -> int:
         print(out)
         return 0
     start = time.perf_counter()
-    table, report = build_latency_table(
-        space,
-        device=args.device,
-        batch_size=args.batch_size,
-        out=out,
-        warmup=args.warmup,
-        min_repeats=args.min_repeats,
-        max_repeats=args.max_repeats,
-        rel_std=args.rel_std,
-        max_seconds=args.max_seconds if args.max_seconds > 0 else None,
-        dtype=args.dtype,
-        channels_last=args.channels_last,
-        checkpoint_every=args.checkpoint_every,
-        resume=not args.no_resume,
-        progress=not args.no_progress)
+    for done in range(1, max(args.passes, 1) + 1):
+        table, report = build_latency_table(
+            space,
+            device=args.device,
+            batch_size=args.batch_size,
+            out=out,
+            **round_settings(args),
+            clock=args.clock,
+            statistic=args.statistic,
+            max_noisy=args.max_noisy,
+            keep_memory=not args.default_allocator,
+            drop_preempted=not args.keep_preempted,
+            dtype=args.dtype,
+            channels_last=args.channels_last,
+            checkpoint_every=args.checkpoint_every,
+            resume=not args.no_resume or done > 1,
+            progress=not args.no_progress)
+        if report.quality['status'] != 'noisy' or done >= args.passes:
+            break
+        print(f'\ntable noisy after build {done} of at most {args.passes} '
+              f'({len(report.noisy)} noisy entries); adding rounds to them')
     print(f'\nwrote {out}: {len(table)} entries ({report.needed} needed by '
-          f'{space.name!r}: {report.measured} measured, {report.reused} '
-          f'reused) on {table.device} in {time.perf_counter() - start:.1f}s')
+          f'{space.name!r}: {report.measured} measured, {report.remeasured} '
+          f're-measured, {report.reused} reused; {report.extra_rounds} extra '
+          f'rounds) on {table.device}, {table.metadata["clock"]} clock, in '
+          f'{time.perf_counter() - start:.1f}s')
+    quality = report.quality
+    print(f'table {quality["status"].upper()}: {quality["reason"]}')
     if report.noisy:
-        print(f'{len(report.noisy)} noisy entries (relative std. error of '
-              f'the mean > {args.rel_std}; raise --max-repeats / '
-              '--max-seconds or build on an idle machine):')
-        for key, mean, std, count, rel in sorted(
-                report.noisy, key=lambda r: -r[4])[:10]:
-            print(f'  {key}: {mean:.3f} ms +- {std:.3f} (n={count}, '
-                  f'rel. s.e. {rel:.3f})')
+        print(f'{len(report.noisy)} noisy entries (rounds still disagree; '
+              'rerun the same command to add rounds to them):')
+        for key, latency, err, rounds in sorted(
+                report.noisy, key=lambda r: -(r[2] or float('inf')))[:10]:
+            err_txt = 'n/a' if err is None else f'{100 * err:.1f} %'
+            print(f'  {key}: {latency:.3f} ms, round medians '
+                  f'{"/".join(f"{v:.3g}" for v in rounds)}, uncertainty '
+                  f'{err_txt}')
         if len(report.noisy) > 10:
             print(f'  ... and {len(report.noisy) - 10} more')
     return 0

@@ -88,6 +88,67 @@ def run_cli(main: Callable[[], Any]) -> int:
     return result if isinstance(result, int) else 0
 
 
+def add_round_args(parser: argparse.ArgumentParser,
+                   rounds: int = 5,
+                   min_repeats: int = 5,
+                   max_repeats: int = 20,
+                   max_seconds: float = 0.05,
+                   extra_rounds: int = 6) -> None:
+    """The interleaved-round settings of the latency tools (defaults given
+    per tool); :func:`round_settings` reads them back."""
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=rounds,
+        help=f'interleaved rounds (default {rounds})')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=2,
+        help='untimed calls per op and round (default 2)')
+    parser.add_argument(
+        '--min-repeats',
+        type=int,
+        default=min_repeats,
+        help=f'timed calls per op and round at least (default {min_repeats})')
+    parser.add_argument(
+        '--max-repeats',
+        type=int,
+        default=max_repeats,
+        help=f'timed calls per op and round at most (default {max_repeats})')
+    parser.add_argument(
+        '--max-seconds',
+        type=float,
+        default=max_seconds,
+        help='cap on timed seconds per op and round, <= 0 for none '
+        f'(default {max_seconds})')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=0.05,
+        help="rounds agree when the value's relative uncertainty is at most "
+        'this: for a minimum the gap between the two lowest rounds, for a '
+        'median its robust standard error (default 0.05)')
+    parser.add_argument(
+        '--extra-rounds',
+        type=int,
+        default=extra_rounds,
+        help='rounds added at most to an op whose rounds disagree (default '
+        f'{extra_rounds})')
+
+
+def round_settings(args: argparse.Namespace) -> Dict[str, Any]:
+    """The keyword arguments of :func:`add_round_args`' options."""
+    return dict(
+        rounds=args.rounds,
+        warmup=args.warmup,
+        min_repeats=args.min_repeats,
+        max_repeats=args.max_repeats,
+        max_seconds=args.max_seconds if args.max_seconds > 0 else None,
+        tolerance=args.tolerance,
+        extra_rounds=args.extra_rounds)
+
+
 def print_and_save(report: Dict[str, Any], text: str,
                    out: Optional[str]) -> None:
     """Print a benchmark's table; write its report as JSON to ``out``."""

@@ -3,23 +3,29 @@
 The measured net is the derived ``DenseNASNet`` itself (stem, blocks of head
 + stacking ops, terminal ``conv1_1``) followed by the ``classifier`` op
 (pooling + linear), all built by the one op builder the latency table
-measures with. Each part is timed on its own at its input shape, then the
-whole net end to end; the table predicts each part as the sum of its ops'
-entries.
+measures with. Each part at its input shape and the whole net end to end
+are timed in interleaved rounds, with the table's clock and statistic
+(parts and net whose rounds disagree get extra rounds); the table predicts
+each part as the sum of its ops' entries. Every measured row carries its own
+noise: the robust relative standard error of its rounds.
 """
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
-from densenas_mm.latency import LatencyTable, arch_parts, make_input, prepare
-from densenas_mm.latency.measure import check_device, device_name, time_module
+from densenas_mm.latency import (LatencyTable, arch_parts, make_input, prepare,
+                                 resolve_clock, time_modules)
+from densenas_mm.latency.measure import (check_device, device_name,
+                                         match_allocator)
 from densenas_mm.latency.signature import OpSignature
 from densenas_mm.models.backbones import DenseNASNet
 from densenas_mm.search_space import CLASSIFIER, build_op
 from densenas_mm.structures import DerivedArch
+from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, AgreedRounds,
+                                      measure_until_agreed)
 
 
 @dataclass
@@ -29,18 +35,28 @@ class AuditRow:
     Attributes:
         name (str): Part name (``stem``, ``block3_node7``, ..., ``whole net``).
         predicted (float): LUT prediction in ms.
-        measured (float): Measured mean in ms.
-        std (float): Standard deviation of single measured runs in ms.
+        measured (float): Measured latency in ms (the table's statistic of
+            the rounds).
+        noise (float, optional): Relative uncertainty of ``measured`` from
+            its rounds (``RoundStats.rel_err``; None for one round or the
+            sum of parts).
+        rounds (list[float]): The per-round values behind ``measured``.
     """
     name: str
     predicted: float
     measured: float
-    std: float = 0.0
+    noise: Optional[float] = None
+    rounds: List[float] = field(default_factory=list)
 
     @property
     def rel_error(self) -> float:
         """(predicted - measured) / measured."""
         return (self.predicted - self.measured) / self.measured
+
+    @property
+    def within_noise(self) -> bool:
+        """Whether ``|rel_error|`` is within twice the measured noise."""
+        return self.noise is not None and abs(self.rel_error) <= 2 * self.noise
 
 
 def audit_net(
@@ -68,32 +84,82 @@ def audit_net(
     if net.terminal is not None:
         modules.append(net.terminal)
     modules.append(
-        build_op(CLASSIFIER, arch.out_channels, arch.num_classes, act=arch.act))
+        build_op(
+            CLASSIFIER, arch.out_channels, arch.num_classes, act=arch.act))
     return nn.Sequential(
         OrderedDict((name, m) for (name, _), m in zip(parts, modules))), parts
+
+
+def measure_like_table(table: LatencyTable,
+                       items: Dict[str, Tuple[nn.Module, torch.Tensor]],
+                       device: str = 'cpu',
+                       rounds: int = 7,
+                       warmup: int = 2,
+                       min_repeats: int = 5,
+                       max_repeats: int = 20,
+                       max_seconds: Optional[float] = 0.1,
+                       clock: Optional[str] = None,
+                       tolerance: float = 0.05,
+                       extra_rounds: int = 6) -> AgreedRounds:
+    """Time modules the way ``table`` was measured, in interleaved rounds.
+
+    The table's clock, allocator setting, dropping of interrupted calls and
+    statistic are used; items whose rounds disagree get extra rounds
+    (:func:`~densenas_mm.utils.rounds.measure_until_agreed`).
+
+    Args:
+        table (LatencyTable): The table whose setting to follow.
+        items (dict): Name -> ``(module, input)`` on ``device``.
+        device (str): Where they are.
+        rounds (int): Interleaved rounds of every item.
+        warmup (int): Untimed calls per round.
+        min_repeats (int): Timed calls per round at least.
+        max_repeats (int): Timed calls per round at most.
+        max_seconds (float, optional): Cap on the timed calls of a round.
+        clock (str, optional): ``'auto'`` / ``'thread'`` / ``'wall'``;
+            default the table's clock (``'auto'`` for a table without one).
+        tolerance (float): Agreement tolerance of the rounds.
+        extra_rounds (int): Most rounds added to an item that disagrees.
+
+    Returns:
+        AgreedRounds: Name -> round statistics, and the extra rounds spent.
+    """
+    timing = dict(
+        warmup=warmup,
+        min_repeats=min_repeats,
+        max_repeats=max_repeats,
+        max_seconds=max_seconds,
+        clock=resolve_clock(
+            clock or table.metadata.get('clock', 'auto'), device),
+        drop_preempted=bool(table.metadata.get('drop_preempted', True)))
+    match_allocator(table.metadata)
+    return measure_until_agreed(
+        lambda keys, n: time_modules({k: items[k]
+                                      for k in keys}, n, **timing),
+        list(items), rounds, tolerance, extra_rounds,
+        table.metadata.get('statistic', DEFAULT_STATISTIC))
 
 
 def audit_arch(arch: DerivedArch,
                table: LatencyTable,
                device: str = 'cpu',
                batch_size: Optional[int] = None,
-               warmup: int = 5,
-               min_repeats: int = 5,
-               max_repeats: int = 30,
-               rel_std: float = 0.05) -> List[AuditRow]:
+               **timing: Any) -> List[AuditRow]:
     """Predict with ``table`` and measure on ``device``.
+
+    Every part and the whole net are timed in interleaved rounds the way
+    the table was measured (:func:`measure_like_table`).
 
     Args:
         arch (DerivedArch): The net.
-        table (LatencyTable): The table (its dtype / memory format are used).
+        table (LatencyTable): The table (its dtype / memory format and its
+            measurement setting are used).
         device (str): Where to measure.
         batch_size (int, optional): Batch size to measure at; defaults to the
             table's (a different one warns: the prediction is for the
             table's).
-        warmup (int): Untimed calls per timing.
-        min_repeats (int): Timed calls at least.
-        max_repeats (int): Timed calls at most.
-        rel_std (float): Target relative standard error of each mean.
+        **timing: Arguments of :func:`measure_like_table` (``rounds``,
+            ``min_repeats``, ``clock``, ...).
 
     Returns:
         list[AuditRow]: One row per part, then ``sum of parts`` and
@@ -109,43 +175,60 @@ def audit_arch(arch: DerivedArch,
                            table.memory_format)
     table.require([s for _, sigs in parts for s in sigs],
                   f'architecture {arch.space or ""}'.strip())
-    timing = dict(
-        warmup=warmup,
-        min_repeats=min_repeats,
-        max_repeats=max_repeats,
-        rel_std=rel_std)
     torch.manual_seed(0)
-    rows = []
+    items = {}
     for (name, sigs), module in zip(parts, net.children()):
         first = sigs[0].with_setting(batch_size, table.dtype,
                                      table.memory_format)
-        module = prepare(module, first, device)
-        mean, std, _ = time_module(module, make_input(first, device), **timing)
+        items[name] = (prepare(module, first,
+                               device), make_input(first, device))
+    stem = first_sig(parts, batch_size, table)
+    items['whole net'] = (prepare(net, stem, device), make_input(stem, device))
+    result = measure_like_table(table, items, device, **timing)
+    rows = []
+    for name, sigs in parts:
+        stats = result.stats[name]
         rows.append(
-            AuditRow(name, sum(table.latency(s) for s in sigs), mean, std))
+            AuditRow(name, sum(table.latency(s) for s in sigs), stats.value,
+                     stats.rel_err, list(stats.per_round)))
     rows.append(
         AuditRow('sum of parts', sum(r.predicted for r in rows),
                  sum(r.measured for r in rows)))
-    stem = parts[0][1][0].with_setting(batch_size, table.dtype,
-                                       table.memory_format)
-    mean, std, _ = time_module(
-        prepare(net, stem, device), make_input(stem, device), **timing)
-    rows.append(AuditRow('whole net', rows[-1].predicted, mean, std))
+    whole = result.stats['whole net']
+    rows.append(
+        AuditRow('whole net', rows[-1].predicted, whole.value, whole.rel_err,
+                 list(whole.per_round)))
     return rows
 
 
+def first_sig(parts: List[Tuple[str, List[OpSignature]]], batch_size: int,
+              table: LatencyTable) -> OpSignature:
+    """The stem's signature at ``batch_size`` in the table's setting (the
+    input of the whole net)."""
+    return parts[0][1][0].with_setting(batch_size, table.dtype,
+                                       table.memory_format)
+
+
 def format_audit(rows: List[AuditRow]) -> str:
-    """A plain-text table of audit rows."""
+    """A plain-text table of audit rows.
+
+    ``noise`` is the relative uncertainty of a measured value from its
+    rounds (:attr:`~densenas_mm.utils.rounds.RoundStats.rel_err`); a ``*``
+    marks a relative error within twice the noise.
+    """
     lines = [
         f'{"part":<16}{"LUT ms":>11}{"measured ms":>13}'
-        f'{"std ms":>9}{"rel. error":>12}'
+        f'{"noise":>9}{"rel. error":>12}'
     ]
     for row in rows:
-        aggregate = row.name == 'sum of parts'
-        if aggregate:
+        if row.name == 'sum of parts':
             lines.append('-' * len(lines[0]))
-        std = f'{"-":>9}' if aggregate else f'{row.std:>9.3f}'
+        noise = ('-' if row.noise is None else f'{100 * row.noise:.1f}%')
+        mark = ' *' if row.within_noise else ''
         lines.append(f'{row.name:<16}{row.predicted:>11.3f}'
-                     f'{row.measured:>13.3f}{std}'
-                     f'{100 * row.rel_error:>+11.1f}%')
+                     f'{row.measured:>13.3f}{noise:>9}'
+                     f'{100 * row.rel_error:>+11.1f}%{mark}')
+    lines.append('noise: uncertainty of the measured value from its rounds '
+                 '(minimum: gap to the next lowest round); *: error within '
+                 '2x noise')
     return '\n'.join(lines)

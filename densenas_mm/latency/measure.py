@@ -1,20 +1,23 @@
-"""Timing of one module at its input shape, and the environment record.
+"""Timing of modules at their input shapes, and the environment record.
 
 Forward only, under ``torch.no_grad`` in eval mode, timed by the project's
-one timing loop (:func:`densenas_mm.utils.timing.time_samples`): after
-``warmup`` calls the module runs ``min_repeats`` times, then keeps running
-until the relative standard error of the mean (``std / sqrt(n) / mean``) is
-below ``rel_std``, ``max_repeats`` runs are done or (optional) the timed
-runs add up to ``max_seconds``.
+one timing loop (:mod:`densenas_mm.utils.timing`). :func:`time_modules`
+times several modules in interleaved rounds (what tables and the audit
+use); :func:`time_module` times one module in one run of samples (plain
+modules given to the estimator). :func:`resolve_clock` picks the clock.
 """
 import platform
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional, Tuple
+from typing import (Any, Dict, Hashable, Iterator, List, Mapping, Optional,
+                    Tuple)
 
 import torch
 import torch.nn as nn
 
-from densenas_mm.utils.timing import summarize, time_samples
+from densenas_mm.utils.rounds import time_rounds
+from densenas_mm.utils.timing import (CLOCKS, KEEP_MEMORY, keep_freed_memory,
+                                      summarize, time_samples)
 
 
 def cpu_name() -> str:
@@ -83,13 +86,76 @@ def timestamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
 
-def _stats(samples) -> Tuple[float, float, float]:
-    n = len(samples)
-    mean = sum(samples) / n
-    var = sum((s - mean)**2 for s in samples) / max(n - 1, 1)
-    std = math.sqrt(var)
-    sem_rel = std / math.sqrt(n) / mean if mean > 0 else 0.0
-    return mean, std, sem_rel
+def resolve_clock(clock: str, device: str) -> str:
+    """The clock a measurement on ``device`` uses.
+
+    ``'auto'`` is ``'thread'`` (CPU time of the calling thread, immune to
+    other processes taking the core) on a CPU with one torch thread, else
+    ``'wall'``.
+
+    Raises:
+        ValueError: For an unknown clock, or ``'thread'`` where the work does
+            not run on the calling thread (CUDA, several CPU threads).
+    """
+    on_cpu = str(device) == 'cpu'
+    if clock == 'auto':
+        return 'thread' if on_cpu and torch.get_num_threads() == 1 else 'wall'
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be 'auto' or one of {CLOCKS}, got "
+                         f'{clock!r}')
+    if clock == 'thread' and not (on_cpu and torch.get_num_threads() == 1):
+        raise ValueError(
+            f"clock='thread' times the calling thread only, so it needs "
+            f'device cpu with one torch thread (got device {device!r}, '
+            f'{torch.get_num_threads()} threads); use --threads 1 or '
+            "clock 'wall'")
+    return clock
+
+
+def match_allocator(metadata: Mapping[str, Any]) -> str:
+    """Measure with the allocator setting a table was built with: keep
+    freed memory (:func:`~densenas_mm.utils.timing.keep_freed_memory`)
+    when its ``metadata['allocator']`` says so. Returns the setting in
+    force."""
+    if metadata.get('allocator') == KEEP_MEMORY and keep_freed_memory():
+        return KEEP_MEMORY
+    return 'default'
+
+
+@contextmanager
+def _eval_mode(modules: List[nn.Module]) -> Iterator[None]:
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+
+
+@torch.no_grad()
+def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
+                                                torch.Tensor]], rounds: int,
+                 **timing: Any) -> Dict[Hashable, List[List[float]]]:
+    """Time ``module(x)`` of every item in interleaved rounds, in ms.
+
+    Args:
+        items (Mapping): Key -> ``(module, x)``, the module on ``x``'s
+            device and dtype; modules are put in eval mode for the timing
+            and then back in the mode they were in.
+        rounds (int): Rounds (see
+            :func:`~densenas_mm.utils.timing.time_rounds`).
+        **timing: ``warmup``, ``min_repeats``, ``max_repeats``,
+            ``max_seconds``, ``clock`` of each round.
+
+    Returns:
+        dict: Key -> one list of durations (ms) per round.
+    """
+    fns = {key: (lambda m=m, x=x: m(x)) for key, (m, x) in items.items()}
+    with _eval_mode([m for m, _ in items.values()]):
+        got = time_rounds(fns, rounds, **timing)
+    return {k: [[1e3 * s for s in r] for r in v] for k, v in got.items()}
 
 
 @torch.no_grad()
@@ -118,9 +184,7 @@ def time_module(module: nn.Module,
         tuple[float, float, int]: Mean (ms), standard deviation of single
         runs (ms), number of timed runs.
     """
-    was_training = module.training
-    module.eval()
-    try:
+    with _eval_mode([module]):
         samples = time_samples(
             lambda: module(x),
             warmup=max(warmup, 0),
@@ -128,9 +192,5 @@ def time_module(module: nn.Module,
             max_repeats=max_repeats,
             rel_sem=rel_std,
             max_seconds=max_seconds)
-    finally:
-        module.train(was_training)
     stats = summarize([1e3 * s for s in samples])
     return stats.mean, stats.std, stats.n
-
-

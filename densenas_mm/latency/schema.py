@@ -1,15 +1,32 @@
-"""Schema of the latency-table file: constants, errors, validation."""
+"""Schema of the latency-table file: constants, errors, validation.
+
+Version 2 entries hold ``latency`` (the value lookups use: a robust
+statistic over interleaved rounds for measured tables) and ``count``, and
+for measured tables the rounds behind it (``rounds``: per-round medians,
+``round_minima``, ``rel_err``, ``noisy``); imported tables keep ``mean`` /
+``std`` of the merged reference values. Version 1 entries (``mean``,
+``std``, ``count`` of one run of timed calls) are still read: their
+``latency`` is their ``mean`` (:data:`V1_LACKS` says what they lack).
+"""
 import math
 from typing import Any, Dict, List, Optional
 
 from .signature import OpSignature
 
 SCHEMA = 'densenas_mm.latency_table'
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 REQUIRED_METADATA = ('device', 'batch_size', 'dtype', 'memory_format', 'unit')
-ENTRY_FIELDS = ('op', 'kernel', 'expansion', 'c_in', 'c_out', 'stride', 'h',
-                'w', 'batch_size', 'dtype', 'memory_format', 'mean', 'std',
-                'count')
+KEY_FIELDS = ('op', 'kernel', 'expansion', 'c_in', 'c_out', 'stride', 'h', 'w',
+              'batch_size', 'dtype', 'memory_format')
+ENTRY_FIELDS = KEY_FIELDS + ('latency', 'count')
+V1_ENTRY_FIELDS = KEY_FIELDS + ('mean', 'std', 'count')
+V1_LACKS = (
+    'it is a schema version 1 table: each entry is the mean of one run of '
+    'timed calls, with no interleaved rounds, no robust statistic and no '
+    'check that its measurements agree, so how far a rebuild would differ '
+    'is unknown (on a shared 2-core CPU two such builds differed by a '
+    'median factor of 2.3); rebuild it with tools/build_latency_lut.py')
 BUILD_HINT = ('build them on the target device with `python '
               'tools/build_latency_lut.py CONFIG --device cpu|cuda '
               '--batch-size B --out TABLE.json` (CONFIG holds the '
@@ -53,12 +70,44 @@ def check_metadata(metadata: Dict[str, Any], source: str) -> None:
                                 f'metadata setting ({err})') from None
 
 
-def check_entry(key: str, entry: Any, source: str) -> Dict[str, Any]:
-    """Validate one entry against its key; return a copy."""
+def _ms(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+def _check_rounds(entry: Dict[str, Any], where: str) -> None:
+    for name in ('rounds', 'round_minima'):
+        if name in entry and not (isinstance(entry[name], list) and entry[name]
+                                  and all(_ms(v) for v in entry[name])):
+            raise LatencyTableError(
+                f'{where}: {name} must be a non-empty list of finite '
+                f'numbers >= 0 (ms), got {entry[name]!r}')
+    if ('rounds' in entry) != ('round_minima' in entry) or len(
+            entry.get('rounds', ())) != len(entry.get('round_minima', ())):
+        raise LatencyTableError(
+            f'{where}: rounds and round_minima must be given together, one '
+            'value per round each')
+    if entry.get('rel_err') is not None and not _ms(entry['rel_err']):
+        raise LatencyTableError(f'{where}: rel_err must be null or a finite '
+                                f'number >= 0, got {entry["rel_err"]!r}')
+    if not isinstance(entry.get('noisy', False), bool):
+        raise LatencyTableError(f'{where}: noisy must be true or false, got '
+                                f'{entry["noisy"]!r}')
+
+
+def check_entry(key: str,
+                entry: Any,
+                source: str,
+                version: int = SCHEMA_VERSION) -> Dict[str, Any]:
+    """Validate one entry against its key; return a (version 2) copy.
+
+    A version 1 entry gets ``latency`` = its ``mean``.
+    """
     where = f'latency table {source}, entry {key!r}'
     if not isinstance(entry, dict):
         raise LatencyTableError(f'{where}: must be a dict')
-    lacking = [f for f in ENTRY_FIELDS if f not in entry]
+    fields = V1_ENTRY_FIELDS if version == 1 else ENTRY_FIELDS
+    lacking = [f for f in fields if f not in entry]
     if lacking:
         raise LatencyTableError(f'{where}: lacks fields {lacking}')
     try:
@@ -71,15 +120,17 @@ def check_entry(key: str, entry: Any, source: str) -> Dict[str, Any]:
                 f'{where}: field {name}={entry[name]!r} disagrees with '
                 f'the key ({value!r}); the file was edited '
                 'inconsistently')
-    mean, std, count = entry['mean'], entry['std'], entry['count']
-    if not (isinstance(mean,
-                       (int, float)) and math.isfinite(mean) and mean >= 0):
-        raise LatencyTableError(f'{where}: mean must be a finite number '
-                                f'>= 0 (ms), got {mean!r}')
-    if not (isinstance(std, (int, float)) and math.isfinite(std) and std >= 0):
-        raise LatencyTableError(f'{where}: std must be a finite number '
-                                f'>= 0, got {std!r}')
-    if not isinstance(count, int) or count < 1:
+    for name in ('latency', 'mean', 'std'):
+        if name in entry and not _ms(entry[name]):
+            raise LatencyTableError(f'{where}: {name} must be a finite '
+                                    f'number >= 0 (ms), got '
+                                    f'{entry[name]!r}')
+    count = entry['count']
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise LatencyTableError(f'{where}: count must be an int >= 1, '
                                 f'got {count!r}')
-    return dict(entry)
+    _check_rounds(entry, where)
+    out = dict(entry)
+    if version == 1:
+        out['latency'] = out['mean']
+    return out

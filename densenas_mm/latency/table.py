@@ -2,18 +2,24 @@
 
 Layout (see ``docs/latency.md``)::
 
-    {"schema": "densenas_mm.latency_table", "version": 1, "complete": true,
+    {"schema": "densenas_mm.latency_table", "version": 2, "complete": true,
      "metadata": {"device": ..., "batch_size": 32, "dtype": "float32",
-                  "memory_format": "contiguous", "unit": "ms", ...},
+                  "memory_format": "contiguous", "unit": "ms",
+                  "clock": "thread", "statistic": "min_of_minima",
+                  "quality": {"status": "ok", "reason": ..., ...}, ...},
      "entries": {"mbconv_k3_t6|c16-24|s2|r112x112|b32|float32|contiguous":
                      {"op": ..., "kernel": 3, "expansion": 6, "c_in": 16,
                       "c_out": 24, "stride": 2, "h": 112, "w": 112,
                       "batch_size": 32, "dtype": ..., "memory_format": ...,
-                      "mean": 1.23, "std": 0.05, "count": 40}, ...}}
+                      "latency": 1.23, "count": 40,
+                      "rounds": [1.22, 1.23, ...], "round_minima": [...],
+                      "rel_err": 0.01, "noisy": false}, ...}}
 
-Loading validates every entry against its key. Lookups are made with the
-table's own setting (batch size, dtype, memory format), so a table from
-another setting still serves, with a clear warning (:meth:`check_target`).
+Loading validates every entry against its key (version 1 files are read
+too). Lookups are made with the table's own setting (batch size, dtype,
+memory format), so a table from another setting still serves, with a clear
+warning (:meth:`check_target`). :meth:`check_quality` refuses a table marked
+noisy unless allowed.
 """
 import copy
 import json
@@ -21,9 +27,15 @@ import os
 import warnings
 from typing import Any, Dict, Iterable, List, Optional
 
+from mmengine.logging import print_log
+
 from densenas_mm.utils.io import dump_json_atomic
-from .schema import (BUILD_HINT, SCHEMA, SCHEMA_VERSION, LatencyTableError,
-                     LatencyTableWarning, check_entry, check_metadata)
+from densenas_mm.utils.rounds import DEFAULT_STATISTIC, RoundStats
+from .quality import (NOISY, OVERRIDE_HINT, REBUILD_HINT, UNCHECKED,
+                      TableQuality, table_quality)
+from .schema import (BUILD_HINT, READABLE_VERSIONS, SCHEMA, SCHEMA_VERSION,
+                     LatencyTableError, LatencyTableWarning, check_entry,
+                     check_metadata)
 from .signature import OpSignature
 
 
@@ -36,20 +48,24 @@ class LatencyTable:
         entries (dict, optional): Key -> entry dict.
         complete (bool): False for a partial (interrupted) build.
         source (str): Where the table came from, for messages.
+        version (int): Schema version the entries were written in (1 or 2;
+            saving always writes the current version).
     """
 
     def __init__(self,
                  metadata: Dict[str, Any],
                  entries: Optional[Dict[str, Dict[str, Any]]] = None,
                  complete: bool = True,
-                 source: str = '<memory>') -> None:
+                 source: str = '<memory>',
+                 version: int = SCHEMA_VERSION) -> None:
         self.metadata = dict(metadata)
         self.entries: Dict[str, Dict[str, Any]] = {}
         self.complete = complete
         self.source = source
+        self.version = version
         check_metadata(self.metadata, source)
         for key, entry in (entries or {}).items():
-            self.entries[key] = check_entry(key, entry, source)
+            self.entries[key] = check_entry(key, entry, source, version)
 
     # ------------------------------------------------------------ setting
     @property
@@ -98,7 +114,8 @@ class LatencyTable:
         return self.entries[key]
 
     def latency(self, sig: OpSignature) -> float:
-        """Mean latency of ``sig`` in ms.
+        """Latency of ``sig`` in ms (the entry's ``latency``: the table's
+        robust statistic of its rounds).
 
         Skip costs its entry when the table has one (the reference's tables
         measured it: about 0.004 ms per layer on TITAN-Xp), 0 otherwise
@@ -106,7 +123,62 @@ class LatencyTable:
         """
         if sig.is_skip and sig not in self:
             return 0.0
-        return float(self.entry(sig)['mean'])
+        return float(self.entry(sig)['latency'])
+
+    def round_stats(self,
+                    key: str,
+                    statistic: Optional[str] = None) -> Optional[RoundStats]:
+        """The rounds of entry ``key`` (None for an entry without rounds).
+
+        Args:
+            key (str): Entry key.
+            statistic (str, optional): Statistic to evaluate them with;
+                defaults to the table's (``metadata['statistic']``).
+        """
+        entry = self.entries[key]
+        if 'rounds' not in entry:
+            return None
+        return RoundStats(
+            tuple(entry['rounds']), tuple(entry['round_minima']),
+            entry['count'], statistic
+            or self.metadata.get('statistic', DEFAULT_STATISTIC))
+
+    @property
+    def quality(self) -> TableQuality:
+        """The table's noise verdict (see :mod:`.quality`)."""
+        return table_quality(self.metadata, self.complete, self.version)
+
+    def check_quality(self, allow_noisy: bool = False) -> TableQuality:
+        """Refuse a table marked noisy; state what an unchecked one lacks.
+
+        Args:
+            allow_noisy (bool): Use a noisy table anyway (with a
+                :class:`LatencyTableWarning` giving the reason).
+
+        Returns:
+            TableQuality: The verdict.
+
+        Raises:
+            LatencyTableError: For a noisy table unless ``allow_noisy``,
+                with the reason and what to do.
+        """
+        quality = self.quality
+        if quality.status == NOISY:
+            msg = (f'latency table {self.source} is marked noisy: '
+                   f'{quality.reason}')
+            if not allow_noisy:
+                raise LatencyTableError(f'{msg}. To fix it, {REBUILD_HINT};'
+                                        f' {OVERRIDE_HINT}')
+            warnings.warn(
+                f'{msg}; used anyway (allow_noisy_lut=True)',
+                LatencyTableWarning,
+                stacklevel=2)
+        elif quality.status == UNCHECKED:
+            print_log(
+                f'latency table {self.source}: noise not checked, because '
+                f'{quality.reason}',
+                logger='current')
+        return quality
 
     def missing(self, sigs: Iterable[OpSignature]) -> List[str]:
         """Keys of the (non-skip) ``sigs`` this table lacks, in order."""
@@ -214,27 +286,54 @@ class LatencyTable:
     # ------------------------------------------------------------ editing
     def add(self, sig: OpSignature, mean: float, std: float,
             count: int) -> None:
-        """Add (or replace) the entry of ``sig``, which must match the
-        table's setting."""
-        if self.localize(sig) != sig:
-            raise LatencyTableError(
-                f'{sig.key} does not match the table setting (batch '
-                f'{self.batch_size}, {self.dtype}, {self.memory_format})')
+        """Add (or replace) an entry without rounds (imported or synthetic):
+        ``latency`` = ``mean``. ``sig`` must match the table's setting."""
+        self._check_setting(sig)
         entry = dict(
             sig.to_fields(),
+            latency=float(mean),
             mean=float(mean),
             std=float(std),
             count=int(count))
         self.entries[sig.key] = check_entry(sig.key, entry, self.source)
 
+    def add_rounds(self, sig: OpSignature, stats: RoundStats,
+                   tolerance: float) -> None:
+        """Add (or replace) the measured entry of ``sig`` from its rounds.
+
+        ``latency`` is the rounds' statistic; the entry is ``noisy`` unless
+        the rounds agree within ``tolerance``
+        (:meth:`~densenas_mm.utils.timing.RoundStats.agrees`).
+        """
+        self._check_setting(sig)
+        entry = dict(
+            sig.to_fields(),
+            latency=float(stats.value),
+            count=int(stats.count),
+            rounds=[float(v) for v in stats.medians],
+            round_minima=[float(v) for v in stats.minima],
+            rel_err=stats.rel_err,
+            noisy=not stats.agrees(tolerance))
+        self.entries[sig.key] = check_entry(sig.key, entry, self.source)
+
+    def _check_setting(self, sig: OpSignature) -> None:
+        if self.localize(sig) != sig:
+            raise LatencyTableError(
+                f'{sig.key} does not match the table setting (batch '
+                f'{self.batch_size}, {self.dtype}, {self.memory_format})')
+
     # ------------------------------------------------------------- file IO
     def to_dict(self) -> Dict[str, Any]:
-        """The JSON content."""
+        """The JSON content (current schema version; a table read from
+        version 1 records that in ``metadata['upgraded_from_version']``)."""
+        metadata = copy.deepcopy(self.metadata)
+        if self.version != SCHEMA_VERSION:
+            metadata['upgraded_from_version'] = self.version
         return dict(
             schema=SCHEMA,
             version=SCHEMA_VERSION,
             complete=self.complete,
-            metadata=copy.deepcopy(self.metadata),
+            metadata=metadata,
             entries={k: dict(self.entries[k])
                      for k in sorted(self.entries)})
 
@@ -255,17 +354,18 @@ class LatencyTable:
                 f'{SCHEMA!r} expected). Reference positional lists are '
                 'converted with tools/analysis/import_reference_lut.py; new '
                 'tables are built with tools/build_latency_lut.py')
-        if data.get('version') != SCHEMA_VERSION:
+        version = data.get('version')
+        if version not in READABLE_VERSIONS:
             raise LatencyTableError(
-                f'{source}: table schema version {data.get("version")!r} is '
-                f'not supported (this code reads version {SCHEMA_VERSION}); '
+                f'{source}: table schema version {version!r} is not '
+                f'supported (this code reads versions {READABLE_VERSIONS}); '
                 'rebuild it with tools/build_latency_lut.py')
         if not isinstance(data.get('metadata'), dict) or not isinstance(
                 data.get('entries'), dict):
             raise LatencyTableError(f'{source}: needs "metadata" and '
                                     '"entries" objects')
         return cls(data['metadata'], data['entries'],
-                   bool(data.get('complete', True)), source)
+                   bool(data.get('complete', True)), source, version)
 
     @classmethod
     def load(cls, path: str) -> 'LatencyTable':

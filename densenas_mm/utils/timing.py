@@ -9,13 +9,38 @@ end). Sampling stops after ``min_repeats`` samples once the relative
 standard error of the mean is below ``rel_sem``, once the timed calls add up
 to ``max_seconds``, or at ``max_repeats``. :func:`summarize` turns the
 samples into :class:`TimingStats`.
+
+Two clocks: ``'wall'`` (the synchronised wall clock) and ``'thread'``
+(:func:`time.thread_time`, the CPU time of the calling thread). On a CPU
+with one torch thread every op runs on the calling thread, so its thread
+time is the op's latency without the time the OS gave the core to other
+processes: on a shared machine it does not grow with the neighbours' load.
+It is meaningless for CUDA or several threads (the work runs elsewhere).
+
+:func:`keep_freed_memory` stops glibc from returning freed memory to the
+OS, so repeated forwards do not page-fault (see its docstring), and
+``drop_preempted`` leaves out calls the OS interrupted. Interleaved
+rounds over several callables are built on this loop in :mod:`.rounds`.
 """
+import ctypes
+import ctypes.util
 import math
 import statistics
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from torch.utils.benchmark import timer as synced_clock
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
+
+CLOCKS = ('wall', 'thread')
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+KEEP_MEMORY = 'glibc-keep-freed'
 
 
 @dataclass(frozen=True)
@@ -97,12 +122,63 @@ def summarize(samples: Sequence[float]) -> TimingStats:
         max=xs[-1])
 
 
+def clock_fn(clock: str) -> Callable[[], float]:
+    """The clock function of a clock name (see :data:`CLOCKS`).
+
+    Raises:
+        ValueError: For another name.
+    """
+    if clock == 'wall':
+        return synced_clock
+    if clock == 'thread':
+        return time.thread_time
+    raise ValueError(f'clock must be one of {CLOCKS}, got {clock!r}')
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory in the process.
+
+    By default glibc serves big blocks (every activation of a batch-32
+    forward) with ``mmap`` and returns freed memory to the OS, so each
+    forward page-faults its tensors in again: on the 2-core VM of
+    ``docs/latency.md`` ~1,000-1,600 minor faults and 3.5-5.7 ms of system
+    time per 10-15 ms demo net, a cost that differs between an op timed
+    alone and the same op inside a net and grows with the machine's load.
+    ``mallopt(M_MMAP_MAX, 0)`` and ``mallopt(M_TRIM_THRESHOLD, 2 GiB)``
+    keep the memory (what jemalloc / tcmalloc do for CPU inference), so
+    timed calls measure compute. Process-wide and permanent; the process
+    keeps up to 2 GiB of freed memory.
+
+    Returns:
+        bool: Whether it was applied (False without glibc's ``mallopt``).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+
+
+def preemption_counter() -> Optional[Callable[[], int]]:
+    """Involuntary context switches of the calling thread so far, as a
+    callable (``getrusage(RUSAGE_THREAD).ru_nivcsw``), or None where the OS
+    does not report them per thread (not Linux)."""
+    who = getattr(resource, 'RUSAGE_THREAD', None) if resource else None
+    if who is None:
+        return None
+    return lambda: resource.getrusage(who).ru_nivcsw
+
+
 def time_samples(fn: Callable[[], Any],
                  warmup: int = 3,
                  min_repeats: int = 5,
                  max_repeats: Optional[int] = None,
                  rel_sem: Optional[float] = None,
-                 max_seconds: Optional[float] = None) -> List[float]:
+                 max_seconds: Optional[float] = None,
+                 clock: str = 'wall',
+                 drop_preempted: bool = False) -> List[float]:
     """Seconds taken by each timed call of ``fn``.
 
     Args:
@@ -115,13 +191,23 @@ def time_samples(fn: Callable[[], Any],
             relative standard error of the mean falls below this.
         max_seconds (float, optional): After ``min_repeats``, stop once the
             timed calls took this long in total.
+        clock (str): ``'wall'`` (synchronised wall clock) or ``'thread'``
+            (CPU time of the calling thread; CPU, one thread only).
+        drop_preempted (bool): Leave out calls during which the OS took the
+            core from the thread (an involuntary context switch: the call
+            then ran with caches other processes had filled) and time
+            another one instead, up to ``4 * max_repeats`` calls (and
+            ``4 * max_seconds``) in all; when too few calls ran undisturbed,
+            the fastest disturbed ones fill up to ``min_repeats``. No effect
+            where the OS does not report it (see
+            :func:`preemption_counter`).
 
     Returns:
-        list[float]: One duration per timed call, in seconds.
+        list[float]: One duration per kept timed call, in seconds.
 
     Raises:
         ValueError: Unless ``1 <= min_repeats <= max_repeats`` and
-            ``warmup >= 0``.
+            ``warmup >= 0``, or for an unknown clock.
     """
     max_repeats = min_repeats if max_repeats is None else max_repeats
     if not 1 <= min_repeats <= max_repeats or warmup < 0:
@@ -129,19 +215,37 @@ def time_samples(fn: Callable[[], Any],
             'need warmup >= 0 and 1 <= min_repeats <= max_repeats (repeats '
             f'>= 1), got warmup={warmup}, min_repeats={min_repeats}, '
             f'max_repeats={max_repeats}')
+    now = clock_fn(clock)
+    switches = preemption_counter() if drop_preempted else None
     for _ in range(warmup):
         fn()
     samples: List[float] = []
-    while len(samples) < max_repeats:
-        start = synced_clock()
+    disturbed: List[float] = []
+    spent = 0.0
+    for _ in range(4 * max_repeats if switches else max_repeats):
+        before = switches() if switches else 0
+        start = now()
         fn()
-        samples.append(synced_clock() - start)
+        took = now() - start
+        spent += took
+        if switches and switches() != before:
+            disturbed.append(took)
+        else:
+            samples.append(took)
+        if len(samples) >= max_repeats:
+            break
+        if (disturbed and max_seconds is not None and spent >= 4 * max_seconds
+                and len(samples) + len(disturbed) >= min_repeats):
+            break  # calls keep being interrupted: stop, fill up below
         if len(samples) < min_repeats:
             continue
         if rel_sem is not None and len(samples) > 1:
             stats = summarize(samples)
             if stats.rel_sem < rel_sem:
                 break
-        if max_seconds is not None and sum(samples) >= max_seconds:
+        if max_seconds is not None and spent >= max_seconds:
             break
+    missing = min_repeats - len(samples)
+    if missing > 0:
+        samples += sorted(disturbed)[:missing]
     return samples

@@ -14,6 +14,7 @@ from densenas_mm.structures import DerivedArch, DerivedBlock
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
 TIMING = dict(warmup=1, min_repeats=2, max_repeats=2)
+ROUNDS = dict(TIMING, rounds=2, extra_rounds=1)
 # the paper's table converted to the keyed format, shipped with the project
 REF_LUT = REPO / 'resources/latency/densenas_mbv2_224_ref_b32.json'
 
@@ -41,18 +42,18 @@ def demo_table():
     from mmengine.config import Config
     space = Config.fromfile(str(DEMO_CFG)).search_space
     return build_latency_table(
-        space, batch_size=2, progress=False, **TIMING)[0]
+        space, batch_size=2, progress=False, rounds=2, **TIMING)[0]
 
 
 def test_audit_rows(demo_table):
-    rows = audit_arch(demo_arch(), demo_table, **TIMING)
+    rows = audit_arch(demo_arch(), demo_table, **ROUNDS)
     names = [r.name for r in rows]
     assert names == [
         'stem', 'block1_node1', 'block2_node2', 'block3_node4', 'block4_node6',
         'terminal', 'classifier', 'sum of parts', 'whole net'
     ]
     block1 = [
-        e['mean'] for k, e in demo_table.entries.items()
+        e['latency'] for k, e in demo_table.entries.items()
         if k.startswith(('mbconv_k3_t6|c8-12|', 'mbconv_k5_t3|c12-12|'))
     ]
     assert rows[1].predicted == pytest.approx(sum(block1))
@@ -60,8 +61,14 @@ def test_audit_rows(demo_table):
         sum(r.predicted for r in rows[:-2]))
     assert rows[-1].predicted == rows[-2].predicted
     assert all(r.measured > 0 for r in rows)
+    # every measured row has its rounds and their noise; the sum has none
+    for row in rows[:-2] + rows[-1:]:
+        assert len(row.rounds) >= 2 and row.noise is not None
+    assert rows[-2].noise is None and rows[-2].rounds == []
+    assert rows[-2].measured == pytest.approx(
+        sum(r.measured for r in rows[:-2]))
     text = format_audit(rows)
-    assert 'whole net' in text and '%' in text
+    assert 'whole net' in text and 'noise' in text and '%' in text
 
 
 def test_audit_needs_every_entry(demo_table):
@@ -70,7 +77,7 @@ def test_audit_needs_every_entry(demo_table):
     with pytest.raises(
             LatencyTableError,
             match=re.escape('mbconv_k7_t6|c32-64|s1|r4x4|b2|')):
-        audit_arch(arch, demo_table, **TIMING)
+        audit_arch(arch, demo_table, **ROUNDS)
 
 
 def test_command_line_densenas_c_with_reference_table(tmp_path, capsys):
@@ -81,7 +88,8 @@ def test_command_line_densenas_c_with_reference_table(tmp_path, capsys):
         assert tool.main([
             '--densenas-c', '--lut',
             str(lut), '--num-classes', '100', '--batch-size', '1', '--warmup',
-            '0', '--min-repeats', '1', '--max-repeats', '1', '--json',
+            '0', '--min-repeats', '1', '--max-repeats', '1', '--rounds', '1',
+            '--json',
             str(out)
         ]) == 0
     messages = ' '.join(str(w.message) for w in record)
@@ -94,3 +102,21 @@ def test_command_line_densenas_c_with_reference_table(tmp_path, capsys):
     assert tool.load_arch(
         tool.parse_args([str(arch_file), '--lut',
                          str(lut)])).blocks[0].node == 1
+
+
+def test_rows_carry_their_noise():
+    from densenas_mm.apis.latency_audit import AuditRow
+    close = AuditRow('stem', 1.1, 1.0, 0.06, [1.0, 0.95, 1.05])
+    far = AuditRow('block1_node1', 1.3, 1.0, 0.06, [1.0, 0.95, 1.05])
+    assert close.rel_error == pytest.approx(0.1) and close.within_noise
+    assert far.rel_error == pytest.approx(0.3) and not far.within_noise
+    total = AuditRow('sum of parts', 2.4, 2.0)
+    assert total.noise is None and not total.within_noise
+    lines = format_audit([close, far, total]).splitlines()
+    assert lines[1].split() == [
+        'stem', '1.100', '1.000', '6.0%', '+10.0%', '*'
+    ]
+    assert lines[2].split() == [
+        'block1_node1', '1.300', '1.000', '6.0%', '+30.0%'
+    ]
+    assert lines[4].split()[-2:] == ['-', '+20.0%']

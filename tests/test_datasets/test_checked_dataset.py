@@ -146,5 +146,7 @@ def test_demo_configs_use_the_checked_dataset(demo_data_root, monkeypatch):
     assert len(ds) == 359
     cfg = Config.fromfile(
         osp.join(REPO_ROOT, 'configs/_base_/datasets/imagenet100_search.py'))
-    assert cfg.search_train_dataloader.dataset.type == \
-        'densenas_mm.CheckedCustomDataset'
+    # the search loaders wrap it in the seeded dataset (resumable crops)
+    search_train = cfg.search_train_dataloader.dataset
+    assert search_train.type == 'densenas_mm.SeededDataset'
+    assert search_train.dataset_type == 'densenas_mm.CheckedCustomDataset'

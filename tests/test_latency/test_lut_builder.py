@@ -1,4 +1,6 @@
-"""The latency-table builder: coverage, resume, the command line."""
+"""The latency-table builder: coverage, rounds, re-measurement, noisy
+tables, resume, the command line."""
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +15,8 @@ from helpers.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = REPO / 'configs/_base_/search_spaces/densenas_demo_32.py'
-TINY_TIMING = dict(warmup=1, min_repeats=2, max_repeats=2, progress=False)
+TINY_TIMING = dict(
+    warmup=1, min_repeats=2, max_repeats=2, rounds=2, progress=False)
 
 
 def demo_space():
@@ -31,21 +34,52 @@ def test_cpu_build_covers_every_needed_key(tmp_path):
     loaded.require(needed, 'the demo space')  # raises if anything lacks
     assert loaded.complete and not os.path.exists(f'{out}.partial')
     for entry in loaded.entries.values():
-        assert entry['mean'] > 0 and entry['count'] == 2
+        # 2 rounds of 2 timed calls
+        assert entry['latency'] > 0 and entry['count'] >= 4
+        assert len(entry['rounds']) == len(entry['round_minima']) >= 2
     meta = loaded.metadata
     assert meta['device_type'] == 'cpu' and meta['batch_size'] == 2
     assert meta['torch'] == torch.__version__ and meta['warmup'] == 1
+    # one torch thread (tests/conftest.py): the thread clock
+    assert meta['clock'] == 'thread' and meta['rounds'] == 2
+    assert meta['statistic'] == 'min_of_minima'  # the default
+    assert loaded.quality.status in ('ok', 'noisy')
     assert meta['spaces'] == ['densenas_demo_32']
     assert meta['input_sizes'] == [32]
 
 
-def counting(calls, fail_after=None):
+def steady_ms(sig):
+    """A deterministic 'latency' per signature (1.0-1.99 ms)."""
+    return 1.0 + (sum(map(ord, sig.key)) % 100) / 100
 
-    def measure(sig, device, act, **timing):
-        if fail_after is not None and len(calls) >= fail_after:
+
+def counting(calls, fail_after=None, value=None):
+    """Stand-in timings: the same samples in every round (rounds agree),
+    ``value`` or :func:`steady_ms` ms."""
+
+    def measure(sigs, device, act, rounds, **timing):
+        if fail_after is not None and len(calls) + len(sigs) > fail_after:
             raise KeyboardInterrupt('simulated interruption')
-        calls.append(sig.key)
-        return 1.0 + len(calls), 0.01, 3
+        calls.extend(s.key for s in sigs)
+        return {s.key: [[value or steady_ms(s)] * 3] * rounds for s in sigs}
+
+    return measure
+
+
+def cycling(calls, cycle=(1.0, 2.0, 4.0, 8.0)):
+    """Stand-in timings whose rounds never agree: each round of a key takes
+    the next value of ``cycle`` (one sample per round)."""
+    pos = {}
+
+    def measure(sigs, device, act, rounds, **timing):
+        calls.append(([s.key for s in sigs], rounds))
+        out = {}
+        for s in sigs:
+            start = pos.get(s.key, 0)
+            out[s.key] = [[cycle[(start + i) % len(cycle)]]
+                          for i in range(rounds)]
+            pos[s.key] = start + rounds
+        return out
 
     return measure
 
@@ -60,13 +94,14 @@ def test_interrupted_build_resumes(tmp_path):
             checkpoint_every=4,
             measure=counting(first, fail_after=17),
             **TINY_TIMING)
-    assert len(first) == 17 and not os.path.exists(out)
+    # chunks of 4: the 5th chunk (entries 17-20) was interrupted
+    assert len(first) == 16 and not os.path.exists(out)
     partial = LatencyTable.load(out + '.partial')
-    assert not partial.complete and len(partial) == 17
+    assert not partial.complete and len(partial) == 16
     second = []
     table, report = build_latency_table(
         space, out=out, measure=counting(second), **TINY_TIMING)
-    assert len(second) == 46 - 17 and report.reused == 17
+    assert len(second) == 46 - 16 and report.reused == 16
     assert not set(first) & set(second)
     assert len(table) == 46 and not os.path.exists(out + '.partial')
     third = []
@@ -100,28 +135,157 @@ def test_periodic_checkpoint_is_written(tmp_path, monkeypatch):
     assert seen[-1] == (out, 46)
 
 
-def test_noisy_entries_are_reported(tmp_path):
+def test_entry_value_is_the_statistic_of_its_rounds():
+    rounds = [[2.0, 1.0, 3.0], [6.0, 4.0, 8.0], [3.0, 2.5, 3.5]]
 
-    def noisy(sig, device, act, **timing):
-        return 1.0, 5.0, 2
+    def measure(sigs, device, act, n, **timing):
+        assert n == 3
+        return {s.key: rounds for s in sigs}
 
+    expected = dict(
+        median_of_medians=3.0,  # medians 2, 6, 3
+        median_of_minima=2.5,  # minima 1, 4, 2.5
+        min_of_medians=2.0,
+        min_of_minima=1.0)
+    for statistic, value in expected.items():
+        table, report = build_latency_table(
+            demo_space(),
+            measure=measure,
+            rounds=3,
+            extra_rounds=0,
+            statistic=statistic,
+            progress=False)
+        entry = next(iter(table.entries.values()))
+        assert entry['latency'] == value and entry['count'] == 9
+        assert entry['rounds'] == [2.0, 6.0, 3.0]
+        assert entry['round_minima'] == [1.0, 4.0, 2.5]
+        assert table.metadata['statistic'] == statistic
+    with pytest.raises(ValueError, match='statistic must be one of'):
+        build_latency_table(demo_space(), measure=measure, statistic='mean')
+
+
+def test_only_disagreeing_entries_get_extra_rounds():
+    space = demo_space()
+    keys = [s.key for s in space_ops(space, batch_size=32).unique()]
+    settling = keys[3:8]
+    sequence = [1.0, 2.0, 4.0, 2.0, 2.0, 2.0]  # disagree, then settle at 2
+    calls, pos = [], {}
+
+    def measure(sigs, device, act, rounds, **timing):
+        calls.append(([s.key for s in sigs], rounds))
+        out = {}
+        for s in sigs:
+            start = pos.get(s.key, 0)
+            pos[s.key] = start + rounds
+            out[s.key] = [[sequence[start + i] if s.key in settling else 2.0]
+                          for i in range(rounds)]
+        return out
+
+    table, report = build_latency_table(
+        space,
+        measure=measure,
+        rounds=3,
+        extra_rounds=4,
+        statistic='median_of_medians',
+        checkpoint_every=50,
+        progress=False)
+    # [1, 2, 4]: MAD 1; + 2: MAD 0.5; + 2: MAD 0, they agree
+    assert calls == [(keys, 3), (settling, 1), (settling, 1)]
+    assert report.extra_rounds == 10 and report.noisy == []
+    assert all(table.entries[k]['rounds'] == [1.0, 2.0, 4.0, 2.0, 2.0]
+               for k in settling)
+    assert all(table.entries[k]['latency'] == 2.0 for k in keys)
+    assert report.quality['status'] == 'ok'
+
+
+def test_a_table_that_stays_noisy_is_marked_so(tmp_path):
+    space, calls = demo_space(), []
+    out = str(tmp_path / 'noisy.json')
+    table, report = build_latency_table(
+        space,
+        out=out,
+        measure=cycling(calls),
+        rounds=5,
+        extra_rounds=3,
+        tolerance=0.05,
+        max_noisy=0.1,
+        statistic='median_of_medians',
+        checkpoint_every=50,
+        progress=False)
+    keys = [s.key for s in space_ops(space, batch_size=32).unique()]
+    # 5 interleaved rounds of all 46, then 3 extra rounds of the 46 that
+    # disagree (1, 2, 4, 8, 1: median 2, MAD 1)
+    assert calls == [(keys, 5)] + [(keys, 1)] * 3
+    assert report.extra_rounds == 46 * 3 and len(report.noisy) == 46
+    entry = table.entries[keys[0]]
+    assert entry['rounds'] == [1.0, 2.0, 4.0, 8.0, 1.0, 2.0, 4.0, 8.0]
+    assert entry['noisy'] is True and entry['latency'] == 3.0
+    quality = LatencyTable.load(out).quality
+    assert quality.status == 'noisy' and len(quality.noisy) == 46
+    assert quality.reason.startswith(
+        '46 of 46 entries (100 %) kept rounds that disagree after '
+        're-measurement (robust relative standard error of the rounds above '
+        '5 %)')
+    assert 'at most 10 % are allowed' in quality.reason
+    # a rerun re-measures only the noisy entries, adding rounds to them:
+    # 1, 2, 4, 8, 1, 2, 4, 8 and five rounds of 2 -> median 2, MAD 0
+    again = []
+    table, report = build_latency_table(
+        space,
+        out=out,
+        measure=counting(again, value=2.0),
+        rounds=5,
+        extra_rounds=3,
+        statistic='median_of_medians',
+        checkpoint_every=50,
+        progress=False)
+    assert sorted(again) == sorted(keys) and report.remeasured == 46
+    assert report.measured == 0 and report.reused == 0
+    entry = table.entries[keys[0]]
+    assert len(entry['rounds']) == 8 + 5 and entry['noisy'] is False
+    assert entry['latency'] == 2.0
+    assert report.quality['status'] == 'ok'
+    third = []
     _, report = build_latency_table(
-        demo_space(), measure=noisy, rel_std=0.05, **TINY_TIMING)
-    assert len(report.noisy) == 46 and report.noisy[0][4] > 0.05
+        space,
+        out=out,
+        measure=counting(third),
+        rounds=5,
+        extra_rounds=3,
+        statistic='median_of_medians',
+        checkpoint_every=50,
+        progress=False)
+    assert third == [] and report.reused == 46
+
+
+def test_version_1_table_at_out_is_not_mixed_in(tmp_path):
+    out = tmp_path / 'old.json'
+    table, _ = build_latency_table(
+        demo_space(), measure=counting([]), **TINY_TIMING)
+    data = table.to_dict()
+    data['version'] = 1
+    for entry in data['entries'].values():
+        entry.update(mean=entry['latency'], std=0.0)
+    out.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match='schema version: 1 -> 2'):
+        build_latency_table(
+            demo_space(), out=str(out), measure=counting([]), **TINY_TIMING)
 
 
 def test_command_line_builds_and_resumes(tmp_path, monkeypatch, capsys):
     tool = load_tool('build_latency_lut.py')
     out = str(tmp_path / 'cli.json')
     calls = []
-    monkeypatch.setattr(builder_mod, 'measure_signature', counting(calls))
+    monkeypatch.setattr(builder_mod, 'measure_signatures', counting(calls))
     args = [
         str(DEMO_CFG), '--device', 'cpu', '--batch-size', '4', '--out', out,
         '--warmup', '1', '--max-repeats', '2', '--min-repeats', '2',
-        '--no-progress'
+        '--rounds', '3', '--no-progress'
     ]
     assert tool.main(args) == 0
-    assert len(calls) == 46 and 'wrote' in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert len(calls) == 46 and 'wrote' in text
+    assert 'table OK: 0 of 46 entries (0 %)' in text
     assert tool.main(args) == 0 and len(calls) == 46  # all reused
     assert LatencyTable.load(out).batch_size == 4
 
@@ -151,9 +315,51 @@ def test_cuda_build(tmp_path):
                                                  ('float64', False)])
 def test_dtype_and_memory_format_are_part_of_keys(dtype, channels_last):
     table, report = build_latency_table(
-        demo_space(), batch_size=2, dtype=dtype, channels_last=channels_last,
+        demo_space(),
+        batch_size=2,
+        dtype=dtype,
+        channels_last=channels_last,
         **TINY_TIMING)
     fmt = 'channels_last' if channels_last else 'contiguous'
     assert report.measured == 46
     assert all(k.endswith(f'|b2|{dtype}|{fmt}') for k in table.entries)
     assert (table.dtype, table.memory_format) == (dtype, fmt)
+
+
+def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
+    tool = load_tool('build_latency_lut.py')
+    calls = []
+
+    def measure(sigs, device, act, rounds, **timing):
+        # build 1 (3 rounds + 1 extra): every round lower than the last, so
+        # no floor is confirmed; then 0.5 ms in every round
+        calls.append(rounds)
+        start = 0 if len(calls) == 1 else 3
+        return {
+            s.key: [[1.0 - 0.1 * (start + i) if len(calls) <= 2 else 0.5]
+                    for i in range(rounds)]
+            for s in sigs
+        }
+
+    monkeypatch.setattr(builder_mod, 'measure_signatures', measure)
+    args = [
+        str(DEMO_CFG), '--rounds', '3', '--extra-rounds', '1',
+        '--checkpoint-every', '50', '--no-progress'
+    ]
+    once = str(tmp_path / 'once.json')
+    assert tool.main(args + ['--out', once, '--passes', '1']) == 0
+    assert 'table NOISY: 46 of 46 entries (100 %)' in capsys.readouterr().out
+    assert calls == [3, 1]
+    assert LatencyTable.load(once).quality.status == 'noisy'
+    calls.clear()
+    twice = str(tmp_path / 'twice.json')
+    assert tool.main(args + ['--out', twice]) == 0  # --passes 2
+    text = capsys.readouterr().out
+    assert 'table noisy after build 1 of at most 2' in text
+    assert 'table OK: 0 of 46 entries' in text
+    # the second build added 3 rounds to the noisy entries only
+    assert calls == [3, 1, 3]
+    entry = next(iter(LatencyTable.load(twice).entries.values()))
+    assert entry['round_minima'] == pytest.approx(
+        [1.0, 0.9, 0.8, 0.7, 0.5, 0.5, 0.5])
+    assert entry['latency'] == 0.5

@@ -67,6 +67,9 @@ class ChainedLatencyEstimator(ResourceEstimator):
         flops_params_cfg (dict, optional): Kept for mmrazor compatibility.
         latency_cfg (dict, optional): Timing of plain modules (``warmup``,
             ``min_repeats``, ``max_repeats``, ``rel_std``, ``device``).
+        allow_noisy_lut (bool): Use a table its build marked noisy (see
+            ``docs/latency.md``) instead of refusing it; it then warns with
+            the reason.
 
     Example:
         >>> estimator = TASK_UTILS.build(dict(
@@ -91,7 +94,8 @@ class ChainedLatencyEstimator(ResourceEstimator):
                  units: Dict = dict(flops='M', params='M', latency='ms'),
                  as_strings: bool = False,
                  flops_params_cfg: Optional[dict] = None,
-                 latency_cfg: Optional[dict] = None) -> None:
+                 latency_cfg: Optional[dict] = None,
+                 allow_noisy_lut: bool = False) -> None:
         super().__init__(input_shape, units, as_strings, flops_params_cfg,
                          latency_cfg)
         if metric not in METRICS:
@@ -120,6 +124,7 @@ class ChainedLatencyEstimator(ResourceEstimator):
                 current_device_name()
                 if target_device == 'auto' else target_device)
             self.table.check_target(device)
+            self.table.check_quality(allow_noisy=allow_noisy_lut)
             self.check_setting()
         self._costs: Dict[Tuple[str, str], SpaceCosts] = {}
         self._last: Optional[Tuple[SearchSpace, str, SpaceCosts]] = None

@@ -92,9 +92,13 @@ custom_hooks = [
 '''
 
 
-def _fake_measure(sig, device, act, **timing):
-    ms = 0.05 + (zlib.crc32(sig.key.encode()) % 1000) / 1000
-    return ms, 0.0, timing.get('min_repeats', 1)
+def _fake_measure(sigs, device, act, rounds, **timing):
+    """Deterministic positive 'latency' per signature (0.05-1.05 ms), the
+    same in every round."""
+    return {
+        s.key: [[0.05 + (zlib.crc32(s.key.encode()) % 1000) / 1000]] * rounds
+        for s in sigs
+    }
 
 
 @pytest.fixture(scope='module')
