@@ -2,7 +2,8 @@
 #
 #   make demo   build the demo data, train + evaluate (see tools/demo.sh)
 #   make test   run the test suite (CPU, a few minutes on 2 cores)
-#   make env    create / update the virtualenv in $(VENV) (done by the above)
+#   make env    create / update the virtualenv in $(VENV) and install the
+#               demo's Fashion-MNIST via apt where possible (done by the above)
 #
 # `env` is idempotent: a stamp file inside the venv records that the
 # requirements were installed, and is rebuilt only when a requirements file,
@@ -18,9 +19,14 @@ STAMP := $(VENV)/.densenas_mm-env.stamp
 ENV_DEPS := requirements.txt $(wildcard requirements/*.txt) setup.cfg setup.py
 PYTEST_ARGS ?= -q -ra --durations=10
 
-.PHONY: env test demo clean-env
+.PHONY: env test demo clean-env data-packages
 
-env: $(STAMP)
+env: $(STAMP) data-packages
+
+# The demo's Fashion-MNIST from Debian (dataset-fashion-mnist) where apt can
+# be used; a no-op once installed (see tools/dataset/install_fashion_mnist.sh).
+data-packages:
+	@bash tools/dataset/install_fashion_mnist.sh
 
 $(STAMP): $(ENV_DEPS)
 	@test -x $(PY) || { echo "creating $(VENV)"; $(PYTHON3) -m venv $(VENV); }

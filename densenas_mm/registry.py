@@ -74,7 +74,10 @@ DATASETS = Registry(
     'dataset',
     parent=MMENGINE_DATASETS,
     scope=SCOPE,
-    locations=['densenas_mm.datasets.checked_dataset'])
+    locations=[
+        'densenas_mm.datasets.checked_dataset',
+        'densenas_mm.datasets.fashion_mnist'
+    ])
 DATA_SAMPLERS = Registry(
     'data sampler',
     parent=MMENGINE_DATA_SAMPLERS,

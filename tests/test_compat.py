@@ -76,7 +76,7 @@ print(result['pred_label'], int(probs.argmax()),
       round(result['pred_score'], 6) == round(float(probs.max()), 6),
       result['pred_scores'].shape[0])
 """
-SUBNET_CONFIG = 'configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py'
+SUBNET_CONFIG = 'configs/densenas/subnets/densenas_subnet-demo_1xb32-10e_digits.py'
 
 
 def test_mmcls_inference_model_works_after_densenas_mm():

@@ -1,35 +1,39 @@
 #!/usr/bin/env bash
-# End-to-end DenseNAS demo on the embedded digits data (CPU, ~15 minutes on
-# 2 loaded cores; see docs/demo.md):
+# End-to-end DenseNAS demo on CPU (about 15 minutes on 2 cores; see
+# docs/demo.md):
 #
 #   make demo                     # = make env && bash tools/demo.sh
 #   bash tools/demo.sh            # when the environment is already set up
 #
-# data -> CPU latency table (cached) -> DenseNAS search (warm-up, then arch
-# updates; pictures every 5 epochs) -> derived architecture -> supernet ->
-# subnet checkpoint (warm start) -> short retrain -> mmcls test, and the same
-# retrain + test for a random architecture of the same space and LUT latency
-# -> latency audit (LUT vs measured), FLOPs/params -> summary table
-# ($WORK_DIR/summary.txt and summary.json) and pictures ($WORK_DIR/plots,
-# $WORK_DIR/search/vis).
+# data (Fashion-MNIST from Debian's dataset-fashion-mnist; the embedded
+# digits when it is not installed) -> CPU latency table (cached) -> DenseNAS
+# search (warm-up, then architecture updates; pictures every 5 epochs) ->
+# derived architecture -> DEMO_RANDOM random architectures of the same space
+# at the closest LUT latencies -> every net retrained from scratch with the
+# same recipe and evaluated with mmcls (tools/test.py) -> latency audit (LUT
+# vs measured), FLOPs/params -> summary table: the searched net against the
+# random nets' mean, spread and its rank ($WORK_DIR/summary.txt and
+# summary.json), pictures ($WORK_DIR/plots, $WORK_DIR/search/vis).
 #
 # Environment:
 #   WORK_DIR              where every step writes (default work_dirs/demo)
-#   DENSENAS_DEMO_DATA    demo data root (default data/demo_digits)
+#   DEMO_DATA             fashion | digits (default: fashion when installed)
+#   DENSENAS_FMNIST       Fashion-MNIST folder (default
+#                         /usr/share/datasets/fashion-mnist)
+#   DENSENAS_DEMO_DATA    digits data root (default data/demo_digits)
 #   PYTHON                interpreter (default python)
-#   DEMO_THREADS          torch / OMP threads of every step (default 1: on a
+#   DEMO_THREADS          torch / OMP threads of every run (default 1: on a
 #                         shared 2-core machine 1 thread is much faster)
-#   DEMO_SEARCH_EPOCHS    search epochs in total (default 20)
-#   DEMO_WARMUP_EPOCHS    of which warm-up (default 12; at most total - 1)
-#   DEMO_RETRAIN_EPOCHS   retrain epochs of each derived net (default 8)
-#   DEMO_WARM_START       1: retrain from the supernet's weights (default 1)
-#   DEMO_ARCH             best | last: which derived arch to retrain (default
-#                         best: the top-1 by supernet accuracy on search-val
-#                         after warm-up; last: the newest)
+#   DEMO_JOBS             retrains at once (default 2)
+#   DEMO_RANDOM           random architectures to compare with (default 4)
+#   DEMO_SEARCH_EPOCHS    override the search config's epochs
+#   DEMO_WARMUP_EPOCHS    override its warm-up epochs (at most total - 1)
+#   DEMO_RETRAIN_EPOCHS   override the subnet config's epochs
+#   DEMO_ARCH             best | last: which derived arch (default best)
 #   DEMO_LUT              latency table (default: the builder's name for
 #                         the demo space, cpu, batch 32, DEMO_THREADS, i.e.
 #                         work_dirs/latency/densenas_demo_32_cpu_b32_t1.json,
-#                         the demo search config's lut_file)
+#                         the demo search configs' lut_file)
 #   DEMO_LUT_ARGS         extra arguments of tools/build_latency_lut.py
 #   DEMO_AUDIT_ARGS       extra arguments of tools/analysis/latency_audit.py
 #   DEMO_STEPS            space-separated subset of the steps to run
@@ -43,32 +47,63 @@ cd "$(dirname "$0")/.."
 
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 DENSENAS_DEMO_DATA=${DENSENAS_DEMO_DATA:-data/demo_digits}
+DENSENAS_FMNIST=${DENSENAS_FMNIST:-/usr/share/datasets/fashion-mnist}
 PYTHON=${PYTHON:-python}
 DEMO_THREADS=${DEMO_THREADS:-1}
-DEMO_SEARCH_EPOCHS=${DEMO_SEARCH_EPOCHS:-20}
-DEMO_WARMUP_EPOCHS=${DEMO_WARMUP_EPOCHS:-12}
-DEMO_RETRAIN_EPOCHS=${DEMO_RETRAIN_EPOCHS:-8}
-DEMO_WARM_START=${DEMO_WARM_START:-1}
+DEMO_JOBS=${DEMO_JOBS:-2}
+DEMO_RANDOM=${DEMO_RANDOM:-4}
 DEMO_ARCH=${DEMO_ARCH:-best}
-export DENSENAS_DEMO_DATA  # read by configs/_base_/datasets/demo_digits.py
+# read by the dataset configs when they are loaded
+export DENSENAS_DEMO_DATA DENSENAS_FMNIST
 export OMP_NUM_THREADS=$DEMO_THREADS MKL_NUM_THREADS=$DEMO_THREADS
 
-if ((DEMO_WARMUP_EPOCHS >= DEMO_SEARCH_EPOCHS)); then
-    DEMO_WARMUP_EPOCHS=$((DEMO_SEARCH_EPOCHS - 1))
-fi
-
-SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
-SUBNET_CONFIG=configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py
 SPACE_CONFIG=configs/_base_/search_spaces/densenas_demo_32.py
+if [[ -z "${DEMO_DATA:-}" ]]; then
+    if [[ -f "$DENSENAS_FMNIST/train-images-idx3-ubyte.gz" ]]; then
+        DEMO_DATA=fashion
+    else
+        DEMO_DATA=digits
+    fi
+fi
+case "$DEMO_DATA" in
+fashion)
+    SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py
+    SUBNET_CONFIG=configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist.py ;;
+digits)
+    SEARCH_CONFIG=configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py
+    SUBNET_CONFIG=configs/densenas/subnets/densenas_subnet-demo_1xb32-10e_digits.py ;;
+*)
+    echo "DEMO_DATA must be fashion or digits, got '$DEMO_DATA'" >&2
+    exit 2 ;;
+esac
 LUT_ARGS=(--device cpu --batch-size 32 --threads "$DEMO_THREADS")
 # One naming rule (densenas_mm/latency/paths.py): ask the builder.
 DEMO_LUT=${DEMO_LUT:-$("$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" \
     "${LUT_ARGS[@]}" --print-path)}
 
 # In-process data loading: worker processes only compete for the 2 cores.
-LOADERS=(train_dataloader.num_workers=0 train_dataloader.persistent_workers=False
-         val_dataloader.num_workers=0 val_dataloader.persistent_workers=False
-         test_dataloader.num_workers=0 test_dataloader.persistent_workers=False)
+no_workers() {
+    local loader
+    for loader in "$@"; do
+        printf '%s ' "$loader.num_workers=0" "$loader.persistent_workers=False"
+    done
+}
+SEARCH_OPTS=($(no_workers train_dataloader train_cfg.arch_dataloader val_dataloader))
+SUBNET_OPTS=($(no_workers train_dataloader val_dataloader test_dataloader))
+if [[ -n "${DEMO_SEARCH_EPOCHS:-}" ]]; then
+    SEARCH_OPTS+=(train_cfg.max_epochs="$DEMO_SEARCH_EPOCHS"
+                  param_scheduler.architecture.0.T_max="$DEMO_SEARCH_EPOCHS")
+fi
+if [[ -n "${DEMO_WARMUP_EPOCHS:-}" ]]; then
+    SEARCH_OPTS+=(custom_hooks.0.warmup_epochs="$DEMO_WARMUP_EPOCHS"
+                  train_cfg.val_begin=$((DEMO_WARMUP_EPOCHS + 1)))
+fi
+if [[ -n "${DEMO_RETRAIN_EPOCHS:-}" ]]; then
+    e=$DEMO_RETRAIN_EPOCHS
+    SUBNET_OPTS+=(train_cfg.max_epochs="$e" param_scheduler.0.T_max="$e"
+                  param_scheduler.0.end="$e" train_cfg.val_interval="$e"
+                  default_hooks.checkpoint.interval="$e")
+fi
 
 log() { printf '\n==> [demo] %s\n' "$*"; }
 
@@ -82,76 +117,118 @@ last_checkpoint() {
     cat "$ckpt_file"
 }
 
+# The nets to retrain and compare: arch, random_0, ..., random_<K-1>.
+nets() {
+    local k
+    echo arch
+    for ((k = 0; k < DEMO_RANDOM; k++)); do echo "random_$k"; done
+}
+
 step_data() {
-    log "build the demo data in $DENSENAS_DEMO_DATA (kept if complete)"
-    "$PYTHON" tools/dataset/make_demo_data.py --out "$DENSENAS_DEMO_DATA"
+    if [[ "$DEMO_DATA" == fashion ]]; then
+        log "data: Fashion-MNIST from $DENSENAS_FMNIST (read in place)"
+        echo "fashion-mnist ($DENSENAS_FMNIST)" > "$WORK_DIR/dataset.txt"
+    else
+        log "data: the embedded digits in $DENSENAS_DEMO_DATA (Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist)"
+        "$PYTHON" tools/dataset/make_demo_data.py --out "$DENSENAS_DEMO_DATA"
+        echo "digits (fallback: Fashion-MNIST not installed at $DENSENAS_FMNIST)" \
+            > "$WORK_DIR/dataset.txt"
+    fi
 }
 
 step_lut() {
     log "latency table for the demo space on this CPU ($DEMO_THREADS thread(s)): $DEMO_LUT"
     # Resumable and cached: entries already in the table (same device,
     # batch, dtype, threads) are reused; a complete table is not remeasured.
-    "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" "${LUT_ARGS[@]}" \
-        --out "$DEMO_LUT" ${DEMO_LUT_ARGS:-}
+    # A noisy table (a loaded machine) gets a second try: the build adds
+    # rounds to its noisy entries only.
+    local try
+    for try in 1 2; do
+        "$PYTHON" tools/build_latency_lut.py "$SPACE_CONFIG" "${LUT_ARGS[@]}" \
+            --out "$DEMO_LUT" ${DEMO_LUT_ARGS:-}
+        [[ "$(lut_status)" != noisy ]] && break
+    done
+}
+
+# The table's noise verdict (ok | noisy | unchecked), see docs/latency.md.
+lut_status() {
+    "$PYTHON" -c 'import sys
+from densenas_mm.latency import LatencyTable
+print(LatencyTable.load(sys.argv[1]).quality.status)' "$DEMO_LUT"
+}
+
+# The demo uses a table that stayed noisy, says so in its summary
+# (lut_noise.txt) and lets the search and the baselines use it; a search
+# of your own refuses it unless you set model.estimator.allow_noisy_lut.
+noisy_lut_options() {
+    if [[ "$(lut_status)" == noisy ]]; then
+        echo "latency table $DEMO_LUT stayed noisy (this machine was busy); used anyway" \
+            > "$WORK_DIR/lut_noise.txt"
+        echo "$1"
+    else
+        rm -f "$WORK_DIR/lut_noise.txt"
+    fi
 }
 
 step_search() {
-    log "DenseNAS search: $DEMO_SEARCH_EPOCHS epochs, $DEMO_WARMUP_EPOCHS of them warm-up"
+    log "DenseNAS search: $SEARCH_CONFIG"
     rm -rf "$WORK_DIR/search"
     "$PYTHON" tools/train.py "$SEARCH_CONFIG" --work-dir "$WORK_DIR/search" \
-        --cfg-options "${LOADERS[@]:0:2}" \
-        train_cfg.arch_dataloader.num_workers=0 \
-        train_cfg.arch_dataloader.persistent_workers=False \
-        val_dataloader.num_workers=0 val_dataloader.persistent_workers=False \
-        model.estimator.lut="$DEMO_LUT" \
-        train_cfg.max_epochs="$DEMO_SEARCH_EPOCHS" \
-        param_scheduler.architecture.0.T_max="$DEMO_SEARCH_EPOCHS" \
-        custom_hooks.0.warmup_epochs="$DEMO_WARMUP_EPOCHS" \
-        train_cfg.val_begin=$((DEMO_WARMUP_EPOCHS + 1))
+        --cfg-options "${SEARCH_OPTS[@]}" model.estimator.lut="$DEMO_LUT" \
+        $(noisy_lut_options model.estimator.allow_noisy_lut=True)
 }
 
 step_derive() {
     local src="$WORK_DIR/search/arch/$DEMO_ARCH.yaml"
     log "derived architecture: $src -> $WORK_DIR/arch.yaml"
     cp "$src" "$WORK_DIR/arch.yaml"
-    cat "$WORK_DIR/search/arch/epoch_$DEMO_SEARCH_EPOCHS.net_config" 2>/dev/null || true
-    log "random architecture of the same space with the closest LUT latency"
-    "$PYTHON" tools/analysis/random_arch.py "$SEARCH_CONFIG" \
-        "$WORK_DIR/random.yaml" --seed 0 --lut "$DEMO_LUT" \
-        --match "$WORK_DIR/arch.yaml"
+    log "$DEMO_RANDOM random architectures of the same space at the closest LUT latencies"
+    rm -f "$WORK_DIR"/random_*.yaml
+    if ((DEMO_RANDOM > 0)); then
+        "$PYTHON" tools/analysis/random_arch.py "$SEARCH_CONFIG" \
+            "$WORK_DIR/random.yaml" --seed 0 --lut "$DEMO_LUT" \
+            --match "$WORK_DIR/arch.yaml" --samples 2000 --count "$DEMO_RANDOM" \
+            $(noisy_lut_options --allow-noisy-lut)
+        if ((DEMO_RANDOM == 1)); then
+            mv "$WORK_DIR/random.yaml" "$WORK_DIR/random_0.yaml"
+        fi
+    fi
 }
 
-# retrain NAME: supernet -> subnet checkpoint (warm start), train, test.
+# retrain NAME: train from scratch with the subnet config, then test.
 retrain() {
-    local name=$1 arch="$WORK_DIR/$1.yaml" init=()
-    if [[ "$DEMO_WARM_START" == 1 ]]; then
-        log "[$name] supernet -> subnet checkpoint (warm start)"
-        "$PYTHON" tools/model_converters/supernet_to_subnet.py \
-            "$(last_checkpoint "$WORK_DIR/search")" "$arch" \
-            "$WORK_DIR/${name}_init.pth" --config "$SUBNET_CONFIG"
-        init=(load_from="$WORK_DIR/${name}_init.pth")
-    fi
-    log "[$name] retrain for $DEMO_RETRAIN_EPOCHS epochs"
-    rm -rf "$WORK_DIR/$name"
+    local name=$1 arch="$WORK_DIR/$1.yaml"
+    rm -rf "$WORK_DIR/$name" "$WORK_DIR/${name}_test"
     "$PYTHON" tools/train.py "$SUBNET_CONFIG" --work-dir "$WORK_DIR/$name" \
-        --cfg-options "${LOADERS[@]}" model.backbone.arch="$arch" \
-        train_cfg.max_epochs="$DEMO_RETRAIN_EPOCHS" \
-        param_scheduler.0.T_max="$DEMO_RETRAIN_EPOCHS" \
-        param_scheduler.0.end="$DEMO_RETRAIN_EPOCHS" "${init[@]}"
-    log "[$name] evaluate on the test split (mmcls Accuracy)"
+        --cfg-options "${SUBNET_OPTS[@]}" model.backbone.arch="$arch" \
+        > "$WORK_DIR/${name}_train.log" 2>&1
     "$PYTHON" tools/test.py "$SUBNET_CONFIG" \
         "$(last_checkpoint "$WORK_DIR/$name")" \
         --work-dir "$WORK_DIR/${name}_test" \
         --out "$WORK_DIR/${name}_test/metrics.json" \
-        --cfg-options "${LOADERS[@]}" model.backbone.arch="$arch"
+        --cfg-options "${SUBNET_OPTS[@]}" model.backbone.arch="$arch" \
+        > "$WORK_DIR/${name}_test.log" 2>&1
+    echo "[$name] $(cat "$WORK_DIR/${name}_test/metrics.json")"
 }
 
-step_retrain_searched() { retrain arch; }
-step_retrain_random() { retrain random; }
+step_retrain() {
+    log "retrain $(nets | wc -l) nets from scratch ($SUBNET_CONFIG), $DEMO_JOBS at a time; logs: $WORK_DIR/<net>_train.log"
+    local name pids=() failed=0 pid
+    for name in $(nets); do
+        retrain "$name" &
+        pids+=($!)
+        while (($(jobs -rp | wc -l) >= DEMO_JOBS)); do wait -n || failed=1; done
+    done
+    for pid in $(jobs -rp); do wait "$pid" || failed=1; done
+    if ((failed)); then
+        echo "a retrain failed; see the logs in $WORK_DIR" >&2
+        return 1
+    fi
+}
 
 step_measure() {
     local name
-    for name in arch random; do
+    for name in $(nets); do
         log "[$name] LUT-predicted vs measured latency; FLOPs and params"
         "$PYTHON" tools/analysis/latency_audit.py "$WORK_DIR/$name.yaml" \
             --lut "$DEMO_LUT" --threads "$DEMO_THREADS" \
@@ -175,16 +252,17 @@ step_summary() {
     "$PYTHON" tools/analysis/demo_summary.py "$WORK_DIR"
 }
 
-STEPS=(data lut search derive retrain_searched retrain_random measure plots)
+STEPS=(data lut search derive retrain measure plots)
 
 # Seconds per step, merged into $WORK_DIR/timing.json.
 record_time() {
     "$PYTHON" - "$WORK_DIR/timing.json" "$1" "$2" <<'EOF'
 import json, os, sys
+from densenas_mm.utils.io import dump_json_atomic
 path, step, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
 data = json.load(open(path)) if os.path.exists(path) else {}
 data[step] = secs
-json.dump(data, open(path, 'w'), indent=1)
+dump_json_atomic(data, path)
 EOF
 }
 

@@ -1,8 +1,8 @@
 """Evaluate a checkpoint with the config's test loader and evaluator.
 
 Examples:
-    python tools/test.py configs/baseline/mobilenet_v2_demo.py \
-        work_dirs/mobilenet_v2_demo/epoch_2.pth --out metrics.json
+    python tools/test.py configs/baseline/mobilenet-v2_w0.5_1xb32-2e_digits.py \
+        work_dirs/mobilenet-v2_w0.5_1xb32-2e_digits/epoch_2.pth --out metrics.json
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 
 ``--out`` writes the metrics (json / yaml / pkl by extension), e.g.

@@ -1,7 +1,7 @@
 """Train a model (classifier, supernet search or derived subnet) with mmengine.
 
 Examples:
-    python tools/train.py configs/baseline/mobilenet_v2_demo.py
+    python tools/train.py configs/baseline/mobilenet-v2_w0.5_1xb32-2e_digits.py
     python tools/train.py CONFIG --resume              # latest in work_dir
     python tools/train.py CONFIG --resume path/to/epoch_3.pth
     bash tools/dist_train.sh CONFIG 4 --amp             # 4 GPUs

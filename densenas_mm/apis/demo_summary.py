@@ -1,24 +1,28 @@
-"""Summary table of the demo (tools/demo.sh): searched vs baseline nets.
+"""Summary table of the demo (tools/demo.sh): the searched net against
+random nets of the same space at the closest LUT latencies.
 
 Reads what the demo steps wrote under the work dir:
 
-- ``<name>.yaml``: the architecture (searched: ``arch.yaml``; baseline:
-  ``random.yaml``), for path and net_config;
+- ``arch.yaml`` (the searched net) and ``random_<k>.yaml`` (the baselines),
+  for path, net_config and LUT latency;
 - ``<name>_test/metrics.json``: top-1 / top-5 of ``tools/test.py --out``;
 - ``<name>_audit.json``: LUT-predicted vs measured latency rows of
   ``tools/analysis/latency_audit.py --json`` (the ``whole net`` row);
 - ``<name>_flops.json``: params and MACs of ``tools/analysis/get_flops.py``;
-- ``search/vis/history.json``: supernet validation accuracy per epoch;
-- ``timing.json``: seconds per demo step.
+- ``search/vis/history.json``: the search's epoch records (entropies,
+  paths, expected and derived latency, supernet validation accuracy);
+- ``dataset.txt``: which data the demo used; ``lut_noise.txt``: present
+  when the latency table stayed noisy and was used anyway; ``timing.json``:
+  seconds per step.
 """
+import glob
 import json
 import os.path as osp
+import re
 from typing import Dict, List, Optional
 
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
-
-NETS = (('searched', 'arch'), ('random (same space, same budget)',
-                               'random'))
+from .search_quality import rank_summary
 
 
 def _load_json(path: str):
@@ -26,6 +30,15 @@ def _load_json(path: str):
         return None
     with open(path, encoding='utf-8') as f:
         return json.load(f)
+
+
+def net_names(work_dir: str) -> List[str]:
+    """``arch`` and the ``random_<k>`` nets present, in order."""
+    randoms = sorted(
+        (osp.basename(p)[:-5] for p in glob.glob(
+            osp.join(work_dir, 'random_*.yaml'))),
+        key=lambda n: int(re.sub(r'\D', '', n) or 0))
+    return ['arch'] + randoms
 
 
 def net_row(label: str, arch: Optional[Dict], metrics: Optional[Dict],
@@ -51,17 +64,38 @@ def net_row(label: str, arch: Optional[Dict], metrics: Optional[Dict],
     return row
 
 
+def search_facts(history: List[Dict]) -> Dict:
+    """What the search did, from its epoch records."""
+    vals = [r for r in history if r.get('val_top1') is not None]
+    search_rows = [r for r in history if r.get('phase') == 'search']
+    first = search_rows[0] if search_rows else history[0]
+    last = history[-1]
+    return dict(
+        epochs=len(history),
+        warmup_epochs=sum(r.get('phase') == 'warmup' for r in history),
+        supernet_val_top1_last=vals[-1]['val_top1'] if vals else None,
+        paths=[r.get('path') for r in history],
+        alpha_entropy=[first.get('alpha_entropy'),
+                       last.get('alpha_entropy')],
+        beta_entropy=[first.get('beta_entropy'), last.get('beta_entropy')],
+        expected_latency=[first.get('expected_latency'),
+                          last.get('expected_latency')],
+        expected_latency_last=last.get('expected_latency'))
+
+
 def collect(work_dir: str) -> Dict:
     """Everything the summary shows, as a dict (also ``summary.json``)."""
     import yaml
     nets = []
-    for label, name in NETS:
+    for name in net_names(work_dir):
         arch_file = osp.join(work_dir, f'{name}.yaml')
         arch = None
         if osp.exists(arch_file):
             with open(arch_file, encoding='utf-8') as f:
                 arch = yaml.safe_load(f)
             arch = arch.get('densenas_arch', arch)
+        label = 'searched' if name == 'arch' else name.replace(
+            'random_', 'random ')
         nets.append(
             net_row(label, arch,
                     _load_json(osp.join(work_dir, f'{name}_test',
@@ -69,16 +103,20 @@ def collect(work_dir: str) -> Dict:
                     _load_json(osp.join(work_dir, f'{name}_audit.json')),
                     _load_json(osp.join(work_dir, f'{name}_flops.json'))))
     summary: Dict = dict(nets=nets)
+    searched = [r['top1'] for r in nets[:1] if r.get('top1') is not None]
+    randoms = [r['top1'] for r in nets[1:] if r.get('top1') is not None]
+    if searched and randoms:
+        summary['comparison'] = rank_summary(searched, randoms)
+    for key, name in (('dataset', 'dataset.txt'),
+                      ('lut_note', 'lut_noise.txt')):
+        path = osp.join(work_dir, name)
+        if osp.exists(path):
+            with open(path, encoding='utf-8') as f:
+                summary[key] = f.read().strip()
     history = _load_json(osp.join(work_dir, 'search', 'vis',
                                   'history.json'))
     if history:
-        vals = [r for r in history if r.get('val_top1') is not None]
-        summary['search'] = dict(
-            epochs=len(history),
-            warmup_epochs=sum(r.get('phase') == 'warmup' for r in history),
-            supernet_val_top1_last=vals[-1]['val_top1'] if vals else None,
-            paths=[r.get('path') for r in history],
-            expected_latency_last=history[-1].get('expected_latency'))
+        summary['search'] = search_facts(history)
     timing = _load_json(osp.join(work_dir, 'timing.json'))
     if timing:
         summary['timing_s'] = timing
@@ -89,36 +127,59 @@ def _fmt(value, spec: str) -> str:
     return '-' if value is None else format(value, spec)
 
 
+def _pair(values, spec: str) -> str:
+    return ' -> '.join(_fmt(v, spec) for v in values)
+
+
 def format_table(summary: Dict) -> str:
     """The summary as a plain-text table (fixed-width columns)."""
-    head = (f'{"net":<34}{"path":<22}{"LUT ms":>9}{"meas. ms":>10}'
+    head = (f'{"net":<12}{"path":<24}{"LUT ms":>9}{"meas. ms":>10}'
             f'{"MMACs":>8}{"params M":>10}{"top-1":>8}')
-    lines = [head, '-' * len(head)]
+    lines = []
+    if summary.get('dataset'):
+        lines.append(f'data: {summary["dataset"]}')
+    if summary.get('lut_note'):
+        lines.append(f'note: {summary["lut_note"]}')
+    lines += [head, '-' * len(head)]
     for r in summary['nets']:
         lines.append(
-            f'{r["net"]:<34}{str(r.get("path") or "-"):<22}'
+            f'{r["net"]:<12}{str(r.get("path") or "-"):<24}'
             f'{_fmt(r.get("lut_latency_ms"), ".2f"):>9}'
             f'{_fmt(r.get("measured_latency_ms"), ".2f"):>10}'
             f'{_fmt(r.get("macs_M"), ".2f"):>8}'
             f'{_fmt(r.get("params_M"), ".4f"):>10}'
             f'{_fmt(r.get("top1"), ".2f"):>8}')
+    comp = summary.get('comparison')
+    if comp:
+        std = _fmt(comp['random_std'], '.2f')
+        lines += [
+            '',
+            f'searched {comp["searched"][0]:.2f} vs random '
+            f'{comp["random_mean"]:.2f} +- {std} (min '
+            f'{comp["random_min"]:.2f}, max {comp["random_max"]:.2f}, '
+            f'{len(comp["random"])} nets); rank of the searched net: '
+            f'{comp["ranks"][0]} of {comp["of"]}'
+        ]
     lines.append('')
     for r in summary['nets']:
         if r.get('net_config'):
             lines.append(f'{r["net"]} net_config:\n  {r["net_config"]}')
     search = summary.get('search')
     if search:
-        lines.append('')
-        lines.append(
-            f'search: {search["epochs"]} epochs ({search["warmup_epochs"]} '
-            f'warm-up); supernet val top-1 at the end: '
-            f'{_fmt(search.get("supernet_val_top1_last"), ".2f")}; '
-            f'expected latency at the end: '
-            f'{_fmt(search.get("expected_latency_last"), ".2f")} ms')
         changes = sum(a != b for a, b in zip(search['paths'],
                                              search['paths'][1:]))
-        lines.append(f'derived path changed {changes} times; final '
-                     f'{search["paths"][-1] if search["paths"] else "-"}')
+        lines += [
+            '',
+            f'search: {search["epochs"]} epochs ({search["warmup_epochs"]} '
+            'warm-up); supernet val top-1 at the end: '
+            f'{_fmt(search.get("supernet_val_top1_last"), ".2f")}',
+            'first search epoch -> last: alpha entropy '
+            f'{_pair(search["alpha_entropy"], ".3f")}, beta entropy '
+            f'{_pair(search["beta_entropy"], ".3f")} (nats), expected '
+            f'latency {_pair(search["expected_latency"], ".2f")} ms',
+            f'derived path changed {changes} times; final '
+            f'{search["paths"][-1] if search["paths"] else "-"}'
+        ]
     timing = summary.get('timing_s')
     if timing:
         lines.append('')

@@ -2,11 +2,11 @@
 
 Random alphas and betas (``N(0, std)``) are set on a search config's
 ``DenseRoutingMutator`` and the architecture is derived exactly as after a
-search (Viterbi path, argmax ops). :func:`matched_random_arch` draws several
-and keeps the one whose LUT latency is closest to a target: a same-budget
-baseline.
+search (Viterbi path, argmax ops). :func:`matched_random_archs` draws many
+and keeps the distinct ones whose LUT latency is closest to a target:
+same-budget baselines.
 """
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 
@@ -39,16 +39,17 @@ def random_arch(mutator, generator: torch.Generator,
     return mutator.derived_arch()
 
 
-def matched_random_arch(mutator,
-                        estimator,
-                        target: float,
-                        generator: torch.Generator,
-                        std: float = 3.0,
-                        samples: int = 200,
-                        metric: str = 'latency'
-                        ) -> Tuple[float, DerivedArch]:
-    """The random architecture (of ``samples``) whose cost is closest to
-    ``target``.
+def matched_random_archs(mutator,
+                         estimator,
+                         target: float,
+                         generator: torch.Generator,
+                         count: int = 1,
+                         draws: int = 200,
+                         std: float = 3.0,
+                         metric: str = 'latency'
+                         ) -> List[Tuple[float, DerivedArch]]:
+    """The ``count`` distinct random architectures (of ``draws``) whose cost
+    is closest to ``target``, closest first.
 
     Args:
         mutator: A prepared ``DenseRoutingMutator`` (its params are
@@ -56,17 +57,25 @@ def matched_random_arch(mutator,
         estimator: A ``ChainedLatencyEstimator`` bound to the space.
         target (float): The cost to match (e.g. the searched net's LUT ms).
         generator (torch.Generator): Source of the random logits.
+        count (int): How many architectures to return.
+        draws (int): How many architectures to draw.
         std (float): Std of the random logits.
-        samples (int): How many architectures to draw.
         metric (str): ``'latency'``, ``'flops'`` or ``'params'``.
 
     Returns:
-        tuple[float, DerivedArch]: Its cost and the architecture.
+        list[tuple[float, DerivedArch]]: Cost and architecture of each.
+
+    Raises:
+        ValueError: If the draws hold fewer than ``count`` distinct nets.
     """
-    best: Optional[Tuple[float, DerivedArch]] = None
-    for _ in range(samples):
+    found: Dict[str, Tuple[float, DerivedArch]] = {}
+    for _ in range(draws):
         arch = random_arch(mutator, generator, std)
-        cost = estimator.estimate(arch)[metric]
-        if best is None or abs(cost - target) < abs(best[0] - target):
-            best = (cost, arch)
-    return best
+        key = arch.to_net_config()
+        if key not in found:
+            found[key] = (float(estimator.estimate(arch)[metric]), arch)
+    if len(found) < count:
+        raise ValueError(f'{draws} draws gave {len(found)} distinct '
+                         f'architectures, fewer than the {count} asked for; '
+                         'draw more')
+    return sorted(found.values(), key=lambda c: abs(c[0] - target))[:count]

@@ -1,10 +1,11 @@
-"""densenas_mm.datasets: demo data, ImageNet subset preparation, load-time
-checks of image lists, and the seeded sampler / dataset wrapper that make
-augmentation resumable.
+"""densenas_mm.datasets: demo data (Fashion-MNIST, digits), ImageNet subset
+preparation, load-time checks of image lists, and the seeded sampler /
+dataset wrapper that make augmentation resumable.
 
-``CheckedCustomDataset`` (:mod:`.checked_dataset`, registered in the
-``densenas_mm`` scope) imports mmcls and is not imported here, so the demo
-data tools stay light; the registry imports it on first use.
+``CheckedCustomDataset`` (:mod:`.checked_dataset`) and
+``FashionMNISTSplit`` (:mod:`.fashion_mnist`), registered in the
+``densenas_mm`` scope, import mmcls and are not imported here, so the demo
+data tools stay light; the registry imports them on first use.
 """
 from .checks import DataError, check_images, image_problem, read_annotation
 from .demo_data import (DemoData, build_demo_data, expected_counts,

@@ -11,8 +11,8 @@ from densenas_mm.models.estimators import NOT_COUNTED
 from helpers import REPO_ROOT
 
 SUBNETS = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets')
-C_CFG = osp.join(SUBNETS, 'densenas-c_in1k.py')
-DEMO_CFG = osp.join(SUBNETS, 'densenas-subnet_1xb32-10e_digits.py')
+C_CFG = osp.join(SUBNETS, 'densenas_subnet-c_8xb128-240e_in1k.py')
+DEMO_CFG = osp.join(SUBNETS, 'densenas_subnet-demo_1xb32-10e_digits.py')
 
 
 @pytest.fixture(scope='module')

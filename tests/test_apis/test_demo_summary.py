@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import yaml
 
-from densenas_mm.apis.demo_summary import collect, format_table
+from densenas_mm.apis.demo_summary import collect, format_table, net_names
 from helpers.tools import load_tool
 
 
@@ -19,11 +19,13 @@ def _write(path, data):
             json.dump(data, f)
 
 
-def test_summary_table_from_inputs(tmp_path):
-    wd = str(tmp_path)
-    _write(osp.join(wd, 'arch.yaml'), dict(densenas_arch=dict(
-        path=[0, 1, 3, 7], net_config="[[8, 8], 'x']", meta=dict(
-            latency=9.0))))
+def _arch(path, latency):
+    return dict(densenas_arch=dict(path=path, net_config="[[8, 8], 'x']",
+                                   meta=dict(latency=latency)))
+
+
+def _work_dir(wd):
+    _write(osp.join(wd, 'arch.yaml'), _arch([0, 1, 3, 7], 9.0))
     _write(osp.join(wd, 'arch_test', 'metrics.json'),
            {'accuracy/top1': 91.25, 'accuracy/top5': 99.0})
     _write(osp.join(wd, 'arch_audit.json'), [
@@ -33,34 +35,58 @@ def test_summary_table_from_inputs(tmp_path):
              std_ms=0.2, rel_error=-0.1)])
     _write(osp.join(wd, 'arch_flops.json'), dict(macs=1_234_000,
                                                  params=34_500))
-    _write(osp.join(wd, 'random_test', 'metrics.json'),
-           {'accuracy/top1': 80.5, 'accuracy/top5': 98.0})
+    # random_10 sorts after random_2 (numerically)
+    for k, top1 in ((0, 90.0), (2, 92.0), (10, 80.5)):
+        _write(osp.join(wd, f'random_{k}.yaml'), _arch([0, 2, 3, 7], 4.4))
+        _write(osp.join(wd, f'random_{k}_test', 'metrics.json'),
+               {'accuracy/top1': top1, 'accuracy/top5': 98.0})
     _write(osp.join(wd, 'search', 'vis', 'history.json'), [
-        dict(epoch=1, phase='warmup', path=[0, 1, 3, 7], val_top1=20.0),
+        dict(epoch=1, phase='warmup', path=[0, 1, 3, 7], val_top1=20.0,
+             alpha_entropy=1.1, beta_entropy=0.8, expected_latency=9.0),
         dict(epoch=2, phase='search', path=[0, 2, 3, 7], val_top1=60.0,
-             expected_latency=4.0),
-        dict(epoch=3, phase='search', path=[0, 1, 3, 7])])
+             alpha_entropy=1.0, beta_entropy=0.7, expected_latency=8.0),
+        dict(epoch=3, phase='search', path=[0, 1, 3, 7],
+             alpha_entropy=0.5, beta_entropy=0.4, expected_latency=6.0)])
     _write(osp.join(wd, 'timing.json'), dict(search=100.0, total=300.0))
+    with open(osp.join(wd, 'dataset.txt'), 'w') as f:
+        f.write('fashion-mnist (/somewhere)\n')
 
+
+def test_summary_table_from_inputs(tmp_path):
+    wd = str(tmp_path)
+    _work_dir(wd)
+    assert net_names(wd) == ['arch', 'random_0', 'random_2', 'random_10']
     summary = collect(wd)
-    arch, rand = summary['nets']
-    assert arch['top1'] == 91.25 and rand['top1'] == 80.5
+    arch, r0, r2, r10 = summary['nets']
+    assert arch['top1'] == 91.25 and r10['top1'] == 80.5
     assert arch['lut_latency_ms'] == 4.5  # the audit's whole-net row wins
+    assert r0['lut_latency_ms'] == 4.4  # the YAML's meta otherwise
     assert arch['measured_latency_ms'] == 5.0
     assert arch['macs_M'] == pytest.approx(1.234)
     assert arch['params_M'] == pytest.approx(0.0345)
-    assert 'macs_M' not in rand and rand.get('path') is None
+    assert 'macs_M' not in r0
+    comp = summary['comparison']
+    assert comp['random_mean'] == pytest.approx((90.0 + 92.0 + 80.5) / 3)
+    assert comp['ranks'] == [2] and comp['of'] == 4  # 92.0 beats 91.25
     assert summary['search']['warmup_epochs'] == 1
     assert summary['search']['supernet_val_top1_last'] == 60.0
+    assert summary['search']['alpha_entropy'] == [1.0, 0.5]
+    assert summary['search']['expected_latency'] == [8.0, 6.0]
+    assert summary['dataset'].startswith('fashion-mnist')
 
     text = format_table(summary)
     lines = text.splitlines()
-    assert lines[0].split()[:2] == ['net', 'path']
-    row = lines[2]
+    assert lines[0] == 'data: fashion-mnist (/somewhere)'
+    assert lines[1].split()[:2] == ['net', 'path']
+    row = lines[3]
     assert row.startswith('searched')
     for value in ('4.50', '5.00', '1.23', '0.0345', '91.25'):
         assert value in row
-    assert '80.50' in lines[3] and lines[3].count(' - ') >= 3
+    assert lines[4].startswith('random 0') and '90.00' in lines[4]
+    assert 'vs random 87.50 +- 6.14' in text
+    assert 'rank of the searched net: 2 of 4' in text
+    assert 'alpha entropy 1.000 -> 0.500' in text
+    assert 'expected latency 8.00 -> 6.00 ms' in text
     assert 'derived path changed 2 times' in text
     assert 'total 300' in text
 
@@ -68,3 +94,12 @@ def test_summary_table_from_inputs(tmp_path):
     saved = json.load(open(osp.join(wd, 'summary.json')))
     assert saved['nets'][0]['top1'] == 91.25
     assert open(osp.join(wd, 'summary.txt')).read() == text
+
+
+def test_summary_without_random_nets_or_history(tmp_path):
+    wd = str(tmp_path)
+    _write(osp.join(wd, 'arch.yaml'), _arch([0, 1, 7], 3.0))
+    summary = collect(wd)
+    assert len(summary['nets']) == 1 and 'comparison' not in summary
+    assert 'search' not in summary
+    assert format_table(summary).splitlines()[0].startswith('net')

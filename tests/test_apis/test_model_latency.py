@@ -10,7 +10,7 @@ from densenas_mm.apis.model_latency import measure_latency
 from helpers import REPO_ROOT
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
-                    'densenas-subnet_1xb32-10e_digits.py')
+                    'densenas_subnet-demo_1xb32-10e_digits.py')
 
 
 def test_latency_stats_of_the_demo_subnet():

@@ -18,7 +18,7 @@ from helpers import REPO_ROOT as ROOT
 from helpers.tools import load_tool
 DEMO_CFG = osp.join(
     ROOT, 'configs/densenas/subnets/'
-    'densenas-subnet_1xb32-10e_digits.py')
+    'densenas_subnet-demo_1xb32-10e_digits.py')
 # (dst, src, head op, [(layer, op), ...]) along 0-1-2-4-6-terminal; block 4's
 # only stacking layer is skip_connect, which derivation drops.
 PATH = [(1, 0, 'mbconv_k3_t3', [(0, 'mbconv_k3_t3')]),

@@ -46,7 +46,7 @@ def test_metafile_states_published_numbers_as_published():
         # nothing trained with this code yet: no results, no weights
         assert model['Results'] is None, name
         assert 'Weights' not in model, name
-    c = models['densenas-c_in1k']['Metadata']
+    c = models['densenas_subnet-c_8xb128-240e_in1k']['Metadata']
     assert c['Published Top 1 Accuracy'] == 75.3
     assert 'not reproduced' in c['Published Results Source']
     # measured on the config's model (tests/test_apis/test_complexity_
@@ -67,11 +67,23 @@ def test_auto_scale_lr_in_every_training_config(path):
     assert 'optim_wrapper' in cfg
     base = cfg.auto_scale_lr.base_batch_size
     expected = _total_batch(path)
-    if expected is not None:
-        assert base == expected
-    else:  # names without {N}xb{B}: the recipe they inherit / state
-        assert base == {'densenas-c_in1k.py': 1024,
-                        'mobilenet_v2_demo.py': 32}[osp.basename(path)]
+    assert expected is not None, osp.basename(path)
+    assert base == expected
+
+
+#: OpenMMLab's config names: {algo}_{module}_{N}xb{B}-{E}e_{data}.py
+CONFIG_NAME = re.compile(r'^[a-z0-9.-]+_[a-z0-9.-]+_(\d+)xb(\d+)-(\d+)e_'
+                         r'[a-z0-9]+\.py$')
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=lambda p: osp.relpath(p, REPO_ROOT))
+def test_every_config_name_follows_the_scheme(path):
+    match = CONFIG_NAME.match(osp.basename(path))
+    assert match, osp.basename(path)
+    # the epochs in the name are the config's
+    cfg = Config.fromfile(path)
+    assert cfg.train_cfg.max_epochs == int(match.group(3))
 
 
 def test_auto_scale_lr_scales_both_search_optimisers(tmp_path):

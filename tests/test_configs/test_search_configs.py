@@ -15,7 +15,7 @@ from densenas_mm.registry import MODELS
 from helpers import REPO_ROOT
 CFG_DIR = osp.join(REPO_ROOT, 'configs', 'densenas')
 MBV2 = osp.join(CFG_DIR, 'densenas_supernet-mbv2_4xb88-150e_in100.py')
-RESNET = osp.join(CFG_DIR, 'densenas_supernet-resnet_4xb128-70e_in100.py')
+RESNET = osp.join(CFG_DIR, 'densenas_supernet-resnet-r2_4xb128-70e_in100.py')
 RESNET_R1 = osp.join(CFG_DIR,
                      'densenas_supernet-resnet-r1_4xb128-70e_in100.py')
 ALL = sorted(

@@ -5,7 +5,7 @@ The base file is the architecture the derivation writes for the path
 0-1-2-4-6-terminal of the demo space (``densenas_demo_32``), with the space
 embedded. Every case edits it as a user (or a crash) could, writes it as
 YAML and builds ``DenseNASNet`` through the registry with the backbone
-settings of ``configs/densenas/subnets/densenas-subnet_1xb32-10e_digits.py``
+settings of ``configs/densenas/subnets/densenas_subnet-demo_1xb32-10e_digits.py``
 (its space preset, ``num_classes=10``, ``input_size=32``). Cases marked
 ``resync`` also rewrite the file's ``net_config`` so that the file is
 self-consistent and only the search-space check can catch it.
@@ -29,7 +29,7 @@ from densenas_mm.structures import (ARCH_KEY, DENSENAS_C, ArchError,
 from helpers import REPO_ROOT
 
 SUBNET_CFG = (f'{REPO_ROOT}/configs/densenas/subnets/'
-              'densenas-subnet_1xb32-10e_digits.py')
+              'densenas_subnet-demo_1xb32-10e_digits.py')
 PATH = [0, 1, 2, 4, 6, 7]
 
 

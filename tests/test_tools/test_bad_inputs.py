@@ -21,7 +21,7 @@ from helpers.checkpoints import malicious_checkpoint
 from helpers.tools import load_tool
 
 SUBNET_CFG = osp.join(REPO_ROOT, 'configs/densenas/subnets/'
-                      'densenas-subnet_1xb32-10e_digits.py')
+                      'densenas_subnet-demo_1xb32-10e_digits.py')
 SEARCH_CFG = osp.join(REPO_ROOT, 'configs/densenas/'
                       'densenas_supernet-demo_1xb32-20e_digits.py')
 LOADERS = [

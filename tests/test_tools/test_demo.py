@@ -10,11 +10,15 @@ from helpers import REPO_ROOT as ROOT
 
 @pytest.mark.slow
 def test_demo_end_to_end_reduced(tmp_path, tool_env):
-    """tools/demo.sh with 2 search epochs (1 warm-up) and 1 retrain epoch."""
+    """tools/demo.sh with 2 search epochs (1 warm-up), two random nets and 1
+    retrain epoch, on the digits (the fallback data, present everywhere;
+    the Fashion-MNIST dataset has its own tests)."""
     env = dict(tool_env)
     wd = tmp_path / 'demo'
     env.update(
         WORK_DIR=str(wd),
+        DEMO_DATA='digits',
+        DEMO_RANDOM='2',
         DEMO_SEARCH_EPOCHS='2',
         DEMO_WARMUP_EPOCHS='1',
         DEMO_RETRAIN_EPOCHS='1',
@@ -28,8 +32,14 @@ def test_demo_end_to_end_reduced(tmp_path, tool_env):
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.load(open(wd / 'summary.json'))
-    searched, rand = summary['nets']
-    for row in (searched, rand):
+    searched, rand0, rand1 = summary['nets']
+    assert (searched['net'], rand0['net'], rand1['net']) == (
+        'searched', 'random 0', 'random 1')
+    comp = summary['comparison']
+    assert comp['searched'] == [searched['top1']] and comp['of'] == 3
+    assert comp['random'] == [rand0['top1'], rand1['top1']]
+    assert summary['dataset'].startswith('digits')
+    for row in (searched, rand0, rand1):
         assert 0.0 <= row['top1'] <= 100.0
         assert row['measured_latency_ms'] > 0 and row['lut_latency_ms'] > 0
         assert row['macs_M'] > 0 and row['params_M'] > 0
@@ -41,4 +51,6 @@ def test_demo_end_to_end_reduced(tmp_path, tool_env):
         assert (wd / 'plots' / name).stat().st_size > 0
         if name != 'curves.png':
             assert (wd / 'search' / 'vis' / name).stat().st_size > 0
-    assert (wd / 'summary.txt').read_text().startswith('net')
+    text = (wd / 'summary.txt').read_text()
+    assert text.startswith('data: digits')
+    assert 'rank of the searched net' in text

@@ -10,8 +10,8 @@ from helpers import REPO_ROOT
 from helpers.tools import load_tool
 
 SUBNETS = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets')
-C_CFG = osp.join(SUBNETS, 'densenas-c_in1k.py')
-DEMO_CFG = osp.join(SUBNETS, 'densenas-subnet_1xb32-10e_digits.py')
+C_CFG = osp.join(SUBNETS, 'densenas_subnet-c_8xb128-240e_in1k.py')
+DEMO_CFG = osp.join(SUBNETS, 'densenas_subnet-demo_1xb32-10e_digits.py')
 
 
 def test_get_flops_command_line(tmp_path, capsys):

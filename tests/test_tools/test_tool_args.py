@@ -12,7 +12,7 @@ from densenas_mm.utils.checkpoint import CheckpointError
 from helpers import REPO_ROOT
 from helpers.tools import load_tool as _load_tool
 
-CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet-v2_w0.5_1xb32-2e_digits.py')
 SEARCH_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
                          'densenas_supernet-demo_1xb32-20e_digits.py')
 
@@ -40,7 +40,7 @@ def test_both_local_rank_spellings(train_tool, eval_tool, flag, monkeypatch):
 def test_train_defaults_and_resume(train_tool):
     cfg = train_tool.merge_args(
         Config.fromfile(CONFIG), train_tool.parse_args([CONFIG]))
-    assert cfg.work_dir == osp.join('./work_dirs', 'mobilenet_v2_demo')
+    assert cfg.work_dir == osp.join('./work_dirs', 'mobilenet-v2_w0.5_1xb32-2e_digits')
     assert cfg.launcher == 'none'
     assert cfg.resume is False and cfg.load_from is None
     assert cfg.train_cfg.max_epochs == 2

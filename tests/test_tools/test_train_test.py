@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from helpers import REPO_ROOT
-CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet-v2_w0.5_1xb32-2e_digits.py')
 # 64 train samples / batch 16 = 4 iterations per epoch; 32 val samples.
 SHRINK = [
     'train_dataloader.batch_size=16',

@@ -6,9 +6,9 @@ max) in milliseconds, for one batch of ``--batch-size`` images.
 
 Examples:
     python tools/analysis/benchmark_latency.py \
-        configs/densenas/subnets/densenas-c_in1k.py --device cpu --batch-size 1
+        configs/densenas/subnets/densenas_subnet-c_8xb128-240e_in1k.py --device cpu --batch-size 1
     python tools/analysis/benchmark_latency.py \
-        configs/densenas/subnets/densenas-c_in1k.py --device cuda \
+        configs/densenas/subnets/densenas_subnet-c_8xb128-240e_in1k.py --device cuda \
         --batch-size 32
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.

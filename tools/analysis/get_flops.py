@@ -7,7 +7,7 @@ params are all learnable parameters (BN affine included). The counting is
 
 Example:
     python tools/analysis/get_flops.py \
-        configs/densenas/subnets/densenas-c_in1k.py --shape 224 224 --per-block
+        configs/densenas/subnets/densenas_subnet-c_8xb128-240e_in1k.py --shape 224 224 --per-block
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip

@@ -3,13 +3,14 @@
 Random alphas and betas (N(0, std)) are set on the search config's
 ``DenseRoutingMutator`` and the architecture is derived exactly as after a
 search (Viterbi path, argmax ops). With ``--lut`` and ``--match`` it draws
-``--samples`` such architectures and keeps the one whose LUT latency is
-closest to that of the ``--match`` architecture: a same-budget baseline.
+``--samples`` such architectures and keeps the ``--count`` distinct ones
+whose LUT latency is closest to that of the ``--match`` architecture:
+same-budget baselines (``OUT`` for one, ``OUT_0.yaml`` ... for several).
 
 Example:
     python tools/analysis/random_arch.py \
-        configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py \
-        work_dirs/demo/random.yaml --seed 0 \
+        configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py \
+        work_dirs/demo/random.yaml --seed 0 --count 4 \
         --lut work_dirs/latency/densenas_demo_32_cpu_b32_t1.json \
         --match work_dirs/demo/search/arch/last.yaml
 """
@@ -31,8 +32,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--lut', help='latency table (for --match)')
     parser.add_argument('--match', help='architecture YAML whose LUT latency '
                         'the random one should match')
-    parser.add_argument('--samples', type=int, default=200)
+    parser.add_argument('--samples', type=int, default=200,
+                        help='random architectures drawn for --match')
+    parser.add_argument('--count', type=int, default=1,
+                        help='how many matched architectures to write')
+    parser.add_argument('--allow-noisy-lut', action='store_true',
+                        help='use a latency table marked noisy (warns)')
     return parser.parse_args(argv)
+
+
+def out_paths(out: str, count: int):
+    """``out`` for one architecture, ``<stem>_<k>.yaml`` for several."""
+    if count == 1:
+        return [out]
+    stem = out[:-5] if out.endswith('.yaml') else out
+    return [f'{stem}_{k}.yaml' for k in range(count)]
 
 
 def main(argv=None) -> int:
@@ -41,7 +55,7 @@ def main(argv=None) -> int:
     import torch
 
     from densenas_mm.apis.random_arch import (build_search_mutator,
-                                              matched_random_arch,
+                                              matched_random_archs,
                                               random_arch)
     from densenas_mm.structures import DerivedArch
     mutator = build_search_mutator(args.config)
@@ -50,24 +64,34 @@ def main(argv=None) -> int:
         if not args.lut:
             raise SystemExit('--match needs --lut')
         from densenas_mm.models.estimators import ChainedLatencyEstimator
-        est = ChainedLatencyEstimator(lut=args.lut, metric='latency',
-                                      target_device=None)
+        est = ChainedLatencyEstimator(
+            lut=args.lut,
+            metric='latency',
+            target_device=None,
+            allow_noisy_lut=args.allow_noisy_lut)
         est.bind(mutator.space)
         target = est.estimate(DerivedArch.load(args.match))['latency']
-        lat, arch = matched_random_arch(mutator, est, target, gen, args.std,
-                                        args.samples)
-        arch.meta.update(random_seed=args.seed, latency=round(lat, 4),
-                         matched_latency=round(target, 4),
-                         samples=args.samples)
-        print(f'random arch (best of {args.samples} by LUT latency): '
-              f'{lat:.3f} ms vs target {target:.3f} ms; path {arch.path}')
+        picked = matched_random_archs(mutator, est, target, gen, args.count,
+                                      args.samples, args.std)
+        for lat, arch in picked:
+            arch.meta.update(random_seed=args.seed, latency=round(lat, 4),
+                             matched_latency=round(target, 4),
+                             samples=args.samples)
+        print(f'{args.count} random arch(s), closest of {args.samples} by '
+              f'LUT latency to the target {target:.3f} ms: ' +
+              ', '.join(f'{lat:.3f} ms' for lat, _ in picked))
+        archs = [arch for _, arch in picked]
     else:
-        arch = random_arch(mutator, gen, args.std)
-        arch.meta.update(random_seed=args.seed)
-        print(f'random arch: path {arch.path}')
-    arch.meta['note'] = 'random architecture (baseline), not a search result'
-    arch.dump(args.out)
-    print(f'net_config: {arch.to_net_config()}\nwrote {args.out}')
+        archs = [random_arch(mutator, gen, args.std) for _ in
+                 range(args.count)]
+        for arch in archs:
+            arch.meta.update(random_seed=args.seed)
+    for arch, path in zip(archs, out_paths(args.out, args.count)):
+        arch.meta['note'] = ('random architecture (baseline), not a search '
+                             'result')
+        arch.dump(path)
+        print(f'path {arch.path}, net_config: {arch.to_net_config()}\n'
+              f'wrote {path}')
     return 0
 
 

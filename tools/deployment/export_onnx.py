@@ -9,7 +9,7 @@ them the check is skipped with a message).
 
 Example:
     python tools/deployment/export_onnx.py \
-        configs/densenas/subnets/densenas-c_in1k.py work_dirs/c/epoch_240.pth \
+        configs/densenas/subnets/densenas_subnet-c_8xb128-240e_in1k.py work_dirs/c/epoch_240.pth \
         --out densenas_c.onnx --shape 224 224
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.

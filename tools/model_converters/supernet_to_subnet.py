@@ -14,7 +14,7 @@ Example:
     python tools/model_converters/supernet_to_subnet.py \
         $SEARCH/epoch_150.pth $SEARCH/arch/best.yaml \
         work_dirs/subnet_init.pth \
-        --config configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
+        --config configs/densenas/subnets/densenas_subnet-mbv2_8xb128-240e_in1k.py
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip

@@ -32,12 +32,20 @@ class LatencyLoss(nn.Module):
     kink at the budget; ``smooth * softplus(x / smooth)`` tends to relu(x)
     as ``smooth`` -> 0 and is ``smooth * ln 2`` at the budget.
 
+    With ``under_weight > 0`` a net *under* budget pays too, ``under_weight``
+    times the same log-distance (``relu(-x)``, or its softplus), so the
+    search is pulled to the budget from both sides (MnasNet's two-sided soft
+    constraint, on the log scale): a budget then says "use this much", not
+    only "no more than this". ``under_weight=1`` is symmetric.
+
     Args:
         loss_weight (float): lambda. MBV2 reference: 0.15.
         tau (float): Base of the log, in the cost's unit (> 0, != 1). MBV2
             reference: 15 (ms); ResNet: 3500 / 1700 (MFLOPs).
         target (float, optional): Budget; None for the paper's loss.
         smooth (float): Softness of the budget kink (0 = relu).
+        under_weight (float): Weight of the distance *under* the budget
+            relative to the excess (0: only the excess is penalised).
 
     Example:
         >>> loss = MODELS.build(dict(type='densenas_mm.LatencyLoss',
@@ -49,7 +57,8 @@ class LatencyLoss(nn.Module):
                  loss_weight: float = 0.15,
                  tau: float = 15.0,
                  target: Optional[float] = None,
-                 smooth: float = 0.0) -> None:
+                 smooth: float = 0.0,
+                 under_weight: float = 0.0) -> None:
         super().__init__()
         if not (tau > 0 and tau != 1):
             raise ValueError(f'tau must be > 0 and != 1 (it is the base of a '
@@ -59,10 +68,16 @@ class LatencyLoss(nn.Module):
                              f'got {target}')
         if smooth < 0:
             raise ValueError(f'smooth must be >= 0, got {smooth}')
+        if under_weight < 0:
+            raise ValueError(f'under_weight must be >= 0, got {under_weight}')
+        if under_weight > 0 and target is None:
+            raise ValueError('under_weight needs a target (a budget to be '
+                             'under); set target=... in ms')
         self.loss_weight = float(loss_weight)
         self.tau = float(tau)
         self.target = None if target is None else float(target)
         self.smooth = float(smooth)
+        self.under_weight = float(under_weight)
 
     def forward(self, cost: Tensor) -> Tensor:
         """The loss of an expected cost.
@@ -82,13 +97,19 @@ class LatencyLoss(nn.Module):
         log_tau = math.log(self.tau)
         if self.target is None:
             return self.loss_weight * torch.log(cost) / log_tau
-        excess = torch.log(cost / self.target)
+        x = torch.log(cost / self.target)
+        penalty = self._hinge(x)
+        if self.under_weight > 0:
+            penalty = penalty + self.under_weight * self._hinge(-x)
+        return self.loss_weight * penalty / log_tau
+
+    def _hinge(self, x: Tensor) -> Tensor:
+        """relu(x), or ``smooth * softplus(x / smooth)``."""
         if self.smooth > 0:
-            excess = self.smooth * F.softplus(excess / self.smooth)
-        else:
-            excess = F.relu(excess)
-        return self.loss_weight * excess / log_tau
+            return self.smooth * F.softplus(x / self.smooth)
+        return F.relu(x)
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, tau={self.tau}, '
-                f'target={self.target}, smooth={self.smooth}')
+                f'target={self.target}, smooth={self.smooth}, '
+                f'under_weight={self.under_weight}')

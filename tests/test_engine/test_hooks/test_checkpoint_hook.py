@@ -25,7 +25,7 @@ from densenas_mm.utils.checkpoint import (CheckpointError, is_intact,
                                           read_checkpoint, resolve_resume)
 from helpers import REPO_ROOT
 
-BASELINE = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet_v2_demo.py')
+BASELINE = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet-v2_w0.5_1xb32-2e_digits.py')
 SHRINK_OPTIONS = {
     'train_dataloader.batch_size': 16,
     'train_dataloader.num_workers': 0,

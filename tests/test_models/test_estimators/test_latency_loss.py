@@ -42,6 +42,21 @@ def test_budget_mode_smooth():
     assert 0 < float(loss(torch.tensor(5.0))) < 1e-5
 
 
+def test_two_sided_budget_pulls_from_both_sides():
+    loss = LatencyLoss(loss_weight=0.5, tau=math.e, target=10.0,
+                       under_weight=0.5)
+    assert float(loss(torch.tensor(10.0))) == 0.0
+    over = float(loss(torch.tensor(12.0)))
+    assert over == pytest.approx(0.5 * math.log(1.2), rel=1e-6)
+    under = torch.tensor(8.0, requires_grad=True)
+    value = loss(under)
+    value.backward()
+    assert float(value.detach()) == pytest.approx(
+        0.5 * 0.5 * math.log(10 / 8), rel=1e-6)
+    # under budget the gradient says: grow
+    assert float(under.grad) == pytest.approx(-0.25 / 8, rel=1e-6)
+
+
 def test_bad_arguments_say_what_is_wrong():
     with pytest.raises(ValueError, match='tau must be > 0 and != 1'):
         LatencyLoss(tau=1.0)
@@ -49,5 +64,9 @@ def test_bad_arguments_say_what_is_wrong():
         LatencyLoss(target=0.0)
     with pytest.raises(ValueError, match='smooth must be >= 0'):
         LatencyLoss(smooth=-1)
+    with pytest.raises(ValueError, match='under_weight must be >= 0'):
+        LatencyLoss(target=5.0, under_weight=-1)
+    with pytest.raises(ValueError, match='needs a target'):
+        LatencyLoss(under_weight=1.0)
     with pytest.raises(ValueError, match='expected cost must be > 0'):
         LatencyLoss()(torch.tensor(0.0))

@@ -8,7 +8,7 @@
 # string). The default, `arch_file`, is the best.yaml the MBV2 search config
 # writes in its default work dir (tools/train.py without --work-dir); point
 # the config at another on the command line:
-#   CFG=configs/densenas/subnets/densenas-subnet_8xb128-240e_in1k.py
+#   CFG=configs/densenas/subnets/densenas_subnet-mbv2_8xb128-240e_in1k.py
 #   SEARCH=work_dirs/densenas_supernet-mbv2_4xb88-150e_in100
 #   bash tools/dist_train.sh $CFG 8 \
 #       --cfg-options model.backbone.arch=$SEARCH/arch/last.yaml

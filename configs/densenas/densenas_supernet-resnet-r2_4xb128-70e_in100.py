@@ -4,7 +4,7 @@
 # the R1 variant uses tau 1700), skip_reg on, route temperature 0.9. The
 # recipe is configs/_base_/schedules/densenas_search.py.
 #   bash tools/dist_train.sh \
-#       configs/densenas/densenas_supernet-resnet_4xb128-70e_in100.py 4
+#       configs/densenas/densenas_supernet-resnet-r2_4xb128-70e_in100.py 4
 _base_ = [
     '../_base_/search_spaces/densenas_resnet_224.py',
     '../_base_/datasets/imagenet100_search.py',

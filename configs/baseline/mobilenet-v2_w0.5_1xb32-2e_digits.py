@@ -3,9 +3,9 @@
 # reference accuracy for the DenseNAS demo search. On 32x32 inputs the
 # backbone's total stride 32 leaves a 1x1 map before global pooling.
 #
-#   python tools/train.py configs/baseline/mobilenet_v2_demo.py
-#   python tools/test.py configs/baseline/mobilenet_v2_demo.py \
-#       work_dirs/mobilenet_v2_demo/epoch_2.pth
+#   python tools/train.py configs/baseline/mobilenet-v2_w0.5_1xb32-2e_digits.py
+#   python tools/test.py configs/baseline/mobilenet-v2_w0.5_1xb32-2e_digits.py \
+#       work_dirs/mobilenet-v2_w0.5_1xb32-2e_digits/epoch_2.pth
 _base_ = [
     '../_base_/datasets/demo_digits.py',
     '../_base_/schedules/demo_sgd_coslr.py',

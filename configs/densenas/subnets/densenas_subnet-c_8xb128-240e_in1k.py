@@ -2,7 +2,7 @@
 # Built from the published net_config (method doc section 5):
 #   6.13 M params, 360.8 M mult-adds at 224x224, top-1 75.3 (published).
 # Measured here (tools/analysis/get_flops.py): 6.134 M params, 360.81 M MACs.
-_base_ = ['./densenas-subnet_8xb128-240e_in1k.py']
+_base_ = ['./densenas_subnet-mbv2_8xb128-240e_in1k.py']
 
 net_config = (
     "[[16, 16], 'mbconv_k3_t1', [], 0, 1]|"

@@ -1,0 +1,34 @@
+# The demo's search schedule: configs/_base_/schedules/densenas_search.py
+# (the reference recipe) shortened to 20 epochs, 10 of them warm-up, with
+# learning rates for the short schedule (weights SGD 0.1, alpha/beta Adam
+# 0.1: docs/demo.md says how they were chosen). Supernet validation on
+# search-val starts after warm-up and keeps the top-2.
+_base_ = ['./densenas_search.py']
+
+warmup_epochs = 10
+max_epochs = 20
+
+train_cfg = dict(max_epochs=max_epochs, val_begin=warmup_epochs + 1)
+optim_wrapper = dict(
+    architecture=dict(optimizer=dict(lr=0.1)),
+    mutator=dict(optimizer=dict(lr=0.1)))
+param_scheduler = dict(architecture=[
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=1e-4,
+        by_epoch=True,
+        convert_to_iter_based=True)
+])
+custom_hooks = [
+    dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=warmup_epochs),
+    dict(type='densenas_mm.DenseNASArchHook', topk=2),
+    dict(type='densenas_mm.DenseNASVisualizationHook', interval=5),
+]
+default_hooks = dict(
+    logger=dict(interval=20),
+    search_logger=dict(interval=20),
+    checkpoint=dict(max_keep_ckpts=2))
+# --auto-scale-lr: the learning rates are for 1 x 32 images; mmengine scales
+# both optimisers' (weights and alpha/beta) by actual batch / 32.
+auto_scale_lr = dict(base_batch_size=32)

@@ -1,0 +1,146 @@
+"""Searched vs random: baselines, ranks, the benchmark tool end to end."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+import densenas_mm  # noqa: F401
+from densenas_mm.apis import search_quality as Q
+from densenas_mm.apis.random_arch import (build_search_mutator,
+                                          matched_random_archs)
+from densenas_mm.models.estimators import ChainedLatencyEstimator
+from densenas_mm.structures import DerivedArch
+from helpers import REPO_ROOT
+from helpers.estimators import synthetic_table
+from helpers.tools import load_tool
+
+DIGITS_SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
+                         'densenas_supernet-demo_1xb32-20e_digits.py')
+DIGITS_SUBNET = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
+                         'densenas_subnet-demo_1xb32-10e_digits.py')
+
+
+@pytest.fixture(scope='module')
+def lut(tmp_path_factory):
+    """A synthetic table of the demo space (hashed costs per op)."""
+    mutator = build_search_mutator(DIGITS_SEARCH)
+    path = str(tmp_path_factory.mktemp('lut') / 'demo.json')
+    synthetic_table(mutator.space, batch_size=32).save(path)
+    return path
+
+
+def test_rank_summary_numbers():
+    s = Q.rank_summary([91.0, 85.0], [90.0, 92.0, 80.0, 86.0])
+    assert s['random_mean'] == pytest.approx(87.0)
+    assert s['random_std'] == pytest.approx(5.2915, abs=1e-4)
+    assert (s['random_min'], s['random_max']) == (80.0, 92.0)
+    assert s['ranks'] == [2, 4] and s['of'] == 5
+    assert s['searched_mean'] == pytest.approx(88.0)
+    one = Q.rank_summary([], [70.0])
+    assert one['random_std'] is None and 'ranks' not in one
+
+
+def test_matched_random_archs_are_distinct_and_closest_first(lut):
+    mutator = build_search_mutator(DIGITS_SEARCH)
+    est = ChainedLatencyEstimator(lut=lut, target_device=None)
+    est.bind(mutator.space)
+    gen = torch.Generator().manual_seed(0)
+    picked = matched_random_archs(mutator, est, 6.0, gen, count=5,
+                                  draws=300)
+    errors = [abs(lat - 6.0) for lat, _ in picked]
+    assert errors == sorted(errors) and len(picked) == 5
+    assert len({a.to_net_config() for _, a in picked}) == 5
+    for lat, arch in picked:
+        assert est.estimate(arch)['latency'] == pytest.approx(lat)
+    with pytest.raises(ValueError, match='fewer than the 10000 asked'):
+        matched_random_archs(mutator, est, 6.0, gen, count=10000, draws=50)
+
+
+def test_random_baselines_files_and_tolerance(lut, tmp_path):
+    out = Q.random_baselines(DIGITS_SEARCH, lut, 6.0, 3, str(tmp_path),
+                             tolerance=0.5, draws=500)
+    assert [r.name for r in out] == ['random_0', 'random_1', 'random_2']
+    for r in out:
+        arch = DerivedArch.load(r.arch)
+        assert arch.meta['matched_latency'] == 6.0
+        assert abs(r.lut_latency / 6.0 - 1) <= 0.5
+        assert r.lut_latency == pytest.approx(Q.arch_latency(r.arch, lut))
+    with pytest.raises(RuntimeError, match='raise --tolerance'):
+        Q.random_baselines(DIGITS_SEARCH, lut, 6.0, 50, str(tmp_path),
+                           tolerance=1e-6, draws=500)
+
+
+def test_failing_tool_reports_its_log(tmp_path):
+    with pytest.raises(RuntimeError, match='(?s)exit 2.*arguments are required'):
+        Q.run_tool('train.py', ['--no-such-flag'], str(tmp_path / 'x.log'))
+
+
+def test_reuse_skips_a_run_with_the_same_command(tmp_path):
+    log = tmp_path / 'run' / 'x.log'
+    Q.run_tool('train.py', ['--help'], str(log))
+    done = json.loads((tmp_path / 'run' / Q.DONE_FILE).read_text())
+    assert done['train.py'][1:] == ['--help']
+    log.unlink()
+    Q.run_tool('train.py', ['--help'], str(log), reuse=True)
+    assert not log.exists()  # same command, finished: not run again
+    Q.run_tool('test.py', ['--help'], str(log), reuse=True)
+    assert log.exists()  # another tool in the same dir runs
+    done = json.loads((tmp_path / 'run' / Q.DONE_FILE).read_text())
+    assert sorted(done) == ['test.py', 'train.py']
+
+
+def test_format_summary():
+    results = [
+        Q.NetResult('searched_s0', 'searched', 'a.yaml', 5.0, 90.0,
+                    path=[0, 1, 7]),
+        Q.NetResult('random_0', 'random', 'b.yaml', 5.1, 88.0,
+                    path=[0, 2, 7], measured_latency=4.2)
+    ]
+    text = Q.format_summary(results, Q.rank_summary([90.0], [88.0]))
+    assert '| searched_s0 | [0, 1, 7] | 5.00 | - | 90.00 |' in text
+    assert '| random_0 | [0, 2, 7] | 5.10 | 4.20 | 88.00 |' in text
+    assert 'ranks [1] of 2' in text
+
+
+@pytest.mark.slow
+def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
+                                   monkeypatch):
+    """One tiny search, two random nets, one budget search (digits)."""
+    monkeypatch.setenv('DENSENAS_DEMO_DATA', demo_data_root)
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    tool = load_tool('benchmark/search_quality.py')
+    wd = tmp_path / 'sq'
+    summary = tool.main([
+        '--search-config', DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET,
+        '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
+        '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
+        '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
+        '--arch', 'last'
+    ])
+    assert len(summary['searched']) == 1 and len(summary['random']) == 2
+    assert all(0 <= t <= 100 for t in summary['searched'] +
+               summary['random'])
+    assert summary['ranks'][0] in (1, 2, 3)
+    [budget] = summary['budgets']
+    assert budget['target'] == 5.0 and budget['achieved'] > 0
+    saved = json.load(open(wd / 'results.json'))
+    assert [n['kind'] for n in saved['nets']] == [
+        'searched', 'random', 'random', 'budget'
+    ]
+    assert (wd / 'results.png').stat().st_size > 5000
+    assert 'budget 5 ms -> derived at the end' in (wd /
+                                                    'results.md').read_text()
+    # --reuse: nothing runs again, the same numbers come back
+    logs = sorted(wd.rglob('*.log'))
+    stamps = [p.stat().st_mtime_ns for p in logs]
+    again = tool.main([
+        '--search-config', DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET,
+        '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
+        '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
+        '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
+        '--arch', 'last', '--reuse'
+    ])
+    assert [p.stat().st_mtime_ns for p in logs] == stamps
+    assert again['searched'] == summary['searched']
+    assert again['random'] == summary['random']
