@@ -11,11 +11,12 @@ input with the output gradient as its kernel,
                          (N*C, 1, Ho, Wo), dilation s, groups N*C)[:k, :k]
                   summed over n,
 
-which oneDNN runs 2-10x faster on the shapes that matter (the per-shape
-measurements are in docs/benchmarks.md). :class:`DepthwiseConv2d` is an
+which oneDNN runs 4-25x faster for 5x5 and 7x7 kernels (per-shape
+measurements: ``tools/benchmark/depthwise_grad.py``, docs/benchmarks.md;
+3x3 kernels are 0-60 % slower that way, so they keep PyTorch's). :class:`DepthwiseConv2d` is an
 ``nn.Conv2d`` that computes its weight gradient that way when it helps: on
-CPU, in fp32/fp64 without autocast, for kernels with ``k*k / stride**2 >=``
-:data:`GROUPED_GRAD_MIN_AREA` (5x5 at stride 1, 7x7 at strides 1 and 2). The
+CPU, in fp32/fp64 without autocast, for kernels of at least
+:data:`GROUPED_GRAD_MIN_KERNEL` (5x5 and 7x7, any stride). The
 forward and the input gradient are PyTorch's own kernels, so the outputs are
 bit-identical and the weight gradient equals PyTorch's within float rounding
 (a different summation order). Everywhere else (CUDA, tracing, no grad,
@@ -33,10 +34,10 @@ from torch.autograd.function import once_differentiable
 #: grouped-convolution gradient where it is faster, see the module doc) or
 #: ``'native'`` (always PyTorch's).
 WEIGHT_GRAD_KERNELS = ('auto', 'native')
-#: Kernel area over stride squared from which the grouped-convolution
-#: weight gradient is faster on CPU (measured per shape of the MobileNetV2
-#: space; 3x3 kernels and 5x5 at stride 2 are as fast or faster natively).
-GROUPED_GRAD_MIN_AREA = 12.0
+#: Kernel size from which the grouped-convolution weight gradient is faster
+#: on CPU (measured per shape of the MobileNetV2 space at batch 8, strides 1
+#: and 2: 5x5 and 7x7 4-25x faster, 3x3 0-60 % slower; docs/benchmarks.md).
+GROUPED_GRAD_MIN_KERNEL = 5
 
 
 def depthwise_weight_grad(x: Tensor, grad_out: Tensor, kernel: int,
@@ -134,9 +135,8 @@ class DepthwiseConv2d(nn.Conv2d):
             raise ValueError(f'weight_grad must be one of '
                              f'{WEIGHT_GRAD_KERNELS}, got {kind!r}')
         self._weight_grad = kind
-        k, s = self.kernel_size[0], self.stride[0]
-        self._grouped_grad = (kind == 'auto'
-                              and k * k / (s * s) >= GROUPED_GRAD_MIN_AREA)
+        self._grouped_grad = (kind == 'auto' and
+                              self.kernel_size[0] >= GROUPED_GRAD_MIN_KERNEL)
 
     def _uses_grouped_grad(self, x: Tensor) -> bool:
         return (self._grouped_grad and isinstance(x, Tensor)

@@ -177,3 +177,18 @@ def test_estimator_tool():
     assert rep['expected_cost_pair_mode'] > 0
     assert rep['estimator_share_of_arch_step'] == pytest.approx(
         rep['estimator_fwd_bwd']['median_s'] / rep['arch_step']['median_s'])
+
+
+def test_depthwise_grad_tool_times_and_checks_every_shape(tmp_path):
+    tool = load_tool('benchmark/depthwise_grad.py')
+    out = tmp_path / 'dw.json'
+    report = tool.main(['--batch-size', '1', '--rounds', '1', '--repeats',
+                        '1', '--kernels', '3', '5', '--out', str(out)])
+    rows = report['rows']
+    assert len(rows) == 2 * 2 * 5  # kernels x strides x MBV2 shapes
+    for r in rows:
+        assert r['native_ms'] > 0 and r['grouped_ms'] > 0
+        assert r['ratio'] == pytest.approx(r['grouped_ms'] / r['native_ms'])
+        assert r['max_rel_diff'] < 1e-4  # the same gradient
+        assert r['auto_grouped'] is (r['kernel'] >= 5)
+    assert json.loads(out.read_text())['rows'] == rows
