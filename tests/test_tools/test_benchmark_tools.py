@@ -192,3 +192,18 @@ def test_depthwise_grad_tool_times_and_checks_every_shape(tmp_path):
         assert r['max_rel_diff'] < 1e-4  # the same gradient
         assert r['auto_grouped'] is (r['kernel'] >= 5)
     assert json.loads(out.read_text())['rows'] == rows
+
+
+def test_kernel_profile_shares(tmp_path):
+    tool = load_tool('benchmark/kernel_profile.py')
+    report = tool.main(['densenas_demo_32', '--batch-size', '2', '--steps',
+                        '1', '--top', '5', '--out', str(tmp_path / 'k.json')])
+    for phase in ('weight', 'arch'):
+        r = report['phases'][phase]
+        assert r['step_self_cpu_s'] > 0
+        shares = [k['share'] for k in r['kernels']]
+        assert len(shares) == 5 and shares == sorted(shares, reverse=True)
+        assert 0 < sum(shares) <= 1 + 1e-9
+        assert all(k['calls_per_step'] >= 1 for k in r['kernels'])
+    assert json.loads((tmp_path / 'k.json').read_text())['phases'].keys() \
+        == {'weight', 'arch'}
