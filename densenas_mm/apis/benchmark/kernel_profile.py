@@ -10,6 +10,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from .builders import build_bench, env_threads
 from .cases import Stepper
+from .search_step import quiet_logs
 from .settings import SETTINGS
 
 
@@ -26,6 +27,7 @@ def run(config: str = 'densenas_mbv2_224',
         dict: Per phase the mean self CPU seconds of a step and the ``top``
         kernels (name, share of the step's self CPU time, calls per step).
     """
+    quiet_logs()
     env_threads(threads)
     bench = build_bench(config, device='cpu', batch_size=batch_size,
                         input_size=None, amp=None, channels_last=False,
