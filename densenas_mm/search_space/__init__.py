@@ -1,4 +1,6 @@
 """Search spaces: specification, graph, op grammar, ops and names."""
+from .depthwise import (WEIGHT_GRAD_KERNELS, DepthwiseConv2d,
+                        set_depthwise_weight_grad)
 from .errors import SearchSpaceError
 from .grammar import (CLASSIFIER, STEM, OpSpec, parse_op, parse_part,
                       stem_op_name)
@@ -13,5 +15,6 @@ __all__ = [
     'space_from_config', 'OpSpec', 'parse_op', 'parse_part', 'stem_op_name',
     'STEM', 'CLASSIFIER', 'build_op', 'init_weights', 'set_bn_eps', 'MBConv',
     'BasicBlock', 'Bottleneck', 'SkipConnect', 'ConvBNAct', 'Classifier',
-    'search_space_from_cfg', 'load_preset', 'preset_path'
+    'search_space_from_cfg', 'load_preset', 'preset_path', 'DepthwiseConv2d',
+    'set_depthwise_weight_grad', 'WEIGHT_GRAD_KERNELS'
 ]

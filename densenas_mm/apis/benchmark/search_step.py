@@ -2,140 +2,60 @@
 
 In one process, at one batch size and resolution, this times
 
-  (a) weight   a supernet weight step: the real ``DenseNAS.train_step`` on a
-               ``weight`` batch (mutator 'sample' mode, SGD on the weights);
-  (b) arch     an architecture step: ``train_step`` on an ``arch`` batch
-               (mutator 'pair' mode, chained expected cost + cost loss, Adam
-               on alpha/beta, re-balancing);
-  (c) epoch    a search epoch's mix: cycles of 4 weight steps + 1 arch step
-               (the reference's 80/20 search-train / search-val split),
-               reported per batch;
-  (d) subnet   a training step of the derived subnet (``DenseNASNet`` of the
+  weight       a supernet weight step: the real ``DenseNAS.train_step`` on a
+               ``weight`` batch (one op per mixed op from softmax(alpha),
+               every head branch weighted by the path probabilities, SGD);
+  arch         an architecture step: ``train_step`` on an ``arch`` batch
+               (two ops per mixed op, chained expected cost + cost loss,
+               Adam on alpha/beta, re-balancing);
+  epoch        a search epoch's mix: 4 weight steps + 1 arch step (the
+               reference's 80/20 search-train / search-val split), per batch;
+  weight_path  a path-sampling weight step (``weight_paths='sampled'``: one
+               sampled path runs, unweighted);
+  epoch_path   the epoch mix with path-sampling weight steps;
+  subnet       a training step of the derived subnet (``DenseNASNet`` of the
                mutator's current derived architecture);
-  (e) mbv2     a training step of mmcls ``MobileNetV2`` 1.0;
+  mbv2         a training step of mmcls ``MobileNetV2`` 1.0;
 
-and prints images/s, median step time and IQR, peak memory, analytic
-training FLOPs (3 x forward mult-adds), step-time ratios to (d) and the
-FLOP-normalised efficiency (achieved FLOP/s relative to (e)).
+in each step setting of :mod:`.settings` (``default`` = today's code,
+``reference`` = before the fast paths), alternating: every round runs each
+case once in each setting (the settings' order flips every round), so the
+settings share the machine's load and their ratios are per round. It
+reports per setting images/s, median and IQR of the step time, peak memory,
+analytic training FLOPs, ratios to ``subnet`` and ``mbv2`` (of the medians,
+and the range of the per-round ratios); the per-round speed-up of every
+setting over ``reference``; and the losses and gradients of the first
+step of each kind in every setting against ``reference`` and float64
+(``same_results``, :mod:`.precision`).
 
 Examples::
 
-    python tools/benchmark/search_step.py densenas_demo_32 --device cpu \
-        --batch-size 32 --repeats 10 --out work_dirs/bench/demo_cpu.json
-    python tools/benchmark/search_step.py densenas_mbv2_224 --device cpu \
-        --batch-size 8 --repeats 5 --warmup 2
+    python tools/benchmark/search_step.py densenas_demo_32 --batch-size 32 \
+        --repeats 10 --out work_dirs/bench/demo_cpu.json
+    python tools/benchmark/search_step.py densenas_mbv2_224 --batch-size 8 \
+        --repeats 5 --warmup 1 --out work_dirs/bench/mbv2_224_cpu_b8.json
     python tools/benchmark/search_step.py densenas_mbv2_224 --device cuda \
-        --batch-size 88 --amp bf16 --channels-last
+        --batch-size 88 --settings default --amp bf16 --channels-last
 """
 import warnings
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
 
-from densenas_mm.models.algorithms import search_batch, step_seed
-from densenas_mm.models.estimators import ChainedLatencyEstimator
+from densenas_mm.utils.timing import time_samples
 from .builders import (Bench, build_bench, build_plain, env_threads,
                        mobilenet_v2_cfg, subnet_cfg)
-from .machine import fmt, load, machine_info
-from .measure import time_calls
+from .cases import (BATCHES_PER_CALL, CASES, SUPERNET_CASES, Stepper,
+                    flops_counter, model_mflops, res_scale, supernet_mflops)
+from .machine import load, machine_info
+from .measure import timing_summary
 from .memory import peak_memory_of
+from .precision import compare_settings
+from .projection import PAPER_SPACE, paper_search_projection
+from .settings import StepSetting, resolve_settings
 from .syncs import count_sync_points
 
-CASES = ('weight', 'arch', 'epoch', 'subnet', 'mbv2')
-WEIGHT_SHARE = 0.8  # search-train share of the search data (reference)
-
-
-# --------------------------------------------------------------- FLOPs
-def flops_counter():
-    """An estimator of the FLOPs metric (for per-op and per-net counts)."""
-    return ChainedLatencyEstimator(metric='flops', target_device=None)
-
-
-def active_forward_mflops(mutator, costs) -> float:
-    """Forward M mult-adds per image of the ops currently in play.
-
-    Every head branch and terminal branch runs (paths are not sampled); per
-    mixed op the candidates set active by the mutator run.
-    """
-    total = costs.stem + costs.classifier + sum(costs.terminals.values())
-    for table in (costs.heads, costs.stacks):
-        for alias, vec in table.items():
-            idx = mutator._ops[alias].active
-            idx = range(len(vec)) if idx is None else idx
-            total += sum(vec[i] for i in idx)
-    return total
-
-
-def supernet_mflops(bench: Bench, mode: str, samples: int = 32) -> float:
-    """Mean forward M mult-adds per image over sampled steps of ``mode``.
-
-    The samples use the same seed derivation as the timed steps; the mutator
-    state is restored afterwards by the next real step.
-    """
-    algo = bench.algorithm
-    costs = flops_counter().space_costs(bench.space, 'flops')
-    vals = []
-    for k in range(samples):
-        g = torch.Generator().manual_seed(
-            step_seed(0, 'arch' if mode == 'pair' else 'weight', 0, k))
-        algo.mutator.set_sampling(mode, g)
-        vals.append(active_forward_mflops(algo.mutator, costs))
-    return sum(vals) / len(vals) * _res_scale(bench)
-
-
-def _res_scale(bench: Bench) -> float:
-    return (bench.input_size / bench.space.input_size)**2
-
-
-def model_mflops(model, input_size: int) -> float:
-    """Forward M mult-adds per image of a plain mmcls classifier (mmrazor
-    counters, conv/linear only, as the analytic convention)."""
-    return flops_counter().estimate(
-        model, flops_params_cfg=dict(
-            input_shape=(1, 3, input_size, input_size)))['flops']
-
-
-# ----------------------------------------------------------------- cases
-class Stepper:
-    """Calls the real train steps (search phase) with fresh seeds."""
-
-    def __init__(self, bench: Bench) -> None:
-        self.bench = bench
-        self.count = {'weight': 0, 'arch': 0}
-
-    def step(self, phase: str):
-        k = self.count[phase]
-        self.count[phase] += 1
-        data = search_batch(self.bench.batch, phase,
-                            step_seed(0, phase, 0, k))
-        return self.bench.algorithm.train_step(data, self.bench.optim)
-
-    def weight(self):
-        return self.step('weight')
-
-    def arch(self):
-        return self.step('arch')
-
-    def epoch_cycle(self):
-        for _ in range(4):
-            self.step('weight')
-        self.step('arch')
-
-
-def measure(fn, bench: Bench, warmup: int, repeats: int,
-            per_call_batches: int = 1) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
-    timing = time_calls(fn, warmup, repeats)
-    out.update(peak_memory_of(fn, bench.device))
-    scale = 1.0 / per_call_batches
-    for key in ('median_s', 'q1_s', 'q3_s', 'iqr_s', 'min_s', 'max_s',
-                'cuda_event_median_s'):
-        if key in timing:
-            out[key] = timing[key] * scale
-    out['repeats'] = timing['repeats']
-    out['images_per_s'] = bench.batch['inputs'].shape[0] / out['median_s']
-    out['load_after'] = load()
-    return out
+__all__ = ['CASES', 'run', 'compute_ratios', 'round_ratios']
 
 
 def quiet_logs() -> None:
@@ -145,108 +65,78 @@ def quiet_logs() -> None:
         MMLogger.get_instance('densenas_benchmark', log_level='WARNING')
 
 
-def run(args) -> Dict[str, Any]:
-    quiet_logs()
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: CUDA is not available here')
-    if args.device == 'cpu' and args.threads:
-        env_threads(args.threads)
-    if args.channels_last and args.device == 'cpu':
-        warnings.warn('channels_last on CPU: measured, but the switch is '
-                      'meant for GPUs (cuDNN NHWC kernels)')
-    load_before = load()
-    bench = build_bench(
-        args.config,
-        device=args.device,
-        batch_size=args.batch_size,
-        input_size=args.input_size,
-        amp=args.amp,
-        channels_last=args.channels_last,
-        estimator=args.estimator)
-    stepper = Stepper(bench)
-    nb = args.batch_size
-    cases = [c for c in CASES if c in args.cases]
-    results: Dict[str, Dict[str, Any]] = {}
-    flops: Dict[str, float] = {}
-    flops['weight'] = supernet_mflops(bench, 'sample')
-    flops['arch'] = supernet_mflops(bench, 'pair')
-    flops['epoch'] = (WEIGHT_SHARE * flops['weight'] +
-                      (1 - WEIGHT_SHARE) * flops['arch'])
-    if 'weight' in cases:
-        results['weight'] = measure(stepper.weight, bench, args.warmup,
-                                    args.repeats)
-    if 'arch' in cases:
-        results['arch'] = measure(stepper.arch, bench, args.warmup,
-                                  args.repeats)
-    if 'epoch' in cases:
-        cycles = max(2, args.repeats // 2 + 1)
-        results['epoch'] = measure(stepper.epoch_cycle, bench,
-                                   max(1, args.warmup // 5), cycles, 5)
-    arch = bench.algorithm.mutator.derived_arch()
-    num_classes = bench.algorithm.architecture.head.num_classes
-    if 'subnet' in cases:
-        model, optim = build_plain(
-            subnet_cfg(arch, num_classes), args.device, args.amp,
-            args.channels_last)
-        flops['subnet'] = (flops_counter().estimate(arch)['flops'] *
-                           _res_scale(bench))
-        results['subnet'] = measure(
-            lambda: model.train_step(bench.batch, optim), bench, args.warmup,
-            args.repeats)
-        del model, optim
-    if 'mbv2' in cases:
-        model, optim = build_plain(
-            mobilenet_v2_cfg(num_classes), args.device, args.amp,
-            args.channels_last)
-        flops['mbv2'] = model_mflops(model, bench.input_size)
-        results['mbv2'] = measure(
-            lambda: model.train_step(bench.batch, optim), bench, args.warmup,
-            args.repeats)
-        del model, optim
-    for name, r in results.items():
-        r['forward_mflops_per_image'] = flops.get(name)
-        r['train_gflops_per_step'] = 3 * flops[name] * nb / 1e3
-        r['achieved_gflops_per_s'] = r['train_gflops_per_step'] / r[
-            'median_s']
-    ratios = compute_ratios(results)
-    syncs = None
-    if args.sync_counts:
-        syncs = dict(
-            weight=count_sync_points(stepper.weight),
-            arch=count_sync_points(stepper.arch),
-            note=('counted with a dispatch mode; item counts include CPU '
-                  "scalars (Adam's per-parameter step counters) that do not "
-                  'sync; set_sampling adds one device-to-host copy of the '
-                  'alphas per step on CUDA (not seen on CPU)'))
+class Calls:
+    """The call of every (setting, case) pair, on shared objects.
+
+    Args:
+        bench (Bench): The supernet objects.
+        plain (dict): ``case -> (model, optim wrapper)`` of the plain cases.
+    """
+
+    def __init__(self, bench: Bench,
+                 plain: Dict[str, Tuple[Any, Any]]) -> None:
+        self.bench = bench
+        self.plain = plain
+        self.stepper = Stepper(bench)
+
+    def get(self, setting: StepSetting, case: str) -> Callable[[], Any]:
+        """Put the objects in ``setting`` and return the call of ``case``.
+        """
+        if case in SUPERNET_CASES:
+            self.stepper.use(setting)
+            return self.stepper.case(case)
+        model, optim = self.plain[case]
+        setting.apply_to_model(model)
+        batch = setting.batch_for_model(self.bench.batch, self.bench.device)
+        return lambda: model.train_step(batch, optim)
+
+
+def interleaved_samples(calls: Calls, settings: Sequence[StepSetting],
+                        cases: Sequence[str], warmup: int,
+                        rounds: int) -> Tuple[Dict, List]:
+    """Per-batch seconds of every (setting, case), round by round.
+
+    Each round times every case once in every setting with the project's
+    timing loop (:func:`~densenas_mm.utils.timing.time_samples`); the order
+    of the settings flips every round.
+
+    Returns:
+        tuple: ``samples[setting][case]`` (list of seconds, one per round)
+        and the load average after each round.
+    """
+    for setting in settings:
+        for case in cases:
+            if warmup:
+                time_samples(calls.get(setting, case), warmup, 1)
+    samples = {s.name: {c: [] for c in cases} for s in settings}
+    loads = []
+    for r in range(rounds):
+        order = list(settings) if r % 2 == 0 else list(settings)[::-1]
+        for setting in order:
+            for case in cases:
+                sec = time_samples(calls.get(setting, case), 0, 1)[0]
+                samples[setting.name][case].append(
+                    sec / BATCHES_PER_CALL.get(case, 1))
+        loads.append(load())
+    return samples, loads
+
+
+def round_ratios(a: Sequence[float], b: Sequence[float]) -> Dict[str, Any]:
+    """Statistics of the per-round ratios ``a[r] / b[r]``."""
+    ratios = [x / y for x, y in zip(a, b)]
+    stats = timing_summary(ratios)
     return dict(
-        benchmark='search_step',
-        config=args.config,
-        space=bench.space.name,
-        device=args.device,
-        batch_size=nb,
-        input_size=bench.input_size,
-        amp=args.amp,
-        channels_last=args.channels_last,
-        sync_points=syncs,
-        threads=torch.get_num_threads(),
-        estimator=bench.estimator_kind,
-        derived_arch=arch.to_net_config(),
-        flops_note=('analytic conv/linear mult-adds; training = 3 x forward;'
-                    ' supernet: mean over 32 sampled steps of the ops in '
-                    'play (all head/terminal branches run)' +
-                    ('' if _res_scale(bench) == 1 else
-                     f'; scaled by (input/space input)^2 = '
-                     f'{_res_scale(bench):.3f}')),
-        machine=machine_info(),
-        load_before=load_before,
-        load_after=load(),
-        results=results,
-        ratios=ratios)
+        median=stats['median_s'],
+        q1=stats['q1_s'],
+        q3=stats['q3_s'],
+        min=stats['min_s'],
+        max=stats['max_s'],
+        rounds=len(ratios))
 
 
 def compute_ratios(results: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    """Step-time ratios to the subnet (d) and to MobileNetV2 (e), and FLOP
-    efficiency (achieved FLOP/s) relative to (e)."""
+    """Step-time ratios (of the medians) to the subnet and to MobileNetV2,
+    and FLOP efficiency (achieved FLOP/s) relative to MobileNetV2."""
     out: Dict[str, Any] = {}
     for ref in ('subnet', 'mbv2'):
         if ref not in results:
@@ -265,37 +155,129 @@ def compute_ratios(results: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
     return out
 
 
-def format_table(report: Dict[str, Any]) -> str:
-    """Markdown table of a report."""
-    res = report['results']
-    ratios = report['ratios']
-    lines = [
-        f"space {report['space']}, {report['device']}, batch "
-        f"{report['batch_size']}, input {report['input_size']}, amp "
-        f"{report['amp']}, channels_last {report['channels_last']}, threads "
-        f"{report['threads']}, load {report['load_before']} -> "
-        f"{report['load_after']}",
-        '',
-        '| step | images/s | median ms | IQR ms | peak mem MiB | fwd MFLOPs'
-        '/img | train GFLOPs/step | GFLOP/s | time / subnet | time / mbv2 |'
-        ' FLOP eff. / mbv2 |',
-        '|---|---|---|---|---|---|---|---|---|---|---|',
-    ]
-    for name in CASES:
-        if name not in res:
-            continue
-        r = res[name]
-        lines.append('| ' + ' | '.join([
-            name,
-            fmt(r['images_per_s']),
-            fmt(r['median_s'] * 1e3),
-            fmt(r['iqr_s'] * 1e3),
-            fmt(r.get('peak_mem_mib')),
-            fmt(r['forward_mflops_per_image']),
-            fmt(r['train_gflops_per_step']),
-            fmt(r['achieved_gflops_per_s']),
-            fmt(ratios.get('time_vs_subnet', {}).get(name)),
-            fmt(ratios.get('time_vs_mbv2', {}).get(name)),
-            fmt(ratios.get('flop_efficiency_vs_mbv2', {}).get(name)),
-        ]) + ' |')
-    return '\n'.join(lines)
+def _build_plain_cases(bench: Bench, cases: Sequence[str],
+                       args) -> Tuple[Dict, Dict[str, float]]:
+    plain, flops = {}, {}
+    num_classes = bench.algorithm.architecture.head.num_classes
+    arch = bench.algorithm.mutator.derived_arch()
+    if 'subnet' in cases:
+        plain['subnet'] = build_plain(
+            subnet_cfg(arch, num_classes), args.device, args.amp,
+            args.channels_last)
+        flops['subnet'] = (flops_counter().estimate(arch)['flops'] *
+                           res_scale(bench))
+    if 'mbv2' in cases:
+        plain['mbv2'] = build_plain(
+            mobilenet_v2_cfg(num_classes), args.device, args.amp,
+            args.channels_last)
+        flops['mbv2'] = model_mflops(plain['mbv2'][0], bench.input_size)
+    return plain, flops
+
+
+def run(args) -> Dict[str, Any]:
+    """Run the benchmark of ``args`` (see ``tools/benchmark/search_step.py``)
+    and return its report."""
+    quiet_logs()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: CUDA is not available here')
+    if args.device == 'cpu' and args.threads:
+        env_threads(args.threads)
+    if args.amp and args.device == 'cpu':
+        warnings.warn('--amp on CPU: bf16 autocast; the depthwise '
+                      'convolutions then use PyTorch\'s weight gradient')
+    load_before = load()
+    bench = build_bench(
+        args.config,
+        device=args.device,
+        batch_size=args.batch_size,
+        input_size=args.input_size,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        estimator=args.estimator)
+    settings = resolve_settings(args.settings, args.channels_last)
+    cases = [c for c in CASES if c in args.cases]
+    flops = supernet_mflops(bench)
+    plain, plain_flops = _build_plain_cases(bench, cases, args)
+    flops.update(plain_flops)
+    calls = Calls(bench, plain)
+    same = (compare_settings(bench, settings, float64=args.float64)
+            if args.precision else None)
+    samples, loads = interleaved_samples(calls, settings, cases,
+                                         args.warmup, args.repeats)
+    nb = args.batch_size
+    results: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for setting in settings:
+        res = results[setting.name] = {}
+        for case in cases:
+            r = timing_summary(samples[setting.name][case])
+            r.update(peak_memory_of(calls.get(setting, case), args.device))
+            r['images_per_s'] = nb / r['median_s']
+            r['forward_mflops_per_image'] = flops[case]
+            r['train_gflops_per_step'] = 3 * flops[case] * nb / 1e3
+            r['achieved_gflops_per_s'] = (r['train_gflops_per_step'] /
+                                          r['median_s'])
+            res[case] = r
+    ratios = {s: compute_ratios(r) for s, r in results.items()}
+    spread = {
+        s: {
+            f'{case}_vs_{ref}': round_ratios(samples[s][case],
+                                             samples[s][ref])
+            for ref in ('subnet', 'mbv2', 'weight') if ref in cases
+            for case in cases if case != ref
+        }
+        for s in samples
+    }
+    speedup = None
+    if 'reference' in samples and len(samples) > 1:
+        speedup = {
+            name: {
+                case: round_ratios(samples[name][case],
+                                   samples['reference'][case])
+                for case in cases
+            }
+            for name in samples if name != 'reference'
+        }
+    syncs = None
+    if args.sync_counts:
+        calls.stepper.use(settings[0])
+        syncs = dict(
+            weight=count_sync_points(calls.stepper.case('weight')),
+            weight_path=count_sync_points(calls.stepper.case('weight_path')),
+            arch=count_sync_points(calls.stepper.case('arch')),
+            note=('counted with a dispatch mode; item counts include CPU '
+                  "scalars (Adam's per-parameter step counters) that do not "
+                  'sync; set_sampling adds one device-to-host copy of the '
+                  'alphas (and betas) per step on CUDA (not seen on CPU)'))
+    return dict(
+        benchmark='search_step',
+        config=args.config,
+        space=bench.space.name,
+        device=args.device,
+        batch_size=nb,
+        input_size=bench.input_size,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        settings={s.name: s.to_dict()
+                  for s in settings},
+        rounds=args.repeats,
+        warmup=args.warmup,
+        threads=torch.get_num_threads(),
+        estimator=bench.estimator_kind,
+        derived_arch=bench.algorithm.mutator.derived_arch().to_net_config(),
+        flops_note=(
+            'analytic conv/linear mult-adds; training = 3 x forward; '
+            'supernet: mean over 32 sampled steps of the ops in play' +
+            ('' if res_scale(bench) == 1 else
+             f'; scaled by (input/space input)^2 = {res_scale(bench):.3f}')),
+        machine=machine_info(),
+        load_before=load_before,
+        load_rounds=loads,
+        load_after=load(),
+        same_results=same,
+        results=results,
+        ratios=ratios,
+        round_ratios=spread,
+        speedup=speedup,
+        sync_points=syncs,
+        projection=(paper_search_projection(results, nb)
+                    if bench.space.name == PAPER_SPACE else None))

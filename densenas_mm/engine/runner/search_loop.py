@@ -223,8 +223,7 @@ class DenseNASSearchLoop(EpochBasedTrainLoop):
         return dict(
             batch_size=getattr(self.arch_dataloader, 'batch_size', None),
             dtype=compute_dtype(wrapper, algo.architecture),
-            memory_format='channels_last'
-            if algo.channels_last else 'contiguous')
+            memory_format=algo.memory_format)
 
     def check_cost_setting(self) -> List[str]:
         """Warn (or fail, with ``on_mismatch='error'``) when the latency

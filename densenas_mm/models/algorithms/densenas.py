@@ -22,6 +22,11 @@ SAMPLING_OF_PHASE = dict(warmup='uniform', weight='sample', arch='pair')
 #: How gradients are cleared before every backward and after every step
 #: (see the ``grad_zeroing`` argument of :class:`DenseNAS`).
 GRAD_ZEROING = ('set_to_none', 'in_place')
+#: What a weight step runs (the ``weight_paths`` argument of
+#: :class:`DenseNAS`): every path (the paper) or one sampled path.
+WEIGHT_PATHS = ('all', 'sampled')
+#: Values of the ``channels_last`` argument of :class:`DenseNAS`.
+CHANNELS_LAST = (True, False, 'auto')
 
 
 @dataclass
@@ -65,8 +70,9 @@ class DenseNAS(BaseAlgorithm):
     - **weight step** (search-train data): one op sampled per mixed op,
       uniformly in the ``'warmup'`` phase and from softmax(alpha) in the
       ``'weight'`` phase; every head branch still runs, weighted by the
-      (detached) path probabilities; cross-entropy; only the
-      ``architecture`` optimiser steps.
+      (detached) path probabilities (``weight_paths='all'``, the paper), or
+      only one sampled path runs (``weight_paths='sampled'``);
+      cross-entropy; only the ``architecture`` optimiser steps.
     - **arch step** (search-val data): two ops sampled per mixed op from
       softmax(alpha), outputs weighted by the softmax over the pair; loss =
       CE + cost term (Eq. 8) on the chained expected cost; only the
@@ -109,9 +115,30 @@ class DenseNAS(BaseAlgorithm):
         val_sampling (str): Mutator mode for supernet validation: ``'all'``
             (every op weighted by softmax(alpha), the reference) or
             ``'argmax'`` (the current derived ops).
-        channels_last (bool): Keep the supernet's weights and inputs in
-            channels-last memory format (faster convolutions on recent
-            GPUs, with AMP in particular). Results are unchanged.
+        weight_paths (str): What a weight step runs (arch steps, the chained
+            cost and validation are the same in both):
+
+            - ``'all'`` (the paper, the default): every head branch of
+              every block, weighted by the detached path probabilities
+              ``p_ij`` (51 head branches and all 39 stacking layers in the
+              MobileNetV2 space);
+            - ``'sampled'`` (beyond the paper): one stem-to-terminal path,
+              drawn per step like the ops (uniformly per route in warm-up,
+              from softmax(beta / T) after; same path on every rank, replayed
+              on resume), runs unweighted, so a weight step costs about one
+              network (docs/benchmarks.md).
+        channels_last (bool | str): Memory format of the steps: ``False``
+            (default) keeps weights and batches contiguous; ``True`` keeps
+            the supernet's weights and every batch channels-last (faster
+            convolutions on recent GPUs, with AMP in particular);
+            ``'auto'`` makes the batches channels-last on CPU only, where
+            every step kind runs faster (docs/benchmarks.md) but PyTorch's
+            channels-last BatchNorm accumulates in float32: the same
+            function, with a larger float32 error in the gradients (on the
+            paper's space at batch 8: 24% relative gradient error against
+            float64, the contiguous kernels' 6%). Only ``True`` counts as a
+            channels-last run for the latency-table check
+            (:attr:`memory_format`).
         check_finite (bool): Stop with a clear error on NaN/inf loss or
             arch params.
         divergence_guard (dict, optional): Stop, before the update, on a
@@ -134,7 +161,8 @@ class DenseNAS(BaseAlgorithm):
                  check_finite: bool = True,
                  divergence_guard: Optional[Dict] = dict(
                      factor=100.0, window=100, min_steps=20, floor=1.0),
-                 channels_last: bool = False,
+                 channels_last: Union[bool, str] = False,
+                 weight_paths: str = 'all',
                  data_preprocessor: Optional[Union[Dict,
                                                    torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
@@ -178,11 +206,20 @@ class DenseNAS(BaseAlgorithm):
                             f'{type(divergence_guard).__name__}')
         self.divergence_guard = (None if divergence_guard is None else
                                  DivergenceGuard(**divergence_guard))
-        self.channels_last = bool(channels_last)
-        if self.channels_last:
+        if not (isinstance(channels_last, bool) or channels_last == 'auto'):
+            raise ValueError(f'DenseNAS: channels_last must be one of '
+                             f'{CHANNELS_LAST}, got {channels_last!r}')
+        self.channels_last = channels_last
+        if self.channels_last is True:
             # Module.to(device) later keeps the strides of the parameters.
             self.architecture.to(memory_format=torch.channels_last)
+        if weight_paths not in WEIGHT_PATHS:
+            raise ValueError(f'DenseNAS: weight_paths must be one of '
+                             f'{WEIGHT_PATHS}, got {weight_paths!r}')
+        self.weight_paths = weight_paths
         self._untagged_steps = 0
+        # The architecture's parameters, listed once (_weights_frozen).
+        self._weight_params: Optional[List[torch.nn.Parameter]] = None
 
     # ------------------------------------------------------------- steps
     def train_step(self,
@@ -219,7 +256,10 @@ class DenseNAS(BaseAlgorithm):
         model_call = model_call or self
         generator = torch.Generator().manual_seed(seed)
         self.mutator.set_sampling(
-            SAMPLING_OF_PHASE[phase], generator, arch_grad=phase == 'arch')
+            SAMPLING_OF_PHASE[phase],
+            generator,
+            arch_grad=phase == 'arch',
+            sample_path=phase != 'arch' and self.weight_paths == 'sampled')
         wrapper = optim_wrapper['mutator' if phase == 'arch' else
                                 'architecture']
         zero_kwargs = dict(set_to_none=self.grad_zeroing == 'set_to_none')
@@ -288,9 +328,21 @@ class DenseNAS(BaseAlgorithm):
     # -------------------------------------------------------- validation
     @contextmanager
     def _weights_frozen(self, frozen: bool) -> Iterator[None]:
-        """Turn off gradients of the architecture's weights for a block."""
-        params = ([p for p in self.architecture.parameters()
-                   if p.requires_grad] if frozen else [])
+        """Turn off gradients of the architecture's weights for a block.
+
+        The parameters are listed once (walking the supernet's ~7,000
+        modules took ~20 ms a step on the MobileNetV2 space); those with
+        ``requires_grad`` at entry are frozen and restored. A parameter
+        added to the architecture later is not frozen, which costs its
+        gradient's time and nothing else (gradients are cleared before
+        every backward); :meth:`refresh_weight_list` lists them again.
+        """
+        if not frozen:
+            yield
+            return
+        if self._weight_params is None:
+            self.refresh_weight_list()
+        params = [p for p in self._weight_params if p.requires_grad]
         for p in params:
             p.requires_grad_(False)
         try:
@@ -299,9 +351,31 @@ class DenseNAS(BaseAlgorithm):
             for p in params:
                 p.requires_grad_(True)
 
+    def refresh_weight_list(self) -> None:
+        """List the architecture's parameters again (after changing its
+        modules), for the architecture steps' freezing."""
+        self._weight_params = list(self.architecture.parameters())
+
+    @property
+    def memory_format(self) -> str:
+        """The memory format a run declares for its latency-table check:
+        ``'channels_last'`` with ``channels_last=True``, else
+        ``'contiguous'`` (``'auto'`` is a CPU speed choice, not a setting
+        of the searched network)."""
+        return ('channels_last'
+                if self.channels_last is True else 'contiguous')
+
+    def channels_last_on(self, device: torch.device) -> bool:
+        """Whether batches on ``device`` run channels-last."""
+        if self.channels_last == 'auto':
+            return torch.device(device).type == 'cpu'
+        return bool(self.channels_last)
+
     def _to_memory_format(self, batch: Dict[str, Any]) -> Dict[str, Any]:
-        if self.channels_last and isinstance(batch.get('inputs'), Tensor):
-            batch['inputs'] = batch['inputs'].contiguous(
+        inputs = batch.get('inputs')
+        if (isinstance(inputs, Tensor) and inputs.dim() == 4
+                and self.channels_last_on(inputs.device)):
+            batch['inputs'] = inputs.contiguous(
                 memory_format=torch.channels_last)
         return batch
 

@@ -1,5 +1,5 @@
 """The DenseNAS supernet backbone (MobileNetV2- and ResNet-based spaces)."""
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -168,19 +168,47 @@ class DenseNASSupernet(BaseBackbone):
             for m in self.modules() if isinstance(m, DenseNASMixedOp)
         }
 
+    def edges_in_play(self) -> Set[Tuple[int, int]]:
+        """The ``(src, dst)`` edges the next forward computes.
+
+        An edge runs when its source is computed and the source's route has
+        it in play (every target; the fixed one; the sampled one); a block
+        is computed when an edge into it runs. With one path sampled
+        (``DenseRoutingMutator.sample_path``) these are the path's edges.
+
+        Raises:
+            RuntimeError: If no edge in play reaches the terminal.
+        """
+        graph = self.graph
+        in_play = {
+            i: set(route.active_targets())
+            for i, route in self._routes_by_node()
+        }
+        computed, edges = {0}, set()
+        for j in range(1, graph.terminal + 1):
+            for edge in graph.in_edges(j):
+                if edge.src in computed and edge.out_index in in_play[
+                        edge.src]:
+                    edges.add((edge.src, j))
+                    computed.add(j)
+        if graph.terminal not in computed:
+            raise RuntimeError('no active path reaches the terminal; the '
+                               'fixed routes do not form a path')
+        return edges
+
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         graph = self.graph
         feats: Dict[int, Tensor] = {0: self.stem(x)}
         probs = {i: route() for i, route in self._routes_by_node()}
-        active = {
-            i: set(route.active_targets())
+        fan_out = {
+            i: len(route.active_targets())
             for i, route in self._routes_by_node()
         }
+        run = self.edges_in_play()
         for j in range(1, graph.terminal + 1):
             outs, weights = [], []
             for edge in graph.in_edges(j):
-                if edge.src not in feats or edge.out_index not in active[
-                        edge.src]:
+                if (edge.src, j) not in run:
                     continue
                 branch = (self.terminal[edge_key(edge.src)]
                           if j == graph.terminal else
@@ -188,7 +216,7 @@ class DenseNASSupernet(BaseBackbone):
                 outs.append(branch(feats[edge.src]))
                 # a source routed to one target only passes weight 1
                 weights.append(probs[edge.src][edge.out_index]
-                               if len(active[edge.src]) > 1 else None)
+                               if fan_out[edge.src] > 1 else None)
             for edge in graph.in_edges(j):
                 if self._last_use.get(edge.src) == j:
                     feats.pop(edge.src, None)
@@ -204,9 +232,6 @@ class DenseNASSupernet(BaseBackbone):
                 for layer in self.blocks[block_key(j)].layers:
                     total = layer(total)
             feats[j] = total
-        if graph.terminal not in feats:
-            raise RuntimeError('no active path reaches the terminal; the '
-                               'fixed routes do not form a path')
         return (feats[graph.terminal], )
 
     @staticmethod

@@ -15,6 +15,9 @@ from typing import Dict, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmrazor.models.task_modules.estimators.counters.op_counters import \
+    Conv2dCounter
+from mmrazor.registry import TASK_UTILS as MMRAZOR_TASK_UTILS
 
 from densenas_mm.latency.signature import OpSignature
 from densenas_mm.search_space.ops import build_op
@@ -29,6 +32,13 @@ NOT_COUNTED = [
     'AdaptiveAvgPool3dCounter', 'AdaptiveMaxPool1dCounter',
     'AdaptiveMaxPool2dCounter', 'AdaptiveMaxPool3dCounter', 'UpsampleCounter'
 ]
+
+
+@MMRAZOR_TASK_UTILS.register_module()
+class DepthwiseConv2dCounter(Conv2dCounter):
+    """mmrazor's counter of :class:`~densenas_mm.search_space.depthwise.
+    DepthwiseConv2d` (counted as the ``nn.Conv2d`` it is; mmrazor looks
+    counters up by class name)."""
 
 
 @dataclass

@@ -33,6 +33,8 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
       softmax(alpha)),
       ``'pair'`` two ops drawn from softmax(alpha) without replacement,
       ``'all'`` every op weighted, ``'argmax'`` the most probable one;
+      optionally with one sampled path instead of every route
+      (:meth:`sample_path`, the path-sampling weight steps);
     - exposes the distributions the chained cost estimator needs
       (:meth:`op_distribution`, :meth:`route_probs`);
     - re-balances the sampled alphas after an architecture step (Eq. 9,
@@ -162,8 +164,10 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
     def set_sampling(self,
                      mode: str,
                      generator: Optional[torch.Generator] = None,
-                     arch_grad: bool = False) -> None:
-        """Choose the ops in play in every mixed op.
+                     arch_grad: bool = False,
+                     sample_path: bool = False) -> None:
+        """Choose the ops in play in every mixed op (and, optionally, one
+        path through the supernet).
 
         Args:
             mode (str): One of :data:`SAMPLING_MODES`.
@@ -171,10 +175,21 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
                 rank the same seeded one so that all ranks run the same ops.
             arch_grad (bool): Whether alphas/betas take gradients in the
                 coming forward (True only for architecture steps).
+            sample_path (bool): Also draw one stem-to-terminal path
+                (:meth:`sample_path`) and put only it in play: one target per
+                route along it, drawn uniformly in ``'uniform'`` mode and
+                from softmax(beta / T) in ``'sample'`` mode (the path's
+                probability is then the product of its ``p_ij``, the path
+                distribution of the chained cost). Only for those two modes
+                (weight steps). Without it every route is open and the
+                supernet weighs every head branch by ``p_ij``.
         """
         if mode not in SAMPLING_MODES:
             raise ValueError(f'sampling mode must be one of {SAMPLING_MODES},'
                              f' got {mode!r}')
+        if sample_path and mode not in ('uniform', 'sample'):
+            raise ValueError(f"sample_path needs mode 'uniform' or 'sample' "
+                             f'(weight steps), got mode {mode!r}')
         self.mode = mode
         for m in list(self._ops.values()) + list(self._routes.values()):
             m.arch_grad = arch_grad
@@ -193,21 +208,22 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
         by_n: Dict[int, List[str]] = {}
         for alias in searchable:
             by_n.setdefault(self._ops[alias].num_choices, []).append(alias)
-        # One device-to-host copy of every alpha (the step's one necessary
-        # sync: sampling runs on a CPU generator, equal on every rank);
-        # none in 'uniform' mode, which does not read alpha.
         groups = list(by_n.items())
+        # One device-to-host copy of every alpha (and of the betas when a
+        # path is drawn from them): the step's one necessary sync, since
+        # sampling runs on a CPU generator, equal on every rank; none in
+        # 'uniform' mode, which reads neither.
         host: List[Optional[Tensor]] = [None] * len(groups)
-        if groups and mode != 'uniform':
-            stacked = [
-                torch.stack([self._arch_params[a].detach() for a in aliases])
-                for _, aliases in groups
-            ]
-            flat = torch.cat([t.flatten() for t in stacked]).float().cpu()
-            host = [
-                t.view(len(aliases), n) for t, (n, aliases) in zip(
-                    flat.split([t.numel() for t in stacked]), groups)
-            ]
+        betas: Dict[str, Tensor] = {}
+        if mode != 'uniform':
+            drawn = self._routes_to_draw() if sample_path else []
+            host_all = self._to_host(
+                [
+                    torch.stack([self._arch_params[a] for a in aliases])
+                    for _, aliases in groups
+                ] + [self._arch_params[a] for a in drawn])
+            host = list(host_all[:len(groups)])
+            betas = dict(zip(drawn, host_all[len(groups):]))
         for (n, aliases), alpha in zip(groups, host):
             if mode == 'argmax':
                 picks = alpha.argmax(dim=1, keepdim=True)
@@ -223,6 +239,76 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
                     generator=generator)
             for alias, row in zip(aliases, picks.tolist()):
                 self._ops[alias].set_active(row)
+        if sample_path:
+            self.sample_path(generator, betas if mode == 'sample' else None)
+
+    def _routes_to_draw(self) -> List[str]:
+        """Aliases of the routes a path draw reads beta from."""
+        return [
+            a for a, r in self._routes.items()
+            if a in self._arch_params and not r.is_fixed
+        ]
+
+    @staticmethod
+    def _to_host(tensors: List[Tensor]) -> List[Tensor]:
+        """Detached float CPU copies of ``tensors`` in one transfer."""
+        if not tensors:
+            return []
+        flat = torch.cat([t.detach().flatten() for t in tensors]).float()
+        return [
+            part.view(t.shape) for part, t in zip(
+                flat.cpu().split([t.numel() for t in tensors]), tensors)
+        ]
+
+    @torch.no_grad()
+    def sample_path(self,
+                    generator: Optional[torch.Generator] = None,
+                    betas: Optional[Dict[str, Tensor]] = None) -> List[int]:
+        """Draw one stem-to-terminal path and put only it in play.
+
+        Every route draws a target (so a step consumes the same random
+        numbers whatever the path), uniformly without ``betas``, else from
+        softmax(beta / T); then, from the stem on, each route on the path is
+        set to its draw (fixed routes keep their target). The supernet then
+        runs only the path's blocks, one head op into each, unweighted.
+
+        Args:
+            generator (torch.Generator, optional): CPU generator (seeded
+                equally on every rank).
+            betas (dict[str, Tensor], optional): Host copies of the betas by
+                route alias; None draws uniformly.
+
+        Returns:
+            list[int]: The node ids of the path, stem (0) to terminal.
+        """
+        draws: Dict[str, int] = {}
+        by_n: Dict[int, List[str]] = {}
+        for alias in self._routes_to_draw():
+            by_n.setdefault(self._routes[alias].num_choices, []).append(alias)
+        for n, aliases in by_n.items():
+            if betas is None:
+                picks = torch.randint(n, (len(aliases), ), generator=generator)
+            else:
+                probs = torch.stack([
+                    F.softmax(betas[a] / self._routes[a].temperature, dim=-1)
+                    for a in aliases
+                ])
+                picks = torch.multinomial(
+                    probs, 1, generator=generator).flatten()
+            draws.update(zip(aliases, picks.tolist()))
+        graph = self.graph
+        node, path = 0, [0]
+        while node != graph.terminal:
+            alias = route_alias(node)
+            route = self._routes[alias]
+            if alias in draws:
+                index = draws[alias]
+                route.current_choice = route.choices[index]
+            else:  # fixed, or a single target
+                index = route.active_targets()[0]
+            node = graph.outgoing[node][index]
+            path.append(node)
+        return path
 
     def op_distribution(self,
                         alias: str,

@@ -535,3 +535,31 @@ def test_divergence_on_one_rank_stops_every_rank_before_saving(
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         assert f.read().strip().endswith('epoch_2.pth')
     assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))
+
+
+@pytest.mark.slow
+def test_path_sampling_search_keeps_ranks_identical_and_resumes_exactly(
+        search_config, env, tmp_path):
+    """The path-sampling weight steps (one --cfg-options key): 2 gloo ranks
+    sample the same paths (every parameter identical on both), and a run
+    killed mid-epoch and resumed ends where the uninterrupted one ends."""
+    option = ('--cfg-options', 'model.weight_paths=sampled')
+    full_dir = str(tmp_path / 'path_full')
+    text = _dist_train(search_config, full_dir, env, *option)
+    assert "weight_paths='sampled'" in text
+    states = [
+        torch.load(
+            osp.join(full_dir, f'state_rank{r}.pt'), weights_only=False)
+        for r in (0, 1)
+    ]
+    buffers = ('running_mean', 'running_var', 'num_batches_tracked')
+    compared = [k for k in states[0] if not k.endswith(buffers)]
+    assert len(compared) > len(_arch_params(states[0]))
+    for k in compared:
+        assert torch.equal(states[0][k], states[1][k]), k
+    resumed_dir = str(tmp_path / 'path_resumed')
+    killed = _killed_config(search_config, tmp_path, epoch=2, it=1)
+    _dist_train(killed, resumed_dir, env, *option, ok=False)
+    text = _dist_train(search_config, resumed_dir, env, '--resume', *option)
+    assert 'resumed epoch: 1' in text
+    _assert_same_search(full_dir, resumed_dir, 2)
