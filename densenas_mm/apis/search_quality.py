@@ -44,14 +44,15 @@ class NetResult:
         kind (str): ``'searched'``, ``'random'`` or ``'budget'``.
         arch (str): The architecture YAML.
         lut_latency (float): LUT-predicted latency in ms.
-        top1 (float, optional): Test top-1 after retraining (None when the
-            net was not retrained).
+        top1 (float, optional): Test top-1 after retraining, the mean over
+            the retrain seeds (None when the net was not retrained).
         seed (int, optional): Search seed (searched / budget nets).
         target (float, optional): The latency budget of a budget search.
         path (list[int]): The block path.
         measured_latency (float, optional): Measured whole-net latency in ms.
         best_latency (float, optional): A budget search's ``best.yaml`` LUT
             latency (its ``arch`` is where it ended, ``last.yaml``).
+        top1_seeds (list[float]): Top-1 of each retrain seed.
     """
     name: str
     kind: str
@@ -63,6 +64,7 @@ class NetResult:
     path: List[int] = field(default_factory=list)
     measured_latency: Optional[float] = None
     best_latency: Optional[float] = None
+    top1_seeds: List[float] = field(default_factory=list)
 
 
 def loader_options(names: Sequence[str]) -> List[str]:
@@ -250,6 +252,8 @@ def format_summary(results: Sequence[NetResult],
         meas = ('-' if r.measured_latency is None else
                 f'{r.measured_latency:.2f}')
         top1 = '-' if r.top1 is None else f'{r.top1:.2f}'
+        if len(r.top1_seeds) > 1:
+            top1 += ' (' + ' / '.join(f'{t:.2f}' for t in r.top1_seeds) + ')'
         lines.append(f'| {r.name} | {r.path} | {r.lut_latency:.2f} | '
                      f'{meas} | {top1} |')
     if summary.get('random_mean') is not None and summary.get('searched'):

@@ -101,6 +101,10 @@ def test_format_summary():
     assert '| searched_s0 | [0, 1, 7] | 5.00 | - | 90.00 |' in text
     assert '| random_0 | [0, 2, 7] | 5.10 | 4.20 | 88.00 |' in text
     assert 'ranks [1] of 2' in text
+    seeds = Q.NetResult('random_1', 'random', 'c.yaml', 5.0, 87.5,
+                        path=[0, 7], top1_seeds=[87.0, 88.0])
+    assert '| random_1 | [0, 7] | 5.00 | - | 87.50 (87.00 / 88.00) |' in \
+        Q.format_summary([seeds], Q.rank_summary([], [87.5]))
 
 
 @pytest.mark.slow
@@ -116,7 +120,7 @@ def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
         '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
         '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
         '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
-        '--arch', 'last'
+        '--arch', 'last', '--retrain-seed', '0', '1'
     ])
     assert len(summary['searched']) == 1 and len(summary['random']) == 2
     assert all(0 <= t <= 100 for t in summary['searched'] +
@@ -128,6 +132,10 @@ def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
     assert [n['kind'] for n in saved['nets']] == [
         'searched', 'random', 'random', 'budget'
     ]
+    for net in saved['nets'][:3]:  # two retrain seeds each, scored by mean
+        assert len(net['top1_seeds']) == 2
+        assert net['top1'] == pytest.approx(sum(net['top1_seeds']) / 2)
+    assert (wd / 'retrain' / 'random_0_seed1' / 'metrics.json').is_file()
     assert (wd / 'results.png').stat().st_size > 5000
     assert 'budget 5 ms -> derived at the end' in (wd /
                                                     'results.md').read_text()
@@ -139,7 +147,7 @@ def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
         '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
         '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
         '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
-        '--arch', 'last', '--reuse'
+        '--arch', 'last', '--retrain-seed', '0', '1', '--reuse'
     ])
     assert [p.stat().st_mtime_ns for p in logs] == stamps
     assert again['searched'] == summary['searched']
