@@ -115,13 +115,14 @@ def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     tool = load_tool('benchmark/search_quality.py')
     wd = tmp_path / 'sq'
-    summary = tool.main([
+    args = [
         '--search-config', DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET,
         '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
         '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
         '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
         '--arch', 'last', '--retrain-seed', '0', '1'
-    ])
+    ]
+    summary = tool.main(args)
     assert len(summary['searched']) == 1 and len(summary['random']) == 2
     assert all(0 <= t <= 100 for t in summary['searched'] +
                summary['random'])
@@ -142,13 +143,7 @@ def test_benchmark_tool_end_to_end(lut, tmp_path, demo_data_root,
     # --reuse: nothing runs again, the same numbers come back
     logs = sorted(wd.rglob('*.log'))
     stamps = [p.stat().st_mtime_ns for p in logs]
-    again = tool.main([
-        '--search-config', DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET,
-        '--lut', lut, '--seeds', '0', '--random', '2', '--tolerance', '1.0',
-        '--search-epochs', '2', '--warmup-epochs', '1', '--retrain-epochs',
-        '1', '--targets', '5', '--jobs', '2', '--work-dir', str(wd),
-        '--arch', 'last', '--retrain-seed', '0', '1', '--reuse'
-    ])
+    again = tool.main(args + ['--reuse'])
     assert [p.stat().st_mtime_ns for p in logs] == stamps
     assert again['searched'] == summary['searched']
     assert again['random'] == summary['random']

@@ -139,12 +139,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
                         osp.join(wd, f'budget_{target:g}'), seed, lut, opts,
                         'last', reuse=args.reuse)
         best = osp.join(osp.dirname(path), 'best.yaml')
-        r = Q.NetResult(f'budget_{target:g}', 'budget', path,
-                        Q.arch_latency(path, lut, noisy), seed=seed,
-                        target=target)
-        r.best_latency = (Q.arch_latency(best, lut, noisy)
-                          if osp.isfile(best) else None)
-        return r
+        return Q.NetResult(
+            f'budget_{target:g}', 'budget', path,
+            Q.arch_latency(path, lut, noisy), seed=seed, target=target,
+            best_latency=(Q.arch_latency(best, lut, noisy)
+                          if osp.isfile(best) else None))
 
     results = Q.parallel(args.jobs, run_search, args.seeds)
     target = sum(r.lut_latency for r in results) / len(results)

@@ -15,6 +15,7 @@ import torch
 from densenas_mm.search_space.depthwise import (GROUPED_GRAD_MIN_KERNEL,
                                                 depthwise_weight_grad)
 from densenas_mm.utils.rounds import time_rounds
+from densenas_mm.utils.timing import summarize
 
 #: (channels, input resolution) of the expanded MBConv inputs of the
 #: paper's MobileNetV2 space at 224x224 (expansion 3-6).
@@ -64,8 +65,7 @@ def run(batch_size: int = 8,
                     fns, rounds, warmup=1, min_repeats=repeats,
                     clock='thread')
                 med = {
-                    key: float(torch.tensor([t for r in v for t in r
-                                             ]).median()) * 1e3
+                    key: summarize([t for r in v for t in r]).median * 1e3
                     for key, v in times.items()
                 }
                 rows.append(
