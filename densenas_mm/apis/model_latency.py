@@ -9,7 +9,11 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 
-from densenas_mm.utils.timing import summarize, time_samples
+from densenas_mm.utils.timing import timed
+
+
+# The statistics a model-latency result reports (``<name>_ms``).
+REPORTED = ('median', 'mean', 'std', 'min', 'p10', 'p90', 'max')
 
 
 def cuda_unavailable_reason() -> Optional[str]:
@@ -55,16 +59,9 @@ def measure_latency(model: nn.Module,
     model = model.to(device).eval()
     x = torch.randn(*input_shape, device=device)
     with torch.inference_mode():
-        samples = time_samples(lambda: model(x), warmup, repeats)
-    stats = summarize([1e3 * s for s in samples])
+        result = timed(
+            lambda: model(x), unit='ms', warmup=warmup, min_repeats=repeats)
     return dict(
-        median_ms=stats.median,
-        mean_ms=stats.mean,
-        std_ms=stats.std,
-        min_ms=stats.min,
-        p10_ms=stats.p10,
-        p90_ms=stats.p90,
-        max_ms=stats.max,
-        repeats=stats.n,
+        result.summary(*REPORTED),
         batch_size=input_shape[0],
-        per_image_ms=stats.median / input_shape[0])
+        per_image_ms=result.stats.median / input_shape[0])

@@ -36,8 +36,8 @@ from mmengine.utils import ProgressBar
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, ROUND_STATISTICS,
                                       RoundStats, measure_until_agreed)
-from densenas_mm.utils.timing import (KEEP_MEMORY, keep_freed_memory,
-                                      preemption_counter)
+from densenas_mm.utils.timing import (KEEP_MEMORY, TimingResult,
+                                      keep_freed_memory, preemption_counter)
 from .measure import (check_device, environment, resolve_clock, time_modules,
                       timestamp)
 from .modules import build_module, make_input, prepare
@@ -53,8 +53,9 @@ IDENTITY_KEYS = ('device', 'device_type', 'torch', 'cuda', 'cudnn',
                  'allocator', 'clock', 'drop_preempted', 'statistic', 'warmup',
                  'min_repeats', 'max_repeats', 'max_seconds')
 
-# (sigs, device, act, rounds, **timing) -> {key: [[ms of round 1], ...]}
-MeasureFn = Callable[..., Mapping[str, Sequence[Sequence[float]]]]
+# (sigs, device, act, rounds, **timing) -> {key: [TimingResult (ms) of
+# round 1, ...]}
+MeasureFn = Callable[..., Mapping[str, Sequence[TimingResult]]]
 
 
 @dataclass
@@ -88,7 +89,7 @@ class BuildReport:
 
 def measure_signatures(sigs: Sequence[OpSignature], device: str, act: str,
                        rounds: int,
-                       **timing: Any) -> Dict[str, List[List[float]]]:
+                       **timing: Any) -> Dict[str, List[TimingResult]]:
     """Build the modules of ``sigs`` and time them in interleaved rounds.
 
     Args:
@@ -100,7 +101,8 @@ def measure_signatures(sigs: Sequence[OpSignature], device: str, act: str,
             ``max_seconds``, ``clock`` of each round.
 
     Returns:
-        dict: Key -> one list of durations (ms) per round.
+        dict: Key -> one :class:`~densenas_mm.utils.timing.TimingResult`
+        (ms) per round.
     """
     items = {
         sig.key: (prepare(build_module(sig, act), sig,
@@ -216,7 +218,7 @@ def build_latency_table(space: Any,
         resume (bool): Reuse compatible entries of ``OUT`` / ``OUT.partial``.
         progress (bool): Show an mmengine progress bar.
         measure (callable, optional): ``(sigs, device, act, rounds,
-            **timing) -> {key: [[ms, ...] per round]}``; defaults to
+            **timing) -> {key: [TimingResult in ms per round]}``; defaults to
             :func:`measure_signatures`.
 
     Returns:

@@ -16,8 +16,8 @@ import torch
 import torch.nn as nn
 
 from densenas_mm.utils.rounds import time_rounds
-from densenas_mm.utils.timing import (CLOCKS, KEEP_MEMORY, keep_freed_memory,
-                                      summarize, time_samples)
+from densenas_mm.utils.timing import (CLOCKS, KEEP_MEMORY, TimingResult,
+                                      keep_freed_memory, timed)
 
 
 def cpu_name() -> str:
@@ -137,7 +137,7 @@ def _eval_mode(modules: List[nn.Module]) -> Iterator[None]:
 @torch.no_grad()
 def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
                                                 torch.Tensor]], rounds: int,
-                 **timing: Any) -> Dict[Hashable, List[List[float]]]:
+                 **timing: Any) -> Dict[Hashable, List[TimingResult]]:
     """Time ``module(x)`` of every item in interleaved rounds, in ms.
 
     Args:
@@ -150,12 +150,12 @@ def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
             ``max_seconds``, ``clock`` of each round.
 
     Returns:
-        dict: Key -> one list of durations (ms) per round.
+        dict: Key -> one :class:`~densenas_mm.utils.timing.TimingResult`
+        (ms) per round.
     """
     fns = {key: (lambda m=m, x=x: m(x)) for key, (m, x) in items.items()}
     with _eval_mode([m for m, _ in items.values()]):
-        got = time_rounds(fns, rounds, **timing)
-    return {k: [[1e3 * s for s in r] for r in v] for k, v in got.items()}
+        return time_rounds(fns, rounds, unit='ms', **timing)
 
 
 @torch.no_grad()
@@ -165,8 +165,7 @@ def time_module(module: nn.Module,
                 min_repeats: int = 5,
                 max_repeats: int = 50,
                 rel_std: float = 0.05,
-                max_seconds: Optional[float] = None
-                ) -> Tuple[float, float, int]:
+                max_seconds: Optional[float] = None) -> TimingResult:
     """Time ``module(x)`` in ms with the project's one timing loop.
 
     Args:
@@ -181,16 +180,14 @@ def time_module(module: nn.Module,
             once the timed runs took this long in total.
 
     Returns:
-        tuple[float, float, int]: Mean (ms), standard deviation of single
-        runs (ms), number of timed runs.
+        TimingResult: The timed runs in ms (``.stats.mean``, ...).
     """
     with _eval_mode([module]):
-        samples = time_samples(
+        return timed(
             lambda: module(x),
+            unit='ms',
             warmup=max(warmup, 0),
             min_repeats=min_repeats,
             max_repeats=max_repeats,
             rel_sem=rel_std,
             max_seconds=max_seconds)
-    stats = summarize([1e3 * s for s in samples])
-    return stats.mean, stats.std, stats.n

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import (Any, Callable, Dict, Hashable, List, Mapping, Optional,
                     Sequence, Tuple, TypeVar)
 
-from .timing import summarize, time_samples
+from .timing import TimingResult, timed
 
 # How the rounds of one entry become its value: the median (over rounds)
 # of each round's median, the median of each round's minimum, the minimum
@@ -31,29 +31,30 @@ K = TypeVar('K', bound=Hashable)
 
 
 def time_rounds(fns: Mapping[K, Callable[[], Any]], rounds: int,
-                **timing: Any) -> Dict[K, List[List[float]]]:
+                **timing: Any) -> Dict[K, List[TimingResult]]:
     """Time every callable of ``fns`` in ``rounds`` interleaved rounds.
 
-    Round ``r`` runs :func:`time_samples` (with ``timing``, its warm-up
-    included) on each callable in turn, in the order of ``fns``.
+    Round ``r`` runs :func:`~densenas_mm.utils.timing.timed` (with
+    ``timing``, its warm-up included) on each callable in turn, in the
+    order of ``fns``.
 
     Args:
         fns (Mapping): Key -> callable without arguments.
         rounds (int): Rounds (>= 1).
-        **timing: Arguments of :func:`time_samples`.
+        **timing: Arguments of :func:`timed` (``unit``, ``warmup``, ...).
 
     Returns:
-        dict: Key -> one list of durations (seconds) per round.
+        dict: Key -> one :class:`TimingResult` per round.
 
     Raises:
         ValueError: For ``rounds < 1``.
     """
     if rounds < 1:
         raise ValueError(f'rounds must be >= 1, got {rounds}')
-    out: Dict[K, List[List[float]]] = {key: [] for key in fns}
+    out: Dict[K, List[TimingResult]] = {key: [] for key in fns}
     for _ in range(rounds):
         for key, fn in fns.items():
-            out[key].append(time_samples(fn, **timing))
+            out[key].append(timed(fn, **timing))
     return out
 
 
@@ -99,13 +100,12 @@ class RoundStats:
                              f'{len(self.minima)}')
 
     @classmethod
-    def from_samples(cls,
-                     rounds: Sequence[Sequence[float]],
-                     statistic: str = DEFAULT_STATISTIC,
-                     scale: float = 1.0) -> 'RoundStats':
-        """Statistics of per-round samples (each round non-empty), times
-        ``scale`` (1e3: seconds to ms)."""
-        stats = [summarize([scale * s for s in r]) for r in rounds]
+    def from_results(cls,
+                     rounds: Sequence[TimingResult],
+                     statistic: str = DEFAULT_STATISTIC) -> 'RoundStats':
+        """Statistics of rounds, one :class:`TimingResult` per round (in
+        the unit of the results)."""
+        stats = [r.stats for r in rounds]
         return cls(
             tuple(s.median for s in stats), tuple(s.min for s in stats),
             sum(s.n for s in stats), statistic)
@@ -178,7 +178,7 @@ class AgreedRounds:
 
 
 RunRounds = Callable[[Sequence[Any], int], Mapping[Any,
-                                                   Sequence[Sequence[float]]]]
+                                                   Sequence[TimingResult]]]
 
 
 def measure_until_agreed(run: RunRounds,
@@ -187,27 +187,27 @@ def measure_until_agreed(run: RunRounds,
                          tolerance: float,
                          extra_rounds: int = 0,
                          statistic: str = DEFAULT_STATISTIC,
-                         scale: float = 1.0,
                          prior: Optional[Mapping[K, RoundStats]] = None
                          ) -> AgreedRounds:
     """Measure ``keys`` in interleaved rounds, then re-measure disagreement.
 
     ``run(keys, n)`` times ``keys`` in ``n`` interleaved rounds and returns
-    key -> per-round samples (e.g. :func:`time_rounds` over callables).
+    key -> one :class:`TimingResult` per round (e.g. :func:`time_rounds`
+    over callables).
     After ``rounds`` rounds of every key, each key whose rounds disagree
     (:meth:`RoundStats.agrees` fails for ``tolerance``) gets one more round,
     interleaved with the other disagreeing keys, until it agrees or has had
     ``extra_rounds`` more.
 
     Args:
-        run (callable): ``(keys, n) -> {key: [[samples of round 1], ...]}``.
+        run (callable): ``(keys, n) -> {key: [TimingResult of round 1,
+            ...]}``.
         keys (Sequence): What to measure.
         rounds (int): Rounds of every key (>= 1).
         tolerance (float): Largest robust relative standard error of the
             rounds that counts as agreement.
         extra_rounds (int): Most rounds added per disagreeing key.
         statistic (str): One of :data:`ROUND_STATISTICS`.
-        scale (float): Factor applied to the samples (1e3: s -> ms).
         prior (Mapping, optional): Rounds measured before (e.g. by an
             earlier build); the new rounds extend them.
 
@@ -219,7 +219,7 @@ def measure_until_agreed(run: RunRounds,
     def measure(todo: Sequence[K], n: int) -> Dict[K, RoundStats]:
         got = run(list(todo), n)
         return {
-            k: RoundStats.from_samples(got[k], statistic, scale)
+            k: RoundStats.from_results(got[k], statistic)
             for k in todo
         }
 

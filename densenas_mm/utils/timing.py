@@ -8,7 +8,9 @@ the accelerator before it reads the time, so a CUDA call is timed to its
 end). Sampling stops after ``min_repeats`` samples once the relative
 standard error of the mean is below ``rel_sem``, once the timed calls add up
 to ``max_seconds``, or at ``max_repeats``. :func:`summarize` turns the
-samples into :class:`TimingStats`.
+samples into :class:`TimingStats`; :class:`TimingResult` (samples + their
+summary, in seconds or ms) is what every front end returns, and
+:func:`timed` runs the loop and returns one.
 
 Two clocks: ``'wall'`` (the synchronised wall clock) and ``'thread'``
 (:func:`time.thread_time`, the CPU time of the calling thread). On a CPU
@@ -28,7 +30,8 @@ import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from functools import cached_property
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from torch.utils.benchmark import timer as synced_clock
 
@@ -41,6 +44,8 @@ CLOCKS = ('wall', 'thread')
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 KEEP_MEMORY = 'glibc-keep-freed'
+# Units of a TimingResult and their factor from seconds.
+UNITS = {'s': 1.0, 'ms': 1e3}
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,78 @@ def summarize(samples: Sequence[float]) -> TimingStats:
         p90=_nearest_rank(xs, 0.9),
         min=xs[0],
         max=xs[-1])
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    """The samples of one timed run and their summary: the one result
+    shape of every timing front end (latency tables and audits per round,
+    single modules, whole models, benchmark steps).
+
+    Attributes:
+        samples (tuple[float]): One duration per kept timed call, in
+            ``unit`` (non-empty; a sequence is stored as a tuple).
+        unit (str): ``'s'`` or ``'ms'`` (see :data:`UNITS`).
+
+    Raises:
+        ValueError: For no samples or an unknown unit.
+    """
+    samples: Tuple[float, ...]
+    unit: str = 's'
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, 'samples',
+                           tuple(float(s) for s in self.samples))
+        if not self.samples:
+            raise ValueError('a TimingResult needs at least one sample')
+        if self.unit not in UNITS:
+            raise ValueError(f'unit must be one of {tuple(UNITS)}, got '
+                             f'{self.unit!r}')
+
+    @cached_property
+    def stats(self) -> TimingStats:
+        """:func:`summarize` of the samples (computed once)."""
+        return summarize(self.samples)
+
+    def to(self, unit: str) -> 'TimingResult':
+        """The same samples in ``unit``.
+
+        Raises:
+            ValueError: For an unknown unit.
+        """
+        if unit not in UNITS:
+            raise ValueError(f'unit must be one of {tuple(UNITS)}, got '
+                             f'{unit!r}')
+        if unit == self.unit:
+            return self
+        factor = UNITS[unit] / UNITS[self.unit]
+        return TimingResult(tuple(factor * s for s in self.samples), unit)
+
+    def summary(self, *fields: str) -> Dict[str, float]:
+        """Named statistics as ``{'<field>_<unit>': value}`` plus
+        ``repeats`` (the sample count).
+
+        Args:
+            *fields (str): Attributes of :class:`TimingStats` (``median``,
+                ``iqr``, ``p90``, ...).
+
+        Raises:
+            ValueError: For a name :class:`TimingStats` does not have.
+        """
+        out = {}
+        for name in fields:
+            if name not in SUMMARY_FIELDS:
+                raise ValueError(f'unknown timing statistic {name!r}; one '
+                                 f'of {SUMMARY_FIELDS}')
+            out[f'{name}_{self.unit}'] = getattr(self.stats, name)
+        out['repeats'] = self.stats.n
+        return out
+
+
+# What TimingResult.summary can report.
+SUMMARY_FIELDS = tuple(
+    name for name in TimingStats.__dataclass_fields__ if name != 'n') + (
+        'iqr', 'rel_sem')
 
 
 def clock_fn(clock: str) -> Callable[[], float]:
@@ -249,3 +326,17 @@ def time_samples(fn: Callable[[], Any],
     if missing > 0:
         samples += sorted(disturbed)[:missing]
     return samples
+
+
+def timed(fn: Callable[[], Any], unit: str = 's',
+          **timing: Any) -> TimingResult:
+    """:func:`time_samples` of ``fn`` as a :class:`TimingResult`.
+
+    Args:
+        fn (callable): What to time, called without arguments.
+        unit (str): Unit of the result (``'s'`` or ``'ms'``).
+        **timing: Arguments of :func:`time_samples` (``warmup``,
+            ``min_repeats``, ``max_repeats``, ``rel_sem``, ``max_seconds``,
+            ``clock``, ``drop_preempted``).
+    """
+    return TimingResult(time_samples(fn, **timing)).to(unit)

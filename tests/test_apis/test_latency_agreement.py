@@ -10,6 +10,7 @@ from densenas_mm.apis import latency_audit as audit_mod
 from densenas_mm.latency import LatencyTable, space_ops
 from densenas_mm.models.estimators.complexity import signature_params
 from densenas_mm.search_space import load_preset
+from helpers.timings import ms_rounds
 from helpers.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,8 +80,8 @@ def params_timing(factors=(1.0, 1.02, 0.98), invert=False):
         for key, (module, _) in items.items():
             ms = sum(p.numel() for p in module.parameters()) / 1e3
             ms = 1 / ms if invert else ms
-            out[key] = [[ms * factors[i % len(factors)]]
-                        for i in range(rounds)]
+            out[key] = ms_rounds([[ms * factors[i % len(factors)]]
+                                  for i in range(rounds)])
         return out
 
     return fake

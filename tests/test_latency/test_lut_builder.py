@@ -11,6 +11,7 @@ import densenas_mm  # noqa: F401
 from densenas_mm.latency import LatencyTable, build_latency_table, space_ops
 from densenas_mm.latency import builder as builder_mod
 from densenas_mm.search_space import search_space_from_cfg
+from helpers.timings import ms_rounds
 from helpers.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +62,10 @@ def counting(calls, fail_after=None, value=None):
         if fail_after is not None and len(calls) + len(sigs) > fail_after:
             raise KeyboardInterrupt('simulated interruption')
         calls.extend(s.key for s in sigs)
-        return {s.key: [[value or steady_ms(s)] * 3] * rounds for s in sigs}
+        return {
+            s.key: ms_rounds([[value or steady_ms(s)] * 3] * rounds)
+            for s in sigs
+        }
 
     return measure
 
@@ -76,8 +80,8 @@ def cycling(calls, cycle=(1.0, 2.0, 4.0, 8.0)):
         out = {}
         for s in sigs:
             start = pos.get(s.key, 0)
-            out[s.key] = [[cycle[(start + i) % len(cycle)]]
-                          for i in range(rounds)]
+            out[s.key] = ms_rounds([[cycle[(start + i) % len(cycle)]]
+                                    for i in range(rounds)])
             pos[s.key] = start + rounds
         return out
 
@@ -140,7 +144,7 @@ def test_entry_value_is_the_statistic_of_its_rounds():
 
     def measure(sigs, device, act, n, **timing):
         assert n == 3
-        return {s.key: rounds for s in sigs}
+        return {s.key: ms_rounds(rounds) for s in sigs}
 
     expected = dict(
         median_of_medians=3.0,  # medians 2, 6, 3
@@ -177,8 +181,9 @@ def test_only_disagreeing_entries_get_extra_rounds():
         for s in sigs:
             start = pos.get(s.key, 0)
             pos[s.key] = start + rounds
-            out[s.key] = [[sequence[start + i] if s.key in settling else 2.0]
-                          for i in range(rounds)]
+            out[s.key] = ms_rounds(
+                [[sequence[start + i] if s.key in settling else 2.0]
+                 for i in range(rounds)])
         return out
 
     table, report = build_latency_table(
@@ -336,8 +341,9 @@ def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
         calls.append(rounds)
         start = 0 if len(calls) == 1 else 3
         return {
-            s.key: [[1.0 - 0.1 * (start + i) if len(calls) <= 2 else 0.5]
-                    for i in range(rounds)]
+            s.key: ms_rounds(
+                [[1.0 - 0.1 * (start + i) if len(calls) <= 2 else 0.5]
+                 for i in range(rounds)])
             for s in sigs
         }
 

@@ -18,6 +18,7 @@ from densenas_mm.utils.checkpoint import CheckpointError
 from helpers import REPO_ROOT
 from helpers.builders import build_classifier as build_supernet_classifier
 from helpers.checkpoints import malicious_checkpoint
+from helpers.timings import ms_rounds
 from helpers.tools import load_tool
 
 SUBNET_CFG = osp.join(REPO_ROOT, 'configs/densenas/subnets/'
@@ -215,7 +216,7 @@ def test_no_resume_rebuilds_over_a_corrupt_partial(tmp_path):
 
     def measure(sigs, device, act, rounds, **timing):
         """1 ms in every round (the builder's measurement interface)."""
-        return {s.key: [[1.0] * 3] * rounds for s in sigs}
+        return {s.key: ms_rounds([[1.0] * 3] * rounds) for s in sigs}
 
     with pytest.raises(Exception, match='--no-resume'):
         build_latency_table(space, out=str(tmp_path / 'lut.json'),

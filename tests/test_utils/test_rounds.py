@@ -3,8 +3,11 @@ import math
 
 import pytest
 
+from helpers.timings import ms_rounds
+
 from densenas_mm.utils.rounds import (RoundStats, measure_until_agreed,
                                       robust_rel_err, time_rounds)
+from densenas_mm.utils.timing import TimingResult
 
 # sqrt(pi / 2) * 1.4826, the factor from a MAD to a median's standard error
 MEDIAN_SE = 1.858164
@@ -16,8 +19,10 @@ def test_rounds_interleave_the_callables():
     got = time_rounds(fns, 3, warmup=1, min_repeats=2)
     # round r: a (1 warm-up + 2 timed), b, c; then the next round
     assert calls == (['a'] * 3 + ['b'] * 3 + ['c'] * 3) * 3
+    assert all(isinstance(r, TimingResult) and r.unit == 's'
+               for v in got.values() for r in v)
     assert {
-        k: [len(r) for r in v]
+        k: [len(r.samples) for r in v]
         for k, v in got.items()
     } == {
         k: [2, 2, 2]
@@ -68,11 +73,16 @@ def test_round_statistics():
         RoundStats((1.0, 2.0), (1.0, ), 4)
 
 
-def test_round_stats_from_samples_and_extend():
-    stats = RoundStats.from_samples([[3, 1, 2], [7, 4, 5, 6]], scale=10)
+def test_round_stats_from_results_and_extend():
+    stats = RoundStats.from_results(
+        [TimingResult((3, 1, 2)).to('ms'),
+         TimingResult((7, 4, 5, 6)).to('ms')])
+    assert stats.medians == (2e3, 5.5e3) and stats.minima == (1e3, 4e3)
+    stats = RoundStats.from_results(ms_rounds([[30, 10, 20], [70, 40, 50,
+                                                                60]]))
     assert stats.medians == (20.0, 55.0) and stats.minima == (10.0, 40.0)
     assert stats.count == 7 and stats.rounds == 2
-    more = stats.extend(RoundStats.from_samples([[1.0]]))
+    more = stats.extend(RoundStats.from_results(ms_rounds([[1.0]])))
     assert more.medians == (20.0, 55.0, 1.0) and more.count == 8
 
 
@@ -85,7 +95,7 @@ def scripted(values):
         log.append((list(keys), n))
         out = {}
         for k in keys:
-            out[k] = [[values[k][pos[k] + i]] for i in range(n)]
+            out[k] = ms_rounds([[values[k][pos[k] + i]] for i in range(n)])
             pos[k] += n
         return out
 

@@ -150,3 +150,44 @@ def test_interrupted_calls_stop_at_four_times_the_time_budget(monkeypatch):
         max_seconds=1.0,
         drop_preempted=True)
     assert got == [1.0, 1.0] and state['calls'] == 4
+
+
+def test_timing_result_holds_samples_and_their_summary():
+    from densenas_mm.utils.timing import SUMMARY_FIELDS, TimingResult, timed
+    res = TimingResult([0.005, 0.001, 0.003, 0.002, 0.004])
+    assert res.samples == (0.005, 0.001, 0.003, 0.002, 0.004)
+    assert res.unit == 's' and res.stats == summarize(res.samples)
+    ms = res.to('ms')
+    assert ms.unit == 'ms' and ms.stats.median == pytest.approx(3.0)
+    assert ms.to('s').samples == pytest.approx(res.samples)
+    assert res.to('s') is res
+    summary = ms.summary('median', 'iqr', 'p90')
+    assert summary == pytest.approx(
+        dict(median_ms=3.0, iqr_ms=2.0, p90_ms=5.0, repeats=5))
+    assert 'rel_sem' in SUMMARY_FIELDS and 'n' not in SUMMARY_FIELDS
+    with pytest.raises(ValueError, match='unknown timing statistic'):
+        res.summary('mode')
+    with pytest.raises(ValueError, match='at least one sample'):
+        TimingResult(())
+    with pytest.raises(ValueError, match='unit must be one of'):
+        TimingResult((1.0, ), 'us')
+    with pytest.raises(ValueError, match='unit must be one of'):
+        res.to('us')
+    calls = []
+    got = timed(lambda: calls.append(1), unit='ms', warmup=1, min_repeats=3)
+    assert len(got.samples) == 3 and len(calls) == 4 and got.unit == 'ms'
+
+
+def test_time_module_returns_a_timing_result_in_ms():
+    import torch
+
+    from densenas_mm.latency import time_module, time_modules
+    from densenas_mm.utils.timing import TimingResult
+    conv = torch.nn.Conv2d(3, 4, 3).train()
+    x = torch.randn(1, 3, 8, 8)
+    res = time_module(conv, x, warmup=0, min_repeats=2, max_repeats=2)
+    assert isinstance(res, TimingResult) and res.unit == 'ms'
+    assert res.stats.n == 2 and res.stats.mean > 0
+    assert conv.training  # back in the mode it was in
+    rounds = time_modules({'c': (conv, x)}, 2, warmup=0, min_repeats=3)
+    assert [(r.unit, r.stats.n) for r in rounds['c']] == [('ms', 3)] * 2

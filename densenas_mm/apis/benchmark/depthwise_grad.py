@@ -65,7 +65,7 @@ def run(batch_size: int = 8,
                     fns, rounds, warmup=1, min_repeats=repeats,
                     clock='thread')
                 med = {
-                    key: summarize([t for r in v for t in r]).median * 1e3
+                    key: summarize([t for r in v for t in r.samples]).median * 1e3
                     for key, v in times.items()
                 }
                 rows.append(

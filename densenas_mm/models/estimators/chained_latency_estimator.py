@@ -337,7 +337,7 @@ class ChainedLatencyEstimator(ResourceEstimator):
                     f'latency_cfg asks for device {device} but the model '
                     f'is on {probe.device}; move the model first')
             x = torch.randn(shape, device=probe.device, dtype=probe.dtype)
-            latency = time_module(model, x, **timing)[0]
+            latency = time_module(model, x, **timing).stats.mean
         flops, params = counted.macs, counted.params
         return dict(
             latency=float(latency),

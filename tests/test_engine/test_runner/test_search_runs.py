@@ -16,7 +16,6 @@ import os.path as osp
 import socket
 import subprocess
 import sys
-import zlib
 from typing import Dict, List
 
 import pytest
@@ -24,6 +23,7 @@ import torch
 import yaml
 
 from helpers import REPO_ROOT
+from helpers.timings import crc_measure
 
 TESTS = osp.join(REPO_ROOT, 'tests')
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
@@ -92,15 +92,6 @@ custom_hooks = [
 '''
 
 
-def _fake_measure(sigs, device, act, rounds, **timing):
-    """Deterministic positive 'latency' per signature (0.05-1.05 ms), the
-    same in every round."""
-    return {
-        s.key: [[0.05 + (zlib.crc32(s.key.encode()) % 1000) / 1000]] * rounds
-        for s in sigs
-    }
-
-
 @pytest.fixture(scope='module')
 def search_config(tmp_path_factory):
     """The shrunk search config (and its tiny latency table)."""
@@ -112,7 +103,7 @@ def search_config(tmp_path_factory):
         load_preset('densenas_demo_32'),
         out=lut,
         progress=False,
-        measure=_fake_measure)
+        measure=crc_measure)
     path = str(folder / 'densenas_search_test.py')
     with open(path, 'w') as f:
         f.write(TEST_CONFIG.format(demo=DEMO_CONFIG, lut=lut))

@@ -2,25 +2,16 @@
 ``build_latency_table`` (stand-in timings so the fixture takes no time),
 a table that lacks an entry failing at build time, before any training."""
 import json
-import zlib
 
 import pytest
 import torch
 from helpers.search import build_algorithm, build_optim, fake_batch
+from helpers.timings import crc_measure
 
 from densenas_mm.latency import build_latency_table
 from densenas_mm.latency.schema import LatencyTableError
 from densenas_mm.models.algorithms import search_batch
 from densenas_mm.search_space import load_preset
-
-
-def _fake_measure(sigs, device, act, rounds, **timing):
-    """Deterministic positive 'latency' per signature (0.05-1.05 ms), the
-    same in every round."""
-    return {
-        s.key: [[0.05 + (zlib.crc32(s.key.encode()) % 1000) / 1000]] * rounds
-        for s in sigs
-    }
 
 
 @pytest.fixture(scope='module')
@@ -32,7 +23,7 @@ def tiny_lut(tmp_path_factory):
         batch_size=32,
         out=out,
         progress=False,
-        measure=_fake_measure)
+        measure=crc_measure)
     assert report.needed == len(table) > 10
     return out
 

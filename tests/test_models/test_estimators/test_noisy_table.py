@@ -2,6 +2,7 @@
 search, unless ``allow_noisy_lut=True``; the message carries the reason."""
 import pytest
 from helpers.search import build_algorithm
+from helpers.timings import ms_rounds
 
 import densenas_mm  # noqa: F401
 from densenas_mm.latency import (LatencyTableError, LatencyTableWarning,
@@ -14,7 +15,10 @@ def _never_agree(sigs, device, act, rounds, **timing):
     """Stand-in timings: rounds of 1, 2, 4, 8 ms, then again, so no entry's
     rounds agree."""
     cycle = [1.0, 2.0, 4.0, 8.0]
-    return {s.key: [[cycle[i % 4]] for i in range(rounds)] for s in sigs}
+    return {
+        s.key: ms_rounds([[cycle[i % 4]] for i in range(rounds)])
+        for s in sigs
+    }
 
 
 @pytest.fixture(scope='module')
