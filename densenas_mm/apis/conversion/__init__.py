@@ -1,8 +1,7 @@
 """Supernet -> standalone subnet checkpoint conversion."""
 from .arch_fit import (SUPERNET_PREFIX, ConversionError,
                        check_arch_coordinates, check_arch_fits, check_fit,
-                       check_supernet_fits, subnet_to_supernet_key,
-                       supernet_state)
+                       check_supernet_fits, supernet_state)
 from .from_algorithm import subnet_from_algorithm
 from .supernet_to_subnet import (ConversionReport, build_subnet_template,
                                  convert_checkpoint, convert_state_dict,
@@ -11,7 +10,7 @@ from .supernet_to_subnet import (ConversionReport, build_subnet_template,
 __all__ = [
     'SUPERNET_PREFIX', 'ConversionError', 'check_arch_coordinates',
     'check_arch_fits', 'check_fit', 'check_supernet_fits', 'supernet_state',
-    'subnet_to_supernet_key', 'ConversionReport', 'build_subnet_template',
+    'ConversionReport', 'build_subnet_template',
     'convert_checkpoint', 'convert_state_dict', 'subnet_classifier',
     'subnet_from_algorithm'
 ]

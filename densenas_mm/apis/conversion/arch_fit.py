@@ -1,11 +1,14 @@
 """Does a derived architecture fit a supernet checkpoint, and where do its
 weights live there."""
-from typing import Dict, List
+from typing import Dict
 
 from torch import Tensor
 
+from densenas_mm.models.backbones.state_keys import (candidate, candidates_in,
+                                                     supernet_head,
+                                                     supernet_layer,
+                                                     supernet_terminal)
 from densenas_mm.search_space import SearchSpace
-from densenas_mm.search_space.naming import block_key, edge_key
 from densenas_mm.structures import ArchError, DerivedArch, check_arch_in_space
 from densenas_mm.utils.checkpoint import CheckpointError, check_state_fits
 
@@ -106,40 +109,6 @@ def supernet_state(search_state: Dict[str, Tensor]) -> Dict[str, Tensor]:
     return supernet
 
 
-def subnet_to_supernet_key(key: str, arch: DerivedArch) -> str:
-    """Map a :class:`DenseNASNet` state key to the supernet's key.
-
-    Args:
-        key (str): Key relative to the subnet backbone, e.g.
-            ``'blocks.2.layers.0.layers.1.0.weight'``.
-        arch (DerivedArch): The architecture (with node/src/layer_ids).
-
-    Returns:
-        str: Key relative to the supernet backbone.
-    """
-    parts = key.split('.')
-    if parts[0] == 'stem':
-        return key
-    if parts[0] == 'terminal':
-        last = arch.blocks[-1].node
-        return '.'.join([f'terminal.{edge_key(last)}'] + parts[1:])
-    if parts[0] == 'blocks' and len(parts) > 3:
-        blk = arch.blocks[int(parts[1])]
-        base = f'blocks.{block_key(blk.node)}'
-        if parts[2] == 'head':
-            return '.'.join([
-                f'{base}.heads.{edge_key(blk.src)}._candidates.{blk.head_op}'
-            ] + parts[3:])
-        if parts[2] == 'layers':
-            k = int(parts[3])
-            return '.'.join([
-                f'{base}.layers.{blk.layer_ids[k]}._candidates.'
-                f'{blk.stack_ops[k]}'
-            ] + parts[4:])
-    raise ConversionError(f'unexpected subnet key {key!r}: not a '
-                          'DenseNASNet parameter')
-
-
 def check_arch_fits(arch: DerivedArch, supernet: Dict[str, Tensor]) -> None:
     """Check the supernet has every edge, op and layer ``arch`` uses.
 
@@ -154,37 +123,30 @@ def check_arch_fits(arch: DerivedArch, supernet: Dict[str, Tensor]) -> None:
     def has(prefix: str) -> bool:
         return any(k.startswith(prefix + '.') for k in supernet)
 
-    def candidates(prefix: str) -> List[str]:
-        pre = prefix + '._candidates.'
-        return sorted({
-            k[len(pre):].split('.')[0]
-            for k in supernet if k.startswith(pre)
-        })
-
     for i, blk in enumerate(arch.blocks):
-        base = f'blocks.{block_key(blk.node)}'
-        head = f'{base}.heads.{edge_key(blk.src)}'
+        head = supernet_head(blk.node, blk.src)
         if not has(head):
             raise ConversionError(
                 f'the architecture does not fit the supernet: block {i} '
                 f'uses the edge {blk.src} -> {blk.node}, which the supernet '
                 f'does not have (no keys under {SUPERNET_PREFIX}{head})')
-        if not has(f'{head}._candidates.{blk.head_op}'):
+        if not has(candidate(head, blk.head_op)):
             raise ConversionError(
                 f'the architecture does not fit the supernet: head op '
                 f'{blk.head_op!r} of block {i} (edge {blk.src} -> '
                 f'{blk.node}) is not a supernet candidate there; candidates:'
-                f' {candidates(head)}')
+                f' {candidates_in(supernet, head)}')
         for k, (lid, op) in enumerate(zip(blk.layer_ids or [], blk.stack_ops)):
-            layer = f'{base}.layers.{lid}'
-            if not has(f'{layer}._candidates.{op}'):
+            layer = supernet_layer(blk.node, lid)
+            if not has(candidate(layer, op)):
                 raise ConversionError(
                     f'the architecture does not fit the supernet: stacking '
                     f'layer {k} of block {i} is supernet layer {lid} of node '
                     f'{blk.node} with op {op!r}, which is not there; '
-                    f'candidates: {candidates(layer) or "none (no layer)"}')
+                    f'candidates: '
+                    f'{candidates_in(supernet, layer) or "none (no layer)"}')
     if arch.last_dim is not None:
-        term = f'terminal.{edge_key(arch.blocks[-1].node)}'
+        term = supernet_terminal(arch.blocks[-1].node)
         if not has(term):
             raise ConversionError(
                 'the architecture does not fit the supernet: its last block '

@@ -7,15 +7,11 @@ Given the derived architecture (with the supernet ``node`` / ``src`` /
 weights are copied to the keys of an mmcls ``ImageClassifier`` whose backbone
 is :class:`~densenas_mm.models.backbones.densenas_net.DenseNASNet`:
 
-- ``stem.<k>.<p>`` <- ``stem.<k>.<p>``
-- ``blocks.<i>.head.<p>`` <-
-  ``blocks.b<node>.heads.from<src>._candidates.<head op>.<p>``
-- ``blocks.<i>.layers.<k>.<p>`` <-
-  ``blocks.b<node>.layers.<layer_ids[k]>._candidates.<op>.<p>``
-- ``terminal.<p>`` <- ``terminal.from<last node>.<p>``
-
-(subnet keys under ``backbone.``, supernet keys under
-``architecture.backbone.``).
+subnet key -> supernet key by
+:func:`~densenas_mm.models.backbones.state_keys.subnet_to_supernet_key`
+(the layout of both backbones is defined in
+:mod:`densenas_mm.models.backbones.state_keys`), subnet keys under
+``backbone.``, supernet keys under ``architecture.backbone.``.
 
 Re-initialised (listed in the report and the checkpoint's ``meta``):
 
@@ -42,8 +38,8 @@ from torch import Tensor
 from densenas_mm.structures.derived_arch import ArchError, DerivedArch
 from densenas_mm.utils.checkpoint import (load_state_dict,
                                           save_checkpoint_atomic)
-from .arch_fit import (SUPERNET_PREFIX, ConversionError, check_fit,
-                       subnet_to_supernet_key)
+from densenas_mm.models.backbones.state_keys import subnet_to_supernet_key
+from .arch_fit import SUPERNET_PREFIX, ConversionError, check_fit
 
 ALGO_PREFIX = 'architecture.'
 BN_REINIT = 'bn_affine: supernet BN is affine=False -> weight 1, bias 0'
@@ -117,7 +113,10 @@ def convert_state_dict(search_state: Dict[str, Tensor],
     for key, tmpl in template.items():
         if key.startswith('backbone.'):
             sub = key[len('backbone.'):]
-            skey = subnet_to_supernet_key(sub, arch)
+            try:
+                skey = subnet_to_supernet_key(sub, arch)
+            except ValueError as err:
+                raise ConversionError(str(err)) from None
             if skey in supernet:
                 value = supernet[skey]
                 if value.shape != tmpl.shape:

@@ -4,8 +4,9 @@
 (a YAML file written by the search, a dict, the object itself, or a
 reference ``net_config`` string) into a plain backbone for an mmcls
 ``ImageClassifier``: affine BN, the reference weight init, no routing and no
-mixed ops. Its module names are a contract with the supernet -> subnet
-converter (:mod:`densenas_mm.models.converters`)::
+mixed ops. Its module names are a contract with the supernet, defined in
+:mod:`.state_keys` and used by the supernet -> subnet converter
+(:mod:`densenas_mm.apis.conversion`)::
 
     stem       nn.Sequential: [0] ConvBNAct 3x3 stem conv, then the stem ops
     blocks     nn.ModuleList of DenseNASBlock(head, layers=nn.ModuleList)
@@ -21,11 +22,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space.errors import SearchSpaceError
-from densenas_mm.search_space.grammar import TERMINAL, stem_op_name
+from densenas_mm.search_space.grammar import TERMINAL as TERMINAL_OP
+from densenas_mm.search_space.grammar import stem_op_name
 from densenas_mm.search_space.ops import build_op, init_weights, set_bn_eps
 from densenas_mm.search_space.spec import SearchSpace
 from densenas_mm.structures import (ArchError, DerivedArch,
                                     check_arch_in_space)
+from .state_keys import BLOCKS, HEAD, LAYERS, STEM, TERMINAL
 
 ArchLike = Union[str, dict, DerivedArch]
 #: What ``DenseNASNet(out_indices=...)`` counts.
@@ -39,11 +42,13 @@ class DenseNASBlock(nn.Module):
         head (nn.Module): The head op (c_in -> c_out, stride).
         layers (list[nn.Module]): Stacking ops (c_out -> c_out, stride 1).
     """
+    head: nn.Module  # HEAD
+    layers: nn.ModuleList  # LAYERS
 
     def __init__(self, head: nn.Module, layers: Sequence[nn.Module]) -> None:
         super().__init__()
-        self.head = head
-        self.layers = nn.ModuleList(layers)
+        self.add_module(HEAD, head)
+        self.add_module(LAYERS, nn.ModuleList(layers))
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.head(x)
@@ -114,6 +119,9 @@ class DenseNASNet(BaseBackbone):
         ...     head=dict(type='LinearClsHead', num_classes=1000,
         ...               in_channels=1984))
     """
+    stem: nn.Module  # STEM
+    blocks: nn.ModuleList  # BLOCKS
+    terminal: Optional[nn.Module]  # TERMINAL
 
     def __init__(self,
                  arch: ArchLike,
@@ -133,18 +141,21 @@ class DenseNASNet(BaseBackbone):
         in_channels = arch.in_channels if in_channels is None else in_channels
         self.in_channels = int(in_channels)
         op = partial(build_op, affine=True, act=arch.act)
-        self.stem = op(
-            stem_op_name(arch.stem_ops), self.in_channels, arch.stem_channels,
-            arch.stem_stride)
-        self.blocks = nn.ModuleList(
-            DenseNASBlock(
-                op(blk.head_op, blk.c_in, blk.c_out, blk.stride),
-                [op(name, blk.c_out, blk.c_out, 1) for name in blk.stack_ops])
-            for blk in arch.blocks)
-        self.terminal = None
-        if arch.last_dim is not None:
-            self.terminal = op(TERMINAL, arch.blocks[-1].c_out,
-                               arch.last_dim, 1)
+        self.add_module(
+            STEM,
+            op(stem_op_name(arch.stem_ops), self.in_channels,
+               arch.stem_channels, arch.stem_stride))
+        self.add_module(
+            BLOCKS,
+            nn.ModuleList(
+                DenseNASBlock(
+                    op(blk.head_op, blk.c_in, blk.c_out, blk.stride), [
+                        op(name, blk.c_out, blk.c_out, 1)
+                        for name in blk.stack_ops
+                    ]) for blk in arch.blocks))
+        self.add_module(
+            TERMINAL, None if arch.last_dim is None else op(
+                TERMINAL_OP, arch.blocks[-1].c_out, arch.last_dim, 1))
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type must be one of {OUT_TYPES}, got '
                              f'{out_type!r}')

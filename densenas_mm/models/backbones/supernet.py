@@ -11,10 +11,11 @@ from densenas_mm.models.mutables import DenseNASMixedOp, DenseNASRoute
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space import (SearchSpace, SpaceGraph, build_op,
                                       init_weights, set_bn_eps, stem_op_name)
-from densenas_mm.search_space.grammar import TERMINAL
+from densenas_mm.search_space.grammar import TERMINAL as TERMINAL_OP
 from densenas_mm.search_space.naming import (block_key, edge_key, head_alias,
                                              layer_alias, route_alias,
                                              target_name)
+from .state_keys import BLOCKS, HEADS, LAYERS, STEM, TERMINAL
 
 #: How the terminal node weighs its incoming 1x1 branches (see
 #: :class:`DenseNASSupernet`).
@@ -24,27 +25,35 @@ TERMINAL_WEIGHTS = ('route', 'softmax')
 class RoutingBlock(nn.Module):
     """Head layers (one mixed op per incoming edge) + stacking layers.
 
+    Children registered under the names of :mod:`.state_keys`.
+
     Args:
         graph (SpaceGraph): The supernet graph.
         node (int): This block's node id.
         space (SearchSpace): The search space.
     """
+    heads: nn.ModuleDict  # HEADS
+    layers: nn.ModuleList  # LAYERS
 
     def __init__(self, graph: SpaceGraph, node: int,
                  space: SearchSpace) -> None:
         super().__init__()
         width = graph.widths[node]
-        self.heads = nn.ModuleDict()
-        for edge in graph.in_edges(node):
-            self.heads[edge_key(edge.src)] = DenseNASMixedOp(
-                space.head_ops,
-                graph.widths[edge.src],
-                width,
-                edge.stride,
-                alias=head_alias(node, edge.src),
-                act=space.act,
-                input_size=graph.resolutions[edge.src])
-        self.layers = nn.ModuleList(
+        self.add_module(
+            HEADS,
+            nn.ModuleDict({
+                edge_key(edge.src):
+                DenseNASMixedOp(
+                    space.head_ops,
+                    graph.widths[edge.src],
+                    width,
+                    edge.stride,
+                    alias=head_alias(node, edge.src),
+                    act=space.act,
+                    input_size=graph.resolutions[edge.src])
+                for edge in graph.in_edges(node)
+            }))
+        self.add_module(LAYERS, nn.ModuleList(
             DenseNASMixedOp(
                 space.stack_ops,
                 width,
@@ -53,7 +62,7 @@ class RoutingBlock(nn.Module):
                 alias=layer_alias(node, layer),
                 act=space.act,
                 input_size=graph.resolutions[node])
-            for layer in range(graph.num_layers[node]))
+            for layer in range(graph.num_layers[node])))
 
 
 @MODELS.register_module()
@@ -101,7 +110,13 @@ class DenseNASSupernet(BaseBackbone):
         ...     neck=dict(type='GlobalAveragePooling'),
         ...     head=dict(type='LinearClsHead', num_classes=100,
         ...               in_channels=1984))
+
+    Its children are registered under the names of :mod:`.state_keys`
+    (the key layout the converter maps a derived net onto).
     """
+    stem: nn.Module  # STEM
+    blocks: nn.ModuleDict  # BLOCKS
+    terminal: nn.ModuleDict  # TERMINAL
 
     def __init__(self,
                  search_space: Union[Dict, SearchSpace],
@@ -117,24 +132,31 @@ class DenseNASSupernet(BaseBackbone):
         self.space = SearchSpace.from_config(search_space)
         self.graph = SpaceGraph(self.space)
         space, graph = self.space, self.graph
-        self.stem = build_op(
-            stem_op_name(space.stem_ops),
-            space.in_channels,
-            space.stem_channels,
-            space.stem_stride,
-            # the reference's ResNet stem BN has PyTorch's defaults (affine)
-            affine=space.family == 'resnet',
-            act=space.act)
-        self.blocks = nn.ModuleDict({
-            block_key(j): RoutingBlock(graph, j, space)
-            for j in graph.blocks
-        })
-        self.terminal = nn.ModuleDict({
-            edge_key(e.src): build_op(
-                TERMINAL, graph.widths[e.src], space.last_dim, 1,
-                affine=False, act=space.act)
-            for e in graph.terminal_edges
-        })
+        self.add_module(
+            STEM,
+            build_op(
+                stem_op_name(space.stem_ops),
+                space.in_channels,
+                space.stem_channels,
+                space.stem_stride,
+                # the reference's ResNet stem BN has PyTorch's defaults
+                # (affine)
+                affine=space.family == 'resnet',
+                act=space.act))
+        self.add_module(
+            BLOCKS,
+            nn.ModuleDict({
+                block_key(j): RoutingBlock(graph, j, space)
+                for j in graph.blocks
+            }))
+        self.add_module(
+            TERMINAL,
+            nn.ModuleDict({
+                edge_key(e.src): build_op(
+                    TERMINAL_OP, graph.widths[e.src], space.last_dim, 1,
+                    affine=False, act=space.act)
+                for e in graph.terminal_edges
+            }))
         self.routes = nn.ModuleDict({
             route_alias(i): DenseNASRoute(
                 [target_name(j) for j in graph.outgoing[i]],
