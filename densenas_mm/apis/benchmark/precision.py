@@ -44,8 +44,7 @@ def loss_and_grads(algo,
         sample_path=sample_path)
     data = algo.data_preprocessor(batch, True)
     inputs = data['inputs'] if dtype is None else data['inputs'].to(dtype)
-    if algo.channels_last_on(inputs.device):
-        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    inputs = algo.memory.apply_to_batch(dict(inputs=inputs))['inputs']
     losses = algo.loss(inputs, data['data_samples'], phase=phase)
     loss, _ = algo.parse_losses(losses)
     if phase == 'arch':

@@ -22,6 +22,7 @@ from typing import Any, Dict, Union
 import torch
 import torch.nn as nn
 
+from densenas_mm.models.algorithms import MemoryFormatPolicy
 from densenas_mm.search_space import set_depthwise_weight_grad
 
 
@@ -56,14 +57,12 @@ class StepSetting:
         """The batch a plain classifier gets: channels-last where a
         ``DenseNAS`` of this setting would make it so (the algorithm
         converts its own batches after its data preprocessor)."""
-        inputs = batch['inputs']
-        cl = self.channels_last
-        on = (torch.device(device).type == 'cpu') if cl == 'auto' else cl
-        if not on:
+        if not MemoryFormatPolicy(self.channels_last).on(device):
             return batch
         return dict(
             batch,
-            inputs=inputs.contiguous(memory_format=torch.channels_last))
+            inputs=batch['inputs'].contiguous(
+                memory_format=torch.channels_last))
 
     def to_dict(self) -> Dict[str, Any]:
         """The setting as plain values, for reports."""

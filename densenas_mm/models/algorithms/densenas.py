@@ -1,11 +1,9 @@
 """The DenseNAS algorithm: weight steps and architecture steps."""
-import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 import torch
-from mmengine.dist import all_reduce, get_rank, is_distributed
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
@@ -14,7 +12,8 @@ from torch import Tensor
 
 from densenas_mm.registry import MODELS, TASK_UTILS
 from densenas_mm.structures import DerivedArch
-from .guards import DivergenceGuard, checkpoint_note
+from .guards import StepGuards
+from .memory_format import MemoryFormatPolicy
 from .steps import batch_stat_bn, step_seed
 
 #: Mutator sampling mode of each step phase (see :mod:`.steps`).
@@ -25,8 +24,6 @@ GRAD_ZEROING = ('set_to_none', 'in_place')
 #: What a weight step runs (the ``weight_paths`` argument of
 #: :class:`DenseNAS`): every path (the paper) or one sampled path.
 WEIGHT_PATHS = ('all', 'sampled')
-#: Values of the ``channels_last`` argument of :class:`DenseNAS`.
-CHANNELS_LAST = (True, False, 'auto')
 
 
 @dataclass
@@ -129,23 +126,19 @@ class DenseNAS(BaseAlgorithm):
               network (docs/benchmarks.md).
         channels_last (bool | str): Memory format of the steps: ``False``
             (default) keeps weights and batches contiguous; ``True`` keeps
-            the supernet's weights and every batch channels-last (faster
-            convolutions on recent GPUs, with AMP in particular);
-            ``'auto'`` makes the batches channels-last on CPU only, where
-            every step kind runs faster (docs/benchmarks.md) but PyTorch's
-            channels-last BatchNorm accumulates in float32: the same
-            function, with a larger float32 error in the gradients (on the
-            paper's space at batch 8: 24% relative gradient error against
-            float64, the contiguous kernels' 6%). Only ``True`` counts as a
-            channels-last run for the latency-table check
-            (:attr:`memory_format`).
+            the supernet's weights and every batch channels-last;
+            ``'auto'`` makes the batches channels-last on CPU only (on the
+            paper's space at batch 8: 24% relative float32 gradient error
+            against float64, the contiguous kernels' 6%). The policy is
+            :class:`~.memory_format.MemoryFormatPolicy` (:attr:`memory`).
         check_finite (bool): Stop with a clear error on NaN/inf loss or
             arch params.
         divergence_guard (dict, optional): Stop, before the update, on a
             finite loss far above its running median
             (:class:`~.guards.DivergenceGuard` arguments: ``factor``,
             ``window``, ``min_steps``, ``floor``); None disables it. All
-            ranks stop together.
+            ranks stop together. Both checks are
+            :class:`~.guards.StepGuards` (:attr:`guards`).
         data_preprocessor (dict, optional): Defaults to the architecture's.
         init_cfg (dict, optional): Init config.
     """
@@ -198,21 +191,9 @@ class DenseNAS(BaseAlgorithm):
         self.sample_seed = int(sample_seed)
         self.grad_zeroing = grad_zeroing
         self.val_sampling = val_sampling
-        self.check_finite = check_finite
-        if divergence_guard is not None and not isinstance(
-                divergence_guard, dict):
-            raise TypeError('divergence_guard must be a dict of '
-                            'DivergenceGuard arguments or None, got '
-                            f'{type(divergence_guard).__name__}')
-        self.divergence_guard = (None if divergence_guard is None else
-                                 DivergenceGuard(**divergence_guard))
-        if not (isinstance(channels_last, bool) or channels_last == 'auto'):
-            raise ValueError(f'DenseNAS: channels_last must be one of '
-                             f'{CHANNELS_LAST}, got {channels_last!r}')
-        self.channels_last = channels_last
-        if self.channels_last is True:
-            # Module.to(device) later keeps the strides of the parameters.
-            self.architecture.to(memory_format=torch.channels_last)
+        self.guards = StepGuards(check_finite, divergence_guard)
+        self.memory = MemoryFormatPolicy(channels_last)
+        self.memory.apply_to_model(self.architecture)
         if weight_paths not in WEIGHT_PATHS:
             raise ValueError(f'DenseNAS: weight_paths must be one of '
                              f'{WEIGHT_PATHS}, got {weight_paths!r}')
@@ -271,7 +252,7 @@ class DenseNAS(BaseAlgorithm):
         # about a third of the step (docs/benchmarks.md) and cannot leak.
         with self._weights_frozen(phase == 'arch'):
             with wrapper.optim_context(self):
-                batch = self._to_memory_format(
+                batch = self.memory.apply_to_batch(
                     self.data_preprocessor(batch, True))
                 losses = model_call(
                     batch['inputs'],
@@ -279,13 +260,14 @@ class DenseNAS(BaseAlgorithm):
                     mode='loss',
                     phase=phase)
             loss, log_vars = self.parse_losses(losses)
-            self._check_loss(loss, phase)
+            self.guards.check_loss(loss, phase)
             snapshot = (
                 self.mutator.alpha_snapshot() if phase == 'arch' else None)
             wrapper.update_params(loss, zero_kwargs=zero_kwargs)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
-            self._check_arch_params()
+            self.guards.check_arch_params(
+                list(self.mutator.arch_params.values()))
             # Tensors like the other log values (the loop and loggers call
             # .detach() / .item() on them).
             log_vars.update({
@@ -358,31 +340,24 @@ class DenseNAS(BaseAlgorithm):
 
     @property
     def memory_format(self) -> str:
-        """The memory format a run declares for its latency-table check:
-        ``'channels_last'`` with ``channels_last=True``, else
-        ``'contiguous'`` (``'auto'`` is a CPU speed choice, not a setting
-        of the searched network)."""
-        return ('channels_last'
-                if self.channels_last is True else 'contiguous')
+        """The memory format a run declares for its latency-table check
+        (:attr:`.MemoryFormatPolicy.memory_format`)."""
+        return self.memory.memory_format
 
-    def channels_last_on(self, device: torch.device) -> bool:
-        """Whether batches on ``device`` run channels-last."""
-        if self.channels_last == 'auto':
-            return torch.device(device).type == 'cpu'
-        return bool(self.channels_last)
+    @property
+    def channels_last(self) -> Union[bool, str]:
+        """The ``channels_last`` setting; setting it replaces the policy
+        (the weights keep their format)."""
+        return self.memory.channels_last
 
-    def _to_memory_format(self, batch: Dict[str, Any]) -> Dict[str, Any]:
-        inputs = batch.get('inputs')
-        if (isinstance(inputs, Tensor) and inputs.dim() == 4
-                and self.channels_last_on(inputs.device)):
-            batch['inputs'] = inputs.contiguous(
-                memory_format=torch.channels_last)
-        return batch
+    @channels_last.setter
+    def channels_last(self, value: Union[bool, str]) -> None:
+        self.memory = MemoryFormatPolicy(value)
 
     def _run_forward(self, data: Any, mode: str) -> Any:
         # val/test steps: the preprocessed batch passes through here
         if isinstance(data, dict):
-            data = self._to_memory_format(data)
+            data = self.memory.apply_to_batch(data)
         return super()._run_forward(data, mode)
 
     def val_step(self, data: Any) -> list:
@@ -416,56 +391,6 @@ class DenseNAS(BaseAlgorithm):
                 'architecture=dict(optimizer=dict(type=\'SGD\', ...)), '
                 'mutator=dict(optimizer=dict(type=\'Adam\', ...))) in the '
                 f'config (got {type(optim_wrapper).__name__})')
-
-    def _check_loss(self, loss: Tensor, phase: str) -> None:
-        """Stop before the update on a NaN/inf or diverged loss.
-
-        One all-reduce of two flags per step under DDP, so every rank stops
-        at the same step (the others would hang in the next all-reduce).
-        """
-        guard = self.divergence_guard
-        if not self.check_finite and guard is None:
-            return
-        value = loss.detach().float().reshape(1)
-        stream = 'arch' if phase == 'arch' else 'weights'
-        limit = guard.limit(stream) if guard is not None else math.inf
-        flags = torch.cat([
-            (~torch.isfinite(value)).float() * float(self.check_finite),
-            (value > limit).float()
-        ])
-        if is_distributed():
-            all_reduce(flags, op='sum')
-        bad, diverged, local = torch.cat([flags, value]).tolist()
-        where = (f'{local:.6g} on rank {get_rank()}; {{n}} rank(s) '
-                 f'affected) in the {phase} step')
-        if bad:
-            raise FloatingPointError(
-                f'non-finite loss ({where.format(n=int(bad))}. '
-                f'{checkpoint_note()}')
-        if diverged:
-            raise FloatingPointError(
-                f'diverged loss ({where.format(n=int(diverged))}: above '
-                f'{guard.factor:g} x the running median '
-                f'{guard.median(stream):.6g} of the last '
-                f'{guard.count(stream)} {stream} steps (limit '
-                f'{limit:.6g}). {checkpoint_note()} To stop less readily, '
-                'raise model.divergence_guard.factor; to disable the guard, '
-                'set model.divergence_guard=None.')
-        if guard is not None:
-            guard.record(stream, local)
-
-    def _check_arch_params(self) -> None:
-        """Stop when alpha/beta became non-finite in an architecture step."""
-        if not self.check_finite:
-            return
-        params = list(self.mutator.arch_params.values())
-        if params and not bool(
-                torch.isfinite(torch.cat([p.detach().flatten()
-                                          for p in params])).all()):
-            raise FloatingPointError(
-                'alpha/beta became non-finite after an architecture step. '
-                f'{checkpoint_note(before_update=False)} Lower the mutator '
-                'learning rate.')
 
     # ------------------------------------------------------------ queries
     def expected_cost(self) -> float:

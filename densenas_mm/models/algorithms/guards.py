@@ -6,12 +6,18 @@ divergence guard a finite loss far above its running median (a loss of
 1e13 after steps around 2). Both stops raise ``FloatingPointError`` with the
 phase, the value, the ranks affected and what to do; the note on
 checkpoints says which one is intact, or that none has been written.
+:class:`StepGuards` runs these checks for the algorithm (and checks
+alpha/beta after an architecture step).
 """
 import math
 import os
 import statistics
 from collections import deque
-from typing import Deque, Dict, Optional
+from typing import Deque, Dict, Optional, Sequence
+
+import torch
+from mmengine.dist import all_reduce, get_rank, is_distributed
+from torch import Tensor
 
 
 class DivergenceGuard:
@@ -100,3 +106,88 @@ def checkpoint_note(before_update: bool = True) -> str:
     return (f'{stop}. No checkpoint of this run has been written yet, so '
             'there is nothing to resume: restart it with lower learning '
             'rates or cost weight.')
+
+
+class StepGuards:
+    """The stops the algorithm checks at every step.
+
+    Args:
+        check_finite (bool): Stop on a NaN/inf loss (before the update) or
+            NaN/inf alpha/beta (after an architecture step).
+        divergence_guard (dict, optional): :class:`DivergenceGuard`
+            arguments (``factor``, ``window``, ``min_steps``, ``floor``) to
+            stop, before the update, on a finite loss far above its running
+            median; None disables it.
+
+    Raises:
+        TypeError: For a ``divergence_guard`` that is neither a dict nor
+            None.
+    """
+
+    def __init__(self,
+                 check_finite: bool = True,
+                 divergence_guard: Optional[Dict] = None) -> None:
+        if divergence_guard is not None and not isinstance(
+                divergence_guard, dict):
+            raise TypeError('divergence_guard must be a dict of '
+                            'DivergenceGuard arguments or None, got '
+                            f'{type(divergence_guard).__name__}')
+        self.check_finite = bool(check_finite)
+        self.divergence = (None if divergence_guard is None else
+                           DivergenceGuard(**divergence_guard))
+
+    def check_loss(self, loss: Tensor, phase: str) -> None:
+        """Stop before the update on a NaN/inf or diverged loss.
+
+        One all-reduce of two flags per step under DDP, so every rank stops
+        at the same step (the others would hang in the next all-reduce).
+
+        Raises:
+            FloatingPointError: Saying which, where and what to do.
+        """
+        guard = self.divergence
+        if not self.check_finite and guard is None:
+            return
+        value = loss.detach().float().reshape(1)
+        stream = 'arch' if phase == 'arch' else 'weights'
+        limit = guard.limit(stream) if guard is not None else math.inf
+        flags = torch.cat([
+            (~torch.isfinite(value)).float() * float(self.check_finite),
+            (value > limit).float()
+        ])
+        if is_distributed():
+            all_reduce(flags, op='sum')
+        bad, diverged, local = torch.cat([flags, value]).tolist()
+        where = (f'{local:.6g} on rank {get_rank()}; {{n}} rank(s) '
+                 f'affected) in the {phase} step')
+        if bad:
+            raise FloatingPointError(
+                f'non-finite loss ({where.format(n=int(bad))}. '
+                f'{checkpoint_note()}')
+        if diverged:
+            raise FloatingPointError(
+                f'diverged loss ({where.format(n=int(diverged))}: above '
+                f'{guard.factor:g} x the running median '
+                f'{guard.median(stream):.6g} of the last '
+                f'{guard.count(stream)} {stream} steps (limit '
+                f'{limit:.6g}). {checkpoint_note()} To stop less readily, '
+                'raise model.divergence_guard.factor; to disable the guard, '
+                'set model.divergence_guard=None.')
+        if guard is not None:
+            guard.record(stream, local)
+
+    def check_arch_params(self, params: Sequence[Tensor]) -> None:
+        """Stop when alpha/beta became non-finite in an architecture step.
+
+        Raises:
+            FloatingPointError: Saying so and what to do.
+        """
+        if not self.check_finite or not params:
+            return
+        if not bool(
+                torch.isfinite(torch.cat([p.detach().flatten()
+                                          for p in params])).all()):
+            raise FloatingPointError(
+                'alpha/beta became non-finite after an architecture step. '
+                f'{checkpoint_note(before_update=False)} Lower the mutator '
+                'learning rate.')

@@ -10,7 +10,7 @@ import pytest
 import torch
 from helpers.search import build_algorithm, build_optim, fake_batch
 
-from densenas_mm.models.algorithms import search_batch
+from densenas_mm.models.algorithms import MemoryFormatPolicy, search_batch
 from densenas_mm.search_space import set_depthwise_weight_grad
 
 
@@ -37,7 +37,7 @@ def _grads(algo, phase: str, fast: bool, channels_last=False, dtype=None):
     batch = algo.data_preprocessor(fake_batch(), True)
     if dtype is not None:
         batch['inputs'] = batch['inputs'].to(dtype)
-    batch = algo._to_memory_format(batch)
+    batch = algo.memory.apply_to_batch(batch)
     losses = algo.loss(batch['inputs'], batch['data_samples'], phase=phase)
     loss = sum(v for k, v in losses.items() if k.startswith('loss'))
     loss.backward()
@@ -124,28 +124,57 @@ def test_same_steps_and_updates():
 def test_auto_is_channels_last_on_cpu_only():
     algo = build_algorithm(seed=0)
     assert algo.channels_last is False  # the default
-    batch = algo._to_memory_format(dict(inputs=torch.randn(2, 3, 8, 8)))
+    batch = algo.memory.apply_to_batch(
+        dict(inputs=torch.randn(2, 3, 8, 8)))
     assert batch['inputs'].is_contiguous()
-    assert not algo.channels_last_on('cpu')
+    assert not algo.memory.on('cpu')
     algo = build_algorithm(seed=0, channels_last='auto')
-    assert algo.channels_last_on('cpu') is True
-    assert algo.channels_last_on(torch.device('cuda', 0)) is False
+    assert algo.memory.on('cpu') is True
+    assert algo.memory.on(torch.device('cuda', 0)) is False
     # a speed choice, not the searched network's format
     assert algo.memory_format == 'contiguous'
     # the weights stay contiguous; a batch becomes channels-last
     conv = algo.architecture.backbone.stem[0][0].weight
     assert conv.is_contiguous()
-    batch = algo._to_memory_format(dict(inputs=torch.randn(2, 3, 8, 8)))
+    batch = algo.memory.apply_to_batch(
+        dict(inputs=torch.randn(2, 3, 8, 8)))
     assert batch['inputs'].is_contiguous(memory_format=torch.channels_last)
     on = build_algorithm(seed=0, channels_last=True)
     assert on.memory_format == 'channels_last'
-    assert on.channels_last_on('cuda')
+    assert on.memory.on('cuda')
 
 
 @pytest.mark.parametrize('bad', ['yes', 1, None, 'Auto'])
 def test_bad_channels_last_is_refused(bad):
     with pytest.raises(ValueError, match='channels_last must be one of'):
         build_algorithm(channels_last=bad)
+    with pytest.raises(ValueError, match='channels_last must be one of'):
+        MemoryFormatPolicy(bad)
+
+
+def test_memory_format_policy_alone():
+    conv = torch.nn.Conv2d(3, 4, 3)
+    for value, fmt, cpu, cuda in [(False, 'contiguous', False, False),
+                                  ('auto', 'contiguous', True, False),
+                                  (True, 'channels_last', True, True)]:
+        policy = MemoryFormatPolicy(value)
+        assert policy.memory_format == fmt
+        assert (policy.on('cpu'), policy.on('cuda:0')) == (cpu, cuda)
+        policy.apply_to_model(conv)
+        assert conv.weight.is_contiguous(
+            memory_format=torch.channels_last) == (value is True)
+        batch = dict(inputs=torch.randn(2, 3, 8, 8), other=1)
+        out = policy.apply_to_batch(batch)
+        assert out is batch and out['other'] == 1
+        assert out['inputs'].is_contiguous(
+            memory_format=torch.channels_last) == cpu
+    flat = dict(inputs=torch.randn(2, 3))  # not an image batch: untouched
+    assert MemoryFormatPolicy(True).apply_to_batch(flat)['inputs'].dim() == 2
+    # the algorithm's setting is the policy's, and replaces it when set
+    algo = build_algorithm(seed=0, channels_last='auto')
+    assert algo.channels_last == algo.memory.channels_last == 'auto'
+    algo.channels_last = True
+    assert algo.memory.memory_format == algo.memory_format == 'channels_last'
 
 
 def test_arch_steps_freeze_weights_from_one_cached_list():

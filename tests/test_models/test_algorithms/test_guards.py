@@ -5,8 +5,8 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
-from densenas_mm.models.algorithms import (DivergenceGuard, checkpoint_note,
-                                           search_batch)
+from densenas_mm.models.algorithms import (DivergenceGuard, StepGuards,
+                                           checkpoint_note, search_batch)
 from helpers.search import (build_algorithm, build_optim, changed,
                             fake_batch, split_params)
 
@@ -119,3 +119,28 @@ def test_checkpoint_note_names_an_existing_checkpoint(fresh_hub, tmp_path):
     assert f'--resume {ckpt}' in note
     after = checkpoint_note(before_update=False)
     assert after.startswith('The run is stopped before anything is saved')
+
+
+def test_step_guards_alone(fresh_hub):
+    guards = StepGuards(
+        check_finite=True,
+        divergence_guard=dict(factor=10.0, window=4, min_steps=2))
+    for v in (2.0, 3.0):
+        guards.check_loss(torch.tensor(v), 'weight')
+    assert guards.divergence.count('weights') == 2
+    assert guards.divergence.count('arch') == 0  # another stream
+    guards.check_loss(torch.tensor(1e3), 'arch')  # arch: still collecting
+    with pytest.raises(FloatingPointError, match='diverged loss .*above 10 x'):
+        guards.check_loss(torch.tensor(26.0), 'weight')  # > 10 x 2.5
+    assert guards.divergence.count('weights') == 2  # a stop is not recorded
+    with pytest.raises(FloatingPointError, match='non-finite loss'):
+        guards.check_loss(torch.tensor(float('inf')), 'weight')
+    guards.check_arch_params([torch.zeros(3), torch.ones(2)])
+    with pytest.raises(FloatingPointError, match='alpha/beta became non'):
+        guards.check_arch_params([torch.zeros(3), torch.tensor([math.nan])])
+    off = StepGuards(check_finite=False, divergence_guard=None)
+    off.check_loss(torch.tensor(float('nan')), 'weight')
+    off.check_arch_params([torch.tensor([math.nan])])
+    assert off.divergence is None
+    with pytest.raises(TypeError, match='divergence_guard must be a dict'):
+        StepGuards(divergence_guard=100.0)
