@@ -26,6 +26,8 @@ Without --out the table goes to the one naming rule of
 import argparse
 import sys
 import time
+from dataclasses import replace
+from typing import Any, Dict
 
 import torch
 
@@ -127,6 +129,26 @@ def default_out(space_name: str, args: argparse.Namespace) -> str:
                       args.dtype, args.channels_last)
 
 
+def build_settings(args: argparse.Namespace) -> Dict[str, Any]:
+    """The command line as :func:`~densenas_mm.latency.build_latency_table`'s
+    settings groups (``setting``, ``timing``, ``options``)."""
+    from densenas_mm.latency import BuildOptions, RoundSettings, TableSetting
+    return dict(
+        setting=TableSetting(args.device, args.batch_size, args.dtype,
+                             args.channels_last),
+        timing=RoundSettings(
+            **round_settings(args),
+            clock=args.clock,
+            statistic=args.statistic,
+            max_noisy=args.max_noisy,
+            keep_memory=not args.default_allocator,
+            drop_preempted=not args.keep_preempted),
+        options=BuildOptions(
+            checkpoint_every=args.checkpoint_every,
+            resume=not args.no_resume,
+            progress=not args.no_progress))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from densenas_mm.latency import build_latency_table
@@ -146,23 +168,11 @@ def main(argv=None) -> int:
         print(out)
         return 0
     start = time.perf_counter()
+    settings = build_settings(args)
     for done in range(1, max(args.passes, 1) + 1):
-        table, report = build_latency_table(
-            space,
-            device=args.device,
-            batch_size=args.batch_size,
-            out=out,
-            **round_settings(args),
-            clock=args.clock,
-            statistic=args.statistic,
-            max_noisy=args.max_noisy,
-            keep_memory=not args.default_allocator,
-            drop_preempted=not args.keep_preempted,
-            dtype=args.dtype,
-            channels_last=args.channels_last,
-            checkpoint_every=args.checkpoint_every,
-            resume=not args.no_resume or done > 1,
-            progress=not args.no_progress)
+        table, report = build_latency_table(space, out=out, **settings)
+        # a further pass adds rounds to the noisy entries of this one
+        settings['options'] = replace(settings['options'], resume=True)
         if report.quality['status'] != 'noisy' or done >= args.passes:
             break
         print(f'\ntable noisy after build {done} of at most {args.passes} '

@@ -2,7 +2,8 @@
 
 See ``docs/latency.md`` for the file format and the workflow.
 """
-from .builder import BuildReport, build_latency_table, measure_signatures
+from .builder import (BuildOptions, BuildReport, RoundSettings, TableSetting,
+                      build_latency_table, measure_signatures)
 from .measure import (current_device_name, device_name, environment,
                       resolve_clock, time_module, time_modules)
 from .modules import build_module, make_input, prepare
@@ -21,6 +22,7 @@ __all__ = [
     'SCHEMA_VERSION', 'build_module', 'make_input', 'prepare', 'time_module',
     'time_modules', 'resolve_clock', 'device_name', 'current_device_name',
     'environment', 'build_latency_table', 'BuildReport', 'measure_signatures',
+    'TableSetting', 'RoundSettings', 'BuildOptions',
     'TableQuality', 'import_reference', 'parse_reference', 'ImportReport',
     'REFERENCE_TABLES', 'LATENCY_DIR', 'device_tag', 'table_path'
 ]

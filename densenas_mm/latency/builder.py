@@ -16,6 +16,12 @@ of its chunk; one that still disagrees is marked ``noisy``, and a table with
 more than ``max_noisy`` noisy entries is marked noisy
 (``metadata['quality']``), which the estimator refuses unless allowed.
 
+The options come grouped in three small settings objects
+(:class:`TableSetting`: what the table is for; :class:`RoundSettings`: how
+entries are timed and judged; :class:`BuildOptions`: how the build runs),
+or as their fields in flat keywords, as the tool and older callers pass
+them.
+
 The build is resumable: after every chunk, and when interrupted (Ctrl-C, an
 error), the table so far is written atomically to ``OUT.partial``; a new
 build with the same setting loads it (and an existing ``OUT``), measures
@@ -27,7 +33,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
-                    Tuple)
+                    Tuple, Union)
 
 import torch
 from mmengine.logging import print_log
@@ -36,6 +42,7 @@ from mmengine.utils import ProgressBar
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, ROUND_STATISTICS,
                                       RoundStats, measure_until_agreed)
+from densenas_mm.utils.settings import flat_keys, group_settings
 from densenas_mm.utils.timing import (KEEP_MEMORY, TimingResult,
                                       keep_freed_memory, preemption_counter)
 from .measure import (check_device, environment, resolve_clock, time_modules,
@@ -157,38 +164,34 @@ def _seed_table(table: LatencyTable, path: str, strict: bool) -> None:
     table.entries.update(old.entries)
 
 
-def build_latency_table(space: Any,
-                        device: str = 'cpu',
-                        batch_size: int = 32,
-                        out: Optional[str] = None,
-                        rounds: int = 5,
-                        warmup: int = 2,
-                        min_repeats: int = 5,
-                        max_repeats: int = 20,
-                        max_seconds: Optional[float] = 0.05,
-                        clock: str = 'auto',
-                        statistic: str = DEFAULT_STATISTIC,
-                        tolerance: float = 0.05,
-                        extra_rounds: int = 6,
-                        max_noisy: float = 0.1,
-                        keep_memory: bool = True,
-                        drop_preempted: bool = True,
-                        dtype: str = 'float32',
-                        channels_last: bool = False,
-                        checkpoint_every: int = 10,
-                        resume: bool = True,
-                        progress: bool = True,
-                        measure: Optional[MeasureFn] = None
-                        ) -> Tuple[LatencyTable, BuildReport]:
-    """Measure every op a search space needs (see the module docstring).
+@dataclass(frozen=True)
+class TableSetting:
+    """What a table is measured for.
 
-    Args:
-        space (dict | SearchSpace): The space.
+    Attributes:
         device (str): ``'cpu'`` or ``'cuda[:N]'``.
         batch_size (int): Batch size of every measurement.
-        out (str, optional): Output JSON path (``OUT.partial`` is the cache).
-            None keeps the table in memory only (no resume).
-        rounds (int): Interleaved rounds per entry (>= 2 to judge agreement).
+        dtype (str): ``float32``, ``float16``, ``bfloat16`` or ``float64``.
+        channels_last (bool): Measure in channels-last memory format.
+    """
+    device: str = 'cpu'
+    batch_size: int = 32
+    dtype: str = 'float32'
+    channels_last: bool = False
+
+    @property
+    def memory_format(self) -> str:
+        """``'channels_last'`` or ``'contiguous'``."""
+        return 'channels_last' if self.channels_last else 'contiguous'
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """How every entry is timed and when its rounds agree.
+
+    Attributes:
+        rounds (int): Interleaved rounds per entry (>= 2 to judge
+            agreement).
         warmup (int): Untimed calls per entry and round.
         min_repeats (int): Timed calls per entry and round at least.
         max_repeats (int): Timed calls per entry and round at most.
@@ -197,7 +200,7 @@ def build_latency_table(space: Any,
         clock (str): ``'auto'`` (thread CPU time on a CPU with one torch
             thread, else wall), ``'thread'`` or ``'wall'``.
         statistic (str): One of
-            :data:`~densenas_mm.utils.timing.ROUND_STATISTICS`.
+            :data:`~densenas_mm.utils.rounds.ROUND_STATISTICS`.
         tolerance (float): Rounds agree when their relative uncertainty
             (:attr:`~densenas_mm.utils.rounds.RoundStats.rel_err`) is at
             most this.
@@ -211,103 +214,222 @@ def build_latency_table(space: Any,
             (see :func:`~densenas_mm.utils.timing.time_samples`); recorded
             as ``metadata['drop_preempted']`` (False where the OS does not
             report preemption).
-        dtype (str): ``float32``, ``float16``, ``bfloat16`` or ``float64``.
-        channels_last (bool): Measure in channels-last memory format.
+
+    Raises:
+        ValueError: For a bad statistic, rounds, extra rounds or tolerance.
+    """
+    rounds: int = 5
+    warmup: int = 2
+    min_repeats: int = 5
+    max_repeats: int = 20
+    max_seconds: Optional[float] = 0.05
+    clock: str = 'auto'
+    statistic: str = DEFAULT_STATISTIC
+    tolerance: float = 0.05
+    extra_rounds: int = 6
+    max_noisy: float = 0.1
+    keep_memory: bool = True
+    drop_preempted: bool = True
+
+    def __post_init__(self) -> None:
+        if self.statistic not in ROUND_STATISTICS:
+            raise ValueError(f'statistic must be one of {ROUND_STATISTICS}, '
+                             f'got {self.statistic!r}')
+        if self.rounds < 1 or self.extra_rounds < 0 or self.tolerance <= 0:
+            raise ValueError(
+                'need rounds >= 1, extra_rounds >= 0 and tolerance > 0, got '
+                f'{self.rounds}, {self.extra_rounds}, {self.tolerance}')
+
+    def loop_kwargs(self, clock: str) -> Dict[str, Any]:
+        """The arguments of each round's timing loop, with the resolved
+        ``clock`` (and no dropping where the OS does not report
+        preemption)."""
+        return dict(
+            warmup=self.warmup,
+            min_repeats=self.min_repeats,
+            max_repeats=self.max_repeats,
+            max_seconds=self.max_seconds,
+            clock=clock,
+            drop_preempted=bool(self.drop_preempted and preemption_counter()))
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a build runs.
+
+    Attributes:
         checkpoint_every (int): Signatures per chunk of interleaved rounds;
             the partial table is written after every chunk.
         resume (bool): Reuse compatible entries of ``OUT`` / ``OUT.partial``.
         progress (bool): Show an mmengine progress bar.
+    """
+    checkpoint_every: int = 10
+    resume: bool = True
+    progress: bool = True
+
+
+#: The build's settings groups.
+SETTINGS = dict(setting=TableSetting, timing=RoundSettings,
+                options=BuildOptions)
+#: Flat keyword of :func:`build_latency_table` -> (group, field): every
+#: field under its own name.
+FLAT_KEYS = flat_keys(SETTINGS)
+
+
+def build_latency_table(space: Any,
+                        device: Optional[str] = None,
+                        *,
+                        out: Optional[str] = None,
+                        setting: Union[TableSetting, Dict, None] = None,
+                        timing: Union[RoundSettings, Dict, None] = None,
+                        options: Union[BuildOptions, Dict, None] = None,
+                        measure: Optional[MeasureFn] = None,
+                        **flat: Any) -> Tuple[LatencyTable, BuildReport]:
+    """Measure every op a search space needs (see the module docstring).
+
+    Args:
+        space (dict | SearchSpace): The space.
+        device (str, optional): ``'cpu'`` or ``'cuda[:N]'`` (same as
+            ``setting.device``; default ``'cpu'``).
+        out (str, optional): Output JSON path (``OUT.partial`` is the cache).
+            None keeps the table in memory only (no resume).
+        setting (TableSetting | dict, optional): What the table is for.
+        timing (RoundSettings | dict, optional): How entries are timed.
+        options (BuildOptions | dict, optional): How the build runs.
         measure (callable, optional): ``(sigs, device, act, rounds,
-            **timing) -> {key: [TimingResult in ms per round]}``; defaults to
-            :func:`measure_signatures`.
+            **timing) -> {key: [TimingResult in ms per round]}``; defaults
+            to :func:`measure_signatures`.
+        **flat: The fields of the three groups as flat keywords
+            (``batch_size=8``, ``max_repeats=50``, ``resume=False``, ...;
+            :data:`FLAT_KEYS`).
 
     Returns:
         tuple[LatencyTable, BuildReport]: The table and what was done.
 
     Raises:
         ValueError: For a bad statistic, clock, rounds or tolerance.
+        TypeError: For an unknown keyword or one given twice.
     """
     start = time.perf_counter()
+    if device is not None:
+        flat = dict(flat, device=device)
+    groups = group_settings(
+        'build_latency_table', SETTINGS,
+        dict(setting=setting, timing=timing, options=options), flat,
+        FLAT_KEYS)
+    target, rounds, opts = (groups['setting'], groups['timing'],
+                            groups['options'])
     space = SearchSpace.from_config(space)
-    device = check_device(device)
-    clock = resolve_clock(clock, device)
-    if statistic not in ROUND_STATISTICS:
-        raise ValueError(f'statistic must be one of {ROUND_STATISTICS}, got '
-                         f'{statistic!r}')
-    if rounds < 1 or extra_rounds < 0 or tolerance <= 0:
-        raise ValueError('need rounds >= 1, extra_rounds >= 0 and tolerance '
-                         f'> 0, got {rounds}, {extra_rounds}, {tolerance}')
-    measure = measure or measure_signatures
+    device = check_device(target.device)
+    clock = resolve_clock(rounds.clock, device)
+    loop = rounds.loop_kwargs(clock)
+    table = _open_table(space, device, target, rounds, loop, out,
+                        opts.resume)
+    needs = space_ops(space, SpaceGraph(space), target.batch_size,
+                      target.dtype, target.memory_format).unique()
+    todo, prior = _plan(table, needs, rounds.tolerance)
+    report = BuildReport(
+        out, len(needs), reused=len(needs) - len(todo), remeasured=len(prior))
+    print_log(
+        f'latency table for {space.name!r} on {table.device} ({clock} '
+        f'clock, {rounds.rounds} interleaved rounds per op): {len(needs)} '
+        f'distinct ops needed, {report.reused} reused, '
+        f'{len(todo) - len(prior)} to measure, {len(prior)} noisy ones to '
+        're-measure',
+        logger='current')
+
+    def run(sigs: Sequence[OpSignature],
+            n: int) -> Mapping[str, Sequence[TimingResult]]:
+        return (measure or measure_signatures)(sigs, device, space.act, n,
+                                               **loop)
+
+    report.extra_rounds = _measure_chunks(table, todo, prior, run, rounds,
+                                          opts, out)
+    report.measured = len(todo) - len(prior)
+    _finish(table, report, needs, rounds, out)
+    report.seconds = time.perf_counter() - start
+    return table, report
+
+
+def _open_table(space: SearchSpace, device: str, target: TableSetting,
+                rounds: RoundSettings, loop: Dict[str, Any],
+                out: Optional[str], resume: bool) -> LatencyTable:
+    """The (partial) table of this build: its metadata, the entries of a
+    compatible earlier build of ``out`` (``resume``), the space listed."""
     allocator = 'default'
-    if keep_memory and keep_freed_memory():
+    if rounds.keep_memory and keep_freed_memory():
         allocator = KEEP_MEMORY
-    fmt = 'channels_last' if channels_last else 'contiguous'
-    needs = space_ops(space, SpaceGraph(space), batch_size, dtype,
-                      fmt).unique()
-    timing = dict(
-        warmup=warmup,
-        min_repeats=min_repeats,
-        max_repeats=max_repeats,
-        max_seconds=max_seconds,
-        clock=clock,
-        drop_preempted=bool(drop_preempted and preemption_counter()))
     meta = dict(
         environment(device),
-        batch_size=batch_size,
-        dtype=dtype,
-        memory_format=fmt,
+        batch_size=target.batch_size,
+        dtype=target.dtype,
+        memory_format=target.memory_format,
         unit='ms',
         created=timestamp(),
         spaces=[],
         input_sizes=[],
         allocator=allocator,
-        statistic=statistic,
-        rounds=rounds,
-        extra_rounds=extra_rounds,
-        **timing)
+        statistic=rounds.statistic,
+        rounds=rounds.rounds,
+        extra_rounds=rounds.extra_rounds,
+        **loop)
     table = LatencyTable(meta, complete=False, source=out or '<memory>')
-    partial = f'{out}.partial' if out else None
     if out and resume:
         _seed_table(table, out, strict=True)
-        _seed_table(table, partial, strict=False)
+        _seed_table(table, _partial(out), strict=False)
     if space.name not in table.metadata['spaces']:
         table.metadata['spaces'] = table.metadata['spaces'] + [space.name]
     if space.input_size not in table.metadata['input_sizes']:
         table.metadata['input_sizes'] = sorted(table.metadata['input_sizes'] +
                                                [space.input_size])
+    return table
+
+
+def _partial(out: str) -> str:
+    return f'{out}.partial'
+
+
+def _plan(table: LatencyTable, needs: Sequence[OpSignature], tolerance: float
+          ) -> Tuple[List[OpSignature], Dict[str, RoundStats]]:
+    """What to measure: the needed entries the table lacks, and those whose
+    rounds disagree (with their rounds so far, which new rounds extend)."""
     prior: Dict[str, RoundStats] = {}
     for sig in needs:
         old = table.round_stats(sig.key) if sig.key in table.entries else None
         if old is not None and not old.agrees(tolerance):
             prior[sig.key] = old
     todo = [s for s in needs if s.key not in table.entries or s.key in prior]
-    report = BuildReport(
-        out, len(needs), reused=len(needs) - len(todo), remeasured=len(prior))
-    print_log(
-        f'latency table for {space.name!r} on {table.device} ({clock} '
-        f'clock, {rounds} interleaved rounds per op): {len(needs)} distinct '
-        f'ops needed, {report.reused} reused, {len(todo) - len(prior)} to '
-        f'measure, {len(prior)} noisy ones to re-measure',
-        logger='current')
-    bar = ProgressBar(len(todo)) if progress and todo else None
+    return todo, prior
+
+
+def _measure_chunks(table: LatencyTable, todo: Sequence[OpSignature],
+                    prior: Mapping[str, RoundStats],
+                    run: Callable[[Sequence[OpSignature], int],
+                                  Mapping[str, Sequence[TimingResult]]],
+                    rounds: RoundSettings, opts: BuildOptions,
+                    out: Optional[str]) -> int:
+    """Measure ``todo`` chunk by chunk into ``table``; write the partial
+    table after every chunk and when interrupted. Returns the extra rounds
+    spent on disagreeing entries."""
+    partial = _partial(out) if out else None
+    bar = ProgressBar(len(todo)) if opts.progress and todo else None
     torch.manual_seed(0)
-    step = max(checkpoint_every, 1)
-    done = 0
+    step = max(opts.checkpoint_every, 1)
+    done = extra = 0
     try:
         for first in range(0, len(todo), step):
             chunk = {s.key: s for s in todo[first:first + step]}
             result = measure_until_agreed(
-                lambda keys, n: measure([chunk[k] for k in keys], device, space
-                                        .act, n, **timing),
+                lambda keys, n: run([chunk[k] for k in keys], n),
                 list(chunk),
-                rounds,
-                tolerance,
-                extra_rounds,
-                statistic,
+                rounds.rounds,
+                rounds.tolerance,
+                rounds.extra_rounds,
+                rounds.statistic,
                 prior=prior)
             for key, stats in result.stats.items():
-                table.add_rounds(chunk[key], stats, tolerance)
-            report.extra_rounds += sum(result.extra_rounds.values())
+                table.add_rounds(chunk[key], stats, rounds.tolerance)
+            extra += sum(result.extra_rounds.values())
             done += len(chunk)
             if partial and done < len(todo):
                 table.metadata['updated'] = timestamp()
@@ -324,19 +446,24 @@ def build_latency_table(space: Any,
                 logger='current',
                 level=30)
         raise
-    report.measured = len(todo) - len(prior)
+    return extra
+
+
+def _finish(table: LatencyTable, report: BuildReport,
+            needs: Sequence[OpSignature], rounds: RoundSettings,
+            out: Optional[str]) -> None:
+    """Judge the complete table, write it (and drop the partial one), and
+    list its noisy needed entries in ``report``."""
     table.complete = True
     table.metadata['updated'] = timestamp()
     table.metadata['quality'] = report.quality = assess_entries(
-        table.entries, tolerance, max_noisy, statistic)
+        table.entries, rounds.tolerance, rounds.max_noisy, rounds.statistic)
     if out:
         table.save(out)
-        if os.path.exists(partial):
-            os.unlink(partial)
-    report.seconds = time.perf_counter() - start
+        if os.path.exists(_partial(out)):
+            os.unlink(_partial(out))
     for sig in needs:
         e = table.entries[sig.key]
         if e.get('noisy'):
             report.noisy.append(
                 (sig.key, e['latency'], e.get('rel_err'), e['rounds']))
-    return table, report

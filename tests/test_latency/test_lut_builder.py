@@ -369,3 +369,94 @@ def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
     assert entry['round_minima'] == pytest.approx(
         [1.0, 0.9, 0.8, 0.7, 0.5, 0.5, 0.5])
     assert entry['latency'] == 0.5
+
+
+def test_every_flat_build_keyword_maps_onto_its_setting():
+    """The 17 keywords build_latency_table took before its settings were
+    grouped still work, each landing in its group's field, and build the
+    same table as the grouped settings."""
+    from densenas_mm.latency import BuildOptions, RoundSettings, TableSetting
+    flat = dict(
+        batch_size=2,
+        rounds=3,
+        warmup=0,
+        min_repeats=1,
+        max_repeats=3,
+        max_seconds=None,
+        clock='wall',
+        statistic='median_of_minima',
+        tolerance=0.2,
+        extra_rounds=1,
+        max_noisy=0.5,
+        keep_memory=False,
+        drop_preempted=False,
+        dtype='float64',
+        channels_last=True,
+        checkpoint_every=7,
+        resume=False,
+        progress=False)
+    assert set(flat) | {'device'} == set(builder_mod.FLAT_KEYS)
+    seen = []
+
+    def measure(sigs, device, act, rounds, **timing):
+        seen.append((device, rounds, timing))
+        return counting([], value=1.5)(sigs, device, act, rounds)
+
+    table, report = build_latency_table(demo_space(), 'cpu', measure=measure,
+                                        **flat)
+    grouped, _ = build_latency_table(
+        demo_space(),
+        measure=measure,
+        setting=TableSetting('cpu', 2, 'float64', True),
+        timing=RoundSettings(3, 0, 1, 3, None, 'wall', 'median_of_minima',
+                             0.2, 1, 0.5, False, False),
+        options=dict(checkpoint_every=7, resume=False, progress=False))
+    assert seen[0] == ('cpu', 3, dict(warmup=0, min_repeats=1, max_repeats=3,
+                                      max_seconds=None, clock='wall',
+                                      drop_preempted=False))
+    assert seen == seen[:len(seen) // 2] * 2  # both builds asked the same
+    assert len(seen) // 2 == -(-report.needed // 7)  # chunks of 7
+    meta = table.metadata
+    assert (meta['batch_size'], meta['dtype'], meta['memory_format']) == (
+        2, 'float64', 'channels_last')
+    assert (meta['statistic'], meta['rounds'], meta['extra_rounds'],
+            meta['allocator']) == ('median_of_minima', 3, 1, 'default')
+    drop = ('created', 'updated')
+    assert {k: v for k, v in meta.items() if k not in drop} == {
+        k: v for k, v in grouped.metadata.items() if k not in drop}
+    assert table.entries == grouped.entries
+    assert BuildOptions().checkpoint_every == 10 and TableSetting().device \
+        == 'cpu'
+
+
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(round=3), TypeError, r"unexpected argument\(s\) \['round'\]"),
+    (dict(rounds=3, timing=dict(rounds=2)), TypeError,
+     'rounds is given both as a keyword and as timing.rounds'),
+    (dict(setting=dict(device='cpu'), device='cpu'), TypeError,
+     'device is given both'),
+    (dict(timing=dict(tolerance=0)), ValueError, 'tolerance > 0'),
+])
+def test_bad_build_keywords(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        build_latency_table(demo_space(), measure=counting([]), **kwargs)
+
+
+def test_the_tool_maps_its_options_onto_the_settings():
+    from densenas_mm.latency import BuildOptions, RoundSettings, TableSetting
+    tool = load_tool('build_latency_lut.py')
+    args = tool.parse_args([
+        str(DEMO_CFG), '--batch-size', '8', '--rounds', '3',
+        '--max-seconds', '0', '--clock', 'wall', '--statistic',
+        'median_of_medians', '--max-noisy', '0.2', '--default-allocator',
+        '--keep-preempted', '--dtype', 'float16', '--channels-last',
+        '--checkpoint-every', '4', '--no-resume', '--no-progress'
+    ])
+    got = tool.build_settings(args)
+    assert got['setting'] == TableSetting('cpu', 8, 'float16', True)
+    assert got['timing'] == RoundSettings(
+        rounds=3, warmup=2, min_repeats=5, max_repeats=20, max_seconds=None,
+        clock='wall', statistic='median_of_medians', tolerance=0.05,
+        extra_rounds=6, max_noisy=0.2, keep_memory=False,
+        drop_preempted=False)
+    assert got['options'] == BuildOptions(4, resume=False, progress=False)

@@ -2,14 +2,15 @@
 from .chained_cost import (SpaceCosts, chained_expected_cost,
                            chained_node_costs, expected_cost_from,
                            mixed_op_cost, space_costs)
-from .chained_latency_estimator import ChainedLatencyEstimator
+from .chained_latency_estimator import (ChainedLatencyEstimator,
+                                        ModuleCounting, TableTarget)
 from .complexity import (NOT_COUNTED, Complexity, count_complexity,
                          signature_complexity, signature_flops,
                          signature_params)
 from .latency_loss import LatencyLoss
 
 __all__ = [
-    'ChainedLatencyEstimator', 'LatencyLoss', 'SpaceCosts', 'space_costs',
+    'ChainedLatencyEstimator', 'TableTarget', 'ModuleCounting', 'LatencyLoss', 'SpaceCosts', 'space_costs',
     'chained_expected_cost', 'chained_node_costs', 'expected_cost_from',
     'mixed_op_cost', 'NOT_COUNTED', 'Complexity', 'count_complexity',
     'signature_complexity', 'signature_flops', 'signature_params'

@@ -2,7 +2,8 @@
 import json
 import math
 import warnings
-from typing import Any, Dict, List, Optional, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -16,12 +17,90 @@ from densenas_mm.latency.signature import OpSignature
 from densenas_mm.registry import TASK_UTILS
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.structures import DerivedArch
+from densenas_mm.utils.settings import flat_keys, group_settings
 from .chained_cost import (SpaceCosts, expected_cost_from, path_cost,
                            space_costs)
 from .complexity import count_complexity, signature_flops, signature_params
 
 METRICS = ('latency', 'flops', 'params')
+ON_MISMATCH = ('warn', 'error')
 _SCALE = {'G': 1e9, 'M': 1e6, 'K': 1e3, None: 1.0, '': 1.0}
+
+
+@dataclass(frozen=True)
+class TableTarget:
+    """What the latency table of a :class:`ChainedLatencyEstimator` must
+    fit.
+
+    Attributes:
+        device (str, optional): Device the costs are meant for; ``'auto'``
+            = this machine's (CUDA if available); None = no check. A table
+            from another device warns. Flat key ``target_device``.
+        batch_size (int, optional): Batch size the costs are meant for.
+            Unset, the run's batch size is the target (the search loop
+            passes its architecture loader's to
+            :meth:`ChainedLatencyEstimator.check_setting`).
+        dtype (str, optional): Dtype the costs are meant for; unset, the
+            run's (float32, or the AMP / autocast dtype).
+        memory_format (str, optional): ``'contiguous'`` or
+            ``'channels_last'`` the costs are meant for; unset, the run's
+            (the algorithm's ``channels_last``).
+        on_mismatch (str): What a table of another batch size, dtype or
+            memory format than the target gets: ``'warn'`` (a
+            :class:`LatencyTableWarning` and a log line naming both) or
+            ``'error'`` (:class:`LatencyTableError`).
+        allow_noisy (bool): Use a table its build marked noisy (see
+            ``docs/latency.md``) instead of refusing it; it then warns with
+            the reason. Flat key ``allow_noisy_lut``.
+
+    Raises:
+        ValueError: For another ``on_mismatch``.
+    """
+    device: Optional[str] = 'auto'
+    batch_size: Optional[int] = None
+    dtype: Optional[str] = None
+    memory_format: Optional[str] = None
+    on_mismatch: str = 'warn'
+    allow_noisy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.on_mismatch not in ON_MISMATCH:
+            raise ValueError("on_mismatch must be 'warn' or 'error', got "
+                             f'{self.on_mismatch!r}')
+
+
+@dataclass(frozen=True)
+class ModuleCounting:
+    """mmrazor's ``ResourceEstimator`` arguments: how plain modules given
+    to :meth:`ChainedLatencyEstimator.estimate` are counted and timed, and
+    the units of the results.
+
+    Attributes:
+        input_shape (tuple): Input of plain modules.
+        units (dict): Units of flops / params (``'M'``, ``'G'``, ...).
+        as_strings (bool): Return strings with units.
+        flops_params_cfg (dict, optional): Kept for mmrazor compatibility
+            (its ``input_shape`` overrides the one above).
+        latency_cfg (dict, optional): Timing of plain modules (``warmup``,
+            ``min_repeats``, ``max_repeats``, ``rel_std``, ``device``).
+    """
+    input_shape: Tuple = (1, 3, 224, 224)
+    units: Mapping[str, str] = field(
+        default_factory=lambda: dict(flops='M', params='M', latency='ms'))
+    as_strings: bool = False
+    flops_params_cfg: Optional[dict] = None
+    latency_cfg: Optional[dict] = None
+
+
+#: The estimator's settings groups.
+SETTINGS = dict(target=TableTarget, counting=ModuleCounting)
+#: Flat keyword -> (group, field): each field under its own name, and the
+#: two whose config keys are older than the groups.
+FLAT_KEYS = flat_keys(
+    SETTINGS,
+    dict(
+        target_device=('target', 'device'),
+        allow_noisy_lut=('target', 'allow_noisy')))
 
 
 @TASK_UTILS.register_module()
@@ -46,36 +125,29 @@ class ChainedLatencyEstimator(ResourceEstimator):
             candidate / 10 instead of 0.
         space (dict | SearchSpace, optional): Prepare (and check the LUT
             against) this space at construction instead of on first use.
-        batch_size (int, optional): Batch size the costs are meant for.
-            Unset, the run's batch size is the target (the search loop
-            passes its architecture loader's to :meth:`check_setting`).
-        dtype (str, optional): Dtype the costs are meant for; unset, the
-            run's (float32, or the AMP / autocast dtype).
-        memory_format (str, optional): ``'contiguous'`` or
-            ``'channels_last'`` the costs are meant for; unset, the run's
-            (the algorithm's ``channels_last``).
-        on_mismatch (str): What a table of another batch size, dtype or
-            memory format than the target gets: ``'warn'`` (a
-            :class:`LatencyTableWarning` and a log line naming both) or
-            ``'error'`` (:class:`LatencyTableError`).
-        target_device (str, optional): Device the costs are meant for;
-            ``'auto'`` = this machine's (CUDA if available); None = no check.
-            A table from another device warns.
-        input_shape (tuple): Input of plain modules given to ``estimate``.
-        units (dict): Units of flops / params (``'M'``, ``'G'``, ...).
-        as_strings (bool): Return strings with units.
-        flops_params_cfg (dict, optional): Kept for mmrazor compatibility.
-        latency_cfg (dict, optional): Timing of plain modules (``warmup``,
-            ``min_repeats``, ``max_repeats``, ``rel_std``, ``device``).
-        allow_noisy_lut (bool): Use a table its build marked noisy (see
-            ``docs/latency.md``) instead of refusing it; it then warns with
-            the reason.
+        target (TableTarget | dict, optional): What the table must fit
+            (device, batch size, dtype, memory format, what a mismatch
+            gets, noisy tables); see :class:`TableTarget`.
+        counting (ModuleCounting | dict, optional): mmrazor's
+            ``ResourceEstimator`` arguments for plain modules; see
+            :class:`ModuleCounting`.
+        **flat: The fields of both as flat keywords, as configs write them
+            (:data:`FLAT_KEYS`: ``target_device``, ``batch_size``, ``dtype``,
+            ``memory_format``, ``on_mismatch``, ``allow_noisy_lut``,
+            ``input_shape``, ``units``, ``as_strings``, ``flops_params_cfg``,
+            ``latency_cfg``).
+
+    Raises:
+        TypeError: For an unknown keyword, or one given both flat and in
+            ``target`` / ``counting``.
+        ValueError: For a bad metric or setting, or ``metric='latency'``
+            without a table.
 
     Example:
         >>> estimator = TASK_UTILS.build(dict(
         ...     type='densenas_mm.ChainedLatencyEstimator',
         ...     lut='work_dirs/latency/densenas_mbv2_224_ref.json',
-        ...     metric='latency'))
+        ...     metric='latency', target_device=None))
         >>> cost = estimator.expected_cost(mutator)   # scalar tensor, ms
         >>> estimator.estimate('arch.yaml')           # dict of floats
     """
@@ -85,19 +157,17 @@ class ChainedLatencyEstimator(ResourceEstimator):
                  metric: str = 'latency',
                  skip_reg: bool = False,
                  space: Union[Dict, SearchSpace, None] = None,
-                 batch_size: Optional[int] = None,
-                 dtype: Optional[str] = None,
-                 memory_format: Optional[str] = None,
-                 on_mismatch: str = 'warn',
-                 target_device: Optional[str] = 'auto',
-                 input_shape: Tuple = (1, 3, 224, 224),
-                 units: Dict = dict(flops='M', params='M', latency='ms'),
-                 as_strings: bool = False,
-                 flops_params_cfg: Optional[dict] = None,
-                 latency_cfg: Optional[dict] = None,
-                 allow_noisy_lut: bool = False) -> None:
-        super().__init__(input_shape, units, as_strings, flops_params_cfg,
-                         latency_cfg)
+                 target: Union[TableTarget, Dict, None] = None,
+                 counting: Union[ModuleCounting, Dict, None] = None,
+                 **flat: Any) -> None:
+        groups = group_settings(type(self).__name__, SETTINGS,
+                                dict(target=target, counting=counting), flat,
+                                FLAT_KEYS)
+        self.target: TableTarget = groups['target']
+        counting = groups['counting']
+        super().__init__(counting.input_shape, dict(counting.units),
+                         counting.as_strings, counting.flops_params_cfg,
+                         counting.latency_cfg)
         if metric not in METRICS:
             raise ValueError(f'metric must be one of {METRICS}, got '
                              f'{metric!r}')
@@ -114,17 +184,12 @@ class ChainedLatencyEstimator(ResourceEstimator):
                 "metric='flops'")
         self.metric = metric
         self.skip_reg = skip_reg
-        if on_mismatch not in ('warn', 'error'):
-            raise ValueError("on_mismatch must be 'warn' or 'error', got "
-                             f'{on_mismatch!r}')
-        self.batch_size, self.dtype = batch_size, dtype
-        self.memory_format, self.on_mismatch = memory_format, on_mismatch
         if self.table is not None:
             device = (
                 current_device_name()
-                if target_device == 'auto' else target_device)
+                if self.target.device == 'auto' else self.target.device)
             self.table.check_target(device)
-            self.table.check_quality(allow_noisy=allow_noisy_lut)
+            self.table.check_quality(allow_noisy=self.target.allow_noisy)
             self.check_setting()
         self._costs: Dict[Tuple[str, str], SpaceCosts] = {}
         self._last: Optional[Tuple[SearchSpace, str, SpaceCosts]] = None
@@ -136,8 +201,9 @@ class ChainedLatencyEstimator(ResourceEstimator):
                       dtype: Optional[str] = None,
                       memory_format: Optional[str] = None) -> List[str]:
         """Compare the table's batch size, dtype and memory format with the
-        target: the estimator's own ``batch_size`` / ``dtype`` /
-        ``memory_format`` where set, else the run's values given here.
+        target: the estimator's own (:attr:`target`) ``batch_size`` /
+        ``dtype`` / ``memory_format`` where set, else the run's values
+        given here.
 
         Args:
             batch_size (int, optional): The run's (per-device) batch size.
@@ -152,13 +218,14 @@ class ChainedLatencyEstimator(ResourceEstimator):
         """
         if self.table is None:
             return []
+        target = self.target
         msgs = self.table.check_target(
-            batch_size=self.batch_size if self.batch_size is not None else
-            batch_size,
-            dtype=self.dtype or dtype,
-            memory_format=self.memory_format or memory_format,
+            batch_size=target.batch_size
+            if target.batch_size is not None else batch_size,
+            dtype=target.dtype or dtype,
+            memory_format=target.memory_format or memory_format,
             warn=False)
-        if msgs and self.on_mismatch == 'error':
+        if msgs and target.on_mismatch == 'error':
             raise LatencyTableError(
                 '\n'.join(msgs) + "\n(estimator on_mismatch='error'; set "
                 "it to 'warn' to search with this table anyway)")

@@ -1,6 +1,7 @@
 """The search loop compares the latency table with the run's real setting
 (architecture loader batch size, autocast dtype, memory format) before the
 first step. A real Runner of the demo search config, in-process."""
+import dataclasses
 import os.path as osp
 
 import pytest
@@ -65,7 +66,8 @@ def test_table_of_another_setting_stops_the_search_before_a_step(
         batch_size=16, dtype='float32', memory_format='contiguous')
     loop.algorithm.channels_last = True
     assert loop.run_setting()['memory_format'] == 'channels_last'
-    loop.algorithm.estimator.on_mismatch = 'warn'
+    est = loop.algorithm.estimator
+    est.target = dataclasses.replace(est.target, on_mismatch='warn')
     with pytest.warns(UserWarning):
         msgs = loop.check_cost_setting()
     assert len(msgs) == 3  # batch, dtype and memory format

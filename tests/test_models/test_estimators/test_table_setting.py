@@ -6,6 +6,7 @@ import pytest
 
 from densenas_mm.latency import LatencyTableError, LatencyTableWarning
 from densenas_mm.models.estimators import ChainedLatencyEstimator
+from densenas_mm.registry import TASK_UTILS
 from densenas_mm.search_space import SearchSpace
 from helpers.estimators import DEMO, synthetic_table
 
@@ -84,3 +85,62 @@ def test_on_mismatch_error_refuses(space):
 
 def test_flops_estimator_has_nothing_to_check():
     assert ChainedLatencyEstimator(metric='flops').check_setting(**RUN) == []
+
+
+def test_every_flat_estimator_key_maps_onto_its_setting():
+    """Every keyword that configured the estimator before its settings were
+    grouped still does, and lands in the right field."""
+    from densenas_mm.models.estimators.chained_latency_estimator import (
+        FLAT_KEYS, ModuleCounting, TableTarget)
+    values = dict(
+        target_device=None,
+        batch_size=16,
+        dtype='float16',
+        memory_format='channels_last',
+        on_mismatch='error',
+        allow_noisy_lut=True,
+        input_shape=(2, 3, 32, 32),
+        units=dict(flops='G', params='K', latency='ms'),
+        as_strings=True,
+        flops_params_cfg=dict(input_shape=(1, 3, 32, 32)),
+        latency_cfg=dict(warmup=1))
+    assert set(values) == set(FLAT_KEYS)
+    est = TASK_UTILS.build(
+        dict(type='densenas_mm.ChainedLatencyEstimator', metric='flops',
+             **values))
+    assert est.target == TableTarget(None, 16, 'float16', 'channels_last',
+                                     'error', True)
+    # mmrazor's ResourceEstimator got its arguments
+    assert est.input_shape == (2, 3, 32, 32) and est.as_strings
+    assert est.units['flops'] == 'G' and est.units['params'] == 'K'
+    assert est.flops_params_cfg == dict(input_shape=(1, 3, 32, 32))
+    assert est.latency_cfg == dict(warmup=1)
+    # grouped, the same settings
+    grouped = TASK_UTILS.build(
+        dict(type='densenas_mm.ChainedLatencyEstimator', metric='flops',
+             target=dict(device=None, batch_size=16, dtype='float16',
+                         memory_format='channels_last', on_mismatch='error',
+                         allow_noisy=True),
+             counting=ModuleCounting(input_shape=(2, 3, 32, 32))))
+    assert grouped.target == est.target
+    assert grouped.input_shape == (2, 3, 32, 32)
+    default = TASK_UTILS.build(
+        dict(type='densenas_mm.ChainedLatencyEstimator', metric='flops'))
+    assert default.target == TableTarget() and default.target.device == 'auto'
+    assert default.input_shape == (1, 3, 224, 224)
+    assert default.units == dict(flops='M', params='M', latency='ms')
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(target_devices=None), r"unexpected argument\(s\) \['target_dev"),
+    (dict(target=dict(gpu=1)), r"target has unknown field\(s\) \['gpu'\]"),
+    (dict(target=3), 'target must be a TableTarget or a dict'),
+    (dict(batch_size=8, target=dict(batch_size=8)),
+     'batch_size is given both as a keyword and as target.batch_size'),
+    (dict(counting=dict(units={}), units={}), 'units is given both'),
+])
+def test_bad_estimator_keywords(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        TASK_UTILS.build(
+            dict(type='densenas_mm.ChainedLatencyEstimator', metric='flops',
+                 **kwargs))
