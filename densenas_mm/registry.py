@@ -12,6 +12,9 @@ first look-up in a registry of this scope imports the modules that register
 into it, so ``import densenas_mm`` stays light. The eager alternative,
 :func:`densenas_mm.utils.setup_env.register_all_modules`, imports them all.
 
+Only the kinds the package registers into have a registry here (a
+component of another kind registers into mmengine's root of that kind).
+
 The model registry builds with mmrazor's ``build_razor_model_from_cfg``
 (``_return_architecture_`` support, as mmrazor algorithms expect); it is
 imported when the first model is built, not here.
@@ -20,22 +23,15 @@ from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
-from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import \
-    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
-from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
-from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 __all__ = [
     'MODELS', 'MODEL_WRAPPERS', 'TASK_UTILS', 'HOOKS', 'LOOPS', 'DATASETS',
-    'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'OPTIM_WRAPPERS',
-    'OPTIM_WRAPPER_CONSTRUCTORS', 'VISUALIZERS', 'VISBACKENDS', 'SCOPE'
+    'DATA_SAMPLERS', 'OPTIM_WRAPPERS', 'SCOPE'
 ]
 
 #: The registry scope of densenas_mm (prefix ``densenas_mm.`` in configs).
@@ -46,8 +42,6 @@ def build_model_from_cfg(cfg, registry, default_args=None):
     """mmrazor's model builder (imported on first use, not at import)."""
     from mmrazor.registry.registry import build_razor_model_from_cfg
     return build_razor_model_from_cfg(cfg, registry, default_args)
-
-
 MODELS = Registry(
     'model',
     parent=MMENGINE_MODELS,
@@ -83,31 +77,8 @@ DATA_SAMPLERS = Registry(
     parent=MMENGINE_DATA_SAMPLERS,
     scope=SCOPE,
     locations=['densenas_mm.datasets'])
-TRANSFORMS = Registry(
-    'transform',
-    parent=MMENGINE_TRANSFORMS,
-    scope=SCOPE,
-    locations=['densenas_mm.datasets'])
-METRICS = Registry(
-    'metric', parent=MMENGINE_METRICS, scope=SCOPE,
-    locations=['densenas_mm.engine'])
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper',
     parent=MMENGINE_OPTIM_WRAPPERS,
-    scope=SCOPE,
-    locations=['densenas_mm.engine'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor',
-    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope=SCOPE,
-    locations=['densenas_mm.engine'])
-VISUALIZERS = Registry(
-    'visualizer',
-    parent=MMENGINE_VISUALIZERS,
-    scope=SCOPE,
-    locations=['densenas_mm.engine'])
-VISBACKENDS = Registry(
-    'vis_backend',
-    parent=MMENGINE_VISBACKENDS,
     scope=SCOPE,
     locations=['densenas_mm.engine'])

@@ -32,9 +32,10 @@ import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.registry import VISBACKENDS
 from mmengine.visualization import BaseVisBackend
 
-from densenas_mm.registry import HOOKS, VISBACKENDS
+from densenas_mm.registry import HOOKS
 
 
 def _unwrap(model):
@@ -92,6 +93,8 @@ class DenseNASTestKillHook(Hook):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+# mmengine's registry: the package has no backend of its own, and an
+# unprefixed type is found there from any scope
 @VISBACKENDS.register_module(force=True)
 class DenseNASTestRecordingBackend(BaseVisBackend):
     """Records ``(key, value, step)`` of every scalar, as TensorBoard's

@@ -59,7 +59,7 @@ default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3))
 visualizer = dict(vis_backends=[
     dict(type='LocalVisBackend'),
-    dict(type='densenas_mm.DenseNASTestRecordingBackend')])
+    dict(type='DenseNASTestRecordingBackend')])
 randomness = dict(seed=0, deterministic=True)
 '''
 
