@@ -19,6 +19,8 @@ The model registry builds with mmrazor's ``build_razor_model_from_cfg``
 (``_return_architecture_`` support, as mmrazor algorithms expect); it is
 imported when the first model is built, not here.
 """
+from typing import Any, List
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -42,43 +44,28 @@ def build_model_from_cfg(cfg, registry, default_args=None):
     """mmrazor's model builder (imported on first use, not at import)."""
     from mmrazor.registry.registry import build_razor_model_from_cfg
     return build_razor_model_from_cfg(cfg, registry, default_args)
-MODELS = Registry(
+
+
+def _child(name: str, root: Registry, locations: List[str],
+           **kwargs: Any) -> Registry:
+    """A registry of this scope under mmengine's ``root`` of its kind."""
+    return Registry(
+        name, parent=root, scope=SCOPE, locations=locations, **kwargs)
+
+
+MODELS = _child(
     'model',
-    parent=MMENGINE_MODELS,
-    scope=SCOPE,
-    build_func=build_model_from_cfg,
-    locations=['densenas_mm.models', 'densenas_mm.search_space'])
-MODEL_WRAPPERS = Registry(
-    'model_wrapper',
-    parent=MMENGINE_MODEL_WRAPPERS,
-    scope=SCOPE,
-    locations=['densenas_mm.models'])
-TASK_UTILS = Registry(
-    'task util',
-    parent=MMENGINE_TASK_UTILS,
-    scope=SCOPE,
-    locations=['densenas_mm.models'])
-HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope=SCOPE,
-    locations=['densenas_mm.engine'])
-LOOPS = Registry(
-    'loop', parent=MMENGINE_LOOPS, scope=SCOPE,
-    locations=['densenas_mm.engine'])
-DATASETS = Registry(
-    'dataset',
-    parent=MMENGINE_DATASETS,
-    scope=SCOPE,
-    locations=[
-        'densenas_mm.datasets.checked_dataset',
-        'densenas_mm.datasets.fashion_mnist'
-    ])
-DATA_SAMPLERS = Registry(
-    'data sampler',
-    parent=MMENGINE_DATA_SAMPLERS,
-    scope=SCOPE,
-    locations=['densenas_mm.datasets'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper',
-    parent=MMENGINE_OPTIM_WRAPPERS,
-    scope=SCOPE,
-    locations=['densenas_mm.engine'])
+    MMENGINE_MODELS, ['densenas_mm.models', 'densenas_mm.search_space'],
+    build_func=build_model_from_cfg)
+MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS,
+                        ['densenas_mm.models'])
+TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS, ['densenas_mm.models'])
+HOOKS = _child('hook', MMENGINE_HOOKS, ['densenas_mm.engine'])
+LOOPS = _child('loop', MMENGINE_LOOPS, ['densenas_mm.engine'])
+DATASETS = _child('dataset', MMENGINE_DATASETS, [
+    'densenas_mm.datasets.checked_dataset', 'densenas_mm.datasets.fashion_mnist'
+])
+DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS,
+                       ['densenas_mm.datasets'])
+OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,
+                        ['densenas_mm.engine'])

@@ -129,10 +129,6 @@ class SpaceGraph:
         """Incoming edges of ``dst``, nearest predecessor first."""
         return [self._edge_of[(src, dst)] for src in self.incoming[dst]]
 
-    def out_edges(self, src: int) -> List[Edge]:
-        """Outgoing edges of ``src``, in increasing destination order."""
-        return [self._edge_of[(src, dst)] for dst in self.outgoing[src]]
-
     @property
     def head_edges(self) -> List[Edge]:
         """Edges into candidate blocks (one head branch each)."""

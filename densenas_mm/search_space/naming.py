@@ -34,11 +34,6 @@ def route_alias(src: int) -> str:
     return f'route{src:02d}'
 
 
-def terminal_alias(src: int) -> str:
-    """Name of the terminal 1x1 branch fed by ``src`` (not searchable)."""
-    return f'terminal_from{src:02d}'
-
-
 def target_name(dst: int) -> str:
     """Name of a route choice: the destination node ``dst``."""
     return f'to{dst:02d}'
