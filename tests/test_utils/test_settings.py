@@ -31,10 +31,12 @@ def test_flat_keys_and_renames():
 def test_group_settings_merges_grouped_and_flat():
     groups = dict(a=A, b=B)
     keys = flat_keys(groups, dict(b_y=('b', 'y')))
-    got = group_settings('f', groups, dict(a=A(x=5), b=dict(z=True)),
+    got = group_settings('f', groups, dict(a=dict(x=5), b=dict(z=True)),
                          dict(y='q', b_y=7), keys)
     assert got == dict(a=A(5, 'q'), b=B(7, True))
     assert group_settings('f', groups, {}, {}, keys) == dict(a=A(), b=B())
+    # an instance gives every field of its group
+    assert group_settings('f', groups, dict(a=A(x=5)), {}, keys)['a'] == A(5)
     with pytest.raises(TypeError, match=r"f got unexpected argument\(s\) "):
         group_settings('f', groups, {}, dict(w=1), keys)
     with pytest.raises(TypeError, match='x is given both'):
