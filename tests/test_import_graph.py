@@ -24,6 +24,7 @@ from helpers.tools import run_python
 
 PACKAGE = 'densenas_mm'
 LAYERS = [
+    ('densenas_mm.experiments', 8),
     ('densenas_mm.utils.setup_env', 7),
     ('densenas_mm.apis', 6),
     ('densenas_mm.engine', 5),

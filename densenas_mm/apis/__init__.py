@@ -10,7 +10,8 @@ import model_complexity``) so a tool loads only what it needs:
 - :mod:`.model_latency`: whole-model latency;
 - :mod:`.latency_audit`: LUT-predicted vs measured latency of a derived net;
 - :mod:`.export`: ONNX export and its ONNX Runtime check;
-- :mod:`.random_arch`: random (same-budget) architectures;
-- :mod:`.demo_summary`: the demo's summary table;
-- :mod:`.benchmark`: the search-step and estimator benchmarks.
+- :mod:`.random_arch`: random (same-budget) architectures.
+
+The benchmarks, the search-quality protocol and the demo summary are
+experiments over this library: :mod:`densenas_mm.experiments`.
 """

@@ -2,7 +2,7 @@
 
 Times the chained expected cost (forward, forward + backward) against one
 real architecture step, in one process (details:
-``densenas_mm.apis.benchmark.estimator_cost``).
+``densenas_mm.experiments.benchmark.estimator_cost``).
 
 Example::
 
@@ -15,7 +15,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 from typing import Any, Dict, List, Optional
 
-from densenas_mm.apis.benchmark.estimator_cost import format_report, run
+from densenas_mm.experiments.benchmark.estimator_cost import format_report, run
 from densenas_mm.apis.cli import print_and_save
 
 

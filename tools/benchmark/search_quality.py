@@ -6,7 +6,7 @@ latency, retrains every net from scratch with the same recipe and evaluates
 it; optionally searches with latency budgets (``--targets``) and reports
 where the derived latency lands. Writes ``results.json``, ``results.md`` and
 ``results.png`` (LUT latency vs top-1 and measured latency vs top-1) into
-``--work-dir``. What each step runs: ``densenas_mm.apis.search_quality``.
+``--work-dir``. What each step runs: ``densenas_mm.experiments.search_quality``.
 
 Example (the numbers in README; about an hour on 2 CPU cores)::
 
@@ -108,7 +108,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     import torch
     torch.set_num_threads(1)
-    from densenas_mm.apis import search_quality as Q
+    from densenas_mm.experiments import search_quality as Q
     wd = osp.abspath(args.work_dir)
     lut = osp.abspath(args.lut)
     if not osp.isfile(lut):

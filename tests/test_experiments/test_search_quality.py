@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import densenas_mm  # noqa: F401
-from densenas_mm.apis import search_quality as Q
+from densenas_mm.experiments import search_quality as Q
 from densenas_mm.apis.random_arch import (build_search_mutator,
                                           matched_random_archs)
 from densenas_mm.models.estimators import ChainedLatencyEstimator

@@ -1,4 +1,4 @@
-"""The demo's summary table (densenas_mm.apis.demo_summary) and its tool."""
+"""The demo's summary table (densenas_mm.experiments.demo_summary) and its tool."""
 import json
 import os
 import os.path as osp
@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import yaml
 
-from densenas_mm.apis.demo_summary import collect, format_table, net_names
+from densenas_mm.experiments.demo_summary import collect, format_table, net_names
 from helpers.tools import load_tool
 
 

@@ -4,10 +4,10 @@ import json
 import pytest
 import torch
 
-from densenas_mm.apis.benchmark import projection as P
-from densenas_mm.apis.benchmark import search_step as S
-from densenas_mm.apis.benchmark.report import format_report
-from densenas_mm.apis.benchmark.settings import SETTINGS
+from densenas_mm.experiments.benchmark import projection as P
+from densenas_mm.experiments.benchmark import search_step as S
+from densenas_mm.experiments.benchmark.report import format_report
+from densenas_mm.experiments.benchmark.settings import SETTINGS
 from helpers.tools import load_tool
 
 E = load_tool('benchmark/estimator.py')
