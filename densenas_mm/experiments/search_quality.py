@@ -3,36 +3,43 @@
 The comparison the DenseNAS paper makes (its Table 4: random search in the
 same space at a matched budget), run with this project's tools:
 
-1. search with the search config for each seed (``tools/train.py``) and
-   take the derived architecture (``arch/best.yaml`` or ``last.yaml``);
+1. search with the search config for each seed
+   (:func:`densenas_mm.apis.launch.run_train`, what ``tools/train.py``
+   runs) and take the derived architecture (``arch/best.yaml`` or
+   ``last.yaml``);
 2. draw random architectures of the same space (random alphas/betas,
    derived as after a search, ``densenas_mm.apis.random_arch``) whose LUT
    latency lies within ``tolerance`` of the searched nets' mean;
 3. retrain every net from scratch with the same recipe and seed
-   (``tools/train.py`` with the subnet config) and evaluate it
-   (``tools/test.py``);
+   (``run_train`` with the subnet config) and evaluate it (``run_test``);
 4. summarise: top-1 of the searched nets, mean / spread of the random
    nets, the searched nets' ranks among them; optionally a sweep over
    latency budgets (``LatencyLoss(target=T)``) that reports where the
    derived latency lands.
 
-Every step is a subprocess of a command line tool (as a user would run it),
-logged under the work dir; results are JSON, every file written atomically.
+Every search, retrain and test runs in its own worker process
+(:mod:`.workers`: mmengine's process-wide state), logged under the work dir,
+resumable with ``reuse``; results are JSON, every file written atomically.
+:func:`compare` runs the whole protocol (``tools/benchmark/search_quality.py``).
 """
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from densenas_mm.utils.io import dump_json_atomic
+from densenas_mm.apis.cli import parse_cfg_options
+from densenas_mm.apis.launch import run_test, run_train
+from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
+from .paths import repo_path
+from .workers import parallel, run_job
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: The demo's search and subnet configs (the defaults of :func:`compare`).
+DEMO_SEARCH = repo_path('configs', 'densenas',
+                        'densenas_supernet-demo_1xb32-20e_fmnist.py')
+DEMO_SUBNET = repo_path('configs', 'densenas', 'subnets',
+                        'densenas_subnet-demo_1xb32-12e_fmnist.py')
 
 
 @dataclass
@@ -68,7 +75,7 @@ class NetResult:
 
 
 def loader_options(names: Sequence[str]) -> List[str]:
-    """``--cfg-options`` that load data in-process (``num_workers=0``)."""
+    """Config options that load data in-process (``num_workers=0``)."""
     out = []
     for name in names:
         out += [f'{name}.num_workers=0', f'{name}.persistent_workers=False']
@@ -80,57 +87,17 @@ SEARCH_LOADERS = ('train_dataloader', 'train_cfg.arch_dataloader',
 SUBNET_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-#: Name of the marker a finished run leaves in its work dir (its command).
-DONE_FILE = 'done.json'
-
-
-def run_tool(tool: str, args: Sequence[str], log: str,
-             env: Optional[Dict[str, str]] = None,
-             reuse: bool = False) -> None:
-    """Run ``tools/<tool>`` with this interpreter; its output goes to ``log``.
-
-    A run that succeeds records its command in ``done.json`` next to
-    ``log`` (one entry per tool); with ``reuse`` a run whose recorded
-    command is the same is not run again (an interrupted benchmark picks up
-    where it stopped).
-
-    Raises:
-        RuntimeError: With the end of the log when the tool fails.
-    """
-    os.makedirs(osp.dirname(osp.abspath(log)), exist_ok=True)
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', tool)] + list(args)
-    done_file = osp.join(osp.dirname(osp.abspath(log)), DONE_FILE)
-    done: Dict[str, List[str]] = {}
-    if osp.isfile(done_file):
-        with open(done_file, encoding='utf-8') as f:
-            done = json.load(f)
-    if reuse and done.get(tool) == cmd[1:]:
-        return
-    with open(log, 'w', encoding='utf-8') as f:
-        f.write(' '.join(cmd) + '\n')
-        f.flush()
-        proc = subprocess.run(
-            cmd, cwd=REPO_ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        with open(log, encoding='utf-8') as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f'{tool} failed (exit {proc.returncode}), log '
-                           f'{log}:\n{tail}')
-    done[tool] = cmd[1:]
-    dump_json_atomic(done, done_file)
-
-
 def search(config: str, work_dir: str, seed: int, lut: str,
            options: Sequence[str] = (), arch: str = 'best',
            reuse: bool = False) -> str:
     """One search; returns its derived architecture YAML (``arch/<arch>``;
-    ``reuse``: see :func:`run_tool`)."""
-    run_tool('train.py', [
-        config, '--work-dir', work_dir, '--cfg-options',
-        f'randomness.seed={seed}', f'model.sample_seed={seed}',
-        f'model.estimator.lut={lut}', *loader_options(SEARCH_LOADERS),
-        *options
-    ], osp.join(work_dir, 'search.log'), reuse=reuse)
+    ``options``: more ``key=value`` config options; ``reuse``: see
+    :func:`~.workers.run_job`)."""
+    run_job('train', run_train, dict(
+        config=config, work_dir=work_dir, cfg_options=parse_cfg_options([
+            f'randomness.seed={seed}', f'model.sample_seed={seed}',
+            f'model.estimator.lut={lut}', *loader_options(SEARCH_LOADERS),
+            *options])), osp.join(work_dir, 'search.log'), reuse=reuse)
     path = osp.join(work_dir, 'arch', f'{arch}.yaml')
     if not osp.isfile(path):
         raise RuntimeError(f'the search wrote no {path}')
@@ -141,18 +108,20 @@ def retrain(config: str, arch: str, work_dir: str, seed: int = 0,
             options: Sequence[str] = (),
             reuse: bool = False) -> Dict[str, float]:
     """Retrain ``arch`` from scratch with ``config``; test metrics
-    (``reuse``: see :func:`run_tool`)."""
-    common = [f'model.backbone.arch={arch}', f'randomness.seed={seed}',
-              *loader_options(SUBNET_LOADERS), *options]
-    run_tool('train.py', [config, '--work-dir', work_dir, '--cfg-options',
-                          *common], osp.join(work_dir, 'train.log'),
-             reuse=reuse)
+    (``reuse``: see :func:`~.workers.run_job`)."""
+    common = parse_cfg_options([
+        f'model.backbone.arch={arch}', f'randomness.seed={seed}',
+        *loader_options(SUBNET_LOADERS), *options])
+    run_job('train', run_train,
+            dict(config=config, work_dir=work_dir, cfg_options=common),
+            osp.join(work_dir, 'train.log'), reuse=reuse)
     with open(osp.join(work_dir, 'last_checkpoint'), encoding='utf-8') as f:
         ckpt = f.read().strip()
     out = osp.join(work_dir, 'metrics.json')
-    run_tool('test.py', [config, ckpt, '--work-dir', work_dir, '--out', out,
-                         '--cfg-options', *common],
-             osp.join(work_dir, 'test.log'), reuse=reuse)
+    run_job('test', run_test,
+            dict(config=config, checkpoint=ckpt, work_dir=work_dir, out=out,
+                 cfg_options=common),
+            osp.join(work_dir, 'test.log'), reuse=reuse)
     with open(out, encoding='utf-8') as f:
         return json.load(f)
 
@@ -324,10 +293,193 @@ def save_results(results: Sequence[NetResult], summary: Dict[str, Any],
         path)
 
 
-def parallel(jobs: int, fn, items: Sequence[Any]) -> List[Any]:
-    """``[fn(x) for x in items]`` with up to ``jobs`` at once (subprocess
-    tools, so threads suffice)."""
-    if jobs <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(fn, items))
+def schedule_options(search_options: Sequence[str] = (),
+                     search_epochs: Optional[int] = None,
+                     warmup_epochs: Optional[int] = None) -> List[str]:
+    """Config options of a search with its schedule overridden."""
+    opts = list(search_options)
+    if search_epochs:
+        opts += [f'train_cfg.max_epochs={search_epochs}',
+                 f'param_scheduler.architecture.0.T_max={search_epochs}']
+    if warmup_epochs is not None:
+        opts += [f'custom_hooks.0.warmup_epochs={warmup_epochs}',
+                 f'train_cfg.val_begin={warmup_epochs + 1}']
+    return opts
+
+
+def retrain_options(subnet_options: Sequence[str] = (),
+                    retrain_epochs: Optional[int] = None) -> List[str]:
+    """Config options of a retrain with its schedule overridden."""
+    opts = list(subnet_options)
+    if retrain_epochs:
+        e = retrain_epochs
+        opts += [f'train_cfg.max_epochs={e}', f'param_scheduler.0.T_max={e}',
+                 f'param_scheduler.0.end={e}', f'train_cfg.val_interval={e}',
+                 f'default_hooks.checkpoint.interval={e}']
+    return opts
+
+
+def budget_text(budgets: Sequence[Dict[str, Any]]) -> str:
+    """One line per budget search: where its derived latency lands."""
+    text = ''
+    for b in budgets:
+        text += (f"budget {b['target']:g} ms -> derived at the end "
+                 f"{b['achieved']:.2f} ms ({100 * b['rel_error']:+.1f} %)")
+        if b['achieved_best'] is not None:
+            text += (f"; best.yaml {b['achieved_best']:.2f} ms "
+                     f"({100 * (b['achieved_best'] / b['target'] - 1):+.1f}"
+                     ' %)')
+        text += '\n'
+    return text
+
+
+def compare(lut: str,
+            *,
+            search_config: str = DEMO_SEARCH,
+            subnet_config: str = DEMO_SUBNET,
+            work_dir: str = 'work_dirs/search_quality',
+            seeds: Sequence[int] = (0, 1, 2),
+            random: int = 8,
+            tolerance: float = 0.05,
+            random_seed: int = 0,
+            arch: str = 'best',
+            search_epochs: Optional[int] = None,
+            warmup_epochs: Optional[int] = None,
+            retrain_epochs: Optional[int] = None,
+            retrain_seed: Sequence[int] = (0, ),
+            targets: Sequence[float] = (),
+            budget_weight: Optional[float] = None,
+            budget_under_weight: Optional[float] = None,
+            reuse: bool = False,
+            retrain_budget: bool = False,
+            measure: bool = False,
+            allow_noisy_lut: bool = False,
+            jobs: int = 1,
+            search_options: Sequence[str] = (),
+            subnet_options: Sequence[str] = ()) -> Dict[str, Any]:
+    """Searched vs random architectures at matched latency (the protocol of
+    this module), written to ``work_dir`` as ``results.json``,
+    ``results.md`` and ``results.png``.
+
+    Args:
+        lut (str): The latency table (JSON) of searches and baselines.
+        search_config (str): The search config.
+        subnet_config (str): The retrain config.
+        work_dir (str): Where every run and the results go.
+        seeds (Sequence[int]): One search per seed.
+        random (int): Random architectures at the searched nets' mean LUT
+            latency, within ``tolerance`` (relative) of it.
+        tolerance (float): See ``random``.
+        random_seed (int): Seed of the random draws.
+        arch (str): ``'best'`` or ``'last'``: the derived architecture of a
+            seed search (budget searches report ``last`` and ``best``).
+        search_epochs (int, optional): Override the search's max_epochs.
+        warmup_epochs (int, optional): Override its warm-up epochs.
+        retrain_epochs (int, optional): Override the retrain's max_epochs.
+        retrain_seed (Sequence[int]): Every net is retrained once per seed
+            and scored by its mean top-1.
+        targets (Sequence[float]): Latency budgets (ms) of budget searches
+            (``LatencyLoss(target=T)``, seed ``seeds[0]``).
+        budget_weight (float, optional): ``loss_weight`` of budget searches.
+        budget_under_weight (float, optional): Their ``under_weight``.
+        reuse (bool): Skip runs that finished with the same call before.
+        retrain_budget (bool): Also retrain the budget searches' nets.
+        measure (bool): Measure every net's whole-net latency here.
+        allow_noisy_lut (bool): Use a table marked noisy.
+        jobs (int): Runs at once (each a worker process).
+        search_options (Sequence[str]): More ``key=value`` options of every
+            search.
+        subnet_options (Sequence[str]): More options of every retrain.
+
+    Returns:
+        dict: The summary (:func:`rank_summary` plus ``target_ms`` and
+        ``budgets``).
+
+    Raises:
+        LatencyTableError: If ``lut`` is no file.
+        RuntimeError: If a run fails (with its log's end) or too few random
+            architectures lie within ``tolerance``.
+    """
+    settings = dict(locals())
+    from densenas_mm.latency.schema import LatencyTableError
+    from densenas_mm.structures import DerivedArch
+    wd = osp.abspath(work_dir)
+    lut = osp.abspath(lut)
+    if not osp.isfile(lut):
+        raise LatencyTableError(f'no latency table {lut}: build it with '
+                                'tools/build_latency_lut.py')
+    sopts = schedule_options(search_options, search_epochs, warmup_epochs)
+    noisy = bool(allow_noisy_lut)
+    if noisy:
+        sopts.append('model.estimator.allow_noisy_lut=True')
+
+    def run_search(seed: int) -> NetResult:
+        path = search(search_config, osp.join(wd, f'search_s{seed}'), seed,
+                      lut, sopts, arch, reuse=reuse)
+        return NetResult(f'searched_s{seed}', 'searched', path,
+                         arch_latency(path, lut, noisy), seed=seed)
+
+    def run_budget(target: float) -> NetResult:
+        opts = sopts + [f'model.cost_loss.target={target}']
+        if budget_weight is not None:
+            opts.append(f'model.cost_loss.loss_weight={budget_weight}')
+        if budget_under_weight is not None:
+            opts.append(f'model.cost_loss.under_weight={budget_under_weight}')
+        seed = seeds[0]
+        # where the search ends (last.yaml): what a budget is about; the
+        # top-1-selected best.yaml is reported next to it
+        path = search(search_config, osp.join(wd, f'budget_{target:g}'),
+                      seed, lut, opts, 'last', reuse=reuse)
+        best = osp.join(osp.dirname(path), 'best.yaml')
+        return NetResult(
+            f'budget_{target:g}', 'budget', path,
+            arch_latency(path, lut, noisy), seed=seed, target=target,
+            best_latency=(arch_latency(best, lut, noisy)
+                          if osp.isfile(best) else None))
+
+    results = parallel(jobs, run_search, list(seeds))
+    target = sum(r.lut_latency for r in results) / len(results)
+    results += random_baselines(search_config, lut, target, random,
+                                osp.join(wd, 'random'), random_seed,
+                                tolerance, allow_noisy_lut=noisy)
+    budgets = parallel(jobs, run_budget, list(targets))
+    ropts = retrain_options(subnet_options, retrain_epochs)
+    to_train = list(results) + (budgets if retrain_budget else [])
+    retrain_seeds = list(retrain_seed)
+
+    def run_retrain(job) -> float:
+        r, seed = job
+        # the first seed keeps the work dir of a single-seed run (reuse)
+        name = r.name if seed == retrain_seeds[0] else f'{r.name}_seed{seed}'
+        metrics = retrain(subnet_config, r.arch,
+                          osp.join(wd, 'retrain', name), seed, ropts,
+                          reuse=reuse)
+        return float(metrics['accuracy/top1'])
+
+    jobs_list = [(r, seed) for r in to_train for seed in retrain_seeds]
+    scores = parallel(jobs, run_retrain, jobs_list)
+    for r in to_train:
+        r.top1_seeds = [t for (net, _), t in zip(jobs_list, scores)
+                        if net is r]
+        r.top1 = float(sum(r.top1_seeds) / len(r.top1_seeds))
+    results += budgets
+    for r in results:
+        r.path = list(DerivedArch.load(r.arch).path)
+    if measure:
+        measure_latencies(results, lut)
+    summary = rank_summary(top1_by_kind(results, 'searched'),
+                           top1_by_kind(results, 'random'))
+    summary['target_ms'] = target
+    summary['budgets'] = [
+        dict(target=r.target, achieved=r.lut_latency,
+             rel_error=r.lut_latency / r.target - 1,
+             achieved_best=r.best_latency) for r in budgets
+    ]
+    text = format_summary(results, summary) + budget_text(summary['budgets'])
+    write_text_atomic(text, osp.join(wd, 'results.md'))
+    save_results(results, summary, osp.join(wd, 'results.json'),
+                 args={k: list(v) if isinstance(v, tuple) else v
+                       for k, v in settings.items()})
+    plot_results(results, osp.join(wd, 'results.png'))
+    print(text, end='')
+    return summary
