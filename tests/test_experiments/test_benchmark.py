@@ -92,8 +92,10 @@ def test_settings_compute_the_same_steps(report):
         assert rows['channels_last']['grad_diff'] < 1e-3, case
         assert r['float64_loss'] == pytest.approx(
             rows['reference']['loss'], rel=1e-5)
-        assert rows['reference']['grad_error_vs_float64'] < 1e-4, case
-        assert rows['default']['grad_error_vs_float64'] < 1e-4, case
+        # float32 rounding (the search recipe's PyTorch-default classifier
+        # init at batch 2 makes it ~1e-4; a wrong kernel gives ~1)
+        assert rows['reference']['grad_error_vs_float64'] < 1e-3, case
+        assert rows['default']['grad_error_vs_float64'] < 1e-3, case
 
 
 def test_json_and_table(report):

@@ -33,9 +33,10 @@ def parse_args(argv: Optional[List[str]] = None):
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    args = parse_args(argv)
-    report = run(args)
-    print_and_save(report, format_report(report), args.out)
+    args = vars(parse_args(argv))
+    out = args.pop('out')
+    report = run(args.pop('config'), **args)
+    print_and_save(report, format_report(report), out)
     return report
 
 

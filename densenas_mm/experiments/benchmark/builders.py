@@ -1,13 +1,21 @@
-"""Build the real objects the benchmarks time.
+"""Build the real objects the benchmarks time, from the configs users run.
 
-- the DenseNAS algorithm via the registry (mmcls ``ImageClassifier`` around
-  a ``DenseNASSupernet``, ``DenseRoutingMutator``, ``ChainedLatencyEstimator``,
-  ``LatencyLoss``), so the timed step is the real ``DenseNAS.train_step``;
-- its ``OptimWrapperDict`` from mmrazor's ``SeparateOptimWrapperConstructor``
-  (reference optimisers: SGD 0.2/0.9/4e-5 on weights, Adam 3e-4 (0.5, 0.999)
-  wd 1e-3 on alpha/beta);
+- the DenseNAS algorithm from a search config's ``model`` via the registry
+  (mmcls ``ImageClassifier`` around a ``DenseNASSupernet``,
+  ``DenseRoutingMutator``, the cost loss and ``grad_zeroing`` of the
+  config), so the timed step is the real ``DenseNAS.train_step`` of a
+  search; only the estimator is chosen here (``--estimator``);
+- its ``OptimWrapperDict`` from the config's ``optim_wrapper`` through
+  mmengine's ``build_optim_wrapper`` (mmrazor's
+  ``SeparateOptimWrapperConstructor`` in the search configs);
 - the derived subnet (``DenseNASNet``) and mmcls's MobileNetV2 1.0 at the
-  same batch and resolution, each with an SGD ``OptimWrapper``.
+  same batch and resolution, each with the weights' optimiser of that
+  recipe in a plain ``OptimWrapper``.
+
+A search-space preset (or space file, or a config that is no search)
+benchmarks the search config of its family (:data:`RECIPE_CONFIGS`, the
+paper's MobileNetV2 and ResNet searches) with the space put in: its
+``search_space``, ``num_classes`` and ``in_channels``.
 
 Mixed precision: on CUDA mmengine's ``AmpOptimWrapper`` (``dtype`` float16 or
 bfloat16). mmengine's wrapper refuses to run without an accelerator, so on
@@ -24,50 +32,86 @@ import torch.nn as nn
 
 from densenas_mm.search_space import (SearchSpace, load_preset,
                                       search_space_from_cfg)
+from ..paths import RESOURCES, repo_path
 
 # the paper's list, shipped in resources/latency/ (Apache-2.0, see there)
-REFERENCE_MBV2 = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))), 'resources', 'latency',
-    'lat_list_densenas_mbv2_xp32')
+REFERENCE_MBV2 = os.path.join(RESOURCES, 'latency',
+                              'lat_list_densenas_mbv2_xp32')
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
+#: The search config whose recipe a space of each family is benchmarked
+#: with (the paper's searches; their recipe is
+#: configs/_base_/models/densenas_search.py and
+#: configs/_base_/schedules/densenas_search.py).
+RECIPE_CONFIGS = {
+    'mbv2':
+    repo_path('configs', 'densenas',
+              'densenas_supernet-mbv2_4xb88-150e_in100.py'),
+    'resnet':
+    repo_path('configs', 'densenas',
+              'densenas_supernet-resnet-r2_4xb128-70e_in100.py'),
+}
+
+
+def is_search_config(cfg: Any) -> bool:
+    """Whether a config's ``model`` is a DenseNAS search."""
+    model = cfg.get('model')
+    return isinstance(model, dict) and 'DenseNAS' in str(
+        model.get('type', ''))
+
 
 def resolve_space(config_or_preset: str) -> Dict[str, Any]:
-    """``dict(space=SearchSpace, model=cfg or None, path=...)``.
+    """``dict(space=SearchSpace, cfg=Config, path=..., recipe=bool)``: the
+    space and the search config whose ``model`` and ``optim_wrapper`` are
+    benchmarked (``recipe``: the family's config with the space put in).
 
     Accepts a preset name (``densenas_demo_32``), a search-space file or a
-    full DenseNAS config (its ``model`` is used, estimator aside).
+    config. A DenseNAS search config is used as it is; otherwise the
+    search config of the space's family (:data:`RECIPE_CONFIGS`) with the
+    space put in.
+
+    Raises:
+        ValueError: For a space of a family without a recipe config.
     """
+    from mmengine.config import Config
     if not osp.exists(config_or_preset) and '/' not in config_or_preset:
         name = config_or_preset[:-3] if config_or_preset.endswith(
             '.py') else config_or_preset
-        return dict(space=load_preset(name), model=None, path=name)
-    from mmengine.config import Config
-    cfg = Config.fromfile(config_or_preset)
-    model = cfg.get('model')
-    is_search = model is not None and 'DenseNAS' in str(
-        model.get('type', ''))
-    return dict(
-        space=search_space_from_cfg(cfg),
-        model=model.to_dict() if is_search else None,
-        path=config_or_preset)
+        space, cfg, path = load_preset(name), None, name
+    else:
+        cfg = Config.fromfile(config_or_preset)
+        space, path = search_space_from_cfg(cfg), config_or_preset
+    recipe = cfg is None or not is_search_config(cfg)
+    if recipe:
+        if space.family not in RECIPE_CONFIGS:
+            raise ValueError(
+                f'{path}: no search recipe for the {space.family!r} space '
+                f'family; pass a search config (families with one: '
+                f'{sorted(RECIPE_CONFIGS)})')
+        cfg = Config.fromfile(RECIPE_CONFIGS[space.family])
+        cfg.merge_from_dict({
+            'model.architecture.backbone.search_space': space.to_dict(),
+            'model.architecture.head.num_classes': space.num_classes,
+            'model.architecture.head.in_channels': space.last_dim,
+        })
+    return dict(space=space, cfg=cfg, path=path, recipe=recipe)
 
 
 def build_estimator(space: SearchSpace, estimator: str,
-                    model_cfg: Optional[Dict]) -> Dict[str, Any]:
+                    model_cfg: Dict[str, Any]) -> Dict[str, Any]:
     """The estimator config/object used by the arch step's cost term.
 
-    ``estimator``: ``'auto'`` (the config's LUT if the file exists, else the
-    imported reference table for ``densenas_mbv2_224``, else FLOPs),
-    ``'reference'``, ``'flops'``, or a LUT JSON path.
+    ``estimator``: ``'auto'`` (the LUT of ``model_cfg``, the user's search
+    config, if the file exists, else the imported reference table for
+    ``densenas_mbv2_224``, else FLOPs), ``'reference'``, ``'flops'``, or a
+    LUT JSON path.
     """
     from densenas_mm.latency import import_reference
     from densenas_mm.models.estimators import ChainedLatencyEstimator
     choice = estimator
     if choice == 'auto':
-        lut = ((model_cfg or {}).get('estimator') or {}).get('lut')
+        lut = (model_cfg.get('estimator') or {}).get('lut')
         if isinstance(lut, str) and osp.isfile(lut):
             choice = lut
         elif space.name == 'densenas_mbv2_224' and osp.isfile(REFERENCE_MBV2):
@@ -92,35 +136,11 @@ def build_estimator(space: SearchSpace, estimator: str,
         kind=f'latency LUT: {choice}')
 
 
-def supernet_model_cfg(space: SearchSpace) -> Dict[str, Any]:
-    """The DenseNAS model config (reference settings) for ``space``."""
-    return dict(
-        type='densenas_mm.DenseNAS',
-        architecture=dict(
-            type='mmcls.ImageClassifier',
-            backbone=dict(
-                type='densenas_mm.DenseNASSupernet',
-                search_space=space.to_dict(),
-                route_temperature=0.9 if space.family == 'resnet' else 1.0),
-            neck=dict(type='mmcls.GlobalAveragePooling'),
-            head=dict(
-                type='mmcls.LinearClsHead',
-                num_classes=space.num_classes,
-                in_channels=space.last_dim,
-                loss=dict(type='mmcls.CrossEntropyLoss', loss_weight=1.0),
-                topk=(1, )),
-            data_preprocessor=dict(
-                type='mmcls.ClsDataPreprocessor', mean=MEAN, std=STD)),
-        mutator=dict(type='densenas_mm.DenseRoutingMutator'),
-        cost_loss=dict(
-            type='densenas_mm.LatencyLoss', loss_weight=0.15, tau=15),
-        sample_seed=0)
-
-
 def wrapper_cfg(device: str, amp: Optional[str]) -> Dict[str, Any]:
-    """Optim-wrapper type fields for the AMP setting."""
+    """Optim-wrapper type fields for the AMP setting (none: the config's
+    wrapper type)."""
     if not amp:
-        return dict(type='OptimWrapper')
+        return {}
     dtype = dict(bf16='bfloat16', fp16='float16')[amp]
     if device.startswith('cuda'):
         return dict(type='AmpOptimWrapper', dtype=dtype)
@@ -143,6 +163,13 @@ class Bench:
     amp: Optional[str] = None
     channels_last: bool = False
     extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def weight_optimizer(self) -> Dict[str, Any]:
+        """The search config's optimiser of the weights (its
+        ``optim_wrapper.architecture.optimizer``)."""
+        ow = self.extra['config'].optim_wrapper
+        return (ow.get('architecture') or ow).optimizer.to_dict()
 
 
 def make_batch(batch_size: int, input_size: int, num_classes: int,
@@ -168,6 +195,29 @@ def set_scope():
         DefaultScope.get_instance('densenas_benchmark', scope_name='mmcls')
 
 
+def optim_parts(optim_wrapper: Dict[str, Any]) -> Dict[str, Dict]:
+    """The wrappers of an ``optim_wrapper`` config: itself when it has an
+    ``optimizer``, else its parts that have one (mmrazor's
+    ``SeparateOptimWrapperConstructor``: ``architecture``, ``mutator``)."""
+    if 'optimizer' in optim_wrapper:
+        return {'': optim_wrapper}
+    return {
+        k: v
+        for k, v in optim_wrapper.items()
+        if isinstance(v, dict) and 'optimizer' in v
+    }
+
+
+def recipe_optim_wrapper(cfg: Any, device: str,
+                         amp: Optional[str]) -> Dict[str, Any]:
+    """The config's ``optim_wrapper`` (a plain dict), each wrapper's type
+    set for ``amp`` (:func:`wrapper_cfg`)."""
+    optim_wrapper = cfg.optim_wrapper.to_dict()
+    for part in optim_parts(optim_wrapper).values():
+        part.update(wrapper_cfg(device, amp))
+    return optim_wrapper
+
+
 def build_bench(config_or_preset: str,
                 device: str = 'cpu',
                 batch_size: int = 32,
@@ -176,40 +226,28 @@ def build_bench(config_or_preset: str,
                 channels_last: bool = False,
                 estimator: str = 'auto',
                 seed: int = 0) -> Bench:
-    """Build the DenseNAS algorithm, its optimisers and a batch."""
-    from mmrazor.engine import SeparateOptimWrapperConstructor
+    """Build the DenseNAS algorithm and its optimisers from a search config
+    (:func:`resolve_space`), and a batch."""
+    from mmengine.optim import build_optim_wrapper
 
     from densenas_mm.registry import MODELS
     set_scope()
     torch.manual_seed(seed)
     resolved = resolve_space(config_or_preset)
-    space = resolved['space']
-    model_cfg = resolved['model'] or supernet_model_cfg(space)
-    est = build_estimator(space, estimator, resolved['model'])
-    model_cfg = dict(model_cfg, estimator=est['estimator'])
-    if model_cfg.get('cost_loss') is None:
-        model_cfg['cost_loss'] = dict(
-            type='densenas_mm.LatencyLoss', loss_weight=0.15, tau=15)
+    space, cfg = resolved['space'], resolved['cfg']
+    model_cfg = cfg.model.to_dict()
+    # a family recipe's table belongs to the recipe's own space
+    est = build_estimator(space, estimator,
+                          {} if resolved['recipe'] else model_cfg)
+    model_cfg['estimator'] = est['estimator']
     algorithm = MODELS.build(model_cfg)
     algorithm.init_weights()
     algorithm.to(device)
     if channels_last:
         algorithm.to(memory_format=torch.channels_last)
     algorithm.train()
-    wrap = wrapper_cfg(device, amp)
-    optim = SeparateOptimWrapperConstructor(
-        dict(
-            architecture=dict(
-                **wrap,
-                optimizer=dict(
-                    type='SGD', lr=0.2, momentum=0.9, weight_decay=4e-5)),
-            mutator=dict(
-                **wrap,
-                optimizer=dict(
-                    type='Adam',
-                    lr=3e-4,
-                    betas=(0.5, 0.999),
-                    weight_decay=1e-3))))(algorithm)
+    optim = build_optim_wrapper(algorithm,
+                                recipe_optim_wrapper(cfg, device, amp))
     size = input_size or space.input_size
     head = algorithm.architecture.head
     batch = make_batch(batch_size, size, head.num_classes, device,
@@ -223,12 +261,14 @@ def build_bench(config_or_preset: str,
         batch=batch,
         input_size=size,
         amp=amp,
-        channels_last=channels_last)
+        channels_last=channels_last,
+        extra=dict(config=cfg))
 
 
 def build_plain(model_cfg: Dict[str, Any], device: str, amp: Optional[str],
-                channels_last: bool):
-    """An mmcls classifier and its SGD optim wrapper."""
+                channels_last: bool, optimizer: Dict[str, Any]):
+    """An mmcls classifier and an optim wrapper of ``optimizer`` (the
+    search recipe's weight optimiser: ``Bench.weight_optimizer``)."""
     from mmengine.optim import build_optim_wrapper
 
     from densenas_mm.registry import MODELS
@@ -239,13 +279,8 @@ def build_plain(model_cfg: Dict[str, Any], device: str, amp: Optional[str],
     if channels_last:
         model.to(memory_format=torch.channels_last)
     model.train()
-    wrap = wrapper_cfg(device, amp)
     optim = build_optim_wrapper(
-        model,
-        dict(
-            **wrap,
-            optimizer=dict(
-                type='SGD', lr=0.2, momentum=0.9, weight_decay=4e-5)))
+        model, dict(wrapper_cfg(device, amp), optimizer=dict(optimizer)))
     return model, optim
 
 
