@@ -333,27 +333,22 @@ def _runner(cfg: Config, launcher: str, training: bool) -> Any:
     return runner
 
 
-def run_train(config: str,
-              *,
-              work_dir: Optional[str] = None,
-              resume: Optional[str] = None,
-              amp: bool = False,
-              no_validate: bool = False,
-              auto_scale_lr: bool = False,
-              cfg_options: Optional[Dict[str, Any]] = None,
-              launcher: str = 'none') -> None:
+def run_train(config: str, **options: Any) -> None:
     """Train (a classifier, a supernet search or a subnet) from a config.
 
     Checkpoints are written atomically and loaded strictly; without CUDA a
     distributed run uses gloo and CPU DDP. mmengine's message hub, loggers,
     visualizer and default scope are process-wide: run one training per
-    process. Arguments: see :func:`merge_train_options`.
+    process.
+
+    Args:
+        config (str): The config file.
+        **options: The keyword arguments of :func:`merge_train_options`
+            (``work_dir``, ``resume``, ``amp``, ``no_validate``,
+            ``auto_scale_lr``, ``cfg_options``, ``launcher``).
     """
-    cfg = merge_train_options(
-        Config.fromfile(config), config, work_dir=work_dir, resume=resume,
-        amp=amp, no_validate=no_validate, auto_scale_lr=auto_scale_lr,
-        cfg_options=cfg_options, launcher=launcher)
-    _runner(cfg, launcher, training=True).train()
+    cfg = merge_train_options(Config.fromfile(config), config, **options)
+    _runner(cfg, cfg.launcher, training=True).train()
 
 
 def run_test(config: str,

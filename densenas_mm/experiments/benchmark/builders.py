@@ -218,6 +218,20 @@ def recipe_optim_wrapper(cfg: Any, device: str,
     return optim_wrapper
 
 
+def build_model(model_cfg: Dict[str, Any], device: str,
+                channels_last: bool) -> nn.Module:
+    """A model from the registry, initialised, on ``device`` (channels-last
+    weights if asked) and in training mode."""
+    from densenas_mm.registry import MODELS
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    model.train()
+    return model
+
+
 def build_bench(config_or_preset: str,
                 device: str = 'cpu',
                 batch_size: int = 32,
@@ -229,8 +243,6 @@ def build_bench(config_or_preset: str,
     """Build the DenseNAS algorithm and its optimisers from a search config
     (:func:`resolve_space`), and a batch."""
     from mmengine.optim import build_optim_wrapper
-
-    from densenas_mm.registry import MODELS
     set_scope()
     torch.manual_seed(seed)
     resolved = resolve_space(config_or_preset)
@@ -240,12 +252,7 @@ def build_bench(config_or_preset: str,
     est = build_estimator(space, estimator,
                           {} if resolved['recipe'] else model_cfg)
     model_cfg['estimator'] = est['estimator']
-    algorithm = MODELS.build(model_cfg)
-    algorithm.init_weights()
-    algorithm.to(device)
-    if channels_last:
-        algorithm.to(memory_format=torch.channels_last)
-    algorithm.train()
+    algorithm = build_model(model_cfg, device, channels_last)
     optim = build_optim_wrapper(algorithm,
                                 recipe_optim_wrapper(cfg, device, amp))
     size = input_size or space.input_size
@@ -270,15 +277,8 @@ def build_plain(model_cfg: Dict[str, Any], device: str, amp: Optional[str],
     """An mmcls classifier and an optim wrapper of ``optimizer`` (the
     search recipe's weight optimiser: ``Bench.weight_optimizer``)."""
     from mmengine.optim import build_optim_wrapper
-
-    from densenas_mm.registry import MODELS
     set_scope()
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    model.train()
+    model = build_model(model_cfg, device, channels_last)
     optim = build_optim_wrapper(
         model, dict(wrapper_cfg(device, amp), optimizer=dict(optimizer)))
     return model, optim
