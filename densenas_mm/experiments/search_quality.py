@@ -20,7 +20,8 @@ same space at a matched budget), run with this project's tools:
 Every search, retrain and test runs in its own worker process
 (:mod:`.workers`: mmengine's process-wide state), logged under the work dir,
 resumable with ``reuse``; results are JSON, every file written atomically.
-:func:`compare` runs the whole protocol (``tools/benchmark/search_quality.py``).
+:func:`compare` runs the whole protocol (the command line:
+``tools/benchmark/search_quality.py``).
 """
 import json
 import os.path as osp

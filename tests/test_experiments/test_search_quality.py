@@ -75,8 +75,9 @@ def test_random_baselines_files_and_tolerance(lut, tmp_path):
 
 
 def test_failing_run_reports_its_log(tmp_path):
-    with pytest.raises(RuntimeError,
-                       match="(?s)train failed \\(exit 1\\).*no/such/config.py"):
+    with pytest.raises(
+            RuntimeError,
+            match="(?s)train failed \\(exit 1\\).*no/such/config.py"):
         W.run_job('train', run_train, dict(config='no/such/config.py'),
                   str(tmp_path / 'x.log'))
 

@@ -15,8 +15,9 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 from typing import Any, Dict, List, Optional
 
-from densenas_mm.experiments.benchmark.estimator_cost import format_report, run
 from densenas_mm.apis.cli import print_and_save
+from densenas_mm.experiments.benchmark.estimator_cost import (format_report,
+                                                              run)
 
 
 def parse_args(argv: Optional[List[str]] = None):

@@ -1,5 +1,6 @@
 """Kernel shares of the CPU search steps (torch.profiler; the logic:
-``densenas_mm.experiments.benchmark.kernel_profile``; numbers: docs/benchmarks.md).
+``densenas_mm.experiments.benchmark.kernel_profile``; numbers:
+docs/benchmarks.md).
 
 Example::
 
@@ -33,8 +34,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    from densenas_mm.experiments.benchmark.kernel_profile import format_report, run
     from densenas_mm.apis.cli import print_and_save
+    from densenas_mm.experiments.benchmark.kernel_profile import (
+        format_report, run)
     args = parse_args(argv)
     report = run(args.config, args.batch_size, args.setting, args.phases,
                  args.steps, args.top, args.threads)

@@ -20,9 +20,10 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from densenas_mm.experiments.benchmark.lut_stability import format_report, run
 from densenas_mm.apis.cli import (add_round_args, print_and_save,
                                   round_settings)
+from densenas_mm.experiments.benchmark.lut_stability import (format_report,
+                                                             run)
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
 

@@ -4,7 +4,8 @@ Builds the table of a space several times in one process, alternating the
 settings (clock x chunk size: thread/10, wall/10, thread/10, ...), so that
 every setting sees the same stretch of machine load; after each build it
 optionally measures the whole-net latency of random nets
-(:func:`densenas_mm.apis.latency_agreement.rank_agreement`). Every pair of builds of one
+(:func:`densenas_mm.apis.latency_agreement.rank_agreement`). Every pair of
+builds of one
 setting is then compared (entry by entry and on the nets' path sums) under
 every round statistic, evaluated from the same stored rounds, and so is the
 rank agreement. This is the measurement behind the defaults of
