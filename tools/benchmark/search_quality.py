@@ -64,7 +64,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'budget pays as much as one over it; 0: the paper loss)')
     p.add_argument('--reuse', action='store_true',
                    help='skip searches and retrains that finished with the '
-                   'same command in an earlier run (their done.json)')
+                   'same call in an earlier run (their done.json)')
     p.add_argument('--retrain-budget', action='store_true',
                    help='also retrain the budget searches\' nets')
     p.add_argument('--measure', action='store_true',
