@@ -12,10 +12,13 @@ Layers, lowest first (a module may import its own layer and lower ones):
 5. ``engine``
 6. ``apis``
 7. ``utils.setup_env`` (registers everything; nothing imports it)
+8. ``experiments`` (benchmarks, search quality, demo summary; nothing
+   imports it, and only it may know the repository layout)
 """
 import ast
 import os
-from typing import Dict, List, Set
+import re
+from typing import Dict, List, Optional, Set
 
 import pytest
 
@@ -24,6 +27,7 @@ from helpers.tools import run_python
 
 PACKAGE = 'densenas_mm'
 LAYERS = [
+    ('densenas_mm.experiments', 8),
     ('densenas_mm.utils.setup_env', 7),
     ('densenas_mm.apis', 6),
     ('densenas_mm.engine', 5),
@@ -172,3 +176,81 @@ def test_light_imports_load_no_heavy_layer(target):
     code = (f'import sys, {target}; '
             f'print([m for m in {heavy!r} if m in sys.modules])')
     assert run_python(code).strip().splitlines()[-1] == '[]'
+
+
+def test_experiments_are_imported_by_nobody_outside():
+    users = [m for m, targets in graph().items()
+             if not m.startswith('densenas_mm.experiments')
+             and any(t.startswith('densenas_mm.experiments')
+                     for t in targets)]
+    assert users == []
+
+
+# what only the experiments layer may do: compute a path above the package
+# or name the checkout's tools/ and resources/ folders
+_PATH_LIKE = re.compile(r'^(tools|resources)(/\S*)?$')
+
+
+def _dirname_depth(node: ast.AST) -> Optional[int]:
+    """How many nested ``dirname`` calls wrap an expression using
+    ``__file__`` (None: not such an expression)."""
+    depth = 0
+    while (isinstance(node, ast.Call) and node.args and getattr(
+            node.func, 'attr', getattr(node.func, 'id', None)) == 'dirname'):
+        depth += 1
+        node = node.args[0]
+    if depth and any(isinstance(n, ast.Name) and n.id == '__file__'
+                     for n in ast.walk(node)):
+        return depth
+    return None
+
+
+def layout_references(path: str, root: str = REPO_ROOT) -> List[str]:
+    """Code in ``path`` that depends on the repository layout: a
+    ``dirname`` chain on ``__file__`` that climbs above ``densenas_mm/``, a
+    ``REPO_ROOT``, or a path string naming ``tools`` / ``resources``
+    (messages and docstrings, which contain spaces, do not count)."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    # dirname of the file itself = depth 1; the package dir sits this deep
+    to_package = len(os.path.relpath(path, root).split(os.sep)) - 1
+    found = []
+    for node in ast.walk(tree):
+        depth = _dirname_depth(node)
+        if depth is not None and depth > to_package:
+            found.append(f'line {node.lineno}: dirname x{depth} of __file__')
+        if isinstance(node, ast.Name) and node.id == 'REPO_ROOT':
+            found.append(f'line {node.lineno}: REPO_ROOT')
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and _PATH_LIKE.match(node.value)):
+            found.append(f'line {node.lineno}: {node.value!r}')
+    return found
+
+
+def test_layout_scan_finds_planted_references(tmp_path):
+    pkg = tmp_path / 'densenas_mm' / 'sub'
+    pkg.mkdir(parents=True)
+    bad = pkg / 'bad.py'
+    bad.write_text(
+        'import os.path as osp\n'
+        'ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))'
+        '\nPKG = osp.dirname(osp.dirname(osp.abspath(__file__)))\n'
+        "T = osp.join(ROOT, 'tools', 'train.py')\n"
+        "R = 'resources/latency'\n"
+        "MSG = 'build it with tools/build_latency_lut.py'\n")
+    found = layout_references(str(bad), str(tmp_path))
+    assert sorted(found) == ["line 2: dirname x3 of __file__",
+                             "line 4: 'tools'", "line 5: 'resources/latency'"]
+
+
+def test_only_experiments_know_the_repository_layout():
+    wrong = {
+        m: refs
+        for m, p in modules().items()
+        if not m.startswith('densenas_mm.experiments')
+        for refs in [layout_references(p)] if refs
+    }
+    assert wrong == {}
+    # the experiments do know it (the scan sees what it looks for)
+    assert layout_references(
+        os.path.join(REPO_ROOT, PACKAGE, 'experiments', 'paths.py'))

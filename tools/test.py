@@ -22,19 +22,8 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-import mmengine
-from mmengine.config import Config
-from mmengine.evaluator import DumpResults
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-
 from densenas_mm.apis.cli import add_cfg_options, add_launcher, run_cli
-from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
-                                     merge_common_args, sanitize_dataloaders,
-                                     use_safe_checkpointing)
-from densenas_mm.models.backbones import check_head_fits
-from densenas_mm.utils.checkpoint import read_checkpoint
-from densenas_mm.utils.io import atomic_path, prepare_output_file
+from densenas_mm.apis.launch import run_test
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -70,24 +59,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Merge the command line into the config.
-
-    Args:
-        cfg (Config): Loaded config.
-        args (argparse.Namespace): Parsed arguments.
-
-    Returns:
-        Config: The same config, updated.
-    """
-    merge_common_args(cfg, args.config, args.work_dir, args.launcher)
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
-
-
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """Entry point.
 
@@ -97,31 +68,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     Returns:
         dict: The metrics returned by ``Runner.test``.
     """
-    args = parse_args(argv)
-    # fails here, naming the file, for a missing, empty, truncated or unsafe
-    # checkpoint (the runner loads it again after building the model)
-    read_checkpoint(args.checkpoint)
-    if args.out:
-        prepare_output_file(args.out, '--out')
-    cfg = merge_args(Config.fromfile(args.config), args)
-    sanitize_dataloaders(cfg)
-    changes = use_safe_checkpointing(cfg, training=False)
-    changes += adapt_cfg_for_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    for change in changes:
-        print_log(change, logger='current')
-    check_head_fits(getattr(runner.model, 'module', runner.model))
-    if args.out and args.out_item == 'pred':
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
-    metrics = runner.test()
-    if args.out and args.out_item == 'metrics' and runner.rank == 0:
-        # mmengine picks the format from the suffix: keep it on the temp file
-        suffix = os.path.splitext(args.out)[1]
-        with atomic_path(args.out, suffix=suffix) as tmp:
-            mmengine.dump(metrics, tmp)
-        print_log(f'metrics written to {args.out}', logger='current')
-    return metrics
+    args = vars(parse_args(argv))
+    args.pop('local_rank')
+    return run_test(args.pop('config'), args.pop('checkpoint'), **args)
 
 
 if __name__ == '__main__':

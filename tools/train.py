@@ -7,7 +7,8 @@ Examples:
     bash tools/dist_train.sh CONFIG 4 --amp             # 4 GPUs
 
 Without CUDA, distributed runs switch the backend to gloo and wrap the model
-with ``device_ids=[]`` (see ``densenas_mm.apis.launch``).
+with ``device_ids=[]`` (see ``densenas_mm.apis.launch``,
+whose ``run_train`` does this tool's job).
 
 Checkpoints are written atomically and loaded strictly, without running code
 from the file (``densenas_mm.DenseNASCheckpointHook``). ``--resume`` without
@@ -23,16 +24,8 @@ import os
 import sys
 from typing import List, Optional
 
-from mmengine.config import Config
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-
 from densenas_mm.apis.cli import add_cfg_options, add_launcher, run_cli
-from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
-                                     enable_amp, merge_common_args,
-                                     resume_target, sanitize_dataloaders,
-                                     use_safe_checkpointing)
-from densenas_mm.models.backbones import check_head_fits
+from densenas_mm.apis.launch import run_train
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -78,54 +71,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Merge the command line into the config.
-
-    Args:
-        cfg (Config): Loaded config.
-        args (argparse.Namespace): Parsed arguments.
-
-    Returns:
-        Config: The same config, updated.
-    """
-    merge_common_args(cfg, args.config, args.work_dir, args.launcher)
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-    if args.amp:
-        enable_amp(cfg)
-    if args.resume is not None:
-        # None: --resume without a path and no last_checkpoint yet (mmengine
-        # then starts from scratch, saying it found nothing to resume)
-        cfg.resume = True
-        cfg.load_from = resume_target(args.resume, cfg.work_dir)
-    if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
-                             'dict(base_batch_size=...)` in the config')
-        cfg.auto_scale_lr.enable = True
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
-
-
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point.
 
     Args:
         argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
     """
-    args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    sanitize_dataloaders(cfg)
-    changes = use_safe_checkpointing(cfg)
-    changes += adapt_cfg_for_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    for change in changes:
-        print_log(change, logger='current')
-    check_head_fits(getattr(runner.model, 'module', runner.model))
-    runner.train()
+    args = vars(parse_args(argv))
+    args.pop('local_rank')
+    run_train(args.pop('config'), **args)
 
 
 if __name__ == '__main__':

@@ -18,6 +18,31 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
         'model.backbone.arch=a.yaml); lists as key="[a,b]"')
 
 
+def parse_cfg_options(options: Sequence[str]) -> Optional[Dict[str, Any]]:
+    """``key=value`` strings as ``--cfg-options`` reads them (mmengine's
+    ``DictAction``: ``1`` an int, ``"[a,b]"`` a list, ...).
+
+    Args:
+        options (Sequence[str]): ``key=value`` strings.
+
+    Returns:
+        dict | None: Key -> parsed value; None for no options.
+
+    Raises:
+        ValueError: For a string without ``=``, naming it.
+    """
+    if not options:
+        return None
+    from mmengine.config import DictAction
+    bad = [o for o in options if '=' not in o]
+    if bad:
+        raise ValueError(f'config options must be key=value, got {bad}')
+    namespace = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='cfg_options')(
+        argparse.ArgumentParser(), namespace, list(options))
+    return namespace.cfg_options
+
+
 def add_shape(parser: argparse.ArgumentParser,
               default: Sequence[int] = (224, 224)) -> None:
     """``--shape H W`` (one value: square)."""

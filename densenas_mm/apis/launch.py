@@ -1,4 +1,9 @@
-"""Config adjustments shared by ``tools/train.py`` and ``tools/test.py``.
+"""Training and testing from a config: what ``tools/train.py`` and
+``tools/test.py`` run, as functions with keyword arguments.
+
+:func:`run_train` and :func:`run_test` do a tool's whole job in the calling
+process (the tools parse their command line and call them; experiments call
+them in worker processes). The config adjustments they apply are below.
 
 Checkpoints are always read safely and strictly and written atomically:
 :func:`use_safe_checkpointing` puts ``densenas_mm.DenseNASCheckpointHook``
@@ -15,6 +20,7 @@ config written for GPUs does not carry (see docs/environment.md):
 :func:`adapt_cfg_for_cpu_distributed` applies both, only when CUDA is
 unavailable and a launcher is used, so GPU runs see the config unchanged.
 """
+import os
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
@@ -226,3 +232,179 @@ def resume_target(resume: Optional[str], work_dir: str) -> Optional[str]:
     if resume == 'auto':
         return resolve_resume(work_dir)
     return resume
+
+
+def merge_train_options(cfg: Config,
+                        config: str,
+                        *,
+                        work_dir: Optional[str] = None,
+                        resume: Optional[str] = None,
+                        amp: bool = False,
+                        no_validate: bool = False,
+                        auto_scale_lr: bool = False,
+                        cfg_options: Optional[Dict[str, Any]] = None,
+                        launcher: str = 'none') -> Config:
+    """Merge the options of a training run into its config, in place.
+
+    Args:
+        cfg (Config): The loaded config.
+        config (str): Its path (names the default work dir).
+        work_dir (str, optional): Logs and checkpoints (default: the
+            config's, else ``work_dirs/<config name>``).
+        resume (str, optional): A checkpoint to resume, or ``'auto'`` for
+            the work dir's ``last_checkpoint`` (none yet: start afresh).
+        amp (bool): Every optimiser wrapper an ``AmpOptimWrapper``.
+        no_validate (bool): Drop validation during training.
+        auto_scale_lr (bool): Scale the lr by the actual batch size.
+        cfg_options (dict, optional): Config overrides, merged last.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        Config: The same config, updated.
+
+    Raises:
+        ValueError: For ``auto_scale_lr`` without ``auto_scale_lr`` in the
+            config, or ``amp`` with a wrapper type AMP cannot replace.
+    """
+    merge_common_args(cfg, config, work_dir, launcher)
+    if no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    if amp:
+        enable_amp(cfg)
+    if resume is not None:
+        # None: 'auto' and no last_checkpoint yet (mmengine then starts from
+        # scratch, saying it found nothing to resume)
+        cfg.resume = True
+        cfg.load_from = resume_target(resume, cfg.work_dir)
+    if auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
+                             'dict(base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def merge_test_options(cfg: Config,
+                       config: str,
+                       checkpoint: str,
+                       *,
+                       work_dir: Optional[str] = None,
+                       cfg_options: Optional[Dict[str, Any]] = None,
+                       launcher: str = 'none') -> Config:
+    """Merge the options of a test run into its config, in place.
+
+    Args:
+        cfg (Config): The loaded config.
+        config (str): Its path (names the default work dir).
+        checkpoint (str): The checkpoint to evaluate.
+        work_dir (str, optional): Test logs.
+        cfg_options (dict, optional): Config overrides, merged last.
+        launcher (str): The job launcher.
+
+    Returns:
+        Config: The same config, updated.
+    """
+    merge_common_args(cfg, config, work_dir, launcher)
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _runner(cfg: Config, launcher: str, training: bool) -> Any:
+    """The runner of an adjusted config, its changes logged and the model's
+    head checked against its backbone."""
+    from mmengine.logging import print_log
+    from mmengine.runner import Runner
+
+    from densenas_mm.models.backbones import check_head_fits
+    sanitize_dataloaders(cfg)
+    changes = use_safe_checkpointing(cfg, training=training)
+    changes += adapt_cfg_for_cpu_distributed(cfg, launcher)
+    runner = Runner.from_cfg(cfg)
+    for change in changes:
+        print_log(change, logger='current')
+    check_head_fits(getattr(runner.model, 'module', runner.model))
+    return runner
+
+
+def run_train(config: str, **options: Any) -> None:
+    """Train (a classifier, a supernet search or a subnet) from a config.
+
+    Checkpoints are written atomically and loaded strictly; without CUDA a
+    distributed run uses gloo and CPU DDP. mmengine's message hub, loggers,
+    visualizer and default scope are process-wide: run one training per
+    process.
+
+    Args:
+        config (str): The config file.
+        **options: The keyword arguments of :func:`merge_train_options`
+            (``work_dir``, ``resume``, ``amp``, ``no_validate``,
+            ``auto_scale_lr``, ``cfg_options``, ``launcher``).
+    """
+    cfg = merge_train_options(Config.fromfile(config), config, **options)
+    _runner(cfg, cfg.launcher, training=True).train()
+
+
+def run_test(config: str,
+             checkpoint: str,
+             *,
+             work_dir: Optional[str] = None,
+             out: Optional[str] = None,
+             out_item: str = 'metrics',
+             cfg_options: Optional[Dict[str, Any]] = None,
+             launcher: str = 'none') -> Dict[str, float]:
+    """Evaluate a checkpoint with the config's test loader and evaluator.
+
+    Args:
+        config (str): The config.
+        checkpoint (str): Must fit the config's model exactly; read without
+            running code from it.
+        work_dir (str, optional): Test logs.
+        out (str, optional): Write the metrics (json / yaml / pkl by
+            suffix, atomically) or, with ``out_item='pred'``, the per-sample
+            predictions (pkl) here.
+        out_item (str): ``'metrics'`` or ``'pred'``.
+        cfg_options (dict, optional): Config overrides.
+        launcher (str): The job launcher.
+
+    Returns:
+        dict: The metrics of ``Runner.test``.
+
+    Raises:
+        CheckpointError: For a missing, empty, truncated or unsafe
+            checkpoint (before anything is built).
+        OutputPathError: If ``out`` cannot be written.
+    """
+    import mmengine
+    from mmengine.evaluator import DumpResults
+    from mmengine.logging import print_log
+
+    from densenas_mm.utils.checkpoint import read_checkpoint
+    from densenas_mm.utils.io import atomic_path, prepare_output_file
+    if out_item not in ('metrics', 'pred'):
+        raise ValueError(f"out_item must be 'metrics' or 'pred', got "
+                         f'{out_item!r}')
+    # fails here, naming the file (the runner loads it again after building
+    # the model)
+    read_checkpoint(checkpoint)
+    if out:
+        prepare_output_file(out, '--out')
+    cfg = merge_test_options(
+        Config.fromfile(config), config, checkpoint, work_dir=work_dir,
+        cfg_options=cfg_options, launcher=launcher)
+    runner = _runner(cfg, launcher, training=False)
+    if out and out_item == 'pred':
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))
+    metrics = runner.test()
+    if out and out_item == 'metrics' and runner.rank == 0:
+        # mmengine picks the format from the suffix: keep it on the temp file
+        with atomic_path(out, suffix=os.path.splitext(out)[1]) as tmp:
+            mmengine.dump(metrics, tmp)
+        print_log(f'metrics written to {out}', logger='current')
+    return metrics

@@ -209,11 +209,11 @@ def import_reference(
 REFERENCE_TABLES = dict(
     mbv2=dict(
         file='lat_list_densenas_mbv2_xp32',
-        space='configs/_base_/search_spaces/densenas_mbv2_224.py',
+        preset='densenas_mbv2_224',
         device='TITAN-Xp (reference table)',
         batch_size=32),
     resnet=dict(
         file='lat_list_resv2_32',
-        space='configs/_base_/search_spaces/densenas_resnet_224.py',
+        preset='densenas_resnet_224',
         device='unknown GPU (reference table)',
         batch_size=32))

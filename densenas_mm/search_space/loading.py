@@ -1,5 +1,7 @@
 """Find the search space in a config (a space preset or a full config)."""
-from typing import Any, Dict
+import os
+import os.path as osp
+from typing import Any, Dict, List
 
 from .errors import SearchSpaceError
 from .spec import SearchSpace
@@ -58,19 +60,37 @@ def _plain(node: Any) -> Dict:
     return dict(node)
 
 
-def preset_path(name: str) -> str:
-    """Path of the preset ``configs/_base_/search_spaces/<name>.py``.
+#: Where the presets ship inside the package (package data, as mmcls ships
+#: its configs under ``mmcls/.mim``): in a checkout a link to
+#: ``configs/_base_/search_spaces/``, in an installed package a copy.
+PRESET_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs',
+    '_base_', 'search_spaces')
 
-    Works from a source checkout (``pip install -e .``), where the configs
-    folder sits beside the package.
+
+def preset_names() -> List[str]:
+    """Names of the shipped search-space presets, sorted."""
+    if not osp.isdir(PRESET_DIR):
+        return []
+    return sorted(name[:-3] for name in os.listdir(PRESET_DIR)
+                  if name.endswith('.py') and not name.startswith('_'))
+
+
+def preset_path(name: str) -> str:
+    """Path of the shipped preset ``<name>`` (the file
+    ``configs/_base_/search_spaces/<name>.py`` of the source tree, package
+    data of ``densenas_mm``).
+
+    Raises:
+        SearchSpaceError: For an unknown name, listing the presets.
     """
-    import os.path as osp
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    path = osp.join(root, 'configs', '_base_', 'search_spaces', f'{name}.py')
+    path = osp.join(PRESET_DIR, f'{name}.py')
     if not osp.isfile(path):
         raise SearchSpaceError(
-            f'no search-space preset {name!r} at {path}; presets live in '
-            'configs/_base_/search_spaces/ of a source checkout')
+            f'no search-space preset {name!r}; the presets are '
+            f'{", ".join(preset_names()) or "missing from this install"} '
+            '(configs/_base_/search_spaces/, shipped as package data under '
+            'densenas_mm/.mim/)')
     return path
 
 

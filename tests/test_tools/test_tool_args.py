@@ -7,6 +7,7 @@ import pytest
 from mmengine.config import Config
 
 from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
+                                     merge_test_options, merge_train_options,
                                      sanitize_dataloaders)
 from densenas_mm.utils.checkpoint import CheckpointError
 from helpers import REPO_ROOT
@@ -38,32 +39,36 @@ def test_both_local_rank_spellings(train_tool, eval_tool, flag, monkeypatch):
 
 
 def test_train_defaults_and_resume(train_tool):
-    cfg = train_tool.merge_args(
-        Config.fromfile(CONFIG), train_tool.parse_args([CONFIG]))
+    cfg = merge_train(train_tool, [CONFIG])
     assert cfg.work_dir == osp.join('./work_dirs', 'mobilenet-v2_w0.5_1xb32-2e_digits')
     assert cfg.launcher == 'none'
     assert cfg.resume is False and cfg.load_from is None
     assert cfg.train_cfg.max_epochs == 2
     assert cfg.optim_wrapper.optimizer.type == 'SGD'
 
-    args = train_tool.parse_args([CONFIG, '--resume', '--work-dir', 'w'])
-    cfg = train_tool.merge_args(Config.fromfile(CONFIG), args)
+    cfg = merge_train(train_tool, [CONFIG, '--resume', '--work-dir', 'w'])
     assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, None, 'w')
 
-    args = train_tool.parse_args([
+    cfg = merge_train(train_tool, [
         CONFIG, '--resume', 'a/epoch_1.pth', '--amp', '--cfg-options',
         'train_cfg.max_epochs=5'
     ])
-    cfg = train_tool.merge_args(Config.fromfile(CONFIG), args)
     assert (cfg.resume, cfg.load_from) == (True, 'a/epoch_1.pth')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.train_cfg.max_epochs == 5
 
 
+def merge_train(tool, argv, cfg=None):
+    """The config a ``tools/train.py`` command line trains."""
+    args = vars(tool.parse_args(argv))
+    args.pop('local_rank')
+    config = args.pop('config')
+    return merge_train_options(cfg or Config.fromfile(config), config, **args)
+
+
 def _amp_search_cfg(train_tool):
-    args = train_tool.parse_args([SEARCH_CONFIG, '--amp'])
-    return train_tool.merge_args(Config.fromfile(SEARCH_CONFIG), args)
+    return merge_train(train_tool, [SEARCH_CONFIG, '--amp'])
 
 
 def test_amp_on_a_search_config_wraps_both_optimisers(train_tool):
@@ -78,8 +83,7 @@ def test_amp_on_a_search_config_wraps_both_optimisers(train_tool):
     bad = Config.fromfile(SEARCH_CONFIG)
     bad.optim_wrapper.mutator.type = 'densenas_mm.AutocastOptimWrapper'
     with pytest.raises(ValueError, match='optim_wrapper.mutator.type'):
-        train_tool.merge_args(bad, train_tool.parse_args([SEARCH_CONFIG,
-                                                          '--amp']))
+        merge_train(train_tool, [SEARCH_CONFIG, '--amp'], bad)
 
 
 def test_amp_search_wrappers_build(train_tool, monkeypatch):
@@ -128,7 +132,7 @@ def test_amp_search_steps_on_cuda(train_tool):
 
 def test_test_tool_sets_checkpoint(eval_tool):
     args = eval_tool.parse_args([CONFIG, 'w/epoch_2.pth', '--out', 'm.json'])
-    cfg = eval_tool.merge_args(Config.fromfile(CONFIG), args)
+    cfg = merge_test_options(Config.fromfile(CONFIG), CONFIG, args.checkpoint)
     assert cfg.load_from == 'w/epoch_2.pth' and cfg.resume is False
     assert args.out_item == 'metrics'
     # a missing checkpoint is refused before the runner is built (a

@@ -1,7 +1,7 @@
 """The one timing loop and its statistics (densenas_mm.utils.timing)."""
 import pytest
 
-from densenas_mm.apis.benchmark.measure import timing_summary
+from densenas_mm.experiments.benchmark.measure import timing_summary
 from densenas_mm.utils.timing import (keep_freed_memory, relative_sem,
                                       summarize, time_samples)
 

@@ -51,15 +51,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from densenas_mm.latency import (REFERENCE_TABLES, import_reference,
                                      table_path)
-    from densenas_mm.search_space import search_space_from_cfg
+    from densenas_mm.search_space import load_preset, search_space_from_cfg
 
     kind = args.kind or ('resnet'
                          if 'res' in os.path.basename(args.file) else 'mbv2')
     preset = REFERENCE_TABLES[kind]
-    repo = os.path.dirname(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    space_cfg = args.space or os.path.join(repo, preset['space'])
-    space = search_space_from_cfg(space_cfg)
+    space = (search_space_from_cfg(args.space)
+             if args.space else load_preset(preset['preset']))
     with open(args.file, encoding='utf-8') as f:
         text = f.read()
     table, report = import_reference(

@@ -1,6 +1,7 @@
 """Depthwise-convolution weight gradient per shape: PyTorch's kernel
 against the grouped convolution DenseNAS uses on CPU (the logic:
-``densenas_mm.apis.benchmark.depthwise_grad``; numbers: docs/benchmarks.md).
+``densenas_mm.experiments.benchmark.depthwise_grad``; numbers:
+docs/benchmarks.md).
 
 Example::
 
@@ -31,8 +32,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     import torch
 
-    from densenas_mm.apis.benchmark.depthwise_grad import format_report, run
     from densenas_mm.apis.cli import print_and_save
+    from densenas_mm.experiments.benchmark.depthwise_grad import (
+        format_report, run)
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     report = run(args.batch_size, args.kernels, rounds=args.rounds,

@@ -2,7 +2,7 @@
 
 Times the chained expected cost (forward, forward + backward) against one
 real architecture step, in one process (details:
-``densenas_mm.apis.benchmark.estimator_cost``).
+``densenas_mm.experiments.benchmark.estimator_cost``).
 
 Example::
 
@@ -15,8 +15,9 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 from typing import Any, Dict, List, Optional
 
-from densenas_mm.apis.benchmark.estimator_cost import format_report, run
 from densenas_mm.apis.cli import print_and_save
+from densenas_mm.experiments.benchmark.estimator_cost import (format_report,
+                                                              run)
 
 
 def parse_args(argv: Optional[List[str]] = None):
@@ -33,9 +34,10 @@ def parse_args(argv: Optional[List[str]] = None):
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    args = parse_args(argv)
-    report = run(args)
-    print_and_save(report, format_report(report), args.out)
+    args = vars(parse_args(argv))
+    out = args.pop('out')
+    report = run(args.pop('config'), **args)
+    print_and_save(report, format_report(report), out)
     return report
 
 

@@ -1,5 +1,6 @@
 """Kernel shares of the CPU search steps (torch.profiler; the logic:
-``densenas_mm.apis.benchmark.kernel_profile``; numbers: docs/benchmarks.md).
+``densenas_mm.experiments.benchmark.kernel_profile``; numbers:
+docs/benchmarks.md).
 
 Example::
 
@@ -14,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    from densenas_mm.apis.benchmark.settings import SETTINGS
+    from densenas_mm.experiments.benchmark.settings import SETTINGS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', nargs='?', default='densenas_mbv2_224',
                    help='search-space preset, space file or DenseNAS config')
@@ -33,8 +34,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    from densenas_mm.apis.benchmark.kernel_profile import format_report, run
     from densenas_mm.apis.cli import print_and_save
+    from densenas_mm.experiments.benchmark.kernel_profile import (
+        format_report, run)
     args = parse_args(argv)
     report = run(args.config, args.batch_size, args.setting, args.phases,
                  args.steps, args.top, args.threads)

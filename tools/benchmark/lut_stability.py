@@ -3,7 +3,7 @@
 Builds the table of a space several times in one process, alternating the
 clocks, measures random whole nets after every build, and compares every
 pair of builds of one clock under every round statistic (details:
-``densenas_mm.apis.benchmark.lut_stability``).
+``densenas_mm.experiments.benchmark.lut_stability``).
 
 Example::
 
@@ -20,9 +20,10 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from densenas_mm.apis.benchmark.lut_stability import format_report, run
 from densenas_mm.apis.cli import (add_round_args, print_and_save,
                                   round_settings)
+from densenas_mm.experiments.benchmark.lut_stability import (format_report,
+                                                             run)
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
 

@@ -5,8 +5,8 @@ the search-epoch mixes, a derived subnet step and an mmcls MobileNetV2 1.0
 step in one process, in the ``default``, ``channels_last`` and
 ``reference`` step settings alternately, and compares their losses and
 gradients (with float64 too; what each case and setting is:
-``densenas_mm.apis.benchmark.search_step`` and ``.settings``; the numbers:
-docs/benchmarks.md).
+``densenas_mm.experiments.benchmark.search_step`` and ``.settings``; the
+numbers: docs/benchmarks.md).
 
 Examples::
 
@@ -23,10 +23,10 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 from typing import Any, Dict, List, Optional
 
-from densenas_mm.apis.benchmark.report import format_report
-from densenas_mm.apis.benchmark.search_step import CASES, run
-from densenas_mm.apis.benchmark.settings import SETTINGS
 from densenas_mm.apis.cli import print_and_save
+from densenas_mm.experiments.benchmark.report import format_report
+from densenas_mm.experiments.benchmark.search_step import CASES, run
+from densenas_mm.experiments.benchmark.settings import SETTINGS
 
 
 def _names(p: argparse.ArgumentParser, text: str, allowed, what: str):
@@ -80,9 +80,10 @@ def parse_args(argv: Optional[List[str]] = None):
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    args = parse_args(argv)
-    report = run(args)
-    print_and_save(report, format_report(report), args.out)
+    args = vars(parse_args(argv))
+    out = args.pop('out')
+    report = run(args.pop('config'), **args)
+    print_and_save(report, format_report(report), out)
     return report
 
 

@@ -310,6 +310,24 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
             path.append(node)
         return path
 
+    def ops_in_play(self, alias: str) -> List[int]:
+        """Candidate indices of mixed op ``alias`` that the next forward
+        runs: those :meth:`set_sampling` (or a fixed choice) put in play,
+        every candidate when none is set. A query: changes nothing.
+
+        Args:
+            alias (str): A mixed op's alias (``head_alias`` /
+                ``layer_alias``).
+
+        Raises:
+            KeyError: If ``alias`` is no mixed op of the supernet.
+        """
+        if alias not in self._ops:
+            raise KeyError(f'{alias!r} is no mixed op of the supernet')
+        op = self._ops[alias]
+        return (list(range(op.num_choices))
+                if op.active is None else list(op.active))
+
     def op_distribution(self,
                         alias: str,
                         all_ops: bool = False) -> Tuple[List[int], Tensor]:

@@ -132,6 +132,23 @@ def test_same_seed_same_ops():
     assert picks[0] == picks[1]
 
 
+def test_ops_in_play_is_what_sampling_put_in_play():
+    _, mutator = build_pair(load_preset('densenas_demo_32'))
+    alias = head_alias(3, 1)
+    assert mutator.ops_in_play(alias) == [0, 1, 2]  # nothing set: all
+    mutator.set_sampling('sample', torch.Generator().manual_seed(0))
+    [one] = mutator.ops_in_play(alias)
+    assert 0 <= one < 3
+    mutator.set_sampling('pair', torch.Generator().manual_seed(0))
+    pair = mutator.ops_in_play(alias)
+    assert len(pair) == 2 and len(set(pair)) == 2
+    assert mutator.ops_in_play(alias) == pair  # a query: nothing changes
+    idx, weights = mutator.op_distribution(alias)
+    assert list(idx) == pair and weights.shape == (2, )
+    with pytest.raises(KeyError, match='no mixed op'):
+        mutator.ops_in_play('no_such_alias')
+
+
 @pytest.mark.parametrize('preset', ['densenas_mbv2_32', 'densenas_resnet_32'])
 def test_forward_backward_both_presets(preset):
     torch.manual_seed(0)

@@ -38,7 +38,7 @@ Examples::
         --batch-size 88 --settings default --amp bf16 --channels-last
 """
 import warnings
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -52,7 +52,7 @@ from .measure import timing_summary
 from .memory import peak_memory_of
 from .precision import compare_settings
 from .projection import PAPER_SPACE, paper_search_projection
-from .settings import StepSetting, resolve_settings
+from .settings import SETTINGS, StepSetting, resolve_settings
 from .syncs import count_sync_points
 
 __all__ = ['CASES', 'run', 'compute_ratios', 'round_ratios']
@@ -155,62 +155,106 @@ def compute_ratios(results: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
     return out
 
 
-def _build_plain_cases(bench: Bench, cases: Sequence[str],
-                       args) -> Tuple[Dict, Dict[str, float]]:
+def _build_plain_cases(bench: Bench, cases: Sequence[str]
+                       ) -> Tuple[Dict, Dict[str, float]]:
     plain, flops = {}, {}
     num_classes = bench.algorithm.architecture.head.num_classes
     arch = bench.algorithm.mutator.derived_arch()
     if 'subnet' in cases:
         plain['subnet'] = build_plain(
-            subnet_cfg(arch, num_classes), args.device, args.amp,
-            args.channels_last)
+            subnet_cfg(arch, num_classes), bench.device, bench.amp,
+            bench.channels_last, bench.weight_optimizer)
         flops['subnet'] = (flops_counter().estimate(arch)['flops'] *
                            res_scale(bench))
     if 'mbv2' in cases:
         plain['mbv2'] = build_plain(
-            mobilenet_v2_cfg(num_classes), args.device, args.amp,
-            args.channels_last)
+            mobilenet_v2_cfg(num_classes), bench.device, bench.amp,
+            bench.channels_last, bench.weight_optimizer)
         flops['mbv2'] = model_mflops(plain['mbv2'][0], bench.input_size)
     return plain, flops
 
 
-def run(args) -> Dict[str, Any]:
-    """Run the benchmark of ``args`` (see ``tools/benchmark/search_step.py``)
-    and return its report."""
+def run(config: str,
+        *,
+        device: str = 'cpu',
+        batch_size: int = 32,
+        input_size: Optional[int] = None,
+        repeats: int = 10,
+        warmup: int = 3,
+        settings: Sequence[str] = tuple(SETTINGS),
+        amp: Optional[str] = None,
+        channels_last: bool = False,
+        threads: int = 1,
+        estimator: str = 'auto',
+        cases: Sequence[str] = CASES,
+        precision: bool = True,
+        float64: bool = True,
+        sync_counts: bool = False) -> Dict[str, Any]:
+    """Run the search-step benchmark and return its report.
+
+    Args:
+        config (str): A search config (its model and optimiser recipe), a
+            search-space preset name or file (with the recipe of the search
+            configs, :func:`~.builders.build_bench`).
+        device (str): ``'cpu'`` or ``'cuda'``.
+        batch_size (int): Images per step.
+        input_size (int, optional): Default: the space's input size.
+        repeats (int): Interleaved rounds.
+        warmup (int): Untimed calls of every case and setting first.
+        settings (Sequence[str]): Names of :data:`~.settings.SETTINGS`.
+        amp (str, optional): ``'bf16'`` or ``'fp16'``.
+        channels_last (bool): Channels-last in the default setting.
+        threads (int): Intra-op threads on CPU (0: torch's default).
+        estimator (str): ``'auto'``, ``'reference'``, ``'flops'`` or a LUT.
+        cases (Sequence[str]): Subset of :data:`CASES`.
+        precision (bool): Compare losses and gradients of the settings.
+        float64 (bool): ... against a float64 step too.
+        sync_counts (bool): Count host-device sync points per step.
+
+    Raises:
+        ValueError: For unknown cases or settings, non-positive counts, or
+            ``device='cuda'`` without CUDA.
+    """
+    bad = sorted(set(cases) - set(CASES))
+    if bad or not cases:
+        raise ValueError(f'cases: unknown or no names {bad}; choose from '
+                         f'{",".join(CASES)}')
+    if repeats < 1 or warmup < 0 or batch_size < 1:
+        raise ValueError('repeats and batch_size must be >= 1, warmup >= 0')
     quiet_logs()
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: CUDA is not available here')
-    if args.device == 'cpu' and args.threads:
-        env_threads(args.threads)
-    if args.amp and args.device == 'cpu':
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise ValueError("device='cuda': CUDA is not available here")
+    if device == 'cpu' and threads:
+        env_threads(threads)
+    if amp and device == 'cpu':
         warnings.warn('--amp on CPU: bf16 autocast; the depthwise '
                       'convolutions then use PyTorch\'s weight gradient')
     load_before = load()
     bench = build_bench(
-        args.config,
-        device=args.device,
-        batch_size=args.batch_size,
-        input_size=args.input_size,
-        amp=args.amp,
-        channels_last=args.channels_last,
-        estimator=args.estimator)
-    settings = resolve_settings(args.settings, args.channels_last)
-    cases = [c for c in CASES if c in args.cases]
+        config,
+        device=device,
+        batch_size=batch_size,
+        input_size=input_size,
+        amp=amp,
+        channels_last=channels_last,
+        estimator=estimator)
+    steps = resolve_settings(list(settings), channels_last)
+    cases = [c for c in CASES if c in cases]
     flops = supernet_mflops(bench)
-    plain, plain_flops = _build_plain_cases(bench, cases, args)
+    plain, plain_flops = _build_plain_cases(bench, cases)
     flops.update(plain_flops)
     calls = Calls(bench, plain)
-    same = (compare_settings(bench, settings, float64=args.float64)
-            if args.precision else None)
-    samples, loads = interleaved_samples(calls, settings, cases,
-                                         args.warmup, args.repeats)
-    nb = args.batch_size
+    same = (compare_settings(bench, steps, float64=float64)
+            if precision else None)
+    samples, loads = interleaved_samples(calls, steps, cases, warmup,
+                                         repeats)
+    nb = batch_size
     results: Dict[str, Dict[str, Dict[str, Any]]] = {}
-    for setting in settings:
+    for setting in steps:
         res = results[setting.name] = {}
         for case in cases:
             r = timing_summary(samples[setting.name][case])
-            r.update(peak_memory_of(calls.get(setting, case), args.device))
+            r.update(peak_memory_of(calls.get(setting, case), device))
             r['images_per_s'] = nb / r['median_s']
             r['forward_mflops_per_image'] = flops[case]
             r['train_gflops_per_step'] = 3 * flops[case] * nb / 1e3
@@ -238,8 +282,8 @@ def run(args) -> Dict[str, Any]:
             for name in samples if name != 'reference'
         }
     syncs = None
-    if args.sync_counts:
-        calls.stepper.use(settings[0])
+    if sync_counts:
+        calls.stepper.use(steps[0])
         syncs = dict(
             weight=count_sync_points(calls.stepper.case('weight')),
             weight_path=count_sync_points(calls.stepper.case('weight_path')),
@@ -250,17 +294,17 @@ def run(args) -> Dict[str, Any]:
                   'alphas (and betas) per step on CUDA (not seen on CPU)'))
     return dict(
         benchmark='search_step',
-        config=args.config,
+        config=config,
         space=bench.space.name,
-        device=args.device,
+        device=device,
         batch_size=nb,
         input_size=bench.input_size,
-        amp=args.amp,
-        channels_last=args.channels_last,
+        amp=amp,
+        channels_last=channels_last,
         settings={s.name: s.to_dict()
-                  for s in settings},
-        rounds=args.repeats,
-        warmup=args.warmup,
+                  for s in steps},
+        rounds=repeats,
+        warmup=warmup,
         threads=torch.get_num_threads(),
         estimator=bench.estimator_kind,
         derived_arch=bench.algorithm.mutator.derived_arch().to_net_config(),

@@ -28,27 +28,49 @@ def estimator_call(algo) -> None:
         p.grad = None
 
 
-def run(args) -> Dict[str, Any]:
+def run(config: str = 'densenas_mbv2_224',
+        *,
+        device: str = 'cpu',
+        batch_size: int = 2,
+        repeats: int = 5,
+        warmup: int = 1,
+        threads: int = 1,
+        estimator: str = 'auto') -> Dict[str, Any]:
+    """Time the expected-cost evaluation against one arch step.
+
+    Args:
+        config (str): A search config, or a search-space preset name or file
+            (:func:`~.builders.build_bench`).
+        device (str): ``'cpu'`` or ``'cuda'``.
+        batch_size (int): Images of the arch step.
+        repeats (int): Timed arch steps (x20 estimator calls).
+        warmup (int): Untimed arch steps (x10 estimator calls).
+        threads (int): Intra-op threads on CPU (0: torch's default).
+        estimator (str): ``'auto'``, ``'reference'``, ``'flops'`` or a LUT.
+
+    Raises:
+        ValueError: For ``device='cuda'`` without CUDA.
+    """
     from mmengine.logging import MMLogger
     if not MMLogger.check_instance_created('densenas_benchmark'):
         MMLogger.get_instance('densenas_benchmark', log_level='WARNING')
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: CUDA is not available here')
-    if args.device == 'cpu' and args.threads:
-        env_threads(args.threads)
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise ValueError("device='cuda': CUDA is not available here")
+    if device == 'cpu' and threads:
+        env_threads(threads)
     load_before = load()
     bench = build_bench(
-        args.config,
-        device=args.device,
-        batch_size=args.batch_size,
-        estimator=args.estimator)
+        config,
+        device=device,
+        batch_size=batch_size,
+        estimator=estimator)
     algo = bench.algorithm
     g = torch.Generator().manual_seed(0)
     algo.mutator.set_sampling('pair', g, arch_grad=True)
-    est = time_calls(lambda: estimator_call(algo), args.warmup * 10,
-                     args.repeats * 20)
+    est = time_calls(lambda: estimator_call(algo), warmup * 10,
+                     repeats * 20)
     fwd = time_calls(lambda: algo.estimator.expected_cost(algo.mutator),
-                     args.warmup * 10, args.repeats * 20)
+                     warmup * 10, repeats * 20)
     with torch.no_grad():
         value = float(algo.estimator.expected_cost(algo.mutator))
     count = {'k': 0}
@@ -60,13 +82,13 @@ def run(args) -> Dict[str, Any]:
                                                         count['k'])),
             bench.optim)
 
-    arch = time_calls(arch_step, args.warmup, args.repeats)
+    arch = time_calls(arch_step, warmup, repeats)
     space = bench.space
     return dict(
         benchmark='estimator',
         space=space.name,
-        device=args.device,
-        batch_size=args.batch_size,
+        device=device,
+        batch_size=batch_size,
         threads=torch.get_num_threads(),
         estimator=bench.estimator_kind,
         edges=len(algo.mutator.graph.head_edges) +

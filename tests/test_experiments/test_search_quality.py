@@ -6,9 +6,12 @@ import pytest
 import torch
 
 import densenas_mm  # noqa: F401
-from densenas_mm.apis import search_quality as Q
+from densenas_mm.apis.cli import parse_cfg_options
+from densenas_mm.apis.launch import run_train
 from densenas_mm.apis.random_arch import (build_search_mutator,
                                           matched_random_archs)
+from densenas_mm.experiments import search_quality as Q
+from densenas_mm.experiments import workers as W
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.structures import DerivedArch
 from helpers import REPO_ROOT
@@ -71,23 +74,42 @@ def test_random_baselines_files_and_tolerance(lut, tmp_path):
                            tolerance=1e-6, draws=500)
 
 
-def test_failing_tool_reports_its_log(tmp_path):
-    with pytest.raises(RuntimeError, match='(?s)exit 2.*arguments are required'):
-        Q.run_tool('train.py', ['--no-such-flag'], str(tmp_path / 'x.log'))
+def test_failing_run_reports_its_log(tmp_path):
+    with pytest.raises(
+            RuntimeError,
+            match="(?s)train failed \\(exit 1\\).*no/such/config.py"):
+        W.run_job('train', run_train, dict(config='no/such/config.py'),
+                  str(tmp_path / 'x.log'))
 
 
-def test_reuse_skips_a_run_with_the_same_command(tmp_path):
+def test_reuse_skips_a_run_with_the_same_call(tmp_path):
     log = tmp_path / 'run' / 'x.log'
-    Q.run_tool('train.py', ['--help'], str(log))
-    done = json.loads((tmp_path / 'run' / Q.DONE_FILE).read_text())
-    assert done['train.py'][1:] == ['--help']
+    W.run_job('first', parse_cfg_options, dict(options=['a=1']), str(log))
+    done = json.loads((tmp_path / 'run' / W.DONE_FILE).read_text())
+    assert done['first'] == dict(
+        call='densenas_mm.apis.cli.parse_cfg_options',
+        kwargs=dict(options=['a=1']))
     log.unlink()
-    Q.run_tool('train.py', ['--help'], str(log), reuse=True)
-    assert not log.exists()  # same command, finished: not run again
-    Q.run_tool('test.py', ['--help'], str(log), reuse=True)
-    assert log.exists()  # another tool in the same dir runs
-    done = json.loads((tmp_path / 'run' / Q.DONE_FILE).read_text())
-    assert sorted(done) == ['test.py', 'train.py']
+    W.run_job('first', parse_cfg_options, dict(options=['a=1']), str(log),
+              reuse=True)
+    assert not log.exists()  # same call, finished: not run again
+    W.run_job('first', parse_cfg_options, dict(options=['a=2']), str(log),
+              reuse=True)
+    assert log.exists()  # other arguments: runs again
+    log.unlink()
+    W.run_job('second', parse_cfg_options, dict(options=['a=1']), str(log),
+              reuse=True)
+    assert log.exists()  # another job in the same dir runs
+    done = json.loads((tmp_path / 'run' / W.DONE_FILE).read_text())
+    assert sorted(done) == ['first', 'second']
+
+
+def test_cfg_options_parse_like_the_command_line():
+    assert parse_cfg_options([]) is None
+    assert parse_cfg_options(['a.b=1', 'c=x.yaml', 'd=[1,2]', 'e=0.5']) == {
+        'a.b': 1, 'c': 'x.yaml', 'd': [1, 2], 'e': 0.5}
+    with pytest.raises(ValueError, match='key=value'):
+        parse_cfg_options(['nokey'])
 
 
 def test_format_summary():

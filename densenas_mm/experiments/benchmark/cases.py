@@ -94,8 +94,7 @@ def active_forward_mflops(mutator, costs) -> float:
         if (src, costs.terminal) in edges)
 
     def ops(alias, vec):
-        idx = mutator._ops[alias].active
-        return sum(vec[i] for i in (range(len(vec)) if idx is None else idx))
+        return sum(vec[i] for i in mutator.ops_in_play(alias))
 
     for alias, vec in costs.heads.items():
         dst, src = costs.head_edges[alias]

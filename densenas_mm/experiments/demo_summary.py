@@ -21,6 +21,7 @@ import os.path as osp
 import re
 from typing import Dict, List, Optional
 
+from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from .search_quality import rank_summary
 
@@ -41,14 +42,16 @@ def net_names(work_dir: str) -> List[str]:
     return ['arch'] + randoms
 
 
-def net_row(label: str, arch: Optional[Dict], metrics: Optional[Dict],
-            audit: Optional[List[Dict]], flops: Optional[Dict]) -> Dict:
-    """One row of the table from the JSON/YAML contents of one net."""
+def net_row(label: str, arch: Optional[DerivedArch],
+            metrics: Optional[Dict], audit: Optional[List[Dict]],
+            flops: Optional[Dict]) -> Dict:
+    """One row of the table from the architecture and the JSON contents of
+    one net."""
     row: Dict = dict(net=label)
-    if arch:
-        row['path'] = arch.get('path')
-        row['net_config'] = arch.get('net_config')
-        row['lut_latency_ms'] = (arch.get('meta') or {}).get('latency')
+    if arch is not None:
+        row['path'] = list(arch.path)
+        row['net_config'] = arch.to_net_config()
+        row['lut_latency_ms'] = arch.meta.get('latency')
     if audit:
         whole = [r for r in audit if r.get('part') == 'whole net']
         if whole:
@@ -84,16 +87,16 @@ def search_facts(history: List[Dict]) -> Dict:
 
 
 def collect(work_dir: str) -> Dict:
-    """Everything the summary shows, as a dict (also ``summary.json``)."""
-    import yaml
+    """Everything the summary shows, as a dict (also ``summary.json``).
+
+    Raises:
+        ArchError: For an architecture file that does not load.
+    """
     nets = []
     for name in net_names(work_dir):
         arch_file = osp.join(work_dir, f'{name}.yaml')
-        arch = None
-        if osp.exists(arch_file):
-            with open(arch_file, encoding='utf-8') as f:
-                arch = yaml.safe_load(f)
-            arch = arch.get('densenas_arch', arch)
+        arch = (DerivedArch.load(arch_file) if osp.exists(arch_file) else
+                None)
         label = 'searched' if name == 'arch' else name.replace(
             'random_', 'random ')
         nets.append(

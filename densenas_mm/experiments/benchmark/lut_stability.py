@@ -4,7 +4,8 @@ Builds the table of a space several times in one process, alternating the
 settings (clock x chunk size: thread/10, wall/10, thread/10, ...), so that
 every setting sees the same stretch of machine load; after each build it
 optionally measures the whole-net latency of random nets
-(:func:`..latency_agreement.rank_agreement`). Every pair of builds of one
+(:func:`densenas_mm.apis.latency_agreement.rank_agreement`). Every pair of
+builds of one
 setting is then compared (entry by entry and on the nets' path sums) under
 every round statistic, evaluated from the same stored rounds, and so is the
 rank agreement. This is the measurement behind the defaults of
@@ -16,11 +17,12 @@ import statistics
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from densenas_mm.apis.latency_agreement import (compare_tables, kendall_for,
+                                                path_sum, random_archs,
+                                                rank_agreement)
 from densenas_mm.latency import build_latency_table
 from densenas_mm.search_space import search_space_from_cfg
 from densenas_mm.utils.rounds import ROUND_STATISTICS
-from ..latency_agreement import (compare_tables, kendall_for, path_sum,
-                                 random_archs, rank_agreement)
 from .machine import machine_info
 
 

@@ -1,31 +1,39 @@
-"""The demo's summary table (densenas_mm.apis.demo_summary) and its tool."""
+"""The demo's summary table (densenas_mm.experiments.demo_summary) and its tool."""
 import json
 import os
 import os.path as osp
 
 import pytest
-import yaml
 
-from densenas_mm.apis.demo_summary import collect, format_table, net_names
+from densenas_mm.experiments.demo_summary import (collect, format_table,
+                                                  net_names)
+from densenas_mm.search_space import load_preset
+from densenas_mm.structures import DerivedArch
+from helpers.builders import build_pair
 from helpers.tools import load_tool
 
 
 def _write(path, data):
     os.makedirs(osp.dirname(path), exist_ok=True)
+    if isinstance(data, DerivedArch):
+        data.dump(path)
+        return
     with open(path, 'w') as f:
-        if path.endswith('.yaml'):
-            yaml.safe_dump(data, f)
-        else:
-            json.dump(data, f)
+        json.dump(data, f)
 
 
-def _arch(path, latency):
-    return dict(densenas_arch=dict(path=path, net_config="[[8, 8], 'x']",
-                                   meta=dict(latency=latency)))
+@pytest.fixture(scope='module')
+def mutator():
+    return build_pair(load_preset('densenas_demo_32'))[1]
 
 
-def _work_dir(wd):
-    _write(osp.join(wd, 'arch.yaml'), _arch([0, 1, 3, 7], 9.0))
+def _arch(mutator, latency):
+    """A real architecture of the demo space with its LUT latency."""
+    return mutator.derived_arch(meta=dict(latency=latency))
+
+
+def _work_dir(wd, mutator):
+    _write(osp.join(wd, 'arch.yaml'), _arch(mutator, 9.0))
     _write(osp.join(wd, 'arch_test', 'metrics.json'),
            {'accuracy/top1': 91.25, 'accuracy/top5': 99.0})
     _write(osp.join(wd, 'arch_audit.json'), [
@@ -37,7 +45,7 @@ def _work_dir(wd):
                                                  params=34_500))
     # random_10 sorts after random_2 (numerically)
     for k, top1 in ((0, 90.0), (2, 92.0), (10, 80.5)):
-        _write(osp.join(wd, f'random_{k}.yaml'), _arch([0, 2, 3, 7], 4.4))
+        _write(osp.join(wd, f'random_{k}.yaml'), _arch(mutator, 4.4))
         _write(osp.join(wd, f'random_{k}_test', 'metrics.json'),
                {'accuracy/top1': top1, 'accuracy/top5': 98.0})
     _write(osp.join(wd, 'search', 'vis', 'history.json'), [
@@ -52,9 +60,9 @@ def _work_dir(wd):
         f.write('fashion-mnist (/somewhere)\n')
 
 
-def test_summary_table_from_inputs(tmp_path):
+def test_summary_table_from_inputs(tmp_path, mutator):
     wd = str(tmp_path)
-    _work_dir(wd)
+    _work_dir(wd, mutator)
     assert net_names(wd) == ['arch', 'random_0', 'random_2', 'random_10']
     summary = collect(wd)
     arch, r0, r2, r10 = summary['nets']
@@ -65,6 +73,9 @@ def test_summary_table_from_inputs(tmp_path):
     assert arch['macs_M'] == pytest.approx(1.234)
     assert arch['params_M'] == pytest.approx(0.0345)
     assert 'macs_M' not in r0
+    derived = mutator.derived_arch()
+    assert arch['path'] == list(derived.path)
+    assert arch['net_config'] == derived.to_net_config()
     comp = summary['comparison']
     assert comp['random_mean'] == pytest.approx((90.0 + 92.0 + 80.5) / 3)
     assert comp['ranks'] == [2] and comp['of'] == 4  # 92.0 beats 91.25
@@ -96,9 +107,9 @@ def test_summary_table_from_inputs(tmp_path):
     assert open(osp.join(wd, 'summary.txt')).read() == text
 
 
-def test_summary_without_random_nets_or_history(tmp_path):
+def test_summary_without_random_nets_or_history(tmp_path, mutator):
     wd = str(tmp_path)
-    _write(osp.join(wd, 'arch.yaml'), _arch([0, 1, 7], 3.0))
+    _write(osp.join(wd, 'arch.yaml'), _arch(mutator, 3.0))
     summary = collect(wd)
     assert len(summary['nets']) == 1 and 'comparison' not in summary
     assert 'search' not in summary

@@ -1,0 +1,12 @@
+"""Experiments over the library: benchmarks, search quality, demo summary.
+
+The top layer of ``densenas_mm``: it may import every other layer, and no
+library module imports it. It is the only part that knows the repository
+layout (``configs/``, ``tools/``, ``resources/``), so it needs a source
+checkout and is not part of a non-editable install (see docs/design.md).
+
+- :mod:`.benchmark`: search-step, estimator, depthwise-gradient, kernel
+  profile and latency-table stability benchmarks;
+- :mod:`.search_quality`: searched vs random nets at matched latency;
+- :mod:`.demo_summary`: the demo's summary table.
+"""

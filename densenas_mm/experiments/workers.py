@@ -1,0 +1,116 @@
+"""Runs in worker processes, with kill-safe resume of finished runs.
+
+A training or a test builds an mmengine ``Runner``, whose message hub,
+visualizer, loggers and default scope are process-wide: two runs in one
+process would share them. :func:`run_job` therefore calls an importable
+function (``densenas_mm.apis.launch.run_train`` / ``run_test``) with keyword
+arguments in a fresh process (multiprocessing, ``'spawn'`` context), its
+output (stdout, stderr, tracebacks) going to the run's log file. Threads may
+run several jobs at once (:func:`parallel`): each waits on its own process.
+
+A job that succeeds records its call in ``done.json`` next to its log (one
+entry per job name); with ``reuse`` a job whose recorded call is the same is
+not run again, so an interrupted experiment picks up where it stopped.
+"""
+import json
+import multiprocessing
+import os
+import os.path as osp
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Sequence
+
+from densenas_mm.utils.io import dump_json_atomic
+from .paths import REPO_ROOT
+
+#: Name of the marker a finished run leaves in its work dir (its calls).
+DONE_FILE = 'done.json'
+
+
+def _in_worker(fn: Callable[..., Any], kwargs: Dict[str, Any],
+               log: str) -> None:
+    """Body of a worker process: output to ``log``, then ``fn(**kwargs)``
+    with the checkout as working directory (configs name their bases and
+    data relative to it). An exception ends the process with exit code 1
+    and its traceback in the log."""
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.chdir(REPO_ROOT)
+    try:
+        fn(**kwargs)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def call_record(fn: Callable[..., Any],
+                kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """What ``done.json`` keeps of a job: the function and its arguments,
+    as JSON reads them back (tuples become lists)."""
+    return json.loads(
+        json.dumps(dict(call=f'{fn.__module__}.{fn.__qualname__}',
+                        kwargs=kwargs)))
+
+
+def run_job(name: str,
+            fn: Callable[..., Any],
+            kwargs: Dict[str, Any],
+            log: str,
+            reuse: bool = False) -> None:
+    """Run ``fn(**kwargs)`` in a spawned worker process, logging to ``log``.
+
+    Args:
+        name (str): The job's key in ``done.json`` (e.g. ``'train'``).
+        fn (Callable): A module-level function (spawn imports it by name).
+        kwargs (dict): Its keyword arguments (JSON-serialisable).
+        log (str): The log file (overwritten; its directory is created).
+        reuse (bool): Skip the job if ``done.json`` records the same call.
+
+    Raises:
+        RuntimeError: With the end of the log when the job fails.
+    """
+    folder = osp.dirname(osp.abspath(log))
+    os.makedirs(folder, exist_ok=True)
+    done_file = osp.join(folder, DONE_FILE)
+    done: Dict[str, Any] = {}
+    if osp.isfile(done_file):
+        with open(done_file, encoding='utf-8') as f:
+            done = json.load(f)
+    record = call_record(fn, kwargs)
+    if reuse and done.get(name) == record:
+        return
+    with open(log, 'w', encoding='utf-8') as f:
+        f.write(f"{record['call']}(**{json.dumps(record['kwargs'])})\n")
+    proc = multiprocessing.get_context('spawn').Process(
+        target=_in_worker, args=(fn, kwargs, log), name=f'{name}:{log}')
+    proc.start()
+    try:
+        proc.join()
+    finally:
+        if proc.is_alive():  # interrupted: do not leave the run behind
+            proc.terminate()
+            proc.join()
+    if proc.exitcode != 0:
+        with open(log, encoding='utf-8') as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'{name} failed (exit {proc.exitcode}), log '
+                           f'{log}:\n{tail}')
+    done[name] = record
+    dump_json_atomic(done, done_file)
+
+
+def parallel(jobs: int, fn: Callable[[Any], Any],
+             items: Sequence[Any]) -> List[Any]:
+    """``[fn(x) for x in items]`` with up to ``jobs`` at once (each ``fn``
+    waits on its worker processes, so threads suffice)."""
+    if jobs <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(fn, items))
+
+
+__all__ = ['DONE_FILE', 'call_record', 'parallel', 'run_job']
