@@ -12,6 +12,7 @@ Layers, lowest first (a module may import its own layer and lower ones):
 5. ``engine``
 6. ``apis``
 7. ``utils.setup_env`` (registers everything; nothing imports it)
+8. ``experiments`` (runs over the whole stack; knows the repository layout)
 """
 import ast
 import os
@@ -24,6 +25,7 @@ from helpers.tools import run_python
 
 PACKAGE = 'densenas_mm'
 LAYERS = [
+    ('densenas_mm.experiments', 8),
     ('densenas_mm.utils.setup_env', 7),
     ('densenas_mm.apis', 6),
     ('densenas_mm.engine', 5),

@@ -3,9 +3,10 @@
 
 Each rank builds the demo algorithm (FLOPs cost), wraps it in
 ``DenseNASDDP`` as the search config does (``broadcast_buffers=False``),
-counts the elements DDP's reducer all-reduces (a communication hook) and
-the elements of every other all-reduce, runs one warm-up, one weight and
-one architecture step, and writes what it saw to ``rank<r>.json``.
+counts what DDP's reducer and every other all-reduce move
+(:class:`~densenas_mm.experiments.gpu_check.TrafficCounter`), runs one
+warm-up, one weight and one architecture step, checks that the ranks agree
+and writes what it saw to ``rank<r>.json``.
 """
 import json
 import os
@@ -13,20 +14,6 @@ import os.path as osp
 
 import torch
 import torch.distributed as dist
-from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
-
-
-def _counting_hook(counts):
-
-    def hook(state, bucket):
-        counts['ddp'] += bucket.buffer().numel()
-        counts['in_hook'] = True
-        try:
-            return default_hooks.allreduce_hook(state, bucket)
-        finally:
-            counts['in_hook'] = False
-
-    return hook
 
 
 def run_rank(rank: int, world: int, init_file: str, out_dir: str,
@@ -45,6 +32,7 @@ def run_rank(rank: int, world: int, init_file: str, out_dir: str,
 
 
 def _steps(rank: int, out_dir: str, perturb_rank: int) -> None:
+    from densenas_mm.experiments.gpu_check import TrafficCounter
     from densenas_mm.models.algorithms import DenseNASDDP
     from densenas_mm.models.algorithms.ddp import check_ranks_agree
     from densenas_mm.models.algorithms.steps import search_batch
@@ -53,23 +41,17 @@ def _steps(rank: int, out_dir: str, perturb_rank: int) -> None:
     algo = build_algorithm()
     optim = build_optim(algo)
     model = DenseNASDDP(algo, broadcast_buffers=False)
-    counts = dict(ddp=0, other=[], in_hook=False)
-    model.register_comm_hook(None, _counting_hook(counts))
-    real_all_reduce = dist.all_reduce
-
-    def counting_all_reduce(tensor, *args, **kwargs):
-        if not counts['in_hook']:  # the reducer's buckets count as 'ddp'
-            counts['other'].append(tensor.numel())
-        return real_all_reduce(tensor, *args, **kwargs)
-
-    dist.all_reduce = counting_all_reduce
+    counter = TrafficCounter()
+    counter.install(model)
     seen = {}
-    try:
+    with counter.counting():
         for k, phase in enumerate(('warmup', 'weight', 'arch')):
-            counts['ddp'], counts['other'] = 0, []
+            counter.reset()
             model.train_step(search_batch(fake_batch(4, seed=k), phase, k),
                              optim)
-            seen[phase] = dict(ddp=counts['ddp'], other=list(counts['other']))
+            t = counter.snapshot()
+            seen[phase] = dict(ddp=t['ddp_elements'],
+                               other=t['other_elements'])
         if rank == perturb_rank:
             with torch.no_grad():
                 next(iter(algo.mutator.alphas().values()))[0] += 1e-3
@@ -78,13 +60,11 @@ def _steps(rank: int, out_dir: str, perturb_rank: int) -> None:
             seen['rank_check'] = 'ok'
         except RuntimeError as e:
             seen['rank_check'] = str(e)
-    finally:
-        dist.all_reduce = real_all_reduce
-    n_weights = sum(p.numel() for p in algo.architecture.parameters())
-    n_arch = sum(p.numel() for p in algo.mutator.arch_params.values())
     seen.update(
-        n_weights=n_weights,
-        n_arch=n_arch,
-        arch_values=[p.detach().tolist() for p in algo.mutator.arch_params.values()])
+        n_weights=sum(p.numel() for p in algo.architecture.parameters()),
+        n_arch=sum(p.numel() for p in algo.mutator.arch_params.values()),
+        arch_values=[
+            p.detach().tolist() for p in algo.mutator.arch_params.values()
+        ])
     with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
         json.dump(seen, f)

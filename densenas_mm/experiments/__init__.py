@@ -1,0 +1,1 @@
+"""Experiments: runs over the whole stack that know the repository layout."""
