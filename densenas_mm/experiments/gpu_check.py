@@ -142,11 +142,10 @@ def stage_cuda_vs_cpu(device: str, batch_size: int) -> Dict[str, Any]:
             result['alpha_update_max'] = float(updates['cpu'].abs().max())
             result['alpha_update_diff'] = float(
                 (updates['cpu'] - updates['device']).abs().max())
-    result['passed'] = bool(
-        result['expected_cost_rel_diff'] <= COST_RTOL
-        and max(result['loss_diff'].values()) <= STEP_ATOL
-        and result['alpha_update_diff'] <= STEP_ATOL
-        and result['alpha_update_max'] > 0)
+    result['passed'] = bool(result['expected_cost_rel_diff'] <= COST_RTOL
+                            and max(result['loss_diff'].values()) <= STEP_ATOL
+                            and result['alpha_update_diff'] <= STEP_ATOL
+                            and result['alpha_update_max'] > 0)
     return result
 
 
@@ -196,8 +195,7 @@ def stage_amp(device: str, batch_size: int) -> Dict[str, Any]:
     ref = arch_gradient(algo, batch, seed=3)
     result: Dict[str, Any] = dict(
         reference_norm=float(ref.norm()), cosine={}, finite={})
-    scales = dict(
-        float16=float(ARCH_LOSS_SCALE['init_scale']), bfloat16=1.0)
+    scales = dict(float16=float(ARCH_LOSS_SCALE['init_scale']), bfloat16=1.0)
     for name, scale in scales.items():
         grad = arch_gradient(
             algo, batch, seed=3, dtype=getattr(torch, name), loss_scale=scale)
@@ -229,9 +227,16 @@ def stage_latency_table(device: str, out_dir: str,
         torch.cuda.set_device(torch.device(device))
     path = osp.join(out_dir, 'latency_chunk.json')
     timing = (
-        dict(batch_size=2, rounds=2, warmup=1, min_repeats=1, max_repeats=2,
-             max_seconds=0.01, extra_rounds=0, max_noisy=1.0)
-        if dry_run else dict(batch_size=32, rounds=3, max_noisy=1.0))
+        dict(
+            batch_size=2,
+            rounds=2,
+            warmup=1,
+            min_repeats=1,
+            max_repeats=2,
+            max_seconds=0.01,
+            extra_rounds=0,
+            max_noisy=1.0) if dry_run else dict(
+                batch_size=32, rounds=3, max_noisy=1.0))
     start = time.perf_counter()
     table, report = build_latency_table(
         load_preset('densenas_demo_32'),
@@ -248,8 +253,8 @@ def stage_latency_table(device: str, out_dir: str,
         median_ms=sorted(values)[len(values) // 2] if values else None,
         flags=backend_flags(),
         settings=timing,
-        passed=bool(values) and all(
-            math.isfinite(v) and v > 0 for v in values))
+        passed=bool(values)
+        and all(math.isfinite(v) and v > 0 for v in values))
 
 
 # ------------------------------------------------------------- stage 4
@@ -277,8 +282,8 @@ class TrafficCounter:
             other_elements=list(self.other),
             other_bytes=self.other_bytes)
 
-    def _hook(self, state: Any, bucket: dist.GradBucket
-              ) -> torch.futures.Future[torch.Tensor]:
+    def _hook(self, state: Any,
+              bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
         from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
         buf = bucket.buffer()
         self.ddp_elements += buf.numel()
@@ -311,16 +316,17 @@ class TrafficCounter:
             dist.all_reduce = real
 
 
-def ddp_rank(rank: int, world: int, init_file: str, out_dir: str,
-             backend: str, device: str, batch_size: int,
-             steps: int) -> None:
+def ddp_rank(rank: int, world: int, init_file: str, out_dir: str, backend: str,
+             device: str, batch_size: int, steps: int) -> None:
     """One rank of the ``ddp`` stage; writes ``ddp_rank<r>.json``."""
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     torch.set_num_threads(1)
     if torch.device(device).type == 'cuda':
         torch.cuda.set_device(torch.device(device))
     dist.init_process_group(
-        backend, init_method=f'file://{init_file}', rank=rank,
+        backend,
+        init_method=f'file://{init_file}',
+        rank=rank,
         world_size=world)
     try:
         result = _ddp_steps(rank, device, backend, batch_size, steps)
@@ -395,14 +401,16 @@ def stage_ddp(device: str, out_dir: str, batch_size: int,
         for phase, data in seen['phases'].items():
             for t in data['traffic']:
                 if phase == 'arch':
-                    checks.append(t['ddp_elements'] == 0 and sorted(
-                        t['other_elements']) == sorted([2, n_arch]))
+                    checks.append(
+                        t['ddp_elements'] == 0
+                        and sorted(t['other_elements']) == sorted([2, n_arch]))
                 else:
                     checks.append(t['ddp_elements'] == n_all
                                   and t['other_elements'] == [2])
         checks.append(seen['ranks_agree'] == 'ok')
     summary = {
-        phase: dict(
+        phase:
+        dict(
             mean_seconds=sum(ranks[0]['phases'][phase]['seconds']) /
             len(ranks[0]['phases'][phase]['seconds']),
             bytes_per_step=ranks[0]['phases'][phase]['traffic'][-1])
@@ -454,7 +462,7 @@ def run_gpu_check(out_dir: str,
         raise ValueError(f'unknown stage(s) {bad}; stages are {STAGES}')
     if not dry_run and not torch.cuda.is_available():
         raise ValueError('no CUDA device here: run on a GPU machine, or '
-                           'add --dry-run to rehearse every stage on the CPU')
+                         'add --dry-run to rehearse every stage on the CPU')
     out_dir = prepare_output_dir(out_dir)
     device = 'cpu' if dry_run else 'cuda:0'
     batch_size = batch_size or (4 if dry_run else 16)

@@ -16,15 +16,17 @@ import torch
 import torch.distributed as dist
 
 
-def run_rank(rank: int, world: int, init_file: str, out_dir: str,
+def run_rank(rank: int,
+             world: int,
+             init_file: str,
+             out_dir: str,
              perturb_rank: int = -1) -> None:
     """One rank (see the module doc); ``perturb_rank`` shifts one alpha on
     that rank before the rank check (then the check must fail)."""
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     torch.set_num_threads(1)
     dist.init_process_group(
-        'gloo', init_method=f'file://{init_file}', rank=rank,
-        world_size=world)
+        'gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
     try:
         _steps(rank, out_dir, perturb_rank)
     finally:
@@ -47,11 +49,11 @@ def _steps(rank: int, out_dir: str, perturb_rank: int) -> None:
     with counter.counting():
         for k, phase in enumerate(('warmup', 'weight', 'arch')):
             counter.reset()
-            model.train_step(search_batch(fake_batch(4, seed=k), phase, k),
-                             optim)
+            model.train_step(
+                search_batch(fake_batch(4, seed=k), phase, k), optim)
             t = counter.snapshot()
-            seen[phase] = dict(ddp=t['ddp_elements'],
-                               other=t['other_elements'])
+            seen[phase] = dict(
+                ddp=t['ddp_elements'], other=t['other_elements'])
         if rank == perturb_rank:
             with torch.no_grad():
                 next(iter(algo.mutator.alphas().values()))[0] += 1e-3

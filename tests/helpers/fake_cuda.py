@@ -113,8 +113,7 @@ class FakeCudaMode(TorchFunctionMode):
             return out
         if _is_descriptor(func, 'grad', '__set__'):
             param, grad = args
-            if grad is not None and self.on_cuda(param) != self.on_cuda(
-                    grad):
+            if grad is not None and self.on_cuda(param) != self.on_cuda(grad):
                 raise CrossDeviceError(
                     'assigned a gradient on another device than its '
                     f'parameter ({self._name(grad)} vs {self._name(param)})')
@@ -190,4 +189,3 @@ class FakeCudaMode(TorchFunctionMode):
         if cuda:
             self._mark(tree_flatten(out)[0])
         return out
-

@@ -25,8 +25,7 @@ class DenseNASRankCheckHook(Hook):
 
     def __init__(self, interval: int = 50) -> None:
         if not isinstance(interval, int) or interval < 1:
-            raise ValueError(
-                f'interval must be an int >= 1, got {interval!r}')
+            raise ValueError(f'interval must be an int >= 1, got {interval!r}')
         self.interval = interval
 
     def _check(self, runner, step: str) -> None:

@@ -28,8 +28,10 @@ def all_reduce_arch_grads(params: List[torch.nn.Parameter]) -> int:
     """
     if not params or not is_distributed():
         return 0
-    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p))
-                      .reshape(-1) for p in params])
+    flat = torch.cat([
+        (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+        for p in params
+    ])
     dist.all_reduce(flat)
     flat.div_(get_world_size())
     offset = 0
@@ -51,11 +53,11 @@ def arch_checksum(mutator: Any) -> Tensor:
     pos = torch.arange(
         1, flat.numel() + 1, dtype=torch.float64, device=flat.device)
     code = 0.0
-    for k, (name, choice) in enumerate(sorted(
-            mutator.current_choices.items())):
+    for k, (name,
+            choice) in enumerate(sorted(mutator.current_choices.items())):
         text = repr((name, choice))
-        code += (k + 1) * (sum(ord(c) * (i + 1)
-                               for i, c in enumerate(text)) % 1000003)
+        code += (k + 1) * (
+            sum(ord(c) * (i + 1) for i, c in enumerate(text)) % 1000003)
     return torch.stack([
         flat.sum(), (flat * pos).sum(),
         torch.tensor(code, dtype=torch.float64, device=flat.device)
@@ -88,9 +90,9 @@ def check_ranks_agree(mutator: Any, step: Any = None) -> None:
     differ = (high != low).tolist()
     if any(differ):
         what = ' and '.join(
-            name for name, bad in zip(
-                ('alpha/beta', 'alpha/beta', 'the sampled ops/routes'),
-                differ) if bad)
+            name for name, bad in zip(('alpha/beta', 'alpha/beta',
+                                       'the sampled ops/routes'), differ)
+            if bad)
         what = ' and '.join(dict.fromkeys(what.split(' and ')))
         raise RuntimeError(
             f'ranks disagree on {what} at step {step} (rank {get_rank()}: '

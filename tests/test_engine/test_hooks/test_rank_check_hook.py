@@ -20,8 +20,8 @@ def test_checks_every_interval_steps_of_each_kind(monkeypatch):
     calls = []
     monkeypatch.setattr(rank_check_hook, 'check_ranks_agree',
                         lambda mutator, step: calls.append((mutator, step)))
-    hook = HOOKS.build(dict(type='densenas_mm.DenseNASRankCheckHook',
-                            interval=3))
+    hook = HOOKS.build(
+        dict(type='densenas_mm.DenseNASRankCheckHook', interval=3))
     for i in range(7):
         hook.after_train_iter(_runner(i, 0), batch_idx=i)
     for i in range(4):

@@ -18,7 +18,8 @@ def _autocast_optim(algo, dtype: str):
     cfg = copy.deepcopy(demo_cfg().optim_wrapper)
     for part in ('architecture', 'mutator'):
         cfg[part].update(
-            type='densenas_mm.AutocastOptimWrapper', dtype=dtype,
+            type='densenas_mm.AutocastOptimWrapper',
+            dtype=dtype,
             device_type='cpu')
     return build_optim_wrapper(algo, cfg)
 
@@ -33,8 +34,8 @@ def test_all_three_steps_run_under_cpu_autocast(dtype):
         before = split_params(algo)
         log = algo.train_step(
             search_batch(fake_batch(8, seed=k), phase, seed=k), optim)
-        assert all(bool(torch.isfinite(v.float()).all())
-                   for v in log.values()), log
+        assert all(
+            bool(torch.isfinite(v.float()).all()) for v in log.values()), log
         after = split_params(algo)
         if phase == 'arch':
             assert log['arch_expected_cost'].dtype == torch.float32

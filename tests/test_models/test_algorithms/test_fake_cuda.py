@@ -77,8 +77,8 @@ def _build(config: str, preset, monkeypatch):
 def _batch(n: int, px: int, classes: int, seed: int):
     batch = fake_batch(n, seed=seed, num_classes=classes)
     batch['inputs'] = [
-        torch.nn.functional.interpolate(
-            x[None].float(), size=(px, px)).to(torch.uint8)[0]
+        torch.nn.functional.interpolate(x[None].float(),
+                                        size=(px, px)).to(torch.uint8)[0]
         for x in batch['inputs']
     ]
     return batch
@@ -101,8 +101,9 @@ def test_steps_snapshot_and_derivation_stay_on_the_device(
             log = algo.train_step(batch, optim)
             assert all(torch.isfinite(v.float()).all() for v in log.values())
         # the arch step moved alpha/beta and left them on the device
-        assert all(mode.on_cuda(p) and mode.on_cuda(p.grad)
-                   for p in arch_params if p.grad is not None)
+        assert all(
+            mode.on_cuda(p) and mode.on_cuda(p.grad) for p in arch_params
+            if p.grad is not None)
         expected = algo.expected_cost()
         snap = algo.snapshot()
         derived = algo.mutator.derived_arch()
