@@ -129,9 +129,20 @@ def merge_common_args(cfg: Config, config_path: str, work_dir: Optional[str],
 AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper')
 
 
+#: ``--amp``: the architecture optimiser's dynamic loss scaler starts at
+#: 2^10 instead of GradScaler's 2^16. Architecture steps are few (one
+#: search-val pass per epoch) and a step whose scaled gradients overflow is
+#: skipped while the scale halves, so starting high can skip the first
+#: architecture steps; 2^10 keeps fp16 gradients down to ~6e-8 above
+#: fp16's smallest normal number and the scale still grows (x2 every 2000
+#: steps without overflow) when there is room.
+ARCH_LOSS_SCALE = dict(init_scale=2.0**10)
+
+
 def enable_amp(cfg: Config) -> List[str]:
     """``--amp``: make every optimiser wrapper of the config an
-    ``AmpOptimWrapper`` (dynamic loss scaling unless one is set), in place.
+    ``AmpOptimWrapper`` (dynamic loss scaling unless one is set, starting
+    at :data:`ARCH_LOSS_SCALE` for the architecture optimiser), in place.
 
     A plain config has one wrapper (``optim_wrapper.optimizer``); a search
     config has one per part under mmrazor's
@@ -170,7 +181,10 @@ def enable_amp(cfg: Config) -> List[str]:
             raise ValueError(f'--amp needs {key}.type to be one of '
                              f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
         wrapper['type'] = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
+        wrapper.setdefault(
+            'loss_scale',
+            dict(ARCH_LOSS_SCALE)
+            if key == 'optim_wrapper.mutator' else 'dynamic')
     return list(parts)
 
 

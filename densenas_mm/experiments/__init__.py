@@ -8,5 +8,7 @@ checkout and is not part of a non-editable install (see docs/design.md).
 - :mod:`.benchmark`: search-step, estimator, depthwise-gradient, kernel
   profile and latency-table stability benchmarks;
 - :mod:`.search_quality`: searched vs random nets at matched latency;
-- :mod:`.demo_summary`: the demo's summary table.
+- :mod:`.demo_summary`: the demo's summary table;
+- :mod:`.gpu_check`: the prepared GPU check (CUDA vs CPU, AMP, CUDA table
+  chunk, DDP), with a CPU dry run.
 """

@@ -78,7 +78,9 @@ def test_amp_on_a_search_config_wraps_both_optimisers(train_tool):
     assert ow.constructor == 'mmrazor.SeparateOptimWrapperConstructor'
     for part in ('architecture', 'mutator'):
         assert ow[part].type == 'AmpOptimWrapper'
-        assert ow[part].loss_scale == 'dynamic'
+    assert ow.architecture.loss_scale == 'dynamic'
+    # the architecture scaler starts low: its first steps are not skipped
+    assert ow.mutator.loss_scale == dict(init_scale=1024.0)
     assert ow.architecture.optimizer.lr == 0.1  # the config's, kept
     bad = Config.fromfile(SEARCH_CONFIG)
     bad.optim_wrapper.mutator.type = 'densenas_mm.AutocastOptimWrapper'
@@ -105,6 +107,12 @@ def test_amp_search_wrappers_build(train_tool, monkeypatch):
     for name, wrapper in wrappers.items():
         assert isinstance(wrapper, AmpOptimWrapper), name
         assert hasattr(wrapper.loss_scaler, 'scale')
+    # the scalers' start (a GradScaler without CUDA is disabled and keeps
+    # no scale; the config test above checks the value it is built with)
+    scales = {k: w.loss_scaler for k, w in wrappers.items()}
+    if scales['mutator'].is_enabled():
+        assert scales['mutator'].get_scale() == 1024.0
+        assert scales['architecture'].get_scale() == 2.0**16
     arch_params = {id(p) for p in algo.mutator.arch_params.values()}
     mutator_group = wrappers['mutator'].optimizer.param_groups[0]['params']
     assert {id(p) for p in mutator_group} == arch_params

@@ -49,5 +49,9 @@ model = dict(
     # PyTorch 1.0-1.2); 'set_to_none': unsampled ops stay put (PyTorch 2)
     grad_zeroing='in_place')
 
-# One train step for both phases; DDP averages weight and alpha/beta grads.
-model_wrapper_cfg = dict(type='densenas_mm.DenseNASDDP')
+# One train step for both phases: weight steps through DDP (weight gradients
+# averaged), architecture steps beside it with one all-reduce of the
+# alpha/beta gradients. No BatchNorm buffer broadcast: a search never reads
+# the supernet's running statistics (validation uses batch statistics).
+model_wrapper_cfg = dict(
+    type='densenas_mm.DenseNASDDP', broadcast_buffers=False)

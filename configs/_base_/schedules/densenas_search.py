@@ -47,7 +47,10 @@ default_hooks = dict(
     checkpoint=dict(
         type='densenas_mm.DenseNASCheckpointHook',
         interval=1,
-        max_keep_ckpts=3))
+        max_keep_ckpts=3),
+    # every 50 weight / architecture steps: all ranks hold the same
+    # alpha/beta and ran the same ops (one all-reduce; a no-op on 1 process)
+    rank_check=dict(type='densenas_mm.DenseNASRankCheckHook', interval=50))
 
 # alpha/beta: constant learning rate (the weights' cosine is per config)
 param_scheduler = dict(mutator=[])

@@ -206,7 +206,9 @@ class DenseNAS(BaseAlgorithm):
     def train_step(self,
                    data: Any,
                    optim_wrapper: OptimWrapperDict,
-                   model_call: Optional[Callable] = None) -> Dict[str, Tensor]:
+                   model_call: Optional[Callable] = None,
+                   arch_grad_sync: Optional[Callable] = None
+                   ) -> Dict[str, Tensor]:
         """One weight or architecture step.
 
         Args:
@@ -216,7 +218,12 @@ class DenseNAS(BaseAlgorithm):
             optim_wrapper (OptimWrapperDict): ``architecture`` (weights) and
                 ``mutator`` (alpha/beta) wrappers.
             model_call (callable, optional): What runs the forward; the DDP
-                wrapper passes itself so gradients are synchronised.
+                wrapper passes itself in weight steps so gradients are
+                synchronised.
+            arch_grad_sync (callable, optional): Called with the list of
+                arch parameters between the backward and the update of an
+                architecture step (the DDP wrapper's all-reduce of the
+                alpha/beta gradients, :func:`~.ddp.all_reduce_arch_grads`).
 
         Returns:
             dict[str, Tensor]: Log variables, keys prefixed by the phase for
@@ -263,7 +270,15 @@ class DenseNAS(BaseAlgorithm):
             self.guards.check_loss(loss, phase)
             snapshot = (
                 self.mutator.alpha_snapshot() if phase == 'arch' else None)
-            wrapper.update_params(loss, zero_kwargs=zero_kwargs)
+            if phase == 'arch' and arch_grad_sync is not None:
+                # update_params with the sync between backward and step
+                wrapper.backward(wrapper.scale_loss(loss))
+                if wrapper.should_update():
+                    arch_grad_sync(list(self.mutator.arch_params.values()))
+                    wrapper.step()
+                    wrapper.zero_grad(**zero_kwargs)
+            else:
+                wrapper.update_params(loss, zero_kwargs=zero_kwargs)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
             self.guards.check_arch_params(

@@ -260,14 +260,18 @@ class DenseNASSupernet(BaseBackbone):
     def _softmax_weights(weights: List[Optional[Tensor]],
                          like: Tensor) -> List[Optional[Tensor]]:
         """``softmax`` over the incoming route probabilities (1 for a
-        source routed to the terminal only); one edge keeps weight 1."""
+        source routed to the terminal only), in float32; one edge keeps
+        weight 1."""
         if len(weights) == 1:
             return [None]
+        # float32 softmax of float32 probabilities, also under autocast (a
+        # half cast before it would round p to 3 significant digits); the
+        # 0-dim weights then scale half features without promoting them
         stacked = torch.stack([
-            w.to(like) if w is not None else like.new_ones(())
-            for w in weights
+            w.float() if w is not None else like.new_ones(
+                (), dtype=torch.float32) for w in weights
         ])
-        return list(F.softmax(stacked, dim=0))
+        return list(F.softmax(stacked, dim=0, dtype=torch.float32))
 
     def _routes_by_node(self):
         for i in self.graph.nodes:

@@ -77,7 +77,8 @@ def chained_node_costs(outgoing: Mapping[int, Sequence[int]], terminal: int,
             raise ValueError(f'node {i}: {probs.numel()} route '
                              f'probabilities for {len(succ)} successors')
         terms = torch.stack([head_costs[(j, i)] + cost[j] for j in succ])
-        cost[i] = (probs * terms.to(probs)).sum()
+        # dtype only: a device mismatch is a bug to report, not to hide
+        cost[i] = (probs * terms.to(dtype=probs.dtype)).sum()
         if i in stack_costs:
             cost[i] = cost[i] + stack_costs[i]
     return cost

@@ -85,6 +85,13 @@ class DenseNASMixedOp(DiffMutableModule):
         self._active: Optional[List[int]] = None
         self._chosen: Optional[str] = None
         self.arch_grad = True
+        # The alpha-free weights, built once as non-persistent buffers: they
+        # follow the module's .to() / .cuda() / .half() and stay out of the
+        # state dict (checkpoints keep their layout).
+        n = len(self._all_choices)
+        self.register_buffer('_one', torch.ones(1), persistent=False)
+        self.register_buffer(
+            '_uniform', torch.full((n, ), 1.0 / n), persistent=False)
 
     # ---------------------------------------------------------- choices
     @property
@@ -193,11 +200,12 @@ class DenseNASMixedOp(DiffMutableModule):
             idx = self._active
         else:
             idx = list(range(self.num_choices))
-        device = (arch_param.device if arch_param is not None else None)
         if len(idx) == 1:
-            return idx, torch.ones(1, device=device)
+            return idx, (self._one if arch_param is None else
+                         self._one.to(arch_param.dtype))
         if arch_param is None:
-            return idx, torch.full((len(idx), ), 1.0 / len(idx))
+            return idx, (self._uniform if len(idx) == self.num_choices else
+                         self._one.new_full((len(idx), ), 1.0 / len(idx)))
         alpha = arch_param if self.arch_grad else arch_param.detach()
         if len(idx) == self.num_choices:
             return idx, F.softmax(alpha, dim=-1)

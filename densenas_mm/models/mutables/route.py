@@ -52,6 +52,13 @@ class DenseNASRoute(DiffMutableModule):
         self._active: Optional[int] = None
         self.temperature = float(temperature)
         self.arch_grad = True
+        # Constants of the beta-free forwards, built once; non-persistent
+        # buffers follow the module's .to() / .cuda() / .half() and stay out
+        # of the state dict (checkpoints keep their layout).
+        n = len(self._targets)
+        self.register_buffer(
+            '_uniform', torch.full((n, ), 1.0 / n), persistent=False)
+        self.register_buffer('_onehot', torch.zeros(n), persistent=False)
 
     @property
     def choices(self) -> List[str]:
@@ -119,14 +126,12 @@ class DenseNASRoute(DiffMutableModule):
         return super().forward(x, arch_param=arch_param)
 
     def forward_fixed(self, x=None) -> Tensor:
-        """One-hot on the chosen target."""
-        probs = torch.zeros(len(self._targets))
-        probs[self._targets.index(self._chosen)] = 1.0
-        return probs
+        """One-hot on the chosen target (on the module's device)."""
+        return self._onehot
 
     def forward_all(self, x=None) -> Tensor:
-        """Uniform probabilities (no beta given)."""
-        return torch.full((len(self._targets), ), 1.0 / len(self._targets))
+        """Uniform probabilities (no beta given; on the module's device)."""
+        return self._uniform
 
     def forward_arch_param(self, x, arch_param: Tensor) -> Tensor:
         """softmax(beta / T), detached unless ``arch_grad``."""
@@ -154,6 +159,9 @@ class DenseNASRoute(DiffMutableModule):
             raise AttributeError(f'{self.alias} is already fixed')
         self._chosen = chosen
         self._active = None
+        with torch.no_grad():
+            self._onehot.zero_()
+            self._onehot[self._targets.index(chosen)] = 1.0
         self.is_fixed = True
 
     def dump_chosen(self) -> DumpChosen:

@@ -1,0 +1,502 @@
+"""The prepared first-GPU check (issue 26): does a search run right on CUDA?
+
+Four stages on the demo search model (its config, the FLOPs cost so no
+table is needed), each writing ``<stage>.json`` to the output folder as
+soon as it finishes (a crash in a later stage keeps the earlier results),
+then ``summary.json``:
+
+``cuda_vs_cpu``
+    The same model (one initialisation, copied) and the same batches on
+    the CPU and on the device: warm-up, weight and architecture steps with
+    the same sampling seeds. Passes when the expected cost agrees within
+    1e-6 (relative) and every step's loss and the architecture step's alpha
+    update agree within 1e-4 (absolute, on values of order 1).
+``amp``
+    Alpha/beta gradients of one architecture step under autocast (float16
+    with the architecture scaler's initial loss scale, bfloat16) against
+    float32 on the device. Passes when every cosine similarity is > 0.99.
+``latency_table``
+    The project's table builder on the device over the demo space (a small
+    chunk of what a paper table measures), with cuDNN / TF32 flags recorded.
+``ddp``
+    Two ranks: NCCL on two GPUs when there are >= 2, else gloo with both
+    ranks on ``cuda:0``; warm-up, weight and architecture steps through
+    :class:`~densenas_mm.models.algorithms.DenseNASDDP` with per-step
+    wall time, the elements and bytes DDP's reducer all-reduces (a
+    communication hook) and those of every other all-reduce. Passes when
+    architecture steps all-reduce exactly the alpha+beta elements beside
+    the loss check's two flags, and the ranks agree
+    (:func:`~densenas_mm.models.algorithms.ddp.check_ranks_agree`).
+
+``dry_run=True`` runs every stage on the CPU (gloo), small and quick: the
+test of this module and a rehearsal before a GPU is lent.
+"""
+import copy
+import json
+import math
+import os
+import os.path as osp
+import tempfile
+import time
+from contextlib import contextmanager, nullcontext
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+import torch
+import torch.distributed as dist
+
+from densenas_mm.utils.io import dump_json_atomic, prepare_output_dir
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
+                       'densenas_supernet-demo_1xb32-20e_digits.py')
+STAGES = ('cuda_vs_cpu', 'amp', 'latency_table', 'ddp')
+#: Tolerances of the ``cuda_vs_cpu`` and ``amp`` stages (the issue's).
+COST_RTOL = 1e-6
+STEP_ATOL = 1e-4
+MIN_COSINE = 0.99
+PHASES = ('warmup', 'weight', 'arch')
+
+
+# ------------------------------------------------------------- building
+def build_demo(seed: int = 0) -> Any:
+    """The demo search algorithm with the FLOPs cost (no table needed)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    import densenas_mm  # noqa: F401  (registers the modules)
+    from densenas_mm.registry import MODELS
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance('densenas_gpu_check', scope_name='mmcls')
+    model = copy.deepcopy(Config.fromfile(DEMO_CONFIG).model)
+    model.estimator.update(metric='flops', lut=None)
+    torch.manual_seed(seed)
+    return MODELS.build(model)
+
+
+def build_optim(algo: Any) -> Any:
+    """The demo config's two optimisers (mmrazor's constructor)."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(DEMO_CONFIG)
+    return build_optim_wrapper(algo, copy.deepcopy(cfg.optim_wrapper))
+
+
+def demo_batch(n: int, seed: int, num_classes: int = 10) -> Dict[str, Any]:
+    """A loader-style batch: ``n`` random 32 px uint8 images and labels."""
+    from mmcls.structures import ClsDataSample
+    g = torch.Generator().manual_seed(seed)
+    images = [
+        torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8)
+        for _ in range(n)
+    ]
+    labels = torch.randint(0, num_classes, (n, ), generator=g).tolist()
+    return dict(
+        inputs=images,
+        data_samples=[ClsDataSample().set_gt_label(lb) for lb in labels])
+
+
+def _tagged(phase: str, k: int, n: int) -> Dict[str, Any]:
+    from densenas_mm.models.algorithms.steps import search_batch
+    return search_batch(demo_batch(n, seed=100 + k), phase, seed=k)
+
+
+def _sync(device: str) -> None:
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _alphas(algo: Any) -> torch.Tensor:
+    return torch.cat([
+        p.detach().double().cpu().reshape(-1)
+        for p in algo.mutator.arch_params.values()
+    ])
+
+
+# ------------------------------------------------------------- stage 1
+def stage_cuda_vs_cpu(device: str, batch_size: int) -> Dict[str, Any]:
+    """See the module doc (``cuda_vs_cpu``)."""
+    ref = build_demo()
+    dev = copy.deepcopy(ref).to(device)
+    models = dict(cpu=(ref, build_optim(ref)), device=(dev, build_optim(dev)))
+    costs = {k: float(m.expected_cost()) for k, (m, _) in models.items()}
+    result: Dict[str, Any] = dict(
+        expected_cost=costs,
+        expected_cost_rel_diff=abs(costs['cpu'] - costs['device']) /
+        max(abs(costs['cpu']), 1e-12),
+        loss_diff={},
+        losses={})
+    for k, phase in enumerate(PHASES):
+        before = {name: _alphas(m) for name, (m, _) in models.items()}
+        losses = {}
+        for name, (model, optim) in models.items():
+            log = model.train_step(_tagged(phase, k, batch_size), optim)
+            key = 'arch_loss' if phase == 'arch' else 'loss'
+            losses[name] = float(log[key].detach())
+        result['losses'][phase] = losses
+        result['loss_diff'][phase] = abs(losses['cpu'] - losses['device'])
+        if phase == 'arch':
+            updates = {
+                name: _alphas(m) - before[name]
+                for name, (m, _) in models.items()
+            }
+            result['alpha_update_max'] = float(updates['cpu'].abs().max())
+            result['alpha_update_diff'] = float(
+                (updates['cpu'] - updates['device']).abs().max())
+    result['passed'] = bool(result['expected_cost_rel_diff'] <= COST_RTOL
+                            and max(result['loss_diff'].values()) <= STEP_ATOL
+                            and result['alpha_update_diff'] <= STEP_ATOL
+                            and result['alpha_update_max'] > 0)
+    return result
+
+
+# ------------------------------------------------------------- stage 2
+def arch_gradient(algo: Any,
+                  batch: Dict[str, Any],
+                  seed: int,
+                  dtype: Optional[torch.dtype] = None,
+                  loss_scale: float = 1.0) -> torch.Tensor:
+    """Alpha/beta gradient of one architecture-step loss (CE + cost term),
+    optionally under autocast to ``dtype`` with the loss multiplied by
+    ``loss_scale`` (and the gradient divided by it, as a scaler does).
+    Changes no parameter and no ``.grad``.
+
+    Returns:
+        Tensor: The flattened gradient (float64, CPU; zeros where an arch
+        parameter got none).
+    """
+    params = list(algo.mutator.arch_params.values())
+    device = params[0].device
+    algo.mutator.set_sampling(
+        'pair', torch.Generator().manual_seed(seed), arch_grad=True)
+    context = (
+        torch.autocast(device.type, dtype=dtype)
+        if dtype is not None else nullcontext())
+    with context:
+        data = algo.data_preprocessor(batch, True)
+        losses = algo.loss(data['inputs'], data['data_samples'], phase='arch')
+    loss, _ = algo.parse_losses(losses)
+    grads = torch.autograd.grad(loss * loss_scale, params, allow_unused=True)
+    return torch.cat([(torch.zeros_like(p) if g is None else g.float() /
+                       loss_scale).double().cpu().reshape(-1)
+                      for p, g in zip(params, grads)])
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Cosine similarity of two vectors (0 if either is zero)."""
+    norm = float(a.norm() * b.norm())
+    return float(a @ b) / norm if norm > 0 else 0.0
+
+
+def stage_amp(device: str, batch_size: int) -> Dict[str, Any]:
+    """See the module doc (``amp``)."""
+    from densenas_mm.apis.launch import ARCH_LOSS_SCALE
+    algo = build_demo().to(device)
+    batch = demo_batch(batch_size, seed=7)
+    ref = arch_gradient(algo, batch, seed=3)
+    result: Dict[str, Any] = dict(
+        reference_norm=float(ref.norm()), cosine={}, finite={})
+    scales = dict(float16=float(ARCH_LOSS_SCALE['init_scale']), bfloat16=1.0)
+    for name, scale in scales.items():
+        grad = arch_gradient(
+            algo, batch, seed=3, dtype=getattr(torch, name), loss_scale=scale)
+        result['finite'][name] = bool(torch.isfinite(grad).all())
+        result['cosine'][name] = cosine(ref, grad)
+    result['loss_scale'] = scales
+    result['passed'] = bool(
+        all(result['finite'].values())
+        and min(result['cosine'].values()) > MIN_COSINE)
+    return result
+
+
+# ------------------------------------------------------------- stage 3
+def backend_flags() -> Dict[str, Any]:
+    """cuDNN / TF32 settings in effect (they change GPU timings)."""
+    return dict(
+        cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
+        cudnn_deterministic=bool(torch.backends.cudnn.deterministic),
+        cudnn_allow_tf32=bool(torch.backends.cudnn.allow_tf32),
+        matmul_allow_tf32=bool(torch.backends.cuda.matmul.allow_tf32))
+
+
+def stage_latency_table(device: str, out_dir: str,
+                        dry_run: bool) -> Dict[str, Any]:
+    """See the module doc (``latency_table``)."""
+    from densenas_mm.latency import build_latency_table
+    from densenas_mm.search_space import load_preset
+    if torch.device(device).type == 'cuda':
+        torch.cuda.set_device(torch.device(device))
+    path = osp.join(out_dir, 'latency_chunk.json')
+    timing = (
+        dict(
+            batch_size=2,
+            rounds=2,
+            warmup=1,
+            min_repeats=1,
+            max_repeats=2,
+            max_seconds=0.01,
+            extra_rounds=0,
+            max_noisy=1.0) if dry_run else dict(
+                batch_size=32, rounds=3, max_noisy=1.0))
+    start = time.perf_counter()
+    table, report = build_latency_table(
+        load_preset('densenas_demo_32'),
+        device=device,
+        out=path,
+        resume=False,
+        progress=False,
+        **timing)
+    values = [float(e['latency']) for e in table.entries.values()]
+    return dict(
+        table=path,
+        seconds_building=time.perf_counter() - start,
+        entries=len(values),
+        median_ms=sorted(values)[len(values) // 2] if values else None,
+        flags=backend_flags(),
+        settings=timing,
+        passed=bool(values)
+        and all(math.isfinite(v) and v > 0 for v in values))
+
+
+# ------------------------------------------------------------- stage 4
+class TrafficCounter:
+    """Elements and bytes all-reduced: by DDP's reducer (a communication
+    hook, :meth:`install`) and by every other ``all_reduce`` call (while
+    :meth:`counting` is active)."""
+
+    def __init__(self) -> None:
+        self._in_hook = False
+        self.reset()
+
+    def reset(self) -> None:
+        """Start counting a new step."""
+        self.ddp_elements = 0
+        self.ddp_bytes = 0
+        self.other: List[int] = []
+        self.other_bytes = 0
+
+    def snapshot(self) -> Dict[str, Any]:
+        """What was counted since :meth:`reset`."""
+        return dict(
+            ddp_elements=self.ddp_elements,
+            ddp_bytes=self.ddp_bytes,
+            other_elements=list(self.other),
+            other_bytes=self.other_bytes)
+
+    def _hook(self, state: Any,
+              bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        buf = bucket.buffer()
+        self.ddp_elements += buf.numel()
+        self.ddp_bytes += buf.numel() * buf.element_size()
+        self._in_hook = True
+        try:
+            return default_hooks.allreduce_hook(state, bucket)
+        finally:
+            self._in_hook = False
+
+    def install(self, ddp_model: Any) -> None:
+        """Count the reducer's buckets of ``ddp_model``."""
+        ddp_model.register_comm_hook(None, self._hook)
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Count every ``torch.distributed.all_reduce`` outside the hook."""
+        real = dist.all_reduce
+
+        def counted(tensor, *args, **kwargs):
+            if not self._in_hook:
+                self.other.append(tensor.numel())
+                self.other_bytes += tensor.numel() * tensor.element_size()
+            return real(tensor, *args, **kwargs)
+
+        dist.all_reduce = counted
+        try:
+            yield
+        finally:
+            dist.all_reduce = real
+
+
+def ddp_rank(rank: int, world: int, init_file: str, out_dir: str, backend: str,
+             device: str, batch_size: int, steps: int) -> None:
+    """One rank of the ``ddp`` stage; writes ``ddp_rank<r>.json``."""
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    torch.set_num_threads(1)
+    if torch.device(device).type == 'cuda':
+        torch.cuda.set_device(torch.device(device))
+    dist.init_process_group(
+        backend,
+        init_method=f'file://{init_file}',
+        rank=rank,
+        world_size=world)
+    try:
+        result = _ddp_steps(rank, device, backend, batch_size, steps)
+        dump_json_atomic(result, osp.join(out_dir, f'ddp_rank{rank}.json'))
+    finally:
+        dist.destroy_process_group()
+
+
+def _ddp_steps(rank: int, device: str, backend: str, batch_size: int,
+               steps: int) -> Dict[str, Any]:
+    from densenas_mm.models.algorithms import DenseNASDDP
+    from densenas_mm.models.algorithms.ddp import check_ranks_agree
+    algo = build_demo().to(device)
+    optim = build_optim(algo)
+    ids = [torch.device(device).index] if backend == 'nccl' else None
+    model = DenseNASDDP(algo, device_ids=ids, broadcast_buffers=False)
+    counter = TrafficCounter()
+    counter.install(model)
+    per_phase: Dict[str, Any] = {}
+    with counter.counting():
+        for phase in PHASES:
+            seconds, traffic = [], []
+            for k in range(steps):
+                batch = _tagged(phase, k, batch_size)
+                counter.reset()
+                _sync(device)
+                start = time.perf_counter()
+                model.train_step(batch, optim)
+                _sync(device)
+                seconds.append(time.perf_counter() - start)
+                traffic.append(counter.snapshot())
+            per_phase[phase] = dict(seconds=seconds, traffic=traffic)
+        try:
+            check_ranks_agree(algo.mutator, step='end of the ddp stage')
+            agree = 'ok'
+        except RuntimeError as err:
+            agree = str(err)
+    return dict(
+        rank=rank,
+        device=str(device),
+        backend=backend,
+        n_weights=sum(p.numel() for p in algo.architecture.parameters()),
+        n_arch=sum(p.numel() for p in algo.mutator.arch_params.values()),
+        phases=per_phase,
+        ranks_agree=agree)
+
+
+def stage_ddp(device: str, out_dir: str, batch_size: int,
+              steps: int) -> Dict[str, Any]:
+    """See the module doc (``ddp``)."""
+    import torch.multiprocessing as mp
+    on_cuda = torch.device(device).type == 'cuda'
+    two_gpus = on_cuda and torch.cuda.device_count() >= 2
+    backend = 'nccl' if two_gpus else 'gloo'
+    devices = (['cuda:0', 'cuda:1'] if two_gpus else
+               ['cuda:0', 'cuda:0'] if on_cuda else ['cpu', 'cpu'])
+    with tempfile.TemporaryDirectory() as tmp:
+        mp.start_processes(
+            _ddp_entry,
+            args=(2, osp.join(tmp, 'init'), out_dir, backend, devices,
+                  batch_size, steps),
+            nprocs=2,
+            join=True,
+            start_method='spawn')
+    ranks = []
+    for r in (0, 1):
+        with open(osp.join(out_dir, f'ddp_rank{r}.json')) as f:
+            ranks.append(json.load(f))
+    checks = []
+    for seen in ranks:
+        n_arch, n_all = seen['n_arch'], seen['n_weights'] + seen['n_arch']
+        for phase, data in seen['phases'].items():
+            for t in data['traffic']:
+                if phase == 'arch':
+                    checks.append(
+                        t['ddp_elements'] == 0
+                        and sorted(t['other_elements']) == sorted([2, n_arch]))
+                else:
+                    checks.append(t['ddp_elements'] == n_all
+                                  and t['other_elements'] == [2])
+        checks.append(seen['ranks_agree'] == 'ok')
+    summary = {
+        phase:
+        dict(
+            mean_seconds=sum(ranks[0]['phases'][phase]['seconds']) /
+            len(ranks[0]['phases'][phase]['seconds']),
+            bytes_per_step=ranks[0]['phases'][phase]['traffic'][-1])
+        for phase in PHASES
+    }
+    return dict(
+        backend=backend,
+        devices=devices,
+        per_phase=summary,
+        ranks=ranks,
+        passed=all(checks))
+
+
+def _ddp_entry(rank: int, world: int, init_file: str, out_dir: str,
+               backend: str, devices: Sequence[str], batch_size: int,
+               steps: int) -> None:
+    ddp_rank(rank, world, init_file, out_dir, backend, devices[rank],
+             batch_size, steps)
+
+
+# ---------------------------------------------------------------- runner
+def run_gpu_check(out_dir: str,
+                  dry_run: bool = False,
+                  stages: Sequence[str] = STAGES,
+                  batch_size: Optional[int] = None,
+                  ddp_steps: Optional[int] = None,
+                  log: Callable[[str], Any] = print) -> Dict[str, Any]:
+    """Run the stages (see the module doc); each writes ``<stage>.json``.
+
+    Args:
+        out_dir (str): Output folder (created).
+        dry_run (bool): Every stage on the CPU, small.
+        stages (Sequence[str]): A subset of :data:`STAGES`, in order.
+        batch_size (int, optional): Images per step (16 on a GPU, 4 dry).
+        ddp_steps (int, optional): Steps per phase in the ``ddp`` stage
+            (10 on a GPU, 1 dry).
+        log (callable): Progress lines.
+
+    Returns:
+        dict: Stage -> its result (``passed``, ``seconds``, numbers), as in
+        ``summary.json``.
+
+    Raises:
+        ValueError: On an unknown stage.
+        ValueError: Without ``dry_run`` on a machine without CUDA.
+    """
+    bad = [s for s in stages if s not in STAGES]
+    if bad:
+        raise ValueError(f'unknown stage(s) {bad}; stages are {STAGES}')
+    if not dry_run and not torch.cuda.is_available():
+        raise ValueError('no CUDA device here: run on a GPU machine, or '
+                         'add --dry-run to rehearse every stage on the CPU')
+    out_dir = prepare_output_dir(out_dir)
+    device = 'cpu' if dry_run else 'cuda:0'
+    batch_size = batch_size or (4 if dry_run else 16)
+    ddp_steps = ddp_steps or (1 if dry_run else 10)
+    runs = dict(
+        cuda_vs_cpu=lambda: stage_cuda_vs_cpu(device, batch_size),
+        amp=lambda: stage_amp(device, batch_size),
+        latency_table=lambda: stage_latency_table(device, out_dir, dry_run),
+        ddp=lambda: stage_ddp(device, out_dir, batch_size, ddp_steps))
+    summary: Dict[str, Any] = {}
+    for stage in stages:
+        log(f'[gpu_check] {stage} ...')
+        start = time.perf_counter()
+        result = runs[stage]()
+        result.update(
+            stage=stage,
+            seconds=time.perf_counter() - start,
+            device=device,
+            dry_run=dry_run,
+            torch=torch.__version__,
+            cuda=torch.version.cuda,
+            gpu=(torch.cuda.get_device_name(0)
+                 if torch.cuda.is_available() else None))
+        dump_json_atomic(result, osp.join(out_dir, f'{stage}.json'))
+        summary[stage] = result
+        log(f'[gpu_check] {stage}: '
+            f'{"passed" if result["passed"] else "FAILED"} '
+            f'({result["seconds"]:.1f} s)')
+    dump_json_atomic(
+        {
+            k: {
+                key: v[key]
+                for key in ('passed', 'seconds', 'device', 'dry_run')
+            }
+            for k, v in summary.items()
+        }, osp.join(out_dir, 'summary.json'))
+    return summary
