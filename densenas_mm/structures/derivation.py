@@ -291,10 +291,18 @@ def entropy(logits: Any) -> float:
     return float(_entropy_tensor(logits))
 
 
-def mean_entropies(params: Params) -> Dict[str, float]:
-    """Mean entropy of the op (alpha) and route (beta) distributions.
+def alias_entropies(params: Params) -> Tensor:
+    """Entropy (nats) of every alias's distribution, in the order of
+    ``params``, as one float32 tensor where the parameters live (no host
+    read; :func:`kind_means` averages a host copy)."""
+    if not params:
+        return torch.zeros(0)
+    return torch.stack([_entropy_tensor(v) for v in params.values()])
 
-    Computed where the parameters live, with one device-to-host copy.
+
+def kind_means(params: Params, values: Sequence[float]) -> Dict[str, float]:
+    """Mean of per-alias entropies (:func:`alias_entropies`, read to the
+    host) over the op (alpha) and the route (beta) distributions.
 
     Returns:
         dict: ``alpha_entropy`` and ``beta_entropy`` in nats (0.0 when a kind
@@ -304,13 +312,23 @@ def mean_entropies(params: Params) -> Dict[str, float]:
         'beta' if parse_alias(alias).kind == 'route' else 'alpha'
         for alias in params
     ]
-    values = (torch.stack([_entropy_tensor(v) for v in params.values()
-                           ]).cpu().tolist() if params else [])
     out = {}
     for kind in ('alpha', 'beta'):
-        vals = [v for k, v in zip(kinds, values) if k == kind]
+        vals = [float(v) for k, v in zip(kinds, values) if k == kind]
         out[f'{kind}_entropy'] = sum(vals) / len(vals) if vals else 0.0
     return out
+
+
+def mean_entropies(params: Params) -> Dict[str, float]:
+    """Mean entropy of the op (alpha) and route (beta) distributions.
+
+    Computed where the parameters live, with one device-to-host copy.
+
+    Returns:
+        dict: ``alpha_entropy`` and ``beta_entropy`` in nats (0.0 when a kind
+        has no parameters).
+    """
+    return kind_means(params, alias_entropies(params).cpu().tolist())
 
 
 def max_entropies(params: Params) -> Dict[str, float]:

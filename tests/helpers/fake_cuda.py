@@ -28,6 +28,8 @@ so every op of a model's forward, the optimiser's foreach updates and the
 loss); it cannot see inside one C++ kernel or the autograd engine, where
 CUDA would raise the same errors on the same tensors anyway.
 """
+import copy
+import os
 from typing import Any, Iterable, Optional
 
 import torch
@@ -41,6 +43,15 @@ CPU = torch.device('cpu')
 _FACTORY_LIKE = {
     torch.Tensor.new_full, torch.Tensor.new_ones, torch.Tensor.new_zeros,
     torch.Tensor.new_empty, torch.Tensor.new_tensor
+}
+
+
+#: Tensor methods that read a tensor's values into Python: on a GPU each one
+#: waits for the device (a host-device synchronisation).
+_HOST_READS = {
+    torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__,
+    torch.Tensor.__float__, torch.Tensor.__int__, torch.Tensor.__index__,
+    torch.Tensor.numpy
 }
 
 
@@ -66,12 +77,16 @@ class FakeCudaMode(TorchFunctionMode):
 
     Attributes:
         ops (int): Torch calls checked so far.
+        host_reads (list[str]): The reads of fake-device values by the host
+            so far (``.item()``, ``.tolist()``, ``bool()``, ``.cpu()``,
+            ...): each one a host-device synchronisation on a GPU.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._on_cuda = WeakIdKeyDictionary()
         self.ops = 0
+        self.host_reads = []
 
     # ------------------------------------------------------------ placing
     def place(self, *objs: Any) -> None:
@@ -118,6 +133,10 @@ class FakeCudaMode(TorchFunctionMode):
                     'assigned a gradient on another device than its '
                     f'parameter ({self._name(grad)} vs {self._name(param)})')
             return func(*args, **kwargs)
+        if (func in _HOST_READS and args
+                and isinstance(args[0], torch.Tensor)
+                and self.on_cuda(args[0])):
+            self.host_reads.append(func.__name__)
         moved = self._move(func, args, kwargs)
         if moved is not None:
             return moved
@@ -133,7 +152,10 @@ class FakeCudaMode(TorchFunctionMode):
             self._mark([out])
             return out
         if func is torch.Tensor.cpu:
-            return args[0].clone() if self.on_cuda(args[0]) else args[0]
+            if not self.on_cuda(args[0]):
+                return args[0]
+            self.host_reads.append('cpu')
+            return args[0].clone()
         if func is torch.Tensor.to:
             src, rest = args[0], list(args[1:])
             if rest and isinstance(rest[0], torch.Tensor):
@@ -150,6 +172,8 @@ class FakeCudaMode(TorchFunctionMode):
                         self._mark([out])
                     return out
                 dst_cuda = _is_cuda_device(device)
+            if self.on_cuda(src) and not dst_cuda:
+                self.host_reads.append('to')
             copy = kwargs.pop('copy', False) or dst_cuda != self.on_cuda(src)
             out = func(src, *rest, copy=copy, **kwargs)
             if dst_cuda:
@@ -189,3 +213,47 @@ class FakeCudaMode(TorchFunctionMode):
         if cuda:
             self._mark(tree_flatten(out)[0])
         return out
+
+
+def build_search(config: str, preset: Optional[str], monkeypatch) -> tuple:
+    """``(algorithm, optim wrapper)`` of a search config, built on the CPU
+    through the registries; ``preset`` swaps in another space (then, like
+    a space without a shipped table, with the FLOPs cost: same code path).
+    """
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from densenas_mm.registry import MODELS
+    from densenas_mm.search_space import load_preset
+
+    from helpers import REPO_ROOT
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance('densenas_fake_cuda', scope_name='mmcls')
+    monkeypatch.chdir(REPO_ROOT)
+    cfg = Config.fromfile(config)
+    model = copy.deepcopy(cfg.model)
+    if preset is not None:
+        space = load_preset(preset)
+        model.architecture.backbone.search_space = space.to_dict()
+        model.architecture.head.update(
+            in_channels=space.last_dim, num_classes=space.num_classes)
+    if preset is not None or not os.path.isfile(
+            os.path.join(REPO_ROOT, str(model.estimator.get('lut')))):
+        model.estimator.update(metric='flops', lut=None)
+    torch.manual_seed(0)
+    algo = MODELS.build(model)
+    optim = build_optim_wrapper(algo, copy.deepcopy(cfg.optim_wrapper))
+    return algo, optim
+
+
+def resized_batch(n: int, px: int, classes: int, seed: int) -> dict:
+    """A fake image batch of ``n`` images resized to ``px`` x ``px``."""
+    from helpers.search import fake_batch
+    batch = fake_batch(n, seed=seed, num_classes=classes)
+    batch['inputs'] = [
+        torch.nn.functional.interpolate(x[None].float(),
+                                        size=(px, px)).to(torch.uint8)[0]
+        for x in batch['inputs']
+    ]
+    return batch

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from densenas_mm.registry import MODELS, TASK_UTILS
 from densenas_mm.structures import DerivedArch
+from densenas_mm.utils.tensors import to_host
 from .guards import StepGuards
 from .memory_format import MemoryFormatPolicy
 from .steps import batch_stat_bn, step_seed
@@ -44,6 +45,13 @@ class SearchSnapshot:
     beta_entropy: float
     expected_cost: Optional[float] = None
     costs: Dict[str, float] = field(default_factory=dict)
+
+
+def _stack_values(values: Dict[str, Tensor]) -> Tensor:
+    """The scalar log values as one float32 tensor, in their order."""
+    if not values:
+        return torch.zeros(0)
+    return torch.stack([v.detach().float().reshape(()) for v in values.values()])
 
 
 def _restore_zero_grads(optimizer: torch.optim.Optimizer) -> None:
@@ -267,30 +275,74 @@ class DenseNAS(BaseAlgorithm):
                     mode='loss',
                     phase=phase)
             loss, log_vars = self.parse_losses(losses)
-            self.guards.check_loss(loss, phase)
-            snapshot = (
-                self.mutator.alpha_snapshot() if phase == 'arch' else None)
-            if phase == 'arch' and arch_grad_sync is not None:
-                # update_params with the sync between backward and step
-                wrapper.backward(wrapper.scale_loss(loss))
-                if wrapper.should_update():
-                    arch_grad_sync(list(self.mutator.arch_params.values()))
-                    wrapper.step()
-                    wrapper.zero_grad(**zero_kwargs)
+            if phase == 'arch':
+                # Checked after the update (its one host read carries the
+                # flags with the updated alpha/beta); a stop puts alpha/beta
+                # back to this snapshot, so nothing bad stays in the model.
+                snapshot = self.mutator.arch_snapshot()
+                self._arch_update(wrapper, loss, zero_kwargs, arch_grad_sync)
             else:
+                log_vars = self._check_weight_step(loss, phase, log_vars)
                 wrapper.update_params(loss, zero_kwargs=zero_kwargs)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
-            self.guards.check_arch_params(
-                list(self.mutator.arch_params.values()))
-            # Tensors like the other log values (the loop and loggers call
-            # .detach() / .item() on them).
-            log_vars.update({
-                k: torch.tensor(v)
-                for k, v in self.mutator.entropy().items()
-            })
+            log_vars = self._finish_arch_step(loss, log_vars, snapshot)
             return {f'arch_{k}': v for k, v in log_vars.items()}
         return log_vars
+
+    def _arch_update(self, wrapper: Any, loss: Tensor, zero_kwargs: Dict,
+                     arch_grad_sync: Optional[Callable]) -> None:
+        """Backward and step of an architecture step (with the DDP
+        wrapper's all-reduce of the alpha/beta gradients in between)."""
+        if arch_grad_sync is None:
+            wrapper.update_params(loss, zero_kwargs=zero_kwargs)
+            return
+        wrapper.backward(wrapper.scale_loss(loss))
+        if wrapper.should_update():
+            arch_grad_sync(list(self.mutator.arch_params.values()))
+            wrapper.step()
+            wrapper.zero_grad(**zero_kwargs)
+
+    def _check_weight_step(self, loss: Tensor, phase: str,
+                           log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Stop before the update on a bad loss: the step's one host read
+        (the flags with the logged values, which come back as CPU tensors
+        so the loggers read nothing more from the device); none when the
+        checks are off."""
+        flags = self.guards.flags(loss, phase)
+        if flags is None:
+            return log_vars
+        host_flags, host_logs = to_host([flags, _stack_values(log_vars)])
+        self.guards.verdict(host_flags.tolist(), phase)
+        return dict(zip(log_vars, host_logs.unbind()))
+
+    def _finish_arch_step(self, loss: Tensor, log_vars: Dict[str, Tensor],
+                          snapshot: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The architecture step's one host read: the stop flags, the
+        updated alpha/beta (the host copy the next steps sample from), the
+        entropies and the logged values; stop (alpha/beta put back) on a
+        bad loss or non-finite alpha/beta."""
+        params = list(self.mutator.arch_params.values())
+        flags = self.guards.flags(loss, 'arch', params)
+        parts = [
+            self.mutator.arch_flat(),
+            self.mutator.entropy_tensor(),
+            _stack_values(log_vars)
+        ]
+        host = to_host(parts + ([flags] if flags is not None else []))
+        self.mutator.adopt_host_copy(host[0])
+        if flags is not None:
+            try:
+                self.guards.verdict(host[3].tolist(), 'arch')
+            except FloatingPointError:
+                self.mutator.restore(snapshot)
+                raise
+        out = dict(zip(log_vars, host[2].unbind()))
+        out.update({
+            k: torch.tensor(v)
+            for k, v in self.mutator.entropy_from(host[1].tolist()).items()
+        })
+        return out
 
     def forward(self,
                 inputs: Tensor,

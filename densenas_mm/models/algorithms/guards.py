@@ -136,35 +136,72 @@ class StepGuards:
         self.divergence = (None if divergence_guard is None else
                            DivergenceGuard(**divergence_guard))
 
-    def check_loss(self, loss: Tensor, phase: str) -> None:
-        """Stop before the update on a NaN/inf or diverged loss.
+    @property
+    def active(self) -> bool:
+        """Whether any check is on (else :meth:`flags` gives None)."""
+        return self.check_finite or self.divergence is not None
 
-        One all-reduce of two flags per step under DDP, so every rank stops
-        at the same step (the others would hang in the next all-reduce).
+    def flags(self,
+              loss: Tensor,
+              phase: str,
+              params: Sequence[Tensor] = ()) -> Optional[Tensor]:
+        """The stop flags of a step, on the loss's device (no host read).
+
+        ``[non-finite loss, diverged loss, non-finite alpha/beta, loss]``:
+        the flags summed over ranks under DDP (one all-reduce, so every rank
+        stops at the same step; the others would hang in the next
+        collective), the loss this rank's. Read them to the host together
+        with whatever else the step reads, then call :meth:`verdict`.
+
+        Args:
+            loss (Tensor): The step's scalar loss.
+            phase (str): ``'warmup'``, ``'weight'`` or ``'arch'``.
+            params (Sequence[Tensor]): alpha/beta after an architecture
+                step's update (checked for NaN/inf), or empty.
+
+        Returns:
+            Tensor or None: 4 float32 values; None when no check is on.
+        """
+        if not self.active:
+            return None
+        guard = self.divergence
+        value = loss.detach().float().reshape(1)
+        stream = 'arch' if phase == 'arch' else 'weights'
+        limit = guard.limit(stream) if guard is not None else math.inf
+        bad_params = value.new_zeros(1)
+        if self.check_finite and params:
+            bad_params = (~torch.isfinite(
+                torch.cat([p.detach().reshape(-1).float()
+                           for p in params]))).any().float().reshape(1)
+        flags = torch.cat([
+            (~torch.isfinite(value)).float() * float(self.check_finite),
+            (value > limit).float(), bad_params
+        ])
+        if is_distributed():
+            all_reduce(flags, op='sum')
+        return torch.cat([flags, value])
+
+    def verdict(self, values: Sequence[float], phase: str) -> None:
+        """Stop on what :meth:`flags` found (its values read to the host);
+        record the loss with the divergence guard otherwise.
 
         Raises:
             FloatingPointError: Saying which, where and what to do.
         """
+        bad, diverged, bad_params, local = (float(v) for v in values)
         guard = self.divergence
-        if not self.check_finite and guard is None:
-            return
-        value = loss.detach().float().reshape(1)
         stream = 'arch' if phase == 'arch' else 'weights'
-        limit = guard.limit(stream) if guard is not None else math.inf
-        flags = torch.cat([
-            (~torch.isfinite(value)).float() * float(self.check_finite),
-            (value > limit).float()
-        ])
-        if is_distributed():
-            all_reduce(flags, op='sum')
-        bad, diverged, local = torch.cat([flags, value]).tolist()
         where = (f'{local:.6g} on rank {get_rank()}; {{n}} rank(s) '
                  f'affected) in the {phase} step')
         if bad:
+            hint = (' In an architecture step a zero or negative expected '
+                    'cost (latency-table entries <= 0) makes the cost loss '
+                    'non-finite too.' if phase == 'arch' else '')
             raise FloatingPointError(
                 f'non-finite loss ({where.format(n=int(bad))}. '
-                f'{checkpoint_note()}')
+                f'{checkpoint_note()}{hint}')
         if diverged:
+            limit = guard.limit(stream)
             raise FloatingPointError(
                 f'diverged loss ({where.format(n=int(diverged))}: above '
                 f'{guard.factor:g} x the running median '
@@ -173,21 +210,21 @@ class StepGuards:
                 f'{limit:.6g}). {checkpoint_note()} To stop less readily, '
                 'raise model.divergence_guard.factor; to disable the guard, '
                 'set model.divergence_guard=None.')
+        if bad_params:
+            raise FloatingPointError(
+                'alpha/beta became non-finite in an architecture step (put '
+                'back to their values before it). '
+                f'{checkpoint_note(before_update=False)} Lower the mutator '
+                'learning rate.')
         if guard is not None:
             guard.record(stream, local)
 
-    def check_arch_params(self, params: Sequence[Tensor]) -> None:
-        """Stop when alpha/beta became non-finite in an architecture step.
+    def check_loss(self, loss: Tensor, phase: str) -> None:
+        """:meth:`flags` and :meth:`verdict` of a loss, with its own read.
 
         Raises:
-            FloatingPointError: Saying so and what to do.
+            FloatingPointError: Saying which, where and what to do.
         """
-        if not self.check_finite or not params:
-            return
-        if not bool(
-                torch.isfinite(torch.cat([p.detach().flatten()
-                                          for p in params])).all()):
-            raise FloatingPointError(
-                'alpha/beta became non-finite after an architecture step. '
-                f'{checkpoint_note(before_update=False)} Lower the mutator '
-                'learning rate.')
+        flags = self.flags(loss, phase)
+        if flags is not None:
+            self.verdict(flags.tolist(), phase)

@@ -90,7 +90,10 @@ class LatencyLoss(nn.Module):
             Tensor: Scalar loss.
         """
         cost = torch.as_tensor(cost)
-        if not bool(torch.all(cost > 0)):
+        # Checked here only where it costs no device sync (a CPU cost); on a
+        # GPU a cost <= 0 makes the loss non-finite, which the algorithm's
+        # step guard stops, naming this cause.
+        if cost.device.type == 'cpu' and not bool(torch.all(cost > 0)):
             raise ValueError(f'expected cost must be > 0 to take its log, '
                              f'got {cost.detach().cpu().tolist()}; check the '
                              'latency table (zero or negative entries?)')

@@ -1,6 +1,6 @@
 """The dense-routing mutator: alphas, betas, sampling, re-balancing, Viterbi.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -12,8 +12,11 @@ from densenas_mm.models.mutables import DenseNASMixedOp, DenseNASRoute
 from densenas_mm.registry import MODELS
 from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.search_space.naming import route_alias
-from densenas_mm.structures import (DerivedArch, derive_arch, max_entropies,
-                                    mean_entropies, viterbi_path)
+from densenas_mm.structures import (DerivedArch, alias_entropies, derive_arch,
+                                    kind_means, max_entropies, mean_entropies,
+                                    viterbi_path)
+from densenas_mm.utils.tensors import to_host
+
 from .choices import ChoicesMixin
 
 SAMPLING_MODES = ('uniform', 'sample', 'pair', 'all', 'argmax')
@@ -78,6 +81,8 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
         self.route_temperature = route_temperature
         self.init_std = init_std
         self._supernet_ref: List[nn.Module] = []
+        # (identity of alpha/beta's values, their host copies by alias)
+        self._host_copy: Optional[Tuple[Tuple, Dict[str, Tensor]]] = None
         self.mode = 'all'
 
     # ----------------------------------------------------------- prepare
@@ -204,26 +209,26 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
             for alias in searchable:
                 self._ops[alias].set_active(None)
             return
-        # Vectorised per group of equal candidate counts; one host copy.
+        # Vectorised per group of equal candidate counts. Sampling runs on a
+        # CPU generator (equal on every rank) from host copies of alpha (and
+        # of beta when a path is drawn from them): `host_arch_params` keeps
+        # them between architecture updates, so on a GPU a step reads the
+        # device only when alpha/beta changed since the last copy (never in
+        # 'uniform' mode, which reads neither).
         by_n: Dict[int, List[str]] = {}
         for alias in searchable:
             by_n.setdefault(self._ops[alias].num_choices, []).append(alias)
         groups = list(by_n.items())
-        # One device-to-host copy of every alpha (and of the betas when a
-        # path is drawn from them): the step's one necessary sync, since
-        # sampling runs on a CPU generator, equal on every rank; none in
-        # 'uniform' mode, which reads neither.
         host: List[Optional[Tensor]] = [None] * len(groups)
         betas: Dict[str, Tensor] = {}
         if mode != 'uniform':
-            drawn = self._routes_to_draw() if sample_path else []
-            host_all = self._to_host(
-                [
-                    torch.stack([self._arch_params[a] for a in aliases])
-                    for _, aliases in groups
-                ] + [self._arch_params[a] for a in drawn])
-            host = list(host_all[:len(groups)])
-            betas = dict(zip(drawn, host_all[len(groups):]))
+            values = self.host_arch_params()
+            host = [
+                torch.stack([values[a] for a in aliases])
+                for _, aliases in groups
+            ]
+            if sample_path:
+                betas = {a: values[a] for a in self._routes_to_draw()}
         for (n, aliases), alpha in zip(groups, host):
             if mode == 'argmax':
                 picks = alpha.argmax(dim=1, keepdim=True)
@@ -249,16 +254,63 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
             if a in self._arch_params and not r.is_fixed
         ]
 
-    @staticmethod
-    def _to_host(tensors: List[Tensor]) -> List[Tensor]:
-        """Detached float CPU copies of ``tensors`` in one transfer."""
-        if not tensors:
-            return []
-        flat = torch.cat([t.detach().flatten() for t in tensors]).float()
-        return [
-            part.view(t.shape) for part, t in zip(
-                flat.cpu().split([t.numel() for t in tensors]), tensors)
-        ]
+    # ------------------------------------------------------- host copies
+    def _arch_key(self) -> Tuple:
+        """Identity of alpha/beta's current values: storage and version
+        counter of every parameter (an optimiser step, ``copy_`` and
+        ``load_state_dict`` bump the counter; ``.to()`` changes storage)."""
+        return tuple((a, p.data_ptr(), p._version)
+                     for a, p in self._arch_params.items())
+
+    def arch_flat(self) -> Tensor:
+        """Every alpha and beta, detached, flattened into one float32 tensor
+        on their device (the order of :attr:`arch_params`)."""
+        return torch.cat([
+            p.detach().reshape(-1).float()
+            for p in self._arch_params.values()
+        ])
+
+    def host_arch_params(self) -> Dict[str, Tensor]:
+        """Float32 CPU copies of alpha/beta by alias, what sampling reads.
+
+        On the CPU these are fresh copies. On a device they are cached and
+        read again (one transfer) only when a parameter changed since the
+        copy was taken; an architecture step hands its copy in through
+        :meth:`adopt_host_copy`, read together with its other values.
+        Changes made through ``.data`` bypass the version counter: set
+        alpha/beta with ``copy_`` under ``torch.no_grad()`` instead.
+
+        Returns:
+            dict[str, Tensor]: CPU float32 tensors by alias.
+        """
+        params = self._arch_params
+        if not params:
+            return {}
+        if next(iter(params.values())).device.type == 'cpu':
+            return {a: p.detach().float().clone() for a, p in params.items()}
+        key = self._arch_key()
+        if self._host_copy is None or self._host_copy[0] != key:
+            self._host_copy = (key, self._split_flat(
+                to_host([self.arch_flat()])[0]))
+        return self._host_copy[1]
+
+    def adopt_host_copy(self, flat: Tensor) -> None:
+        """Take ``flat`` (a CPU copy of :meth:`arch_flat`, read after the
+        last change of alpha/beta) as the host copy sampling reads."""
+        if flat.numel() != sum(p.numel() for p in self._arch_params.values()):
+            raise ValueError(
+                f'a host copy of alpha/beta must have '
+                f'{sum(p.numel() for p in self._arch_params.values())} '
+                f'values, got {flat.numel()}')
+        self._host_copy = (self._arch_key(), self._split_flat(flat))
+
+    def _split_flat(self, flat: Tensor) -> Dict[str, Tensor]:
+        params = self._arch_params
+        parts = flat.split([p.numel() for p in params.values()])
+        return {
+            a: part.view(p.shape)
+            for (a, p), part in zip(params.items(), parts)
+        }
 
     @torch.no_grad()
     def sample_path(self,
@@ -352,6 +404,18 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
         """Copies of the alphas, taken before an architecture step."""
         return {k: v.detach().clone() for k, v in self.alphas().items()}
 
+    def arch_snapshot(self) -> Dict[str, Tensor]:
+        """Copies of every alpha and beta (on their device): what
+        :meth:`rebalance` and :meth:`restore` take."""
+        return {k: v.detach().clone() for k, v in self.arch_params.items()}
+
+    @torch.no_grad()
+    def restore(self, snapshot: Dict[str, Tensor]) -> None:
+        """Put alpha/beta back to the values of a snapshot (an architecture
+        step that has to stop undoes its update with it)."""
+        for alias, value in snapshot.items():
+            self._arch_params[alias].copy_(value)
+
     @torch.no_grad()
     def rebalance(self, snapshot: Dict[str, Tensor]) -> None:
         """Eq. 9: shift the sampled alphas so unsampled ops keep their mass.
@@ -361,11 +425,15 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
         in S. Betas are not re-balanced.
         """
         for alias, old in snapshot.items():
+            if alias not in self._ops:
+                continue  # a beta (snapshots may hold both)
             idx = self._ops[alias].active
             if idx is None or len(idx) == self._ops[alias].num_choices:
                 continue
-            new = self._arch_params[alias].data
-            # Python-int indexing: no index tensor to copy to the device.
+            new = self._arch_params[alias]
+            # Python-int indexing: no index tensor to copy to the device. In
+            # place on the parameter (not .data), so its version counter
+            # records the change (see host_arch_params).
             offset = (torch.logsumexp(torch.stack([old[i] for i in idx]), 0)
                       - torch.logsumexp(torch.stack([new[i] for i in idx]),
                                         0))
@@ -403,6 +471,15 @@ class DenseRoutingMutator(ChoicesMixin, NasMutator):
     def entropy(self) -> Dict[str, float]:
         """Mean entropy (nats) of softmax(alpha) and softmax(beta)."""
         return mean_entropies(self._arch_params)
+
+    def entropy_tensor(self) -> Tensor:
+        """Entropy of every alpha's and beta's distribution, on their device
+        (no host read); :meth:`entropy_from` averages a host copy of it."""
+        return alias_entropies(self._arch_params)
+
+    def entropy_from(self, values: Sequence[float]) -> Dict[str, float]:
+        """:meth:`entropy` from a host copy of :meth:`entropy_tensor`."""
+        return kind_means(self._arch_params, values)
 
     def max_entropy(self) -> Dict[str, float]:
         """Entropy of uniform distributions, for reference in logs."""

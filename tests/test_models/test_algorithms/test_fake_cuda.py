@@ -17,23 +17,16 @@ are what the 224 px latency table is keyed by, and the table lookups do
 not depend on the batch), and the 32 px MBV2 / ResNet spaces swapped into
 the paper's configs.
 """
-import copy
 import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope
-
 import densenas_mm  # noqa: F401
 from densenas_mm.models.algorithms.steps import search_batch
-from densenas_mm.registry import MODELS
-from densenas_mm.search_space import load_preset
 
 from helpers import REPO_ROOT
-from helpers.fake_cuda import CrossDeviceError, FakeCudaMode
-from helpers.search import fake_batch
+from helpers.fake_cuda import (CrossDeviceError, FakeCudaMode, build_search,
+                               resized_batch)
 
 CFG = osp.join(REPO_ROOT, 'configs', 'densenas')
 DEMO_DIGITS = 'densenas_supernet-demo_1xb32-20e_digits.py'
@@ -53,42 +46,11 @@ CASES = [
 ]
 
 
-def _build(config: str, preset, monkeypatch):
-    if DefaultScope.get_current_instance() is None:
-        DefaultScope.get_instance('densenas_fake_cuda', scope_name='mmcls')
-    monkeypatch.chdir(REPO_ROOT)
-    cfg = Config.fromfile(osp.join(CFG, config))
-    model = copy.deepcopy(cfg.model)
-    if preset is not None:
-        space = load_preset(preset)
-        model.architecture.backbone.search_space = space.to_dict()
-        model.architecture.head.update(
-            in_channels=space.last_dim, num_classes=space.num_classes)
-    if preset is not None or not osp.isfile(
-            osp.join(REPO_ROOT, str(model.estimator.get('lut')))):
-        # no table shipped for this space: the FLOPs cost (same code path)
-        model.estimator.update(metric='flops', lut=None)
-    torch.manual_seed(0)
-    algo = MODELS.build(model)
-    optim = build_optim_wrapper(algo, copy.deepcopy(cfg.optim_wrapper))
-    return algo, optim
-
-
-def _batch(n: int, px: int, classes: int, seed: int):
-    batch = fake_batch(n, seed=seed, num_classes=classes)
-    batch['inputs'] = [
-        torch.nn.functional.interpolate(x[None].float(),
-                                        size=(px, px)).to(torch.uint8)[0]
-        for x in batch['inputs']
-    ]
-    return batch
-
-
 @pytest.mark.parametrize('config,preset,px', CASES)
 def test_steps_snapshot_and_derivation_stay_on_the_device(
         config, preset, px, monkeypatch):
     torch.set_num_threads(1)
-    algo, optim = _build(config, preset, monkeypatch)
+    algo, optim = build_search(osp.join(CFG, config), preset, monkeypatch)
     classes = algo.architecture.head.num_classes
     mode = FakeCudaMode()
     with mode:
@@ -97,7 +59,7 @@ def test_steps_snapshot_and_derivation_stay_on_the_device(
         assert arch_params and all(p.device.type == 'cuda'
                                    for p in arch_params)
         for k, phase in enumerate(('warmup', 'weight', 'arch')):
-            batch = search_batch(_batch(2, px, classes, k), phase, seed=k)
+            batch = search_batch(resized_batch(2, px, classes, k), phase, seed=k)
             log = algo.train_step(batch, optim)
             assert all(torch.isfinite(v.float()).all() for v in log.values())
         # the arch step moved alpha/beta and left them on the device

@@ -135,12 +135,20 @@ def test_step_guards_alone(fresh_hub):
     assert guards.divergence.count('weights') == 2  # a stop is not recorded
     with pytest.raises(FloatingPointError, match='non-finite loss'):
         guards.check_loss(torch.tensor(float('inf')), 'weight')
-    guards.check_arch_params([torch.zeros(3), torch.ones(2)])
+    fine = guards.flags(torch.tensor(2.0), 'arch',
+                        [torch.zeros(3), torch.ones(2)])
+    assert fine.tolist() == [0.0, 0.0, 0.0, 2.0]
+    guards.verdict(fine.tolist(), 'arch')
+    nan_alpha = guards.flags(torch.tensor(2.0), 'arch',
+                             [torch.zeros(3), torch.tensor([math.nan])])
+    assert nan_alpha.tolist() == [0.0, 0.0, 1.0, 2.0]
     with pytest.raises(FloatingPointError, match='alpha/beta became non'):
-        guards.check_arch_params([torch.zeros(3), torch.tensor([math.nan])])
+        guards.verdict(nan_alpha.tolist(), 'arch')
     off = StepGuards(check_finite=False, divergence_guard=None)
     off.check_loss(torch.tensor(float('nan')), 'weight')
-    off.check_arch_params([torch.tensor([math.nan])])
+    assert not off.active
+    assert off.flags(torch.tensor(math.nan), 'arch',
+                     [torch.tensor([math.nan])]) is None
     assert off.divergence is None
     with pytest.raises(TypeError, match='divergence_guard must be a dict'):
         StepGuards(divergence_guard=100.0)
