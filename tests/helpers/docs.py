@@ -216,4 +216,8 @@ def written_by(cmd: Command) -> List[str]:
         out.append('work_dirs/latency')  # the naming rule's folder
     if args[:2] in (['make', 'demo'], ['bash', 'tools/demo.sh']):
         out += ['work_dirs/demo', 'work_dirs/latency', 'data/demo_digits']
+        # WORK_DIR=... before it (tools/demo.sh's work dir)
+        out += re.findall(r'(?:^|\s)WORK_DIR=(\S+)', cmd.text)
+    if cmd.argv[0] in ('cp', 'mkdir') and len(cmd.argv) > 1:
+        out.append(cmd.argv[-1])
     return [o.rstrip('/') for o in out]
