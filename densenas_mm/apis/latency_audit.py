@@ -101,8 +101,7 @@ def measure_like_table(table: LatencyTable,
                        clock: Optional[str] = None,
                        tolerance: float = 0.05,
                        extra_rounds: int = 6,
-                       calls_per_sample: Optional[int] = None
-                       ) -> AgreedRounds:
+                       calls_per_sample: Optional[int] = None) -> AgreedRounds:
     """Time modules the way ``table`` was measured, in interleaved rounds.
 
     The table's clock, calls per sample, allocator setting, dropping of
@@ -148,8 +147,7 @@ def measure_like_table(table: LatencyTable,
         table.metadata.get('statistic', DEFAULT_STATISTIC))
 
 
-def _clock_like(table: LatencyTable, clock: Optional[str],
-                device: str) -> str:
+def _clock_like(table: LatencyTable, clock: Optional[str], device: str) -> str:
     """``clock`` resolved for ``device``; by default the table's clock,
     or ``'auto'`` where the table's cannot time ``device`` (the thread
     clock on CUDA, the CUDA clock on the CPU)."""

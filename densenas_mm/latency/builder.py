@@ -46,13 +46,13 @@ from densenas_mm.utils.settings import flat_keys, group_settings
 from densenas_mm.utils.timing import (KEEP_MEMORY, TimingResult,
                                       calls_per_sample_for, keep_freed_memory,
                                       preemption_counter)
-from .measure import (CUDA_FLAGS, check_device, environment, resolve_clock,
-                      time_modules, timestamp)
+from .measure import (check_device, environment, resolve_clock, time_modules,
+                      timestamp)
 from .modules import build_module, make_input, prepare
 from .needs import space_ops
 from .quality import assess_entries
 from .signature import OpSignature
-from .schema import LatencyTableError
+from .schema import CALLS_KEY, CUDA_FLAGS, LatencyTableError
 from .table import LatencyTable, LatencyTableWarning
 
 # Metadata that must agree for measured entries to be reused.
@@ -60,7 +60,7 @@ IDENTITY_KEYS = ('device', 'device_type', 'torch', 'cuda', 'cudnn',
                  'num_threads', 'batch_size', 'dtype', 'memory_format', 'unit',
                  'allocator', 'clock', 'drop_preempted', 'statistic', 'warmup',
                  'min_repeats', 'max_repeats', 'max_seconds',
-                 'calls_per_sample') + tuple(CUDA_FLAGS)
+                 CALLS_KEY) + tuple(CUDA_FLAGS)
 
 # (sigs, device, act, rounds, **timing) -> {key: [TimingResult (ms) of
 # round 1, ...]}
@@ -270,7 +270,7 @@ class RoundSettings:
                                 and preemption_counter()))
         calls = calls_per_sample_for(clock, self.calls_per_sample)
         if clock == 'cuda' or calls > 1:
-            loop['calls_per_sample'] = calls
+            loop[CALLS_KEY] = calls
         return loop
 
 

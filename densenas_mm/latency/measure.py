@@ -24,14 +24,6 @@ from densenas_mm.utils.rounds import time_rounds
 from densenas_mm.utils.timing import (CLOCKS, KEEP_MEMORY, TimingResult,
                                       keep_freed_memory, timed)
 
-#: Metadata keys of the CUDA backend flags a GPU table records
-#: (:func:`cuda_flags`), with what each reads.
-CUDA_FLAGS = {
-    'cudnn_benchmark': 'torch.backends.cudnn.benchmark',
-    'cudnn_allow_tf32': 'torch.backends.cudnn.allow_tf32',
-    'matmul_allow_tf32': 'torch.backends.cuda.matmul.allow_tf32',
-}
-
 
 def cpu_name() -> str:
     """Model name of the CPU (from /proc/cpuinfo when available)."""
@@ -101,7 +93,7 @@ def environment(device: str) -> Dict[str, Any]:
 def cuda_flags() -> Dict[str, bool]:
     """The CUDA backend flags in effect that change GPU timings (cuDNN's
     autotuner, TF32 in convolutions and matmuls), under the metadata keys
-    of :data:`CUDA_FLAGS`."""
+    of :data:`~.schema.CUDA_FLAGS`."""
     return dict(
         cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
         cudnn_allow_tf32=bool(torch.backends.cudnn.allow_tf32),
@@ -175,8 +167,9 @@ def _eval_mode(modules: List[nn.Module]) -> Iterator[None]:
             m.train(mode)
 
 
-def _items_device(items: Mapping[Hashable, Tuple[nn.Module, torch.Tensor]]
-                  ) -> Optional[torch.device]:
+def _items_device(
+    items: Mapping[Hashable, Tuple[nn.Module, torch.Tensor]]
+) -> Optional[torch.device]:
     """The one device of the inputs of ``items`` (None for none).
 
     Raises:

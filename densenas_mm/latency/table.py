@@ -33,12 +33,12 @@ from mmengine.logging import print_log
 
 from densenas_mm.utils.io import dump_json_atomic
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, RoundStats
-from .measure import CUDA_FLAGS, cuda_flags
+from .measure import cuda_flags
 from .quality import (NOISY, OVERRIDE_HINT, REBUILD_HINT, UNCHECKED,
                       TableQuality, table_quality)
-from .schema import (BUILD_HINT, READABLE_VERSIONS, SCHEMA, SCHEMA_VERSION,
-                     LatencyTableError, LatencyTableWarning, check_entry,
-                     check_metadata)
+from .schema import (BUILD_HINT, CUDA_FLAGS, READABLE_VERSIONS, SCHEMA,
+                     SCHEMA_VERSION, LatencyTableError, LatencyTableWarning,
+                     check_entry, check_metadata)
 from .signature import OpSignature
 
 
@@ -250,7 +250,7 @@ class LatencyTable:
             warn (bool): Also issue each message as a
                 :class:`LatencyTableWarning`.
             flags (Mapping, optional): The run's CUDA flags under the keys
-                of :data:`.measure.CUDA_FLAGS` (``cudnn_benchmark``, ...);
+                of :data:`.schema.CUDA_FLAGS` (``cudnn_benchmark``, ...);
                 compared with the table's where both have them.
 
         Returns:

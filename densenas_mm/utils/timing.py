@@ -423,10 +423,13 @@ def time_samples(fn: Callable[[], Any],
                             preemption_counter() if drop_preempted else None)
 
 
-def _sample_loop(sample: Callable[[], float], min_repeats: int,
-                 max_repeats: int, rel_sem: Optional[float],
-                 max_seconds: Optional[float], calls: int,
-                 switches: Optional[Callable[[], int]]) -> List[float]:
+Sampler = Callable[[], float]
+Counter = Optional[Callable[[], int]]
+
+
+def _sample_loop(sample: Sampler, min_repeats: int, max_repeats: int,
+                 rel_sem: Optional[float], max_seconds: Optional[float],
+                 calls: int, switches: Counter) -> List[float]:
     """The stopping rules of :func:`time_samples` over ``sample()`` (seconds
     per call of one sample of ``calls`` calls)."""
     samples: List[float] = []

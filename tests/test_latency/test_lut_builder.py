@@ -409,13 +409,18 @@ def test_every_flat_build_keyword_maps_onto_its_setting():
         demo_space(),
         measure=measure,
         setting=TableSetting('cpu', 2, 'float64', True),
-        timing=RoundSettings(3, 0, 1, 3, None, 'wall', 'median_of_minima',
-                             0.2, 1, 0.5, False, False, 2),
+        timing=RoundSettings(3, 0, 1, 3, None, 'wall', 'median_of_minima', 0.2,
+                             1, 0.5, False, False, 2),
         options=dict(checkpoint_every=7, resume=False, progress=False))
-    assert seen[0] == ('cpu', 3, dict(warmup=0, min_repeats=1, max_repeats=3,
-                                      max_seconds=None, clock='wall',
-                                      drop_preempted=False,
-                                      calls_per_sample=2))
+    assert seen[0] == ('cpu', 3,
+                       dict(
+                           warmup=0,
+                           min_repeats=1,
+                           max_repeats=3,
+                           max_seconds=None,
+                           clock='wall',
+                           drop_preempted=False,
+                           calls_per_sample=2))
     assert seen == seen[:len(seen) // 2] * 2  # both builds asked the same
     assert len(seen) // 2 == -(-report.needed // 7)  # chunks of 7
     meta = table.metadata

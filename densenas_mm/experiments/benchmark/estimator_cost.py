@@ -67,8 +67,8 @@ def run(config: str = 'densenas_mbv2_224',
     algo = bench.algorithm
     g = torch.Generator().manual_seed(0)
     algo.mutator.set_sampling('pair', g, arch_grad=True)
-    est = time_calls(lambda: estimator_call(algo), warmup * 10,
-                     repeats * 20, device)
+    est = time_calls(lambda: estimator_call(algo), warmup * 10, repeats * 20,
+                     device)
     fwd = time_calls(lambda: algo.estimator.expected_cost(algo.mutator),
                      warmup * 10, repeats * 20, device)
     with torch.no_grad():
