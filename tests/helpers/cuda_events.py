@@ -4,7 +4,8 @@ the tests of the ``'cuda'`` clock.
 :class:`FakeCudaClock` keeps a fake GPU time in ms that each call of
 :meth:`FakeCudaClock.work` advances by the next of a list of durations, and
 replaces ``torch.cuda.Event``, ``synchronize``, ``set_device``,
-``current_device``, ``is_available`` and ``get_device_name`` with versions
+``current_device``, ``is_available``, ``device_count`` (2) and
+``get_device_name`` with versions
 that log what was called, in order, to :attr:`FakeCudaClock.log`.
 """
 from typing import Any, List, Optional, Sequence, Tuple
@@ -73,6 +74,7 @@ class FakeCudaClock:
         monkeypatch.setattr(torch.cuda, 'set_device', self.set_device)
         monkeypatch.setattr(torch.cuda, 'current_device', lambda: self.current)
         monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+        monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
         monkeypatch.setattr(
             torch.cuda, 'get_device_name', lambda device=None: self.name)
         return self
