@@ -63,9 +63,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--clock',
         default='auto',
-        choices=['auto', 'thread', 'wall'],
-        help='auto (default): CPU time of the calling thread on a CPU with '
-        'one thread (immune to other processes), else wall clock')
+        choices=['auto', 'cuda', 'thread', 'wall'],
+        help='auto (default): CUDA events on a CUDA device, CPU time of the '
+        'calling thread on a CPU with one thread (immune to other '
+        'processes), else wall clock')
+    parser.add_argument(
+        '--calls-per-sample',
+        type=int,
+        default=None,
+        help='back-to-back calls per timed sample, the sample being their '
+        'time / k (default 10 on the cuda clock, 1 otherwise)')
     parser.add_argument(
         '--statistic',
         default=DEFAULT_STATISTIC,
@@ -139,6 +146,7 @@ def build_settings(args: argparse.Namespace) -> Dict[str, Any]:
         timing=RoundSettings(
             **round_settings(args),
             clock=args.clock,
+            calls_per_sample=args.calls_per_sample,
             statistic=args.statistic,
             max_noisy=args.max_noisy,
             keep_memory=not args.default_allocator,
@@ -182,6 +190,14 @@ def main(argv=None) -> int:
           f're-measured, {report.reused} reused; {report.extra_rounds} extra '
           f'rounds) on {table.device}, {table.metadata["clock"]} clock, in '
           f'{time.perf_counter() - start:.1f}s')
+    if table.metadata.get('device_type') == 'cuda':
+        meta = table.metadata
+        print(f'CUDA {meta.get("cuda")}, cuDNN {meta.get("cudnn")}, '
+              f'{meta.get("calls_per_sample")} calls per sample; '
+              f'cudnn.benchmark={meta.get("cudnn_benchmark")}, '
+              f'cudnn.allow_tf32={meta.get("cudnn_allow_tf32")}, '
+              f'matmul.allow_tf32={meta.get("matmul_allow_tf32")} '
+              '(searches with other flags are warned)')
     quality = report.quality
     print(f'table {quality["status"].upper()}: {quality["reason"]}')
     if report.noisy:

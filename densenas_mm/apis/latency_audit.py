@@ -100,11 +100,13 @@ def measure_like_table(table: LatencyTable,
                        max_seconds: Optional[float] = 0.1,
                        clock: Optional[str] = None,
                        tolerance: float = 0.05,
-                       extra_rounds: int = 6) -> AgreedRounds:
+                       extra_rounds: int = 6,
+                       calls_per_sample: Optional[int] = None) -> AgreedRounds:
     """Time modules the way ``table`` was measured, in interleaved rounds.
 
-    The table's clock, allocator setting, dropping of interrupted calls and
-    statistic are used; items whose rounds disagree get extra rounds
+    The table's clock, calls per sample, allocator setting, dropping of
+    interrupted calls and statistic are used (on a CUDA device the device is
+    made current and, by default, timed with CUDA events); items whose rounds disagree get extra rounds
     (:func:`~densenas_mm.utils.rounds.measure_until_agreed`).
 
     Args:
@@ -116,10 +118,14 @@ def measure_like_table(table: LatencyTable,
         min_repeats (int): Timed calls per round at least.
         max_repeats (int): Timed calls per round at most.
         max_seconds (float, optional): Cap on the timed calls of a round.
-        clock (str, optional): ``'auto'`` / ``'thread'`` / ``'wall'``;
-            default the table's clock (``'auto'`` for a table without one).
+        clock (str, optional): ``'auto'`` / ``'cuda'`` / ``'thread'`` /
+            ``'wall'``; default the table's clock (``'auto'`` for a table
+            without one, and where the table's clock cannot time
+            ``device``, e.g. a CPU table's on CUDA).
         tolerance (float): Agreement tolerance of the rounds.
         extra_rounds (int): Most rounds added to an item that disagrees.
+        calls_per_sample (int, optional): Back-to-back calls per sample;
+            default the table's (else the clock's default).
 
     Returns:
         AgreedRounds: Name -> round statistics, and the extra rounds spent.
@@ -129,15 +135,29 @@ def measure_like_table(table: LatencyTable,
         min_repeats=min_repeats,
         max_repeats=max_repeats,
         max_seconds=max_seconds,
-        clock=resolve_clock(
-            clock or table.metadata.get('clock', 'auto'), device),
-        drop_preempted=bool(table.metadata.get('drop_preempted', True)))
+        clock=_clock_like(table, clock, device),
+        drop_preempted=bool(table.metadata.get('drop_preempted', True)),
+        calls_per_sample=calls_per_sample
+        or table.metadata.get('calls_per_sample'))
     match_allocator(table.metadata)
     return measure_until_agreed(
         lambda keys, n: time_modules({k: items[k]
                                       for k in keys}, n, **timing),
         list(items), rounds, tolerance, extra_rounds,
         table.metadata.get('statistic', DEFAULT_STATISTIC))
+
+
+def _clock_like(table: LatencyTable, clock: Optional[str], device: str) -> str:
+    """``clock`` resolved for ``device``; by default the table's clock,
+    or ``'auto'`` where the table's cannot time ``device`` (the thread
+    clock on CUDA, the CUDA clock on the CPU)."""
+    if clock:
+        return resolve_clock(clock, device)
+    clock = table.metadata.get('clock', 'auto')
+    on_cuda = device.split(':')[0] == 'cuda'
+    if (clock == 'cuda') != on_cuda and clock in ('cuda', 'thread'):
+        clock = 'auto'
+    return resolve_clock(clock, device)
 
 
 def audit_arch(arch: DerivedArch,

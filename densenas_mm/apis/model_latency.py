@@ -1,8 +1,11 @@
 """Forward latency of a whole model (one batch), with the one timing loop.
 
-Warm-up runs first, then ``repeats`` timed forwards under
-``torch.inference_mode`` (the clock synchronises the accelerator); the
-result holds the median and the spread (min, p10, p90, max) in ms.
+Warm-up runs first, then ``repeats`` timed samples under
+``torch.inference_mode``; the result holds the median and the spread (min,
+p10, p90, max) in ms. On the CPU a sample is one forward timed by the wall
+clock; on CUDA the device is made current and a sample is
+``calls_per_sample`` back-to-back forwards between two CUDA events (their
+time / k; see :mod:`densenas_mm.utils.timing`).
 """
 from typing import Dict, List, Optional
 
@@ -29,7 +32,9 @@ def measure_latency(model: nn.Module,
                     device: str = 'cpu',
                     warmup: int = 10,
                     repeats: int = 50,
-                    threads: Optional[int] = None) -> Dict[str, float]:
+                    threads: Optional[int] = None,
+                    calls_per_sample: Optional[int] = None
+                    ) -> Dict[str, float]:
     """Time ``model(x)`` for one batch.
 
     Args:
@@ -39,6 +44,8 @@ def measure_latency(model: nn.Module,
         warmup (int): Untimed runs first (allocator, cudnn autotune).
         repeats (int): Timed runs.
         threads (int, optional): ``torch.set_num_threads`` for CPU runs.
+        calls_per_sample (int, optional): Forwards per timed sample
+            (default 10 on CUDA, 1 on the CPU).
 
     Returns:
         dict: ``median_ms``, ``mean_ms``, ``min_ms``, ``p10_ms``,
@@ -47,6 +54,8 @@ def measure_latency(model: nn.Module,
 
     Raises:
         RuntimeError: If CUDA is asked for but unavailable.
+        ValueError: For ``repeats < 1``, ``warmup < 0`` or
+            ``calls_per_sample < 1``.
     """
     if repeats < 1 or warmup < 0:
         raise ValueError(f'need repeats >= 1 and warmup >= 0, got '
@@ -60,7 +69,13 @@ def measure_latency(model: nn.Module,
     x = torch.randn(*input_shape, device=device)
     with torch.inference_mode():
         result = timed(
-            lambda: model(x), unit='ms', warmup=warmup, min_repeats=repeats)
+            lambda: model(x),
+            unit='ms',
+            warmup=warmup,
+            min_repeats=repeats,
+            clock='cuda' if is_cuda else 'wall',
+            device=device,
+            calls_per_sample=calls_per_sample)
     return dict(
         result.summary(*REPORTED),
         batch_size=input_shape[0],

@@ -17,7 +17,12 @@ then ``summary.json``:
     float32 on the device. Passes when every cosine similarity is > 0.99.
 ``latency_table``
     The project's table builder on the device over the demo space (a small
-    chunk of what a paper table measures), with cuDNN / TF32 flags recorded.
+    chunk of what a paper table measures): passes when it timed with the
+    ``cuda`` clock (CUDA events over k back-to-back calls) and recorded the
+    cuDNN / TF32 flags and k. With >= 2 GPUs it also times one conv block on
+    ``cuda:0`` and ``cuda:1`` (``second_device``): the medians must agree
+    within :data:`AGREE_RTOL`; the old clock's numbers (wall clock, current
+    device synchronised only) are reported beside them.
 ``ddp``
     Two ranks: NCCL on two GPUs when there are >= 2, else gloo with both
     ranks on ``cuda:0``; warm-up, weight and architecture steps through
@@ -54,6 +59,9 @@ STAGES = ('cuda_vs_cpu', 'amp', 'latency_table', 'ddp')
 COST_RTOL = 1e-6
 STEP_ATOL = 1e-4
 MIN_COSINE = 0.99
+#: Largest relative difference of one module's latency on cuda:0 and
+#: cuda:1 (same GPU model) that counts as agreement.
+AGREE_RTOL = 0.1
 PHASES = ('warmup', 'weight', 'arch')
 
 
@@ -210,21 +218,74 @@ def stage_amp(device: str, batch_size: int) -> Dict[str, Any]:
 
 # ------------------------------------------------------------- stage 3
 def backend_flags() -> Dict[str, Any]:
-    """cuDNN / TF32 settings in effect (they change GPU timings)."""
+    """cuDNN / TF32 settings in effect (they change GPU timings): those a
+    GPU latency table records, and cuDNN's deterministic mode."""
+    from densenas_mm.latency.measure import cuda_flags
     return dict(
-        cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
-        cudnn_deterministic=bool(torch.backends.cudnn.deterministic),
-        cudnn_allow_tf32=bool(torch.backends.cudnn.allow_tf32),
-        matmul_allow_tf32=bool(torch.backends.cuda.matmul.allow_tf32))
+        cuda_flags(),
+        cudnn_deterministic=bool(torch.backends.cudnn.deterministic))
+
+
+def timing_agreement(devices: Sequence[str],
+                     batch_size: int,
+                     size: int,
+                     repeats: int = 20) -> Dict[str, Any]:
+    """Time one conv block on each of ``devices`` with the project's clock
+    (CUDA events, the device made current) and, for contrast, with the old
+    one (the wall clock synchronising the current device only, one call per
+    sample, the device not set: on ``cuda:1`` it timed only the launches).
+
+    Args:
+        devices (Sequence[str]): Where to time the same module (e.g.
+            ``['cuda:0', 'cuda:1']``).
+        batch_size (int): Batch of the input.
+        size (int): Height and width of the input.
+        repeats (int): Samples per device and clock.
+
+    Returns:
+        dict: ``ms`` (median per device, project clock), ``old_clock_ms``
+        (the same with the old clock), ``rel_diff`` (of the project
+        clock's medians, relative to the first device) and ``passed``
+        (``rel_diff <= AGREE_RTOL``).
+    """
+    from densenas_mm.latency import time_module
+    from densenas_mm.utils.timing import timed
+    torch.manual_seed(0)
+    block = torch.nn.Sequential(
+        torch.nn.Conv2d(64, 64, 3, padding=1, bias=False),
+        torch.nn.BatchNorm2d(64), torch.nn.ReLU(inplace=True)).eval()
+    x = torch.randn(batch_size, 64, size, size)
+    new, old = {}, {}
+    for device in devices:
+        module, inp = copy.deepcopy(block).to(device), x.to(device)
+        new[device] = time_module(
+            module, inp, warmup=5, min_repeats=repeats,
+            max_repeats=repeats).stats.median
+        with torch.no_grad():
+            old[device] = timed(
+                lambda m=module, i=inp: m(i),
+                unit='ms',
+                warmup=5,
+                min_repeats=repeats,
+                clock='wall').stats.median
+    first = new[devices[0]]
+    rel_diff = max(abs(v - first) / first for v in new.values())
+    return dict(
+        devices=list(devices),
+        input=[batch_size, 64, size, size],
+        ms=new,
+        old_clock_ms=old,
+        rel_diff=rel_diff,
+        passed=rel_diff <= AGREE_RTOL)
 
 
 def stage_latency_table(device: str, out_dir: str,
                         dry_run: bool) -> Dict[str, Any]:
     """See the module doc (``latency_table``)."""
     from densenas_mm.latency import build_latency_table
+    from densenas_mm.latency.schema import CALLS_KEY, CUDA_FLAGS
     from densenas_mm.search_space import load_preset
-    if torch.device(device).type == 'cuda':
-        torch.cuda.set_device(torch.device(device))
+    on_cuda = torch.device(device).type == 'cuda'
     path = osp.join(out_dir, 'latency_chunk.json')
     timing = (
         dict(
@@ -245,16 +306,34 @@ def stage_latency_table(device: str, out_dir: str,
         resume=False,
         progress=False,
         **timing)
+    seconds = time.perf_counter() - start
     values = [float(e['latency']) for e in table.entries.values()]
+    meta = table.metadata
+    recorded = {k: meta[k] for k in CUDA_FLAGS if k in meta}
+    # the same module on cuda:0 and cuda:1 (on the CPU twice when dry)
+    if on_cuda and torch.cuda.device_count() >= 2:
+        second = timing_agreement(['cuda:0', 'cuda:1'], 32, 56)
+    elif dry_run:
+        second = timing_agreement(['cpu', 'cpu'], 2, 8, repeats=3)
+    else:
+        second = dict(skipped='fewer than 2 GPUs', passed=True)
+    clock_ok = (meta.get('clock') == 'cuda' and meta.get(CALLS_KEY)
+                and set(recorded) == set(CUDA_FLAGS)) if on_cuda else (
+                    not recorded and CALLS_KEY not in meta)
     return dict(
         table=path,
-        seconds_building=time.perf_counter() - start,
+        seconds_building=seconds,
         entries=len(values),
         median_ms=sorted(values)[len(values) // 2] if values else None,
+        clock=meta.get('clock'),
+        calls_per_sample=meta.get(CALLS_KEY),
+        recorded_flags=recorded,
         flags=backend_flags(),
         settings=timing,
+        second_device=second,
         passed=bool(values)
-        and all(math.isfinite(v) and v > 0 for v in values))
+        and all(math.isfinite(v) and v > 0 for v in values) and bool(clock_ok)
+        and bool(second['passed']))
 
 
 # ------------------------------------------------------------- stage 4

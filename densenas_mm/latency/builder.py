@@ -44,21 +44,23 @@ from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, ROUND_STATISTICS,
                                       RoundStats, measure_until_agreed)
 from densenas_mm.utils.settings import flat_keys, group_settings
 from densenas_mm.utils.timing import (KEEP_MEMORY, TimingResult,
-                                      keep_freed_memory, preemption_counter)
+                                      calls_per_sample_for, keep_freed_memory,
+                                      preemption_counter)
 from .measure import (check_device, environment, resolve_clock, time_modules,
                       timestamp)
 from .modules import build_module, make_input, prepare
 from .needs import space_ops
 from .quality import assess_entries
 from .signature import OpSignature
-from .schema import LatencyTableError
+from .schema import CALLS_KEY, CUDA_FLAGS, LatencyTableError
 from .table import LatencyTable, LatencyTableWarning
 
 # Metadata that must agree for measured entries to be reused.
 IDENTITY_KEYS = ('device', 'device_type', 'torch', 'cuda', 'cudnn',
                  'num_threads', 'batch_size', 'dtype', 'memory_format', 'unit',
                  'allocator', 'clock', 'drop_preempted', 'statistic', 'warmup',
-                 'min_repeats', 'max_repeats', 'max_seconds')
+                 'min_repeats', 'max_repeats', 'max_seconds',
+                 CALLS_KEY) + tuple(CUDA_FLAGS)
 
 # (sigs, device, act, rounds, **timing) -> {key: [TimingResult (ms) of
 # round 1, ...]}
@@ -197,8 +199,14 @@ class RoundSettings:
         max_repeats (int): Timed calls per entry and round at most.
         max_seconds (float, optional): Cap on the timed calls of one entry in
             one round (seconds; the count still reaches ``min_repeats``).
-        clock (str): ``'auto'`` (thread CPU time on a CPU with one torch
-            thread, else wall), ``'thread'`` or ``'wall'``.
+        clock (str): ``'auto'`` (CUDA events on a CUDA device, thread CPU
+            time on a CPU with one torch thread, else wall), ``'cuda'``,
+            ``'thread'`` or ``'wall'``.
+        calls_per_sample (int, optional): Back-to-back calls per timed
+            sample (the sample is their time / k); default 10 on the
+            ``'cuda'`` clock, 1 otherwise. Recorded as
+            ``metadata['calls_per_sample']`` on the ``'cuda'`` clock or
+            when set to more than 1.
         statistic (str): One of
             :data:`~densenas_mm.utils.rounds.ROUND_STATISTICS`.
         tolerance (float): Rounds agree when their relative uncertainty
@@ -213,7 +221,8 @@ class RoundSettings:
         drop_preempted (bool): Leave out timed calls the OS interrupted
             (see :func:`~densenas_mm.utils.timing.time_samples`); recorded
             as ``metadata['drop_preempted']`` (False where the OS does not
-            report preemption).
+            report preemption, and on the ``'cuda'`` clock, which it does
+            not concern).
 
     Raises:
         ValueError: For a bad statistic, rounds, extra rounds or tolerance.
@@ -230,11 +239,16 @@ class RoundSettings:
     max_noisy: float = 0.1
     keep_memory: bool = True
     drop_preempted: bool = True
+    calls_per_sample: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.statistic not in ROUND_STATISTICS:
             raise ValueError(f'statistic must be one of {ROUND_STATISTICS}, '
                              f'got {self.statistic!r}')
+        if self.calls_per_sample is not None and self.calls_per_sample < 1:
+            raise ValueError('calls_per_sample must be >= 1 (or None for '
+                             f'the clock\'s default), got '
+                             f'{self.calls_per_sample}')
         if self.rounds < 1 or self.extra_rounds < 0 or self.tolerance <= 0:
             raise ValueError(
                 'need rounds >= 1, extra_rounds >= 0 and tolerance > 0, got '
@@ -243,14 +257,21 @@ class RoundSettings:
     def loop_kwargs(self, clock: str) -> Dict[str, Any]:
         """The arguments of each round's timing loop, with the resolved
         ``clock`` (and no dropping where the OS does not report
-        preemption)."""
-        return dict(
+        preemption, or on the ``'cuda'`` clock); ``calls_per_sample`` only
+        on the ``'cuda'`` clock or when more than 1, so CPU tables keep
+        their metadata."""
+        loop = dict(
             warmup=self.warmup,
             min_repeats=self.min_repeats,
             max_repeats=self.max_repeats,
             max_seconds=self.max_seconds,
             clock=clock,
-            drop_preempted=bool(self.drop_preempted and preemption_counter()))
+            drop_preempted=bool(self.drop_preempted and clock != 'cuda'
+                                and preemption_counter()))
+        calls = calls_per_sample_for(clock, self.calls_per_sample)
+        if clock == 'cuda' or calls > 1:
+            loop[CALLS_KEY] = calls
+        return loop
 
 
 @dataclass(frozen=True)

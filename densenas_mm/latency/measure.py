@@ -4,7 +4,12 @@ Forward only, under ``torch.no_grad`` in eval mode, timed by the project's
 one timing loop (:mod:`densenas_mm.utils.timing`). :func:`time_modules`
 times several modules in interleaved rounds (what tables and the audit
 use); :func:`time_module` times one module in one run of samples (plain
-modules given to the estimator). :func:`resolve_clock` picks the clock.
+modules given to the estimator). :func:`resolve_clock` picks the clock:
+on a CUDA device the ``'cuda'`` clock (CUDA events over ``calls_per_sample``
+back-to-back calls, the device made current; see
+:mod:`densenas_mm.utils.timing`). :func:`environment` describes the device
+for a table's metadata, on CUDA with the backend flags that change GPU
+timings (:func:`cuda_flags`).
 """
 import platform
 from contextlib import contextmanager
@@ -65,12 +70,13 @@ def current_device_name() -> str:
 
 
 def environment(device: str) -> Dict[str, Any]:
-    """Device and software versions for table metadata."""
+    """Device and software versions for table metadata; on CUDA also the
+    backend flags (:func:`cuda_flags`), absent for the CPU."""
     is_cuda = str(device).startswith('cuda')
     cudnn = None
     if is_cuda and torch.backends.cudnn.is_available():
         cudnn = torch.backends.cudnn.version()
-    return dict(
+    env = dict(
         device=device_name(device),
         device_type='cuda' if is_cuda else 'cpu',
         torch=torch.__version__,
@@ -79,6 +85,19 @@ def environment(device: str) -> Dict[str, Any]:
         num_threads=torch.get_num_threads(),
         python=platform.python_version(),
         platform=platform.platform())
+    if is_cuda:
+        env.update(cuda_flags())
+    return env
+
+
+def cuda_flags() -> Dict[str, bool]:
+    """The CUDA backend flags in effect that change GPU timings (cuDNN's
+    autotuner, TF32 in convolutions and matmuls), under the metadata keys
+    of :data:`~.schema.CUDA_FLAGS`."""
+    return dict(
+        cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
+        cudnn_allow_tf32=bool(torch.backends.cudnn.allow_tf32),
+        matmul_allow_tf32=bool(torch.backends.cuda.matmul.allow_tf32))
 
 
 def timestamp() -> str:
@@ -89,16 +108,20 @@ def timestamp() -> str:
 def resolve_clock(clock: str, device: str) -> str:
     """The clock a measurement on ``device`` uses.
 
-    ``'auto'`` is ``'thread'`` (CPU time of the calling thread, immune to
-    other processes taking the core) on a CPU with one torch thread, else
-    ``'wall'``.
+    ``'auto'`` is ``'cuda'`` (CUDA events) on a CUDA device, ``'thread'``
+    (CPU time of the calling thread, immune to other processes taking the
+    core) on a CPU with one torch thread, else ``'wall'``.
 
     Raises:
-        ValueError: For an unknown clock, or ``'thread'`` where the work does
-            not run on the calling thread (CUDA, several CPU threads).
+        ValueError: For an unknown clock, ``'thread'`` where the work does
+            not run on the calling thread (CUDA, several CPU threads), or
+            ``'cuda'`` off CUDA.
     """
     on_cpu = str(device) == 'cpu'
+    on_cuda = str(device).split(':')[0] == 'cuda'
     if clock == 'auto':
+        if on_cuda:
+            return 'cuda'
         return 'thread' if on_cpu and torch.get_num_threads() == 1 else 'wall'
     if clock not in CLOCKS:
         raise ValueError(f"clock must be 'auto' or one of {CLOCKS}, got "
@@ -109,7 +132,17 @@ def resolve_clock(clock: str, device: str) -> str:
             f'device cpu with one torch thread (got device {device!r}, '
             f'{torch.get_num_threads()} threads); use --threads 1 or '
             "clock 'wall'")
+    if clock == 'cuda' and not on_cuda:
+        raise ValueError(
+            f"clock='cuda' times with CUDA events and needs a CUDA device, "
+            f"got device {device!r}; use clock 'auto', 'wall' or 'thread'")
     return clock
+
+
+def default_clock(device: Any) -> str:
+    """The clock of a plain timing on ``device``: ``'cuda'`` on a CUDA
+    device, else ``'wall'``."""
+    return 'cuda' if torch.device(device).type == 'cuda' else 'wall'
 
 
 def match_allocator(metadata: Mapping[str, Any]) -> str:
@@ -134,6 +167,21 @@ def _eval_mode(modules: List[nn.Module]) -> Iterator[None]:
             m.train(mode)
 
 
+def _items_device(
+    items: Mapping[Hashable, Tuple[nn.Module, torch.Tensor]]
+) -> Optional[torch.device]:
+    """The one device of the inputs of ``items`` (None for none).
+
+    Raises:
+        ValueError: For inputs on several devices.
+    """
+    devices = {x.device for _, x in items.values()}
+    if len(devices) > 1:
+        raise ValueError('time_modules times the items of one device, got '
+                         f'inputs on {sorted(map(str, devices))}')
+    return next(iter(devices), None)
+
+
 @torch.no_grad()
 def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
                                                 torch.Tensor]], rounds: int,
@@ -142,17 +190,23 @@ def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
 
     Args:
         items (Mapping): Key -> ``(module, x)``, the module on ``x``'s
-            device and dtype; modules are put in eval mode for the timing
-            and then back in the mode they were in.
+            device and dtype (one device for all); modules are put in eval
+            mode for the timing and then back in the mode they were in.
         rounds (int): Rounds (see
-            :func:`~densenas_mm.utils.timing.time_rounds`).
+            :func:`~densenas_mm.utils.rounds.time_rounds`).
         **timing: ``warmup``, ``min_repeats``, ``max_repeats``,
-            ``max_seconds``, ``clock`` of each round.
+            ``max_seconds``, ``clock``, ``drop_preempted``,
+            ``calls_per_sample`` of each round; the device is the inputs'
+            (a CUDA device is made current while timing).
 
     Returns:
         dict: Key -> one :class:`~densenas_mm.utils.timing.TimingResult`
         (ms) per round.
+
+    Raises:
+        ValueError: For inputs on several devices.
     """
+    timing.setdefault('device', _items_device(items))
     fns = {key: (lambda m=m, x=x: m(x)) for key, (m, x) in items.items()}
     with _eval_mode([m for m, _ in items.values()]):
         return time_rounds(fns, rounds, unit='ms', **timing)
@@ -165,22 +219,26 @@ def time_module(module: nn.Module,
                 min_repeats: int = 5,
                 max_repeats: int = 50,
                 rel_std: float = 0.05,
-                max_seconds: Optional[float] = None) -> TimingResult:
-    """Time ``module(x)`` in ms with the project's one timing loop.
+                max_seconds: Optional[float] = None,
+                calls_per_sample: Optional[int] = None) -> TimingResult:
+    """Time ``module(x)`` in ms with the project's one timing loop, on
+    ``x``'s device: with the ``'cuda'`` clock on CUDA, else ``'wall'``.
 
     Args:
         module (nn.Module): The module, already on ``x``'s device and dtype;
             it is put in eval mode and left there only if it already was.
         x (Tensor): The input.
         warmup (int): Untimed calls first.
-        min_repeats (int): Timed calls at least.
-        max_repeats (int): Timed calls at most.
+        min_repeats (int): Samples at least.
+        max_repeats (int): Samples at most.
         rel_std (float): Stop once std / sqrt(n) / mean falls below this.
         max_seconds (float, optional): Also stop (after ``min_repeats``)
             once the timed runs took this long in total.
+        calls_per_sample (int, optional): Back-to-back calls per sample
+            (default 10 on CUDA, 1 on the CPU).
 
     Returns:
-        TimingResult: The timed runs in ms (``.stats.mean``, ...).
+        TimingResult: Milliseconds per call (``.stats.mean``, ...).
     """
     with _eval_mode([module]):
         return timed(
@@ -190,4 +248,7 @@ def time_module(module: nn.Module,
             min_repeats=min_repeats,
             max_repeats=max_repeats,
             rel_sem=rel_std,
-            max_seconds=max_seconds)
+            max_seconds=max_seconds,
+            clock=default_clock(x.device),
+            device=x.device,
+            calls_per_sample=calls_per_sample)

@@ -17,6 +17,16 @@ SCHEMA = 'densenas_mm.latency_table'
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 REQUIRED_METADATA = ('device', 'batch_size', 'dtype', 'memory_format', 'unit')
+#: Optional metadata of a table timed on CUDA: the backend flags that change
+#: GPU timings (key -> the torch setting it records; booleans) ...
+CUDA_FLAGS = {
+    'cudnn_benchmark': 'torch.backends.cudnn.benchmark',
+    'cudnn_allow_tf32': 'torch.backends.cudnn.allow_tf32',
+    'matmul_allow_tf32': 'torch.backends.cuda.matmul.allow_tf32',
+}
+#: ... and the back-to-back calls per timed sample (an int >= 1; written on
+#: the 'cuda' clock, or where more than 1).
+CALLS_KEY = 'calls_per_sample'
 KEY_FIELDS = ('op', 'kernel', 'expansion', 'c_in', 'c_out', 'stride', 'h', 'w',
               'batch_size', 'dtype', 'memory_format')
 ENTRY_FIELDS = KEY_FIELDS + ('latency', 'count')
@@ -61,6 +71,17 @@ def check_metadata(metadata: Dict[str, Any], source: str) -> None:
         raise LatencyTableError(
             f'latency table {source}: unit must be "ms", got '
             f'{metadata["unit"]!r}')
+    for key in CUDA_FLAGS:
+        if key in metadata and not isinstance(metadata[key], bool):
+            raise LatencyTableError(
+                f'latency table {source}: metadata {key!r} must be true or '
+                f'false (the {CUDA_FLAGS[key]} setting it was timed with), '
+                f'got {metadata[key]!r}; fix or delete the key')
+    calls = metadata.get(CALLS_KEY, 1)
+    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+        raise LatencyTableError(
+            f'latency table {source}: metadata {CALLS_KEY!r} must be an '
+            f'integer >= 1 (calls per timed sample), got {calls!r}')
     probe = OpSignature('conv1_1', 1, 1, 1, 1, 1, metadata['batch_size'],
                         metadata['dtype'], metadata['memory_format'])
     try:

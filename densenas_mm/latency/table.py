@@ -18,24 +18,27 @@ Layout (see ``docs/latency.md``)::
 Loading validates every entry against its key (version 1 files are read
 too). Lookups are made with the table's own setting (batch size, dtype,
 memory format), so a table from another setting still serves, with a clear
-warning (:meth:`check_target`). :meth:`check_quality` refuses a table marked
+warning (:meth:`check_target`; for a GPU table also when the run's cuDNN /
+TF32 flags differ from those it was timed with). :meth:`check_quality` refuses a table marked
 noisy unless allowed.
 """
 import copy
 import json
 import os
 import warnings
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+import torch
 from mmengine.logging import print_log
 
 from densenas_mm.utils.io import dump_json_atomic
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, RoundStats
+from .measure import cuda_flags
 from .quality import (NOISY, OVERRIDE_HINT, REBUILD_HINT, UNCHECKED,
                       TableQuality, table_quality)
-from .schema import (BUILD_HINT, READABLE_VERSIONS, SCHEMA, SCHEMA_VERSION,
-                     LatencyTableError, LatencyTableWarning, check_entry,
-                     check_metadata)
+from .schema import (BUILD_HINT, CUDA_FLAGS, READABLE_VERSIONS, SCHEMA,
+                     SCHEMA_VERSION, LatencyTableError, LatencyTableWarning,
+                     check_entry, check_metadata)
 from .signature import OpSignature
 
 
@@ -225,7 +228,8 @@ class LatencyTable:
                      batch_size: Optional[int] = None,
                      dtype: Optional[str] = None,
                      memory_format: Optional[str] = None,
-                     warn: bool = True) -> List[str]:
+                     warn: bool = True,
+                     flags: Optional[Mapping[str, bool]] = None) -> List[str]:
         """Say where the table describes another setting than the target.
 
         Lookups always use the table's own setting (its entries), so a
@@ -234,7 +238,10 @@ class LatencyTable:
 
         Args:
             device (str, optional): Name of the device the costs are meant
-                for (e.g. from :func:`.measure.device_name`).
+                for (e.g. from :func:`.measure.device_name`). For a table
+                that recorded CUDA flags (a GPU table), checking the device
+                on a machine with CUDA also compares the flags in effect
+                (:func:`.measure.cuda_flags`) unless ``flags`` are given.
             batch_size (int, optional): Batch size the costs are meant for.
             dtype (str, optional): Dtype of the run (``'float32'``,
                 ``'bfloat16'``, ...).
@@ -242,11 +249,19 @@ class LatencyTable:
                 ``'channels_last'``.
             warn (bool): Also issue each message as a
                 :class:`LatencyTableWarning`.
+            flags (Mapping, optional): The run's CUDA flags under the keys
+                of :data:`.schema.CUDA_FLAGS` (``cudnn_benchmark``, ...);
+                compared with the table's where both have them.
 
         Returns:
             list[str]: One message per differing field (None = unchecked).
         """
         msgs = []
+        if (flags is None and device is not None
+                and self.metadata.get('device_type') == 'cuda'
+                and torch.cuda.is_available()):
+            flags = cuda_flags()
+        msgs += self._flag_messages(flags or {})
         if device is not None and device != self.device:
             msgs.append(
                 f'latency table {self.source} was measured on {self.device!r}'
@@ -281,6 +296,24 @@ class LatencyTable:
         if warn:
             for msg in msgs:
                 warnings.warn(msg, LatencyTableWarning, stacklevel=2)
+        return msgs
+
+    def _flag_messages(self, flags: Mapping[str, bool]) -> List[str]:
+        """One message per CUDA flag of ``flags`` that differs from the
+        table's (flags the table did not record are not compared)."""
+        msgs = []
+        for key, where in CUDA_FLAGS.items():
+            mine = self.metadata.get(key)
+            if mine is None or key not in flags or bool(
+                    flags[key]) == bool(mine):
+                continue
+            msgs.append(
+                f'latency table {self.source} was timed with {where} = '
+                f'{bool(mine)} but this run has {bool(flags[key])}: cuDNN '
+                'algorithms and TF32 change GPU latency, so the predicted '
+                f'latencies describe the table\'s flags. Set {where} = '
+                f'{bool(mine)} before the search, or rebuild the table with '
+                'tools/build_latency_lut.py under this run\'s flags.')
         return msgs
 
     # ------------------------------------------------------------ editing

@@ -120,3 +120,31 @@ def test_rows_carry_their_noise():
         'block1_node1', '1.300', '1.000', '6.0%', '+30.0%'
     ]
     assert lines[4].split()[-2:] == ['-', '+20.0%']
+
+
+def test_audit_clock_follows_the_table_where_it_can(monkeypatch):
+    """The table's clock, unless it cannot time the audit's device: a GPU
+    table's 'cuda' clock audited on the CPU, a CPU table's 'thread' clock
+    on CUDA (then the device's own 'auto' clock)."""
+    import torch
+
+    from densenas_mm.apis.latency_audit import _clock_like
+    from densenas_mm.latency import LatencyTable
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 1)
+
+    def table(clock):
+        return LatencyTable(
+            dict(
+                device='d',
+                batch_size=1,
+                dtype='float32',
+                memory_format='contiguous',
+                unit='ms',
+                clock=clock))
+
+    assert _clock_like(table('cuda'), None, 'cpu') == 'thread'
+    assert _clock_like(table('thread'), None, 'cuda:1') == 'cuda'
+    assert _clock_like(table('cuda'), None, 'cuda:1') == 'cuda'
+    assert _clock_like(table('wall'), None, 'cuda') == 'wall'
+    assert _clock_like(table('wall'), None, 'cpu') == 'wall'
+    assert _clock_like(table('cuda'), 'wall', 'cpu') == 'wall'

@@ -373,8 +373,8 @@ def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
 
 def test_every_flat_build_keyword_maps_onto_its_setting():
     """The 17 keywords build_latency_table took before its settings were
-    grouped still work, each landing in its group's field, and build the
-    same table as the grouped settings."""
+    grouped (and calls_per_sample, added since) still work, each landing in
+    its group's field, and build the same table as the grouped settings."""
     from densenas_mm.latency import BuildOptions, RoundSettings, TableSetting
     flat = dict(
         batch_size=2,
@@ -390,6 +390,7 @@ def test_every_flat_build_keyword_maps_onto_its_setting():
         max_noisy=0.5,
         keep_memory=False,
         drop_preempted=False,
+        calls_per_sample=2,
         dtype='float64',
         channels_last=True,
         checkpoint_every=7,
@@ -408,12 +409,18 @@ def test_every_flat_build_keyword_maps_onto_its_setting():
         demo_space(),
         measure=measure,
         setting=TableSetting('cpu', 2, 'float64', True),
-        timing=RoundSettings(3, 0, 1, 3, None, 'wall', 'median_of_minima',
-                             0.2, 1, 0.5, False, False),
+        timing=RoundSettings(3, 0, 1, 3, None, 'wall', 'median_of_minima', 0.2,
+                             1, 0.5, False, False, 2),
         options=dict(checkpoint_every=7, resume=False, progress=False))
-    assert seen[0] == ('cpu', 3, dict(warmup=0, min_repeats=1, max_repeats=3,
-                                      max_seconds=None, clock='wall',
-                                      drop_preempted=False))
+    assert seen[0] == ('cpu', 3,
+                       dict(
+                           warmup=0,
+                           min_repeats=1,
+                           max_repeats=3,
+                           max_seconds=None,
+                           clock='wall',
+                           drop_preempted=False,
+                           calls_per_sample=2))
     assert seen == seen[:len(seen) // 2] * 2  # both builds asked the same
     assert len(seen) // 2 == -(-report.needed // 7)  # chunks of 7
     meta = table.metadata

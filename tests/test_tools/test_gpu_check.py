@@ -40,6 +40,12 @@ def test_dry_run_writes_every_stage(tmp_path):
     assert all(-1 <= c <= 1 for c in amp['cosine'].values())
     table = results['latency_table']
     assert table['passed'] and table['entries'] > 10
+    # a CPU table: host clock, no CUDA setting recorded
+    assert table['clock'] in ('thread', 'wall')
+    assert table['recorded_flags'] == {} and table['calls_per_sample'] is None
+    second = table['second_device']
+    assert second['passed'] and second['devices'] == ['cpu', 'cpu']
+    assert second['rel_diff'] == 0 and second['ms']['cpu'] > 0
     assert osp.isfile(table['table'])
     ddp = results['ddp']
     assert ddp['passed'] and ddp['backend'] == 'gloo'

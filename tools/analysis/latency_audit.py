@@ -75,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_round_args(parser, rounds=7, max_seconds=0.1)
     parser.add_argument(
         '--clock',
-        choices=['auto', 'thread', 'wall'],
+        choices=['auto', 'cuda', 'thread', 'wall'],
         help="default: the table's clock")
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--json', help='also write the rows to this JSON')

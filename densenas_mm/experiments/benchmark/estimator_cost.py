@@ -67,10 +67,10 @@ def run(config: str = 'densenas_mbv2_224',
     algo = bench.algorithm
     g = torch.Generator().manual_seed(0)
     algo.mutator.set_sampling('pair', g, arch_grad=True)
-    est = time_calls(lambda: estimator_call(algo), warmup * 10,
-                     repeats * 20)
+    est = time_calls(lambda: estimator_call(algo), warmup * 10, repeats * 20,
+                     device)
     fwd = time_calls(lambda: algo.estimator.expected_cost(algo.mutator),
-                     warmup * 10, repeats * 20)
+                     warmup * 10, repeats * 20, device)
     with torch.no_grad():
         value = float(algo.estimator.expected_cost(algo.mutator))
     count = {'k': 0}
@@ -82,7 +82,7 @@ def run(config: str = 'densenas_mbv2_224',
                                                         count['k'])),
             bench.optim)
 
-    arch = time_calls(arch_step, warmup, repeats)
+    arch = time_calls(arch_step, warmup, repeats, device)
     space = bench.space
     return dict(
         benchmark='estimator',
