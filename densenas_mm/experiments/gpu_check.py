@@ -30,7 +30,7 @@ then ``summary.json``:
     wall time, the elements and bytes DDP's reducer all-reduces (a
     communication hook) and those of every other all-reduce. Passes when
     architecture steps all-reduce exactly the alpha+beta elements beside
-    the loss check's two flags, and the ranks agree
+    the step guards' three flags, and the ranks agree
     (:func:`~densenas_mm.models.algorithms.ddp.check_ranks_agree`).
 
 ``dry_run=True`` runs every stage on the CPU (gloo), small and quick: the
@@ -49,6 +49,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 import torch
 import torch.distributed as dist
 
+from densenas_mm.models.algorithms.guards import StepGuards
 from densenas_mm.utils.io import dump_json_atomic, prepare_output_dir
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -475,6 +476,7 @@ def stage_ddp(device: str, out_dir: str, batch_size: int,
         with open(osp.join(out_dir, f'ddp_rank{r}.json')) as f:
             ranks.append(json.load(f))
     checks = []
+    flags = StepGuards.NUM_FLAGS  # the step guards' all-reduced flags
     for seen in ranks:
         n_arch, n_all = seen['n_arch'], seen['n_weights'] + seen['n_arch']
         for phase, data in seen['phases'].items():
@@ -482,10 +484,10 @@ def stage_ddp(device: str, out_dir: str, batch_size: int,
                 if phase == 'arch':
                     checks.append(
                         t['ddp_elements'] == 0
-                        and sorted(t['other_elements']) == sorted([2, n_arch]))
+                        and sorted(t['other_elements']) == sorted([flags, n_arch]))
                 else:
                     checks.append(t['ddp_elements'] == n_all
-                                  and t['other_elements'] == [2])
+                                  and t['other_elements'] == [flags])
         checks.append(seen['ranks_agree'] == 'ok')
     summary = {
         phase:

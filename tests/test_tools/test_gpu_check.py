@@ -52,8 +52,8 @@ def test_dry_run_writes_every_stage(tmp_path):
     n_arch = ddp['ranks'][0]['n_arch']
     arch = ddp['per_phase']['arch']['bytes_per_step']
     assert arch['ddp_elements'] == 0
-    assert sorted(arch['other_elements']) == [2, n_arch]
-    assert arch['other_bytes'] == 4 * (2 + n_arch)
+    assert sorted(arch['other_elements']) == [3, n_arch]  # flags, alpha/beta
+    assert arch['other_bytes'] == 4 * (3 + n_arch)
 
 
 def test_bad_stage_and_no_cuda_are_clear_errors(tmp_path):

@@ -111,6 +111,10 @@ def checkpoint_note(before_update: bool = True) -> str:
 class StepGuards:
     """The stops the algorithm checks at every step.
 
+    Attributes:
+        NUM_FLAGS (int): Flags a step all-reduces under DDP (non-finite
+            loss, diverged loss, non-finite alpha/beta).
+
     Args:
         check_finite (bool): Stop on a NaN/inf loss (before the update) or
             NaN/inf alpha/beta (after an architecture step).
@@ -123,6 +127,8 @@ class StepGuards:
         TypeError: For a ``divergence_guard`` that is neither a dict nor
             None.
     """
+
+    NUM_FLAGS = 3
 
     def __init__(self,
                  check_finite: bool = True,

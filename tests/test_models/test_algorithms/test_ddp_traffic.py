@@ -12,6 +12,8 @@ import os.path as osp
 import pytest
 import torch.multiprocessing as mp
 
+from densenas_mm.models.algorithms.guards import StepGuards
+
 from helpers.ddp_traffic import run_rank
 
 
@@ -38,9 +40,9 @@ def test_arch_steps_all_reduce_only_alpha_and_beta(tmp_path):
             assert seen[phase]['ddp'] == n_weights + n_arch
             # the step guards' flags (non-finite / diverged loss, non-finite
             # alpha/beta)
-            assert seen[phase]['other'] == [3]
+            assert seen[phase]['other'] == [StepGuards.NUM_FLAGS] == [3]
         assert seen['arch']['ddp'] == 0
-        assert sorted(seen['arch']['other']) == [3, n_arch]
+        assert sorted(seen['arch']['other']) == [StepGuards.NUM_FLAGS, n_arch]
         assert seen['rank_check'] == 'ok'
     # the averaged arch step left alpha/beta identical on both ranks
     assert ranks[0]['arch_values'] == ranks[1]['arch_values']
