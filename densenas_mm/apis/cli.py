@@ -2,7 +2,8 @@
 import argparse
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple, Type)
 
 import torch.nn as nn
 
@@ -182,3 +183,26 @@ def print_and_save(report: Dict[str, Any], text: str,
     if out:
         dump_json_atomic(report, out, indent=2)
         print(f'wrote {out}')
+
+
+class ToolOutput(NamedTuple):
+    """What a tool's job returns for its ``main`` to print: the text and
+    the exit status.
+
+    Attributes:
+        status (int): The exit status.
+        out (str): Text for stdout ('' for none).
+        err (str): Text for stderr ('' for none).
+    """
+    status: int
+    out: str = ''
+    err: str = ''
+
+
+def emit(output: ToolOutput) -> int:
+    """Print a job's :class:`ToolOutput`; return its exit status."""
+    if output.out:
+        print(output.out)
+    if output.err:
+        print(output.err, file=sys.stderr)
+    return output.status

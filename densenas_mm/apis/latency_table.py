@@ -1,0 +1,120 @@
+"""The table build tool's job (``tools/build_latency_lut.py``): build a
+latency table for a search space on this machine, in passes until it is
+not noisy, and the report of the build."""
+import time
+from dataclasses import replace
+from typing import List, Optional
+
+import torch
+
+from densenas_mm.latency import (BuildOptions, BuildReport, LatencyTable,
+                                 RoundSettings, TableSetting,
+                                 build_latency_table, table_path)
+from densenas_mm.latency.measure import check_device
+from densenas_mm.search_space import search_space_from_cfg
+from .cli import ToolOutput
+
+
+def format_build(out: str, table: LatencyTable, report: BuildReport,
+                 space_name: str, seconds: float) -> str:
+    """The report of a finished build: entries, clock, verdict, the
+    noisiest entries.
+
+    Args:
+        out (str): The table's path.
+        table (LatencyTable): The table built.
+        report (BuildReport): Its build report.
+        space_name (str): The search space's name.
+        seconds (float): Time the build took.
+
+    Returns:
+        str: The report lines.
+    """
+    lines = [
+        f'\nwrote {out}: {len(table)} entries ({report.needed} needed by '
+        f'{space_name!r}: {report.measured} measured, {report.remeasured} '
+        f're-measured, {report.reused} reused; {report.extra_rounds} extra '
+        f'rounds) on {table.device}, {table.metadata["clock"]} clock, in '
+        f'{seconds:.1f}s'
+    ]
+    if table.metadata.get('device_type') == 'cuda':
+        meta = table.metadata
+        lines.append(
+            f'CUDA {meta.get("cuda")}, cuDNN {meta.get("cudnn")}, '
+            f'{meta.get("calls_per_sample")} calls per sample; '
+            f'cudnn.benchmark={meta.get("cudnn_benchmark")}, '
+            f'cudnn.allow_tf32={meta.get("cudnn_allow_tf32")}, '
+            f'matmul.allow_tf32={meta.get("matmul_allow_tf32")} '
+            '(searches with other flags are warned)')
+    quality = report.quality
+    lines.append(f'table {quality["status"].upper()}: {quality["reason"]}')
+    if report.noisy:
+        lines.append(f'{len(report.noisy)} noisy entries (rounds still '
+                     'disagree; rerun the same command to add rounds to '
+                     'them):')
+        for key, latency, err, rounds in sorted(
+                report.noisy, key=lambda r: -(r[2] or float('inf')))[:10]:
+            err_txt = 'n/a' if err is None else f'{100 * err:.1f} %'
+            lines.append(f'  {key}: {latency:.3f} ms, round medians '
+                         f'{"/".join(f"{v:.3g}" for v in rounds)}, '
+                         f'uncertainty {err_txt}')
+        if len(report.noisy) > 10:
+            lines.append(f'  ... and {len(report.noisy) - 10} more')
+    return '\n'.join(lines)
+
+
+def build_table(config: str,
+                setting: TableSetting,
+                timing: RoundSettings,
+                options: BuildOptions,
+                out: Optional[str] = None,
+                threads: Optional[int] = None,
+                passes: int = 2,
+                print_path: bool = False) -> ToolOutput:
+    """Build (or extend, or resume) the latency table of ``config``'s
+    search space.
+
+    Args:
+        config (str): Config with a ``search_space`` (or a model config
+            whose backbone has one).
+        setting (TableSetting): Device, batch size, dtype, memory format.
+        timing (RoundSettings): The interleaved-round settings.
+        options (BuildOptions): Checkpointing, resume, progress bar.
+        out (str, optional): Output JSON (default: the naming rule of
+            :func:`~densenas_mm.latency.table_path`).
+        threads (int, optional): Torch CPU threads.
+        passes (int): Builds at most while the table comes out noisy (each
+            further one adds rounds to the noisy entries only).
+        print_path (bool): Only return the output path.
+
+    Returns:
+        ToolOutput: Status 0 and the report; status 2 and the reason when
+        the device is not available.
+    """
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        check_device(setting.device)
+    except RuntimeError as err:
+        return ToolOutput(2, err=f'skipped: {err}')
+    space = search_space_from_cfg(config)
+    out = out or table_path(space.name, setting.device, setting.batch_size,
+                            threads, setting.dtype, setting.channels_last)
+    if print_path:
+        return ToolOutput(0, out)
+    start = time.perf_counter()
+    notes: List[str] = []
+    for done in range(1, max(passes, 1) + 1):
+        table, report = build_latency_table(
+            space, out=out, setting=setting, timing=timing, options=options)
+        # a further pass adds rounds to the noisy entries of this one
+        options = replace(options, resume=True)
+        if report.quality['status'] != 'noisy' or done >= passes:
+            break
+        notes.append(f'\ntable noisy after build {done} of at most {passes} '
+                     f'({len(report.noisy)} noisy entries); adding rounds to '
+                     'them')
+    notes.append(
+        format_build(out, table, report, space.name,
+                     time.perf_counter() - start))
+    return ToolOutput(0, '\n'.join(notes))
