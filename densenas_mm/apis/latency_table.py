@@ -1,17 +1,20 @@
-"""The table build tool's job (``tools/build_latency_lut.py``): build a
-latency table for a search space on this machine, in passes until it is
-not noisy, and the report of the build."""
+"""The latency table tools' jobs: build a table for a search space on this
+machine, in passes until it is not noisy (``tools/build_latency_lut.py``),
+and import a DenseNAS reference list
+(``tools/analysis/import_reference_lut.py``)."""
+import os
 import time
 from dataclasses import replace
 from typing import List, Optional
 
 import torch
 
-from densenas_mm.latency import (BuildOptions, BuildReport, LatencyTable,
-                                 RoundSettings, TableSetting,
-                                 build_latency_table, table_path)
+from densenas_mm.latency import (REFERENCE_TABLES, BuildOptions, BuildReport,
+                                 LatencyTable, RoundSettings, TableSetting,
+                                 build_latency_table, import_reference,
+                                 table_path)
 from densenas_mm.latency.measure import check_device
-from densenas_mm.search_space import search_space_from_cfg
+from densenas_mm.search_space import load_preset, search_space_from_cfg
 from .cli import ToolOutput
 
 
@@ -118,3 +121,53 @@ def build_table(config: str,
         format_build(out, table, report, space.name,
                      time.perf_counter() - start))
     return ToolOutput(0, '\n'.join(notes))
+
+
+def import_reference_table(file: str,
+                           kind: Optional[str] = None,
+                           space: Optional[str] = None,
+                           device: Optional[str] = None,
+                           batch_size: int = 32,
+                           num_classes: Optional[int] = None,
+                           out: Optional[str] = None) -> str:
+    """Convert a DenseNAS reference latency list to a keyed table and
+    write it.
+
+    Args:
+        file (str): The reference list file.
+        kind (str, optional): ``'mbv2'`` or ``'resnet'`` (default: guessed
+            from the file name, mbv2 unless it contains ``res``).
+        space (str, optional): Search-space config to map onto (default:
+            the paper space of ``kind``).
+        device (str, optional): Device name for the metadata (default:
+            the reference's).
+        batch_size (int): Batch size of the reference measurements.
+        num_classes (int, optional): Classes the classifier entry is keyed
+            by (default: the space's).
+        out (str, optional): Output JSON (default: the naming rule of
+            :func:`~densenas_mm.latency.table_path`).
+
+    Returns:
+        str: What was consumed and written.
+    """
+    kind = kind or ('resnet' if 'res' in os.path.basename(file) else 'mbv2')
+    preset = REFERENCE_TABLES[kind]
+    search_space = (search_space_from_cfg(space)
+                    if space else load_preset(preset['preset']))
+    with open(file, encoding='utf-8') as f:
+        text = f.read()
+    table, report = import_reference(
+        text,
+        search_space,
+        device=device or preset['device'],
+        batch_size=batch_size,
+        num_classes=num_classes,
+        source=f'JaminFong/DenseNAS@e479206 {os.path.basename(file)}')
+    out = out or table_path(search_space.name, 'ref', batch_size)
+    table.save(out)
+    return (f'{file}: {report.scalars} scalar entries consumed: '
+            f'{report.used} mapped, {report.ignored} ignored (stacking rows '
+            'the space does not have)\n'
+            f'wrote {out}: {report.entries} keyed entries '
+            f'({report.skip_entries} skip entries: the estimator costs a '
+            'skip layer with them, as the reference does, unless skip_reg)')
