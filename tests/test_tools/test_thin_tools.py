@@ -68,10 +68,28 @@ def thin_problems(source: str) -> List[str]:
     return problems
 
 
+def helper_problems(source: str) -> List[str]:
+    """A tool's other functions map arguments: they neither loop nor
+    print (the logic must not move from ``main`` into a tool-local
+    function)."""
+    problems = []
+    for fn in ast.parse(source).body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name == 'main':
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, (ast.For, ast.While)):
+                problems.append(f'{fn.name}: a loop at line {node.lineno}')
+            if isinstance(node, ast.Call) and isinstance(
+                    node.func, ast.Name) and node.func.id == 'print':
+                problems.append(f'{fn.name}: a print at line {node.lineno}')
+    return problems
+
+
 @pytest.mark.parametrize(
     'path', TOOLS, ids=[str(p.relative_to(REPO / 'tools')) for p in TOOLS])
 def test_tool_main_is_thin(path):
-    problems = thin_problems(path.read_text(encoding='utf-8'))
+    source = path.read_text(encoding='utf-8')
+    problems = thin_problems(source) + helper_problems(source)
     assert not problems, f'{path.relative_to(REPO)}: main is not thin: ' \
         f'{problems}; move the logic into a function of densenas_mm.apis ' \
         '(library jobs) or densenas_mm.experiments (benchmarks)'
@@ -95,3 +113,9 @@ def test_the_check_finds_fat_mains():
                  '    return emit(a(**vars(args)))\n')
     }
     assert thin_problems(thin['thin']) == []
+    hidden = ('def _run(args):\n'
+              '    for k in args.keys:\n'
+              '        print(k)\n')
+    assert helper_problems(hidden) == [
+        '_run: a loop at line 2', '_run: a print at line 3'
+    ]
