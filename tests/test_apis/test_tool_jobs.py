@@ -63,3 +63,16 @@ def test_latency_check_refuses_a_mode_without_its_inputs():
     arch = load_audit_arch(densenas_c=True, num_classes=100)
     assert arch.num_classes == 100
     assert arch.to_net_config() == DerivedArch.load(DENSENAS_C).to_net_config()
+
+
+def test_conversion_summary_lists_keys_when_verbose():
+    from densenas_mm.apis.conversion import ConversionReport
+    report = ConversionReport(['a', 'b'], {'no supernet twin': ['c', 'd']}, 5)
+    short = report.summary()
+    assert short.splitlines() == [
+        'inherited 2 tensors from the supernet (5 supernet tensors unused)',
+        're-initialised 2 tensors (no supernet twin)'
+    ]
+    assert report.summary(verbose=True).splitlines()[2:] == [
+        'no supernet twin:', '  c', '  d'
+    ]
