@@ -25,13 +25,10 @@ Without --out the table goes to the one naming rule of
 """
 import argparse
 import sys
-import time
-from dataclasses import replace
 from typing import Any, Dict
 
-import torch
-
-from densenas_mm.apis.cli import add_round_args, round_settings
+from densenas_mm.apis.cli import add_round_args, emit, round_settings
+from densenas_mm.apis.latency_table import build_table
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
 
@@ -129,13 +126,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_out(space_name: str, args: argparse.Namespace) -> str:
-    """The table path of the one naming rule for these arguments."""
-    from densenas_mm.latency import table_path
-    return table_path(space_name, args.device, args.batch_size, args.threads,
-                      args.dtype, args.channels_last)
-
-
 def build_settings(args: argparse.Namespace) -> Dict[str, Any]:
     """The command line as :func:`~densenas_mm.latency.build_latency_table`'s
     settings groups (``setting``, ``timing``, ``options``)."""
@@ -158,60 +148,16 @@ def build_settings(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def main(argv=None) -> int:
+    """Entry point: build the table, print its report."""
     args = parse_args(argv)
-    from densenas_mm.latency import build_latency_table
-    from densenas_mm.latency.measure import check_device
-    from densenas_mm.search_space import search_space_from_cfg
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        check_device(args.device)
-    except RuntimeError as err:
-        print(f'skipped: {err}', file=sys.stderr)
-        return 2
-    space = search_space_from_cfg(args.config)
-    out = args.out or default_out(space.name, args)
-    if args.print_path:
-        print(out)
-        return 0
-    start = time.perf_counter()
-    settings = build_settings(args)
-    for done in range(1, max(args.passes, 1) + 1):
-        table, report = build_latency_table(space, out=out, **settings)
-        # a further pass adds rounds to the noisy entries of this one
-        settings['options'] = replace(settings['options'], resume=True)
-        if report.quality['status'] != 'noisy' or done >= args.passes:
-            break
-        print(f'\ntable noisy after build {done} of at most {args.passes} '
-              f'({len(report.noisy)} noisy entries); adding rounds to them')
-    print(f'\nwrote {out}: {len(table)} entries ({report.needed} needed by '
-          f'{space.name!r}: {report.measured} measured, {report.remeasured} '
-          f're-measured, {report.reused} reused; {report.extra_rounds} extra '
-          f'rounds) on {table.device}, {table.metadata["clock"]} clock, in '
-          f'{time.perf_counter() - start:.1f}s')
-    if table.metadata.get('device_type') == 'cuda':
-        meta = table.metadata
-        print(f'CUDA {meta.get("cuda")}, cuDNN {meta.get("cudnn")}, '
-              f'{meta.get("calls_per_sample")} calls per sample; '
-              f'cudnn.benchmark={meta.get("cudnn_benchmark")}, '
-              f'cudnn.allow_tf32={meta.get("cudnn_allow_tf32")}, '
-              f'matmul.allow_tf32={meta.get("matmul_allow_tf32")} '
-              '(searches with other flags are warned)')
-    quality = report.quality
-    print(f'table {quality["status"].upper()}: {quality["reason"]}')
-    if report.noisy:
-        print(f'{len(report.noisy)} noisy entries (rounds still disagree; '
-              'rerun the same command to add rounds to them):')
-        for key, latency, err, rounds in sorted(
-                report.noisy, key=lambda r: -(r[2] or float('inf')))[:10]:
-            err_txt = 'n/a' if err is None else f'{100 * err:.1f} %'
-            print(f'  {key}: {latency:.3f} ms, round medians '
-                  f'{"/".join(f"{v:.3g}" for v in rounds)}, uncertainty '
-                  f'{err_txt}')
-        if len(report.noisy) > 10:
-            print(f'  ... and {len(report.noisy) - 10} more')
-    return 0
+    return emit(
+        build_table(
+            args.config,
+            out=args.out,
+            threads=args.threads,
+            passes=args.passes,
+            print_path=args.print_path,
+            **build_settings(args)))
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 import argparse
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple, Type)
 
 import torch.nn as nn
 
@@ -182,3 +183,41 @@ def print_and_save(report: Dict[str, Any], text: str,
     if out:
         dump_json_atomic(report, out, indent=2)
         print(f'wrote {out}')
+
+
+class ToolOutput(NamedTuple):
+    """What a tool's job returns for its ``main`` to print: the text, the
+    exit status and the job's result.
+
+    Attributes:
+        status (int): The exit status.
+        out (str): Text for stdout ('' for none).
+        err (str): Text for stderr ('' for none).
+        result (Any): The job's result (what ``main`` returns to a caller
+            that imports the tool), None for none.
+    """
+    status: int
+    out: str = ''
+    err: str = ''
+    result: Any = None
+
+
+def emit(output: ToolOutput, exit_on_error: bool = False) -> int:
+    """Print a job's :class:`ToolOutput` (stdout first, then stderr).
+
+    Args:
+        output (ToolOutput): What the job returned.
+        exit_on_error (bool): Raise ``SystemExit(status)`` for a non-zero
+            status (for tools whose ``main`` returns a result, not a
+            status).
+
+    Returns:
+        int: The exit status.
+    """
+    if output.out:
+        print(output.out)
+    if output.err:
+        print(output.err, file=sys.stderr)
+    if exit_on_error and output.status:
+        raise SystemExit(output.status)
+    return output.status

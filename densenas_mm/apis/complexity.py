@@ -10,6 +10,9 @@ import torch
 import torch.nn as nn
 
 from densenas_mm.models.estimators import count_complexity
+from densenas_mm.utils.io import dump_json_atomic
+from .cli import ToolOutput, input_shape
+from .model_io import build_classifier
 
 
 def report_parts(model: nn.Module) -> List[Tuple[str, str]]:
@@ -102,3 +105,31 @@ def format_report(result: Dict[str, Any], per_block: bool) -> str:
                  f'{result["macs"] / 1e6:.2f} M (conv + linear; BN/act '
                  'not counted)')
     return '\n'.join(lines)
+
+
+def complexity_report(config: str,
+                      shape: Sequence[int] = (224, 224),
+                      per_block: bool = False,
+                      json: Optional[str] = None,
+                      cfg_options: Optional[Dict[str, Any]] = None
+                      ) -> ToolOutput:
+    """Params / MACs of a config's classifier for one image
+    (``tools/analysis/get_flops.py``'s job).
+
+    Args:
+        config (str): Model config.
+        shape (Sequence[int]): Input H W (one value: square).
+        per_block (bool): One row per block.
+        json (str, optional): Also write the result here.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        ToolOutput: The report, the counts in ``result``.
+    """
+    model = build_classifier(config, cfg_options=cfg_options)
+    in_shape = tuple(input_shape(model, 1, shape))
+    result = model_complexity(model, in_shape)
+    text = f'input shape: {in_shape}\n{format_report(result, per_block)}'
+    if json:
+        dump_json_atomic(dict(result, input_shape=list(in_shape)), json)
+    return ToolOutput(0, text, result=result)

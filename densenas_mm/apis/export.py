@@ -9,12 +9,15 @@ is dynamic. onnx / onnxruntime are optional dependencies: without them
 import importlib.util
 import inspect
 import warnings
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
 from densenas_mm.utils.io import atomic_path
+from .cli import ToolOutput
+from .cli import input_shape as model_input_shape
+from .model_io import build_classifier
 
 
 class LogitsWrapper(nn.Module):
@@ -107,3 +110,53 @@ def check_onnx(model: nn.Module,
         max_abs_diff=float(abs(got - ref).max()),
         max_abs_logit=float(abs(ref).max()),
         argmax_agree=float((got.argmax(1) == ref.argmax(1)).mean()))
+
+
+def export_and_check(config: str,
+                     out: str,
+                     checkpoint: Optional[str] = None,
+                     shape: Sequence[int] = (224, 224),
+                     batch_size: int = 1,
+                     opset: int = 17,
+                     dynamo: bool = False,
+                     atol: float = 1e-4,
+                     no_check: bool = False,
+                     cfg_options: Optional[Dict[str, Any]] = None
+                     ) -> ToolOutput:
+    """Export a config's classifier to ONNX and compare ONNX Runtime with
+    PyTorch (``tools/deployment/export_onnx.py``'s job).
+
+    Args:
+        config (str): Model config.
+        out (str): Output ``.onnx`` file.
+        checkpoint (str, optional): Weights.
+        shape (Sequence[int]): Input H W (one value: square).
+        batch_size (int): Export batch size (the batch axis is dynamic).
+        opset (int): ONNX opset.
+        dynamo (bool): torch's ``torch.export``-based exporter.
+        atol (float): Tolerated ``|onnx - torch|`` relative to
+            ``max|logit|``.
+        no_check (bool): Skip the ONNX Runtime comparison.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        ToolOutput: The report and the check's result (None when skipped);
+        status 1 when ONNX Runtime and PyTorch disagree.
+    """
+    model = build_classifier(config, checkpoint, cfg_options)
+    in_shape = model_input_shape(model, batch_size, shape)
+    export_onnx(model, out, in_shape, opset, dynamo)
+    text = f'exported {out} (input {in_shape}, dynamic batch)'
+    if no_check:
+        return ToolOutput(0, text)
+    reason = onnx_check_unavailable()
+    if reason:
+        return ToolOutput(0, text, err=f'SKIP check: {reason}')
+    result = check_onnx(model, out, in_shape)
+    tol = atol * max(1.0, result['max_abs_logit'])
+    ok = result['max_abs_diff'] <= tol
+    text += (f'\nONNX Runtime vs PyTorch: max |diff| '
+             f'{result["max_abs_diff"]:.3e} (tolerance {tol:.1e}), top-1 '
+             f'agreement {result["argmax_agree"]:.0%} -> '
+             f'{"OK" if ok else "MISMATCH"}')
+    return ToolOutput(0 if ok else 1, text, result=result)

@@ -7,12 +7,15 @@ clock; on CUDA the device is made current and a sample is
 ``calls_per_sample`` back-to-back forwards between two CUDA events (their
 time / k; see :mod:`densenas_mm.utils.timing`).
 """
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
+from densenas_mm.utils.io import dump_json_atomic
 from densenas_mm.utils.timing import timed
+from .cli import ToolOutput, input_shape
+from .model_io import build_classifier
 
 
 # The statistics a model-latency result reports (``<name>_ms``).
@@ -80,3 +83,54 @@ def measure_latency(model: nn.Module,
         result.summary(*REPORTED),
         batch_size=input_shape[0],
         per_image_ms=result.stats.median / input_shape[0])
+
+
+def benchmark_model(config: str,
+                    checkpoint: Optional[str] = None,
+                    device: str = 'cpu',
+                    batch_size: int = 1,
+                    shape: Sequence[int] = (224, 224),
+                    warmup: int = 10,
+                    repeats: int = 50,
+                    threads: Optional[int] = None,
+                    json: Optional[str] = None,
+                    cfg_options: Optional[Dict[str, Any]] = None
+                    ) -> ToolOutput:
+    """Whole-model latency of a config's classifier
+    (``tools/analysis/benchmark_latency.py``'s job).
+
+    Args:
+        config (str): Model config.
+        checkpoint (str, optional): Weights (latency does not depend on
+            them).
+        device (str): ``'cpu'`` or ``'cuda[:i]'``.
+        batch_size (int): Images per call.
+        shape (Sequence[int]): Input H W (one value: square).
+        warmup (int): Untimed runs first.
+        repeats (int): Timed runs.
+        threads (int, optional): CPU threads.
+        json (str, optional): Also write the result here.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        ToolOutput: The report, the result in ``result``; a skip (no
+        result) on a CUDA device without CUDA.
+    """
+    if device.startswith('cuda') and cuda_unavailable_reason():
+        return ToolOutput(0, err=f'SKIP: {cuda_unavailable_reason()}')
+    model = build_classifier(config, checkpoint, cfg_options)
+    in_shape = input_shape(model, batch_size, shape)
+    result = measure_latency(model, in_shape, device, warmup, repeats,
+                             threads)
+    name = (
+        torch.cuda.get_device_name(device) if device.startswith('cuda') else
+        f'cpu ({torch.get_num_threads()} threads)')
+    text = (f'device: {name}  input: {in_shape}  warm-up {warmup}, '
+            f'{repeats} runs\n'
+            f'latency median {result["median_ms"]:.3f} ms  (min '
+            f'{result["min_ms"]:.3f}, p10 {result["p10_ms"]:.3f}, p90 '
+            f'{result["p90_ms"]:.3f}, max {result["max_ms"]:.3f}, std '
+            f'{result["std_ms"]:.3f}); {result["per_image_ms"]:.3f} ms/image')
+    if json:
+        dump_json_atomic(dict(result, device=name, input_shape=in_shape), json)
+    return ToolOutput(0, text, result=result)

@@ -6,7 +6,7 @@ search (Viterbi path, argmax ops). :func:`matched_random_archs` draws many
 and keeps the distinct ones whose LUT latency is closest to a target:
 same-budget baselines.
 """
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
@@ -79,3 +79,78 @@ def matched_random_archs(mutator,
                          f'architectures, fewer than the {count} asked for; '
                          'draw more')
     return sorted(found.values(), key=lambda c: abs(c[0] - target))[:count]
+
+
+def out_paths(out: str, count: int) -> List[str]:
+    """``out`` for one architecture, ``<stem>_<k>.yaml`` for several."""
+    if count == 1:
+        return [out]
+    stem = out[:-5] if out.endswith('.yaml') else out
+    return [f'{stem}_{k}.yaml' for k in range(count)]
+
+
+def write_random_archs(config: Any,
+                       out: str,
+                       seed: int = 0,
+                       std: float = 3.0,
+                       lut: Optional[str] = None,
+                       match: Optional[str] = None,
+                       samples: int = 200,
+                       count: int = 1,
+                       allow_noisy_lut: bool = False) -> str:
+    """Derive ``count`` random architectures of ``config``'s space and
+    write them (``tools/analysis/random_arch.py``'s job).
+
+    Args:
+        config (str | Config): A DenseNAS search config.
+        out (str): Architecture YAML (``<stem>_<k>.yaml`` for several).
+        seed (int): Seed of the random logits.
+        std (float): Std of the random logits.
+        lut (str, optional): Latency table (needed by ``match``).
+        match (str, optional): Architecture YAML whose LUT latency the
+            random ones should match (the closest of ``samples``).
+        samples (int): Random architectures drawn for ``match``.
+        count (int): How many architectures to write.
+        allow_noisy_lut (bool): Use a table marked noisy (warns).
+
+    Returns:
+        str: What was written (paths, net configs, matched latencies).
+
+    Raises:
+        ValueError: ``match`` without ``lut``.
+    """
+    mutator = build_search_mutator(config)
+    gen = torch.Generator().manual_seed(seed)
+    lines = []
+    if match:
+        if not lut:
+            raise ValueError('--match needs --lut')
+        from densenas_mm.models.estimators import ChainedLatencyEstimator
+        est = ChainedLatencyEstimator(
+            lut=lut,
+            metric='latency',
+            target_device=None,
+            allow_noisy_lut=allow_noisy_lut)
+        est.bind(mutator.space)
+        target = est.estimate(DerivedArch.load(match))['latency']
+        picked = matched_random_archs(mutator, est, target, gen, count,
+                                      samples, std)
+        for lat, arch in picked:
+            arch.meta.update(random_seed=seed, latency=round(lat, 4),
+                             matched_latency=round(target, 4),
+                             samples=samples)
+        lines.append(f'{count} random arch(s), closest of {samples} by '
+                     f'LUT latency to the target {target:.3f} ms: ' +
+                     ', '.join(f'{lat:.3f} ms' for lat, _ in picked))
+        archs = [arch for _, arch in picked]
+    else:
+        archs = [random_arch(mutator, gen, std) for _ in range(count)]
+        for arch in archs:
+            arch.meta.update(random_seed=seed)
+    for arch, path in zip(archs, out_paths(out, count)):
+        arch.meta['note'] = ('random architecture (baseline), not a search '
+                             'result')
+        arch.dump(path)
+        lines.append(f'path {arch.path}, net_config: '
+                     f'{arch.to_net_config()}\nwrote {path}')
+    return '\n'.join(lines)

@@ -55,6 +55,12 @@ class DemoData:
     counts: Dict[str, int] = field(default_factory=dict)
     built: bool = False
 
+    def summary(self) -> str:
+        """One line: built or found, where, samples per file."""
+        state = 'built' if self.built else 'already complete'
+        counts = ', '.join(f'{k}={v}' for k, v in self.counts.items())
+        return f'demo data {state}: {self.root} ({counts})'
+
 
 def split_sizes(num: int,
                 fractions: Sequence[float] = FRACTIONS) -> Tuple[int, ...]:

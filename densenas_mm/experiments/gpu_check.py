@@ -513,6 +513,20 @@ def _ddp_entry(rank: int, world: int, init_file: str, out_dir: str,
 
 
 # ---------------------------------------------------------------- runner
+def gpu_check_status(out_dir: str, **kwargs: Any) -> int:
+    """:func:`run_gpu_check` as an exit status.
+
+    Args:
+        out_dir (str): Output folder (created).
+        **kwargs: :func:`run_gpu_check`'s other arguments.
+
+    Returns:
+        int: 0 when every stage passed, else 1.
+    """
+    summary = run_gpu_check(out_dir, **kwargs)
+    return 0 if all(r['passed'] for r in summary.values()) else 1
+
+
 def run_gpu_check(out_dir: str,
                   dry_run: bool = False,
                   stages: Sequence[str] = STAGES,

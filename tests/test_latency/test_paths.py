@@ -24,10 +24,12 @@ def test_the_rule():
         'work_dirs/latency/densenas_mbv2_224_ref_b32.json'
 
 
-def test_builder_default_is_the_rule():
+def test_builder_default_is_the_rule(capsys):
     tool = load_tool('build_latency_lut.py')
-    args = tool.parse_args([DEMO_SPACE, '--device', 'cpu', '--threads', '1'])
-    assert tool.default_out('densenas_demo_32', args) == table_path(
+    assert tool.main([
+        DEMO_SPACE, '--device', 'cpu', '--threads', '1', '--print-path'
+    ]) == 0
+    assert capsys.readouterr().out.strip() == table_path(
         'densenas_demo_32', 'cpu', 32, threads=1)
 
 

@@ -15,14 +15,10 @@ Examples:
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import sys
 from typing import Dict, List, Optional
 
-import torch
-
-from densenas_mm.apis.cli import add_cfg_options, add_shape, input_shape
-from densenas_mm.apis.model_latency import (cuda_unavailable_reason,
-                                            measure_latency)
+from densenas_mm.apis.cli import add_cfg_options, add_shape, emit
+from densenas_mm.apis.model_latency import benchmark_model
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -46,30 +42,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Optional[Dict[str, float]]:
     """Entry point; returns the result (None when CUDA is skipped)."""
-    args = parse_args(argv)
-    if args.device.startswith('cuda') and cuda_unavailable_reason():
-        print(f'SKIP: {cuda_unavailable_reason()}', file=sys.stderr)
-        return None
-    from densenas_mm.apis.model_io import build_classifier
-    from densenas_mm.utils.io import dump_json_atomic
-    model = build_classifier(args.config, args.checkpoint, args.cfg_options)
-    shape = input_shape(model, args.batch_size, args.shape)
-    result = measure_latency(model, shape, args.device, args.warmup,
-                             args.repeats, args.threads)
-    name = (
-        torch.cuda.get_device_name(args.device)
-        if args.device.startswith('cuda') else
-        f'cpu ({torch.get_num_threads()} threads)')
-    print(f'device: {name}  input: {shape}  warm-up {args.warmup}, '
-          f'{args.repeats} runs')
-    print(f'latency median {result["median_ms"]:.3f} ms  (min '
-          f'{result["min_ms"]:.3f}, p10 {result["p10_ms"]:.3f}, p90 '
-          f'{result["p90_ms"]:.3f}, max {result["max_ms"]:.3f}, std '
-          f'{result["std_ms"]:.3f}); {result["per_image_ms"]:.3f} ms/image')
-    if args.json:
-        dump_json_atomic(
-            dict(result, device=name, input_shape=shape), args.json)
-    return result
+    output = benchmark_model(**vars(parse_args(argv)))
+    emit(output)
+    return output.result
 
 
 if __name__ == '__main__':

@@ -13,12 +13,17 @@ import argparse
 import sys
 
 
-def main(argv=None) -> int:
-    """Entry point."""
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('before', help='one demo work dir')
     parser.add_argument('after', help='the other demo work dir')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """Entry point."""
+    args = parse_args(argv)
     from densenas_mm.experiments.demo_compare import compare_demo_runs
     same, lines = compare_demo_runs(args.before, args.after)
     print('\n'.join(lines))

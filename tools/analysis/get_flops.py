@@ -15,7 +15,8 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 from typing import List, Optional
 
-from densenas_mm.apis.cli import add_cfg_options, add_shape, input_shape
+from densenas_mm.apis.cli import add_cfg_options, add_shape, emit
+from densenas_mm.apis.complexity import complexity_report
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,18 +33,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns the counts."""
-    args = parse_args(argv)
-    from densenas_mm.apis.complexity import format_report, model_complexity
-    from densenas_mm.apis.model_io import build_classifier
-    from densenas_mm.utils.io import dump_json_atomic
-    model = build_classifier(args.config, cfg_options=args.cfg_options)
-    shape = tuple(input_shape(model, 1, args.shape))
-    result = model_complexity(model, shape)
-    print(f'input shape: {shape}')
-    print(format_report(result, args.per_block))
-    if args.json:
-        dump_json_atomic(dict(result, input_shape=list(shape)), args.json)
-    return result
+    output = complexity_report(**vars(parse_args(argv)))
+    emit(output)
+    return output.result
 
 
 if __name__ == '__main__':

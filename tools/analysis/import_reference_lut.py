@@ -15,9 +15,13 @@ Examples:
         resources/latency/lat_list_resv2_32 --kind resnet
     # -> work_dirs/latency/densenas_resnet_224_ref_b32.json
 """
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
 import argparse
-import os
 import sys
+
+from densenas_mm.apis.latency_table import import_reference_table
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,33 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Entry point: import the list, print what was written."""
     args = parse_args(argv)
-    from densenas_mm.latency import (REFERENCE_TABLES, import_reference,
-                                     table_path)
-    from densenas_mm.search_space import load_preset, search_space_from_cfg
-
-    kind = args.kind or ('resnet'
-                         if 'res' in os.path.basename(args.file) else 'mbv2')
-    preset = REFERENCE_TABLES[kind]
-    space = (search_space_from_cfg(args.space)
-             if args.space else load_preset(preset['preset']))
-    with open(args.file, encoding='utf-8') as f:
-        text = f.read()
-    table, report = import_reference(
-        text,
-        space,
-        device=args.device or preset['device'],
-        batch_size=args.batch_size,
-        num_classes=args.num_classes,
-        source=f'JaminFong/DenseNAS@e479206 {os.path.basename(args.file)}')
-    out = args.out or table_path(space.name, 'ref', args.batch_size)
-    table.save(out)
-    print(f'{args.file}: {report.scalars} scalar entries consumed: '
-          f'{report.used} mapped, {report.ignored} ignored (stacking rows '
-          f'the space does not have)')
-    print(f'wrote {out}: {report.entries} keyed entries '
-          f'({report.skip_entries} skip entries: the estimator costs a '
-          f'skip layer with them, as the reference does, unless skip_reg)')
+    print(import_reference_table(**vars(args)))
     return 0
 
 

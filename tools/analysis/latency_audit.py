@@ -32,7 +32,7 @@ import argparse
 import sys
 
 from densenas_mm.apis.cli import add_round_args, round_settings
-from densenas_mm.structures.published import DENSENAS_C
+from densenas_mm.apis.latency_check import check_latency
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -79,135 +79,25 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="default: the table's clock")
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--json', help='also write the rows to this JSON')
-    return parser.parse_args(argv)
-
-
-def load_arch(args: argparse.Namespace):
-    from densenas_mm.structures import DerivedArch
-    if args.densenas_c:
-        source = DENSENAS_C
-    elif args.arch:
-        source = args.arch
-        if not args.arch.endswith(('.yaml', '.yml', '.json')):
-            with open(args.arch, encoding='utf-8') as f:
-                source = f.read()
-    else:
+    args = parser.parse_args(argv)
+    if not (args.arch or args.densenas_c or args.random or args.compare):
         raise SystemExit('give an architecture file or --densenas-c')
-    arch = DerivedArch.load(source)
-    if args.num_classes:
-        arch.num_classes = args.num_classes
-    return arch
-
-
-def timing(args: argparse.Namespace) -> dict:
-    """The round settings of the command line."""
-    return dict(round_settings(args), clock=args.clock)
-
-
-def random_nets(args: argparse.Namespace):
-    from densenas_mm.apis.latency_agreement import random_archs
-    if not args.config:
+    if args.random and not args.config:
         raise SystemExit('--random needs --config (the search config of the '
                          "table's space)")
-    return random_archs(args.config, args.random, args.seed)
+    vars(args).update(round_settings(args))
+    return args
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    import torch
-
-    from densenas_mm.latency import LatencyTable
-    from densenas_mm.utils.io import dump_json_atomic
-    table = LatencyTable.load(args.lut)
-    quality = table.quality
-    print(f'table: {args.lut} ({table.device}, batch {table.batch_size}, '
-          f'{table.metadata.get("clock", "unknown")} clock); noise verdict '
-          f'{quality.status}: {quality.reason}')
-    if args.compare:
-        return compare(args, table)
-    threads = args.threads or (table.metadata.get('num_threads')
-                               if args.device == 'cpu' else None)
-    if threads:
-        # Measure with the thread count the table was built with.
-        torch.set_num_threads(int(threads))
-    if args.random:
-        from densenas_mm.apis.latency_agreement import rank_agreement
-        report = rank_agreement(table, random_nets(args), args.device,
-                                **timing(args))
-        given = sys.argv[1:] if argv is None else argv
-        report.update(
-            command=' '.join(['python tools/analysis/latency_audit.py'] +
-                             list(given)),
-            seed=args.seed)
-        print(format_rank(report))
-        if args.json:
-            dump_json_atomic(report, args.json, indent=2)
-        return 0
-    from densenas_mm.apis.latency_audit import audit_arch, format_audit
-    rows = audit_arch(
-        load_arch(args),
-        table,
-        device=args.device,
-        batch_size=args.batch_size,
-        **timing(args))
-    print(f'measured on {args.device}, batch '
-          f'{args.batch_size or table.batch_size}')
-    print(format_audit(rows))
-    if args.json:
-        dump_json_atomic([
-            dict(
-                part=r.name,
-                predicted_ms=r.predicted,
-                measured_ms=r.measured,
-                noise=r.noise,
-                rounds=r.rounds,
-                rel_error=r.rel_error) for r in rows
-        ], args.json)
+    """Entry point: print the audit of the mode the arguments select."""
+    args = vars(parse_args(argv))
+    given = sys.argv[1:] if argv is None else argv
+    print(check_latency(
+        command=' '.join(['python tools/analysis/latency_audit.py'] +
+                         list(given)),
+        **args))
     return 0
-
-
-def compare(args: argparse.Namespace, table) -> int:
-    """The --compare mode."""
-    from densenas_mm.apis.latency_agreement import compare_tables
-    from densenas_mm.latency import LatencyTable
-    from densenas_mm.utils.io import dump_json_atomic
-    other = LatencyTable.load(args.compare)
-    report = compare_tables(table, other,
-                            random_nets(args) if args.random else ())
-    entry = report['entry']
-    print(f'{report["entries"]} common entries; max/min - 1 per entry: '
-          f'median {100 * entry["median"]:.1f} %, p90 '
-          f'{100 * entry["p90"]:.1f} %, max {100 * entry["max"]:.1f} %')
-    if 'path' in report:
-        path = report['path']
-        print(f'path sums of {len(report["paths"])} random nets: median '
-              f'{100 * path["median"]:.1f} %, max {100 * path["max"]:.1f} %')
-    for w in report['worst']:
-        print(f'  {w["key"]}: {w["a"]:.3f} vs {w["b"]:.3f} ms '
-              f'({100 * w["diff"]:+.1f} %)')
-    if args.json:
-        dump_json_atomic(report, args.json, indent=2)
-    return 0
-
-
-def format_rank(report: dict) -> str:
-    """The --random mode's table."""
-    lines = [
-        f'{"net":<4}{"LUT ms":>9}{"measured ms":>13}{"noise":>8}'
-        f'{"rel. error":>12}'
-    ]
-    for i, n in enumerate(report['nets']):
-        noise = '-' if n['noise'] is None else f'{100 * n["noise"]:.1f}%'
-        lines.append(f'{i:<4}{n["predicted_ms"]:>9.3f}'
-                     f'{n["measured_ms"]:>13.3f}{noise:>8}'
-                     f'{100 * n["rel_error"]:>+11.1f}%')
-    lines.append(
-        f"Kendall's tau {report['kendall_tau']:.3f} (p "
-        f"{report['kendall_p']:.2g}), Spearman's rho "
-        f"{report['spearman_rho']:.3f} over {len(report['nets'])} nets; "
-        f"{report['clock']} clock, {report['statistic']}; load "
-        f"{report['load_before'][0]:.2f} -> {report['load_after'][0]:.2f}")
-    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

@@ -22,8 +22,9 @@ Examples:
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import os.path as osp
 import sys
+
+from densenas_mm.apis.arch_plots import plot_arch
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,51 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Entry point: write the pictures, print what was written."""
     args = parse_args(argv)
-    from densenas_mm.search_space import search_space_from_cfg
-    from densenas_mm.visualization import (arch_state_from_arch,
-                                           arch_state_from_state_dict,
-                                           plot_alphas, plot_betas,
-                                           plot_curves, plot_supernet,
-                                           read_history, save_figure,
-                                           warmup_epochs)
-    from densenas_mm.utils.checkpoint import read_checkpoint, state_of
-    from densenas_mm.utils.io import prepare_output_dir
-    space = search_space_from_cfg(args.config)
-    prepare_output_dir(args.out_dir, '--out-dir')
-    out = lambda name: osp.join(args.out_dir, args.prefix + name)  # noqa
-    written = []
-    if args.checkpoint:
-        # weights_only with mmengine's allow-list: reading runs no code
-        ckpt = read_checkpoint(args.checkpoint)
-        state = arch_state_from_state_dict(
-            space, state_of(ckpt, args.checkpoint))
-        epoch = ckpt.get('meta', {}).get('epoch')
-        tag = f' (epoch {epoch})' if epoch is not None else ''
-        save_figure(plot_supernet(state, title=f'derived path {state.path}'
-                                  f'{tag}; edge width = p_ij'),
-                    out('supernet.png'))
-        save_figure(plot_alphas(state), out('alphas.png'))
-        save_figure(plot_betas(state), out('betas.png'))
-        written += ['supernet.png', 'alphas.png', 'betas.png']
-    else:
-        from densenas_mm.structures import DerivedArch
-        arch = DerivedArch.load(args.arch)
-        state = arch_state_from_arch(space, arch)
-        save_figure(plot_supernet(state, title=f'{osp.basename(args.arch)}:'
-                                  f' path {state.path}', show_probs=False),
-                    out('supernet.png'))
-        written.append('supernet.png')
-    if args.history:
-        history = read_history(args.history)
-        warmup = (args.warmup_epochs if args.warmup_epochs is not None else
-                  warmup_epochs(history))
-        save_figure(plot_curves(history, warmup), out('curves.png'))
-        written.append('curves.png')
-    print(f'derived path {state.path}; ops: '
-          + '; '.join(f'{n}: {h} {s}' for n, (h, s) in state.ops.items()))
-    for name in written:
-        print(f'wrote {out(name)}')
+    print(plot_arch(**vars(args)))
     return 0
 
 

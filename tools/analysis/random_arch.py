@@ -20,6 +20,8 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
+from densenas_mm.apis.random_arch import write_random_archs
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command line."""
@@ -38,60 +40,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='how many matched architectures to write')
     parser.add_argument('--allow-noisy-lut', action='store_true',
                         help='use a latency table marked noisy (warns)')
-    return parser.parse_args(argv)
-
-
-def out_paths(out: str, count: int):
-    """``out`` for one architecture, ``<stem>_<k>.yaml`` for several."""
-    if count == 1:
-        return [out]
-    stem = out[:-5] if out.endswith('.yaml') else out
-    return [f'{stem}_{k}.yaml' for k in range(count)]
+    args = parser.parse_args(argv)
+    if args.match and not args.lut:
+        raise SystemExit('--match needs --lut')
+    return args
 
 
 def main(argv=None) -> int:
     """Entry point."""
     args = parse_args(argv)
-    import torch
-
-    from densenas_mm.apis.random_arch import (build_search_mutator,
-                                              matched_random_archs,
-                                              random_arch)
-    from densenas_mm.structures import DerivedArch
-    mutator = build_search_mutator(args.config)
-    gen = torch.Generator().manual_seed(args.seed)
-    if args.match:
-        if not args.lut:
-            raise SystemExit('--match needs --lut')
-        from densenas_mm.models.estimators import ChainedLatencyEstimator
-        est = ChainedLatencyEstimator(
-            lut=args.lut,
-            metric='latency',
-            target_device=None,
-            allow_noisy_lut=args.allow_noisy_lut)
-        est.bind(mutator.space)
-        target = est.estimate(DerivedArch.load(args.match))['latency']
-        picked = matched_random_archs(mutator, est, target, gen, args.count,
-                                      args.samples, args.std)
-        for lat, arch in picked:
-            arch.meta.update(random_seed=args.seed, latency=round(lat, 4),
-                             matched_latency=round(target, 4),
-                             samples=args.samples)
-        print(f'{args.count} random arch(s), closest of {args.samples} by '
-              f'LUT latency to the target {target:.3f} ms: ' +
-              ', '.join(f'{lat:.3f} ms' for lat, _ in picked))
-        archs = [arch for _, arch in picked]
-    else:
-        archs = [random_arch(mutator, gen, args.std) for _ in
-                 range(args.count)]
-        for arch in archs:
-            arch.meta.update(random_seed=args.seed)
-    for arch, path in zip(archs, out_paths(args.out, args.count)):
-        arch.meta['note'] = ('random architecture (baseline), not a search '
-                             'result')
-        arch.dump(path)
-        print(f'path {arch.path}, net_config: {arch.to_net_config()}\n'
-              f'wrote {path}')
+    print(write_random_archs(**vars(args)))
     return 0
 
 

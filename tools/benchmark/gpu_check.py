@@ -17,7 +17,7 @@ import argparse
 from typing import List, Optional
 
 from densenas_mm.apis.cli import run_cli
-from densenas_mm.experiments.gpu_check import STAGES, run_gpu_check
+from densenas_mm.experiments.gpu_check import STAGES, gpu_check_status
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -43,13 +43,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    summary = run_gpu_check(
+    return gpu_check_status(
         args.out,
         dry_run=args.dry_run,
         stages=args.stages,
         batch_size=args.batch_size,
         ddp_steps=args.ddp_steps)
-    return 0 if all(r['passed'] for r in summary.values()) else 1
 
 
 if __name__ == '__main__':

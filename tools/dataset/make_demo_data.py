@@ -29,14 +29,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """Entry point."""
     args = parse_args(argv)
-    data = build_demo_data(
-        args.out,
-        seed=args.seed,
-        force=args.force,
-        progress=not args.no_progress)
-    state = 'built' if data.built else 'already complete'
-    counts = ', '.join(f'{k}={v}' for k, v in data.counts.items())
-    print(f'demo data {state}: {data.root} ({counts})')
+    print(
+        build_demo_data(
+            args.out,
+            seed=args.seed,
+            force=args.force,
+            progress=not args.no_progress).summary())
 
 
 if __name__ == '__main__':

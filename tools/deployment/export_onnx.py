@@ -16,10 +16,10 @@ Example:
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import sys
 from typing import Dict, List, Optional
 
-from densenas_mm.apis.cli import add_cfg_options, add_shape, input_shape
+from densenas_mm.apis.cli import add_cfg_options, add_shape, emit
+from densenas_mm.apis.export import export_and_check
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -49,30 +49,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> Optional[Dict[str, float]]:
-    """Entry point; returns the check result (None when skipped)."""
-    args = parse_args(argv)
-    from densenas_mm.apis.export import (check_onnx, export_onnx,
-                                         onnx_check_unavailable)
-    from densenas_mm.apis.model_io import build_classifier
-    model = build_classifier(args.config, args.checkpoint, args.cfg_options)
-    shape = input_shape(model, args.batch_size, args.shape)
-    export_onnx(model, args.out, shape, args.opset, args.dynamo)
-    print(f'exported {args.out} (input {shape}, dynamic batch)')
-    if args.no_check:
-        return None
-    reason = onnx_check_unavailable()
-    if reason:
-        print(f'SKIP check: {reason}', file=sys.stderr)
-        return None
-    result = check_onnx(model, args.out, shape)
-    tol = args.atol * max(1.0, result['max_abs_logit'])
-    ok = result['max_abs_diff'] <= tol
-    print(f'ONNX Runtime vs PyTorch: max |diff| {result["max_abs_diff"]:.3e}'
-          f' (tolerance {tol:.1e}), top-1 agreement '
-          f'{result["argmax_agree"]:.0%} -> {"OK" if ok else "MISMATCH"}')
-    if not ok:
-        raise SystemExit(1)
-    return result
+    """Entry point; returns the check result (None when skipped); exits 1
+    when ONNX Runtime and PyTorch disagree."""
+    output = export_and_check(**vars(parse_args(argv)))
+    emit(output, exit_on_error=True)
+    return output.result
 
 
 if __name__ == '__main__':

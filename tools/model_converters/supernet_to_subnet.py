@@ -23,6 +23,9 @@ import argparse
 import sys
 from typing import List, Optional
 
+from densenas_mm.apis.cli import run_cli
+from densenas_mm.apis.conversion import convert_and_report
+
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command line."""
@@ -43,22 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 refused)."""
     args = parse_args(argv)
-    from densenas_mm.apis.cli import run_cli
-    return run_cli(lambda: _convert(args))
-
-
-def _convert(args: argparse.Namespace) -> int:
-    from densenas_mm.apis.conversion import convert_checkpoint
-    report = convert_checkpoint(
-        args.search_ckpt, args.arch, args.out_ckpt, config=args.config)
-    print(report.summary())
-    if args.verbose:
-        for reason, keys in report.reinitialised.items():
-            print(f'{reason}:')
-            for key in keys:
-                print(f'  {key}')
-    print(f'wrote {args.out_ckpt}')
-    return 0
+    return run_cli(lambda: print(convert_and_report(**vars(args))))
 
 
 if __name__ == '__main__':

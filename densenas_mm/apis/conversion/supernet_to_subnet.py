@@ -63,14 +63,22 @@ class ConversionReport:
     reinitialised: Dict[str, List[str]] = field(default_factory=dict)
     unused: int = 0
 
-    def summary(self) -> str:
-        """Human-readable one-paragraph summary."""
+    def summary(self, verbose: bool = False) -> str:
+        """Human-readable one-paragraph summary.
+
+        Args:
+            verbose (bool): Also list every re-initialised key, by reason.
+        """
         lines = [
             f'inherited {len(self.inherited)} tensors from the supernet'
             f' ({self.unused} supernet tensors unused)'
         ]
         for reason, keys in self.reinitialised.items():
             lines.append(f're-initialised {len(keys)} tensors ({reason})')
+        if verbose:
+            for reason, keys in self.reinitialised.items():
+                lines.append(f'{reason}:')
+                lines += [f'  {key}' for key in keys]
         return '\n'.join(lines)
 
 
@@ -257,3 +265,25 @@ def convert_checkpoint(search_ckpt: str,
         time=time.strftime('%Y-%m-%d %H:%M:%S'))
     save_checkpoint_atomic(dict(state_dict=state, meta=meta), out_ckpt)
     return report
+
+
+def convert_and_report(search_ckpt: str,
+                       arch: Union[str, dict, DerivedArch],
+                       out_ckpt: str,
+                       config: Optional[str] = None,
+                       verbose: bool = False) -> str:
+    """:func:`convert_checkpoint` and its report as text
+    (``tools/model_converters/supernet_to_subnet.py``'s job).
+
+    Args:
+        search_ckpt (str): Checkpoint of the search run.
+        arch (str | dict | DerivedArch): The derived architecture.
+        out_ckpt (str): Subnet checkpoint to write.
+        config (str, optional): Subnet config the checkpoint is for.
+        verbose (bool): List every re-initialised key.
+
+    Returns:
+        str: The summary and the ``wrote`` line.
+    """
+    report = convert_checkpoint(search_ckpt, arch, out_ckpt, config=config)
+    return f'{report.summary(verbose)}\nwrote {out_ckpt}'
