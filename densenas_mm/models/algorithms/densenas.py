@@ -322,10 +322,11 @@ class DenseNAS(BaseAlgorithm):
         updated alpha/beta (the host copy the next steps sample from), the
         entropies and the logged values; stop (alpha/beta put back) on a
         bad loss or non-finite alpha/beta."""
-        params = list(self.mutator.arch_params.values())
-        flags = self.guards.flags(loss, 'arch', params)
+        # alpha/beta flattened once: the host copy and the finiteness check
+        flat = self.mutator.arch_flat()
+        flags = self.guards.flags(loss, 'arch', [flat])
         parts = [
-            self.mutator.arch_flat(),
+            flat,
             self.mutator.entropy_tensor(),
             _stack_values(log_vars)
         ]
