@@ -240,13 +240,18 @@ def format_summary(results: Sequence[NetResult],
 
 
 def plot_results(results: Sequence[NetResult], path: str) -> None:
+    """Write :func:`results_figure` as a PNG to ``path``."""
+    from densenas_mm.visualization import save_figure
+    save_figure(results_figure(results), path)
+
+
+def results_figure(results: Sequence[NetResult]):
     """LUT latency vs top-1 and measured latency vs top-1, searched vs
-    random (vs budget searches)."""
+    random (vs budget searches); the legend below the panels."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from densenas_mm.visualization import save_figure
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     styles = dict(
         random=dict(c='#7f7f7f', marker='o', label='random (matched LUT)'),
@@ -265,12 +270,15 @@ def plot_results(results: Sequence[NetResult], path: str) -> None:
         ax.set_xlabel(name)
         ax.set_ylabel('test top-1 (%)')
         ax.grid(alpha=0.3)
-        if ax.collections:
-            ax.legend(fontsize=8)
+    # one legend below both panels: inside an axes it can cover a point
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc='lower center', ncol=len(handles),
+                   fontsize=8, frameon=False)
     fig.suptitle('searched vs random architectures, same retraining recipe',
                  fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
 
 
 def measure_latencies(results: Sequence[NetResult], lut: str,

@@ -42,6 +42,9 @@ class ArchState:
         path (list[int]): Derived block path, node 0 to the terminal.
         ops (dict): Node on the path -> (head op, [stacking ops]) chosen.
         entropies (dict): Mean ``alpha_entropy`` / ``beta_entropy`` (nats).
+        one_hot (bool): A derived architecture alone (no search
+            distributions): p_ij is 1 on its path and 0 on every other
+            edge, including edges leaving nodes off the path.
     """
     graph: SpaceGraph
     op_probs: Dict[str, np.ndarray]
@@ -50,9 +53,15 @@ class ArchState:
     path: List[int]
     ops: Dict[int, Tuple[str, List[str]]] = field(default_factory=dict)
     entropies: Dict[str, float] = field(default_factory=dict)
+    one_hot: bool = False
 
     def edge_probs(self) -> Dict[Tuple[int, int], float]:
-        """p_ij of every edge (1.0 where the source has one target)."""
+        """p_ij of every edge (1.0 where the source has one target; for a
+        :attr:`one_hot` state 1.0 on the path and 0.0 elsewhere)."""
+        if self.one_hot:
+            on_path = set(self.path_edges())
+            return {(e.src, e.dst): float((e.src, e.dst) in on_path)
+                    for e in self.graph.edges}
         return edge_probs(self.graph, self.route_probs)
 
     def path_edges(self) -> List[Tuple[int, int]]:
@@ -204,7 +213,9 @@ def arch_state_from_arch(space: SearchSpace, arch: DerivedArch) -> ArchState:
                 logits = np.full(len(space.stack_ops), -big)
                 logits[list(space.stack_ops).index(name)] = big
                 params[layer_alias(block.node, k)] = logits
-    return arch_state(space, params, arch)
+    state = arch_state(space, params, arch)
+    state.one_hot = True
+    return state
 
 
 def graph_layout(graph: SpaceGraph) -> Dict[int, Tuple[float, float]]:

@@ -15,9 +15,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from densenas_mm.utils.io import atomic_path  # noqa: E402
 from .arch_data import ArchState, graph_layout  # noqa: E402
+from .label_layout import circle_box, place_labels  # noqa: E402
 
 PATH_COLOR = '#d62728'
 EDGE_COLOR = '#7f7f7f'
@@ -28,6 +30,20 @@ def short_op(name: str) -> str:
     if name.startswith('mbconv_'):
         return name[len('mbconv_'):].replace('_', '')
     return {'skip_connect': 'skip', 'basic_block': 'basic'}.get(name, name)
+
+
+def stack_text(ops: Sequence[str], per_line: int = 3) -> str:
+    """Stacking ops, runs of one op shortened (``basic x9``), at most
+    ``per_line`` groups per line."""
+    runs: List[List] = []
+    for op in ops:
+        if runs and runs[-1][0] == op:
+            runs[-1][1] += 1
+        else:
+            runs.append([op, 1])
+    groups = [short_op(op) + (f' x{n}' if n > 1 else '') for op, n in runs]
+    return '\n'.join(','.join(groups[i:i + per_line])
+                     for i in range(0, len(groups), per_line))
 
 
 def save_figure(fig: Figure, path: str, dpi: int = 110) -> np.ndarray:
@@ -49,6 +65,20 @@ def edge_widths(probs: Sequence[float], min_w: float = 0.6,
     return min_w + (max_w - min_w) * p
 
 
+#: Node marker area (points^2) of the supernet picture.
+NODE_SIZE = 900
+
+
+def _edge_rad(x0: float, y0: float, x1: float, y1: float) -> float:
+    """Curvature of an edge: edges within a column and long straight ones
+    bend, so they pass beside the nodes in between."""
+    if x0 == x1:
+        return -0.45
+    if abs(y1 - y0) < 1e-6 and x1 - x0 > 1:
+        return 0.25
+    return 0.0
+
+
 def plot_supernet(state: ArchState, title: Optional[str] = None,
                   show_probs: bool = True) -> Figure:
     """The dense supernet graph with the derived path highlighted.
@@ -56,6 +86,10 @@ def plot_supernet(state: ArchState, title: Optional[str] = None,
     Nodes are laid out by stage (columns) and labelled with width and
     resolution; edge widths grow with p_ij; the derived path is drawn in
     red, with each chosen block's head and stacking ops under its node.
+    Edge labels (p_ij, up to 80 edges) are placed along their edges where
+    no node, node text or other label covers them
+    (:func:`~densenas_mm.visualization.label_layout.place_labels`; derived
+    path first).
     """
     graph = state.graph
     pos = graph_layout(graph)
@@ -66,34 +100,56 @@ def plot_supernet(state: ArchState, title: Optional[str] = None,
     fig = plt.figure(figsize=(max(7.0, 1.9 * ncols), max(3.8,
                                                           1.7 * nrows + 1)))
     ax = fig.add_subplot(111)
+    ax.set_xlim(-0.6, ncols - 0.4)
+    ax.set_ylim(-nrows / 2 - 0.3, nrows / 2 + 0.8)
+    ax.axis('off')
     widths = dict(zip(probs, edge_widths(list(probs.values()))))
-    for (src, dst), p in sorted(probs.items(),
-                                key=lambda kv: kv[0] in on_path):
+    # derived path last, so it is drawn on top and labelled first
+    edges = sorted(probs, key=lambda e: e in on_path)
+    for src, dst in edges:
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         chosen = (src, dst) in on_path
-        rad = 0.0 if x0 != x1 else -0.45
-        if x0 != x1 and abs(y1 - y0) < 1e-6 and x1 - x0 > 1:
-            rad = 0.25
-        arrow = FancyArrowPatch(
+        ax.add_patch(FancyArrowPatch(
             (x0, y0), (x1, y1),
-            connectionstyle=f'arc3,rad={rad}',
+            connectionstyle=f'arc3,rad={_edge_rad(x0, y0, x1, y1)}',
             arrowstyle='-|>', mutation_scale=10,
             lw=widths[(src, dst)],
             color=PATH_COLOR if chosen else EDGE_COLOR,
-            alpha=0.95 if chosen else 0.35 + 0.5 * p,
-            shrinkA=17, shrinkB=17, zorder=3 if chosen else 2)
-        ax.add_patch(arrow)
-        if show_probs and len(probs) <= 80:
-            mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-            if rad:
-                mx += rad * 0.5 * (y1 - y0) if x0 == x1 else 0
-                my += -rad * 0.5 * (x1 - x0) if x0 != x1 else 0
-            ax.text(mx, my, f'{p:.2f}', fontsize=6.5, ha='center',
+            alpha=0.95 if chosen else 0.35 + 0.5 * probs[(src, dst)],
+            shrinkA=17, shrinkB=17, zorder=3 if chosen else 2))
+    taken = _draw_nodes(ax, state, pos)
+    for col in range(int(ncols)):
+        nodes = [n for n, (x, _) in pos.items() if x == col]
+        res = graph.resolutions[nodes[0]]
+        taken.append(ax.text(
+            col, nrows / 2 + 0.15, f'stage {graph.stages[nodes[0]]}\n'
+            f'{res}x{res}', ha='center', va='bottom', fontsize=8,
+            color='#333333').get_window_extent(fig.canvas.get_renderer()))
+    if show_probs and len(probs) <= 80:
+        labelled = edges[::-1]
+        labels = [
+            ax.text(0, 0, f'{probs[e]:.2f}', fontsize=6.5, ha='center',
                     va='center', zorder=4,
-                    color=PATH_COLOR if chosen else '#444444',
+                    color=PATH_COLOR if e in on_path else '#444444',
                     bbox=dict(boxstyle='round,pad=0.1', fc='white',
-                              ec='none', alpha=0.8))
+                              ec='none', alpha=0.8)) for e in labelled
+        ]
+        place_labels(ax, labels,
+                     [(pos[s], pos[d], _edge_rad(*pos[s], *pos[d]))
+                      for s, d in labelled], taken)
+    ax.set_title(title or 'DenseNAS supernet: derived path (red), '
+                 'edge width = p_ij', fontsize=10)
+    return fig
+
+
+def _draw_nodes(ax, state: ArchState, pos: Dict) -> List:
+    """Node circles, their labels and the chosen ops under path nodes;
+    returns the pixel boxes they cover (for the edge labels to avoid)."""
+    graph = state.graph
+    renderer = ax.figure.canvas.get_renderer()
+    radius = np.sqrt(NODE_SIZE) / 2 * ax.figure.dpi / 72
     path_nodes = set(state.path)
+    taken = []
     for n, (x, y) in pos.items():
         chosen = n in path_nodes
         if n == 0:
@@ -102,31 +158,23 @@ def plot_supernet(state: ArchState, title: Optional[str] = None,
             label = f'1x1\n{graph.widths[n]}ch'
         else:
             label = f'{n}\n{graph.widths[n]}ch'
-        ax.scatter([x], [y], s=900, zorder=5,
+        ax.scatter([x], [y], s=NODE_SIZE, zorder=5,
                    c='#ffe0e0' if chosen else 'white',
                    edgecolors=PATH_COLOR if chosen else '#555555',
                    linewidths=2.0 if chosen else 1.0)
         ax.text(x, y, label, ha='center', va='center', fontsize=7, zorder=6)
+        taken.append(circle_box(ax, (x, y), radius))
         if n in state.ops:
             head, stack = state.ops[n]
-            ops = short_op(head) + (
-                '\n+' + ','.join(short_op(s) for s in stack) if stack else '')
-            ax.text(x, y - 0.27, ops, ha='center', va='top', fontsize=7,
-                    color=PATH_COLOR, zorder=6, fontweight='bold',
-                    bbox=dict(boxstyle='round,pad=0.15', fc='white',
-                              ec='none', alpha=0.85))
-    for col in range(int(ncols)):
-        nodes = [n for n, (x, _) in pos.items() if x == col]
-        res = graph.resolutions[nodes[0]]
-        ax.text(col, nrows / 2 + 0.15, f'stage {graph.stages[nodes[0]]}\n'
-                f'{res}x{res}', ha='center', va='bottom', fontsize=8,
-                color='#333333')
-    ax.set_xlim(-0.6, ncols - 0.4)
-    ax.set_ylim(-nrows / 2 - 0.3, nrows / 2 + 0.8)
-    ax.axis('off')
-    ax.set_title(title or 'DenseNAS supernet: derived path (red), '
-                 'edge width = p_ij', fontsize=10)
-    return fig
+            ops = short_op(head) + ('\n+' + stack_text(stack)
+                                    if stack else '')
+            text = ax.text(x, y - 0.27, ops, ha='center', va='top',
+                           fontsize=7, color=PATH_COLOR, zorder=6,
+                           fontweight='bold',
+                           bbox=dict(boxstyle='round,pad=0.15', fc='white',
+                                     ec='none', alpha=0.85))
+            taken.append(text.get_window_extent(renderer))
+    return taken
 
 
 def _heatmap(ax, rows: List[str], state: ArchState, cols: List[str],
@@ -229,6 +277,7 @@ def plot_curves(history: List[Dict[str, float]],
             ax.axvline(warmup_epochs + 0.5, color='grey', ls='--', lw=0.8)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel('epoch', fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
         if any(not ln.get_label().startswith('_') for ln in ax.lines):
             ax.legend(fontsize=7)
