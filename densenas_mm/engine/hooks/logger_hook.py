@@ -5,8 +5,9 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.visualization import LocalVisBackend
@@ -18,22 +19,6 @@ from .records import latest_record
 #: epoch rows; mmengine's ``scalars.json`` keeps the weight steps and the
 #: validations only.
 SEARCH_SCALARS = 'search_scalars.json'
-
-
-class _Window:
-    """Sums of the architecture steps since the last log line."""
-
-    def __init__(self) -> None:
-        self.sums: Dict[str, float] = {}
-        self.count = 0
-
-    def add(self, outputs: Dict[str, Any]) -> None:
-        for key, value in outputs.items():
-            self.sums[key] = self.sums.get(key, 0.0) + float(value)
-        self.count += 1
-
-    def means(self) -> Dict[str, float]:
-        return {k: v / self.count for k, v in self.sums.items()}
 
 
 @HOOKS.register_module()
@@ -90,7 +75,11 @@ class DenseNASLoggerHook(Hook):
         self.interval = interval
         self.weight_wrapper = weight_wrapper
         self.arch_wrapper = arch_wrapper
-        self._window = _Window()
+        # the architecture steps since the last log line: their values go
+        # to the message hub's history buffers (``arch/<key>``, as mmengine
+        # keeps ``train/<key>``); a line logs the means over this window
+        self._keys: List[str] = []
+        self._count = 0
         self.path: Optional[str] = None
 
     def _lr(self, runner, wrapper: str) -> Optional[float]:
@@ -115,20 +104,30 @@ class DenseNASLoggerHook(Hook):
                         outputs=None) -> None:
         """Log the architecture steps every ``interval`` steps."""
         loop = runner.train_loop
-        self._window.add(outputs or {})
-        done, total = loop.arch_steps_done, loop.arch_steps_per_epoch
-        if self._window.count < self.interval and done < total:
-            return
-        window, self._window = self._window, _Window()
         hub = runner.message_hub
-        row: Dict[str, Any] = window.means()
+        for key, value in (outputs or {}).items():
+            if isinstance(value, torch.Tensor):
+                value = value.detach()
+            hub.update_scalar(f'arch/{key}', value)
+            if key not in self._keys:
+                self._keys.append(key)
+        self._count += 1
+        done, total = loop.arch_steps_done, loop.arch_steps_per_epoch
+        if self._count < self.interval and done < total:
+            return
+        count, keys = self._count, self._keys
+        self._count, self._keys = 0, []
+        row: Dict[str, Any] = {
+            key: float(hub.log_scalars[f'arch/{key}'].mean(count))
+            for key in keys
+        }
         lr = self._lr(runner, self.arch_wrapper)
         if lr is not None:
             row['lr'] = lr
         for key in ('time', 'data_time'):
             buf = hub.log_scalars.get(f'arch/{key}')
             if buf is not None:
-                row[key] = float(buf.mean(window.count))
+                row[key] = float(buf.mean(count))
         epoch, step = runner.epoch + 1, loop.arch_iter
         parts = [f'Epoch(arch) [{epoch}][{str(done).rjust(len(str(total)))}'
                  f'/{total}]']
