@@ -13,7 +13,7 @@ import warnings
 import torch
 import torch.nn as nn
 
-from .schema import BACKENDS
+from .schema import BACKENDS, LatencyTableError, table_backend
 
 ORT_BACKEND = 'onnxruntime-cpu'
 
@@ -85,3 +85,21 @@ def on_backend(module: nn.Module, example: torch.Tensor,
     if backend == ORT_BACKEND:
         return OrtModule(module, example)
     return module
+
+
+def timing_backend(metadata: dict, source: str, backend: str = None) -> str:
+    """The backend to time with for a table: its own, or ``backend`` if
+    that is the same.
+
+    Raises:
+        LatencyTableError: When ``backend`` differs from the table's (its
+            entries would describe another runtime than the one timed).
+    """
+    mine = table_backend(metadata)
+    if backend is None or backend == mine:
+        return mine
+    raise LatencyTableError(
+        f'latency table {source} was timed with backend {mine!r}, not '
+        f'{backend!r}: its entries describe that runtime. Build a table '
+        f'with tools/build_latency_lut.py --backend {backend} to time '
+        f'{backend!r}, or time with --backend {mine}')
