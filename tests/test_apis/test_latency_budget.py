@@ -64,3 +64,19 @@ def test_uncalibrated_budget_says_table_milliseconds(tmp_path):
     assert report['calibrated'] is False and report['measured'] is None
     assert budget_line(report).endswith(
         'ms predicted (uncalibrated table: table milliseconds)')
+
+
+def test_demo_summary_and_search_quality_print_the_budget(tmp_path):
+    from densenas_mm.experiments.demo_summary import write_summary
+    from densenas_mm.experiments.search_quality import budget_text
+    (tmp_path / 'search').mkdir()
+    (tmp_path / 'search' / 'budget.json').write_text(json.dumps(dict(
+        target=4.0, predicted=3.95, measured=4.1, calibrated=True,
+        net_config='x')))
+    text = write_summary(str(tmp_path))
+    assert ('budget 4: derived 3.950 ms predicted, 4.100 ms measured '
+            '(+2.5 % of the budget) (calibrated table)') in text
+    line = budget_text([dict(target=4.0, achieved=3.9, rel_error=-0.025,
+                             measured=4.2, achieved_best=None)])
+    assert line == ('budget 4: derived 3.90 ms predicted (-2.5 %), 4.20 ms '
+                    'measured (+5.0 %) at the end of the search\n')
