@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 import densenas_mm  # noqa: F401
 from densenas_mm.apis import latency_calibration as job
@@ -151,3 +152,20 @@ def test_onnxruntime_backend_builds_and_times(one_cpu_thread):
     with pytest.raises(ValueError, match='float32 contiguous inputs'):
         build_latency_table(space, batch_size=2, backend='onnxruntime-cpu',
                             dtype='float64', progress=False)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_real_cuda_table_calibrates_with_cuda_events(tmp_path):
+    space = load_preset('densenas_demo_32')
+    out = str(tmp_path / 'gpu.json')
+    table, _ = build_latency_table(space, 'cuda', out=out, batch_size=32,
+                                   progress=False, rounds=2)
+    meta = LatencyTable.load(out).metadata
+    assert meta['gpu_name'] == torch.cuda.get_device_name()
+    assert meta['clock'] == 'cuda' and 'cudnn_benchmark' in meta
+    result = job.calibrate_table(CONFIG, out, nets=4, device='cuda',
+                                 terms=('scale', ), rounds=2)
+    cal = LatencyTable.load(out).calibration
+    assert cal.scale > 0 and cal.fit['device'] == meta['gpu_name']
+    assert result.result.fit['nets'] == 4
