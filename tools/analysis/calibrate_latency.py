@@ -23,7 +23,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
-from densenas_mm.apis.cli import add_round_args, emit, round_settings
+from densenas_mm.apis.cli import add_net_timing_args, emit, round_settings
 from densenas_mm.apis.latency_calibration import calibrate_table
 
 
@@ -38,28 +38,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--seed', type=int, default=0, help='seed of the random nets')
     parser.add_argument(
         '--out', help='calibrated table (default: overwrite --lut)')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument(
-        '--backend',
-        choices=['torch', 'onnxruntime-cpu'],
-        help="timing backend (default and only accepted: the table's)")
     parser.add_argument(
         '--terms',
         nargs='+',
         default=['scale', 'per_op', 'constant'],
         choices=['scale', 'per_op', 'constant'],
         help='model terms to fit (scale always)')
-    parser.add_argument(
-        '--draws',
-        type=int,
-        help='random nets drawn to pick the spread from (default 20 x nets)')
-    add_round_args(parser, rounds=7, max_seconds=0.1)
-    parser.add_argument(
-        '--clock',
-        choices=['auto', 'cuda', 'thread', 'wall'],
-        help="default: the table's clock")
-    parser.add_argument(
-        '--threads', type=int, help="torch CPU threads (default the table's)")
+    add_net_timing_args(parser)
     args = parser.parse_args(argv)
     vars(args).update(round_settings(args))
     return args

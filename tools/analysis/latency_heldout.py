@@ -19,7 +19,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
-from densenas_mm.apis.cli import add_round_args, emit, round_settings
+from densenas_mm.apis.cli import add_net_timing_args, emit, round_settings
 from densenas_mm.apis.latency_calibration import heldout_accuracy
 
 
@@ -38,22 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         'never picked)')
     parser.add_argument(
         '--archs', nargs='*', default=[], help='further nets (YAML files)')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument(
-        '--backend',
-        choices=['torch', 'onnxruntime-cpu'],
-        help="timing backend (default and only accepted: the table's)")
-    parser.add_argument(
-        '--draws',
-        type=int,
-        help='random nets drawn to pick the spread from (default 20 x nets)')
-    add_round_args(parser, rounds=7, max_seconds=0.1)
-    parser.add_argument(
-        '--clock',
-        choices=['auto', 'cuda', 'thread', 'wall'],
-        help="default: the table's clock")
-    parser.add_argument(
-        '--threads', type=int, help="torch CPU threads (default the table's)")
+    add_net_timing_args(parser)
     parser.add_argument('--json', help='write the report here')
     args = parser.parse_args(argv)
     vars(args).update(round_settings(args))
