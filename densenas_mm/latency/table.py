@@ -4,24 +4,22 @@ Layout (see ``docs/latency.md``)::
 
     {"schema": "densenas_mm.latency_table", "version": 3, "complete": true,
      "metadata": {"device": ..., "batch_size": 32, "dtype": "float32",
-                  "memory_format": "contiguous", "unit": "ms",
-                  "clock": "thread", "statistic": "min_of_minima",
+                  "memory_format": "contiguous", "unit": "ms", ...,
                   "quality": {"status": "ok", "reason": ..., ...}, ...},
      "entries": {"mbconv_k3_t6|c16-24|s2|r112x112|b32|float32|contiguous":
                      {"op": ..., "kernel": 3, "expansion": 6, "c_in": 16,
                       "c_out": 24, "stride": 2, "h": 112, "w": 112,
-                      "batch_size": 32, "dtype": ..., "memory_format": ...,
-                      "latency": 1.23, "count": 40,
-                      "rounds": [1.22, 1.23, ...], "round_minima": [...],
+                      "batch_size": 32, ..., "latency": 1.23, "count": 40,
+                      "rounds": [1.22, ...], "round_minima": [...],
                       "rel_err": 0.01, "noisy": false}, ...},
      "calibration": null | {"scale": 1.15, "per_op": 0.02, ...}}
 
-Loading validates every entry against its key (version 1 files are read
-too). Lookups are made with the table's own setting (batch size, dtype,
+Loading validates every entry against its key (versions 1-2 read too).
+Lookups are made with the table's own setting (batch size, dtype,
 memory format), so a table from another setting still serves, with a clear
 warning (:meth:`check_target`; for a GPU table also when the run's cuDNN /
-TF32 flags differ from those it was timed with). :meth:`check_quality`
-refuses a table marked noisy unless allowed. A version 3 table may carry a
+TF32 flags differ). :meth:`check_quality` refuses a table marked noisy
+unless allowed. A version 3 table may carry a whole-net
 :class:`~.calibration.Calibration` (``latency(sig, calibrated=True)``).
 """
 import copy
