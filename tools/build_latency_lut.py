@@ -108,6 +108,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='measure in channels-last memory format')
     parser.add_argument(
+        '--backend',
+        default='torch',
+        choices=['torch', 'onnxruntime-cpu'],
+        help='timing backend: PyTorch eager (default) or ONNX Runtime\'s '
+        'CPU execution provider (recorded in the table)')
+    parser.add_argument(
         '--threads',
         type=int,
         help='torch CPU threads (default: torch default)')
@@ -132,7 +138,7 @@ def build_settings(args: argparse.Namespace) -> Dict[str, Any]:
     from densenas_mm.latency import BuildOptions, RoundSettings, TableSetting
     return dict(
         setting=TableSetting(args.device, args.batch_size, args.dtype,
-                             args.channels_last),
+                             args.channels_last, args.backend),
         timing=RoundSettings(
             **round_settings(args),
             clock=args.clock,

@@ -163,6 +163,28 @@ def add_round_args(parser: argparse.ArgumentParser,
         f'{extra_rounds})')
 
 
+def add_net_timing_args(parser: argparse.ArgumentParser) -> None:
+    """The options of the tools that time random whole nets of a space
+    like a table (calibration, held-out check): device, backend, draws,
+    the interleaved rounds, clock and threads."""
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--backend',
+        choices=['torch', 'onnxruntime-cpu'],
+        help="timing backend (default and only accepted: the table's)")
+    parser.add_argument(
+        '--draws',
+        type=int,
+        help='random nets drawn to pick the spread from (default 20 x nets)')
+    add_round_args(parser, rounds=7, max_seconds=0.1)
+    parser.add_argument(
+        '--clock',
+        choices=['auto', 'cuda', 'thread', 'wall'],
+        help="default: the table's clock")
+    parser.add_argument(
+        '--threads', type=int, help="torch CPU threads (default the table's)")
+
+
 def round_settings(args: argparse.Namespace) -> Dict[str, Any]:
     """The keyword arguments of :func:`add_round_args`' options."""
     return dict(

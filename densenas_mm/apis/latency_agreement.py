@@ -19,6 +19,7 @@ import torch
 from densenas_mm.latency import (LatencyTable, arch_parts, make_input, prepare,
                                  resolve_clock)
 from densenas_mm.latency.measure import check_device
+from densenas_mm.latency.ort_backend import on_backend, timing_backend
 from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.rounds import RoundStats
 from .latency_audit import audit_net, measure_like_table
@@ -77,6 +78,67 @@ def path_sum(table: LatencyTable,
     return total
 
 
+def net_ops(arch: DerivedArch) -> int:
+    """The ops a net runs (skipped layers are not ops)."""
+    return sum(not s.is_skip for _, sigs in arch_parts(arch) for s in sigs)
+
+
+def predicted_latency(table: LatencyTable,
+                      arch: DerivedArch,
+                      calibrated: bool = True) -> float:
+    """The table's latency of a whole net: its LUT sum, calibrated
+    (:meth:`~densenas_mm.latency.calibration.Calibration.net_cost`) when
+    ``calibrated`` and the table has a calibration."""
+    lut = path_sum(table, arch)
+    if not calibrated or table.calibration is None:
+        return lut
+    return table.calibration.net_cost(lut, net_ops(arch))
+
+
+def measure_nets(table: LatencyTable,
+                 archs: Sequence[DerivedArch],
+                 device: str = 'cpu',
+                 backend: Optional[str] = None,
+                 **timing: Any) -> List[RoundStats]:
+    """Whole-net latency of ``archs``, timed the way ``table`` was.
+
+    Every net (the audit's net: stem, blocks, terminal, classifier) is
+    timed at the table's batch size, dtype and memory format in interleaved
+    rounds (round 1 of every net, then round 2, ...) with the table's
+    clock, allocator setting, dropping of interrupted calls and statistic
+    (:func:`.latency_audit.measure_like_table`), nets whose rounds disagree
+    getting extra rounds, on the table's timing backend.
+
+    Args:
+        table (LatencyTable): The table (needs every op of every net).
+        archs (Sequence[DerivedArch]): The nets.
+        device (str): Where to measure.
+        backend (str, optional): Must be the table's backend (default).
+        **timing: Arguments of :func:`.latency_audit.measure_like_table`.
+
+    Returns:
+        list[RoundStats]: One per net, in order.
+
+    Raises:
+        LatencyTableError: If the table lacks an op of a net, or was timed
+            with another backend.
+    """
+    device = check_device(device)
+    backend = timing_backend(table.metadata, table.source, backend)
+    items = {}
+    for i, arch in enumerate(archs):
+        net, parts = audit_net(arch, table.batch_size, table.dtype,
+                               table.memory_format)
+        table.require([s for _, sigs in parts for s in sigs],
+                      f'net {i} ({arch.to_net_config()})')
+        stem = parts[0][1][0]
+        x = make_input(stem, device)
+        items[i] = (on_backend(prepare(net, stem, device), x, backend), x)
+    torch.manual_seed(0)
+    result = measure_like_table(table, items, device, **timing)
+    return [result.stats[i] for i in items]
+
+
 def compare_tables(a: LatencyTable,
                    b: LatencyTable,
                    archs: Sequence[DerivedArch] = (),
@@ -125,21 +187,20 @@ def compare_tables(a: LatencyTable,
 def rank_agreement(table: LatencyTable,
                    archs: Sequence[DerivedArch],
                    device: str = 'cpu',
+                   calibrated: bool = True,
                    **timing: Any) -> Dict[str, Any]:
     """LUT-predicted vs measured whole-net latency of ``archs``.
 
-    Every net (the audit's net: stem, blocks, terminal, classifier) is
-    timed at the table's batch size, dtype and memory format in interleaved
-    rounds (round 1 of every net, then round 2, ...) the way the table was
-    measured (:func:`.latency_audit.measure_like_table`: its clock,
-    allocator setting, dropping of interrupted calls and statistic), nets
-    whose rounds disagree getting extra rounds; so prediction and
-    measurement are the same kind of number.
+    Every net is timed the way the table was measured
+    (:func:`measure_nets`), so prediction and measurement are the same kind
+    of number.
 
     Args:
         table (LatencyTable): The table (needs every op of every net).
         archs (Sequence[DerivedArch]): At least 2 nets.
         device (str): Where to measure.
+        calibrated (bool): Predict with the table's calibration where it
+            has one (:func:`predicted_latency`).
         **timing: Arguments of :func:`.latency_audit.measure_like_table`
             (``rounds``, ``min_repeats``, ``clock``, ...).
 
@@ -157,21 +218,10 @@ def rank_agreement(table: LatencyTable,
     from scipy.stats import kendalltau, spearmanr
     if len(archs) < 2:
         raise ValueError(f'rank agreement needs >= 2 nets, got {len(archs)}')
-    device = check_device(device)
-    items, predicted = {}, []
-    for i, arch in enumerate(archs):
-        net, parts = audit_net(arch, table.batch_size, table.dtype,
-                               table.memory_format)
-        table.require([s for _, sigs in parts for s in sigs],
-                      f'random net {i} ({arch.to_net_config()})')
-        stem = parts[0][1][0]
-        items[i] = (prepare(net, stem, device), make_input(stem, device))
-        predicted.append(path_sum(table, arch))
+    predicted = [predicted_latency(table, arch, calibrated) for arch in archs]
     load_before = os.getloadavg()
-    torch.manual_seed(0)
-    result = measure_like_table(table, items, device, **timing)
+    stats = measure_nets(table, archs, device, **timing)
     load_after = os.getloadavg()
-    stats: List[RoundStats] = [result.stats[i] for i in items]
     measured = [s.value for s in stats]
     tau = kendalltau(predicted, measured)
     rho = spearmanr(predicted, measured)
@@ -179,6 +229,7 @@ def rank_agreement(table: LatencyTable,
         date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
         table=table.source,
         device=table.device,
+        calibrated=bool(calibrated and table.calibration is not None),
         batch_size=table.batch_size,
         clock=resolve_clock(
             timing.get('clock') or table.metadata.get('clock', 'auto'),

@@ -20,6 +20,7 @@ from densenas_mm.latency import (LatencyTable, arch_parts, make_input, prepare,
                                  resolve_clock, time_modules)
 from densenas_mm.latency.measure import (check_device, device_name,
                                          match_allocator)
+from densenas_mm.latency.ort_backend import on_backend, timing_backend
 from densenas_mm.latency.signature import OpSignature
 from densenas_mm.models.backbones import DenseNASNet
 from densenas_mm.search_space import CLASSIFIER, build_op
@@ -164,6 +165,8 @@ def audit_arch(arch: DerivedArch,
                table: LatencyTable,
                device: str = 'cpu',
                batch_size: Optional[int] = None,
+               calibrated: bool = True,
+               backend: Optional[str] = None,
                **timing: Any) -> List[AuditRow]:
     """Predict with ``table`` and measure on ``device``.
 
@@ -178,6 +181,11 @@ def audit_arch(arch: DerivedArch,
         batch_size (int, optional): Batch size to measure at; defaults to the
             table's (a different one warns: the prediction is for the
             table's).
+        calibrated (bool): Predict with the table's calibration where it
+            has one (each op ``scale * entry + per_op``, the per-net
+            ``constant`` on the stem row).
+        backend (str, optional): Timing backend; must be the table's
+            (default).
         **timing: Arguments of :func:`measure_like_table` (``rounds``,
             ``min_repeats``, ``clock``, ...).
 
@@ -186,9 +194,11 @@ def audit_arch(arch: DerivedArch,
         ``whole net``.
 
     Raises:
-        LatencyTableError: If the table lacks an op of the net.
+        LatencyTableError: If the table lacks an op of the net, or was timed
+            with another backend.
     """
     device = check_device(device)
+    backend = timing_backend(table.metadata, table.source, backend)
     batch_size = batch_size or table.batch_size
     table.check_target(device_name(device), batch_size)
     net, parts = audit_net(arch, table.batch_size, table.dtype,
@@ -200,17 +210,23 @@ def audit_arch(arch: DerivedArch,
     for (name, sigs), module in zip(parts, net.children()):
         first = sigs[0].with_setting(batch_size, table.dtype,
                                      table.memory_format)
-        items[name] = (prepare(module, first,
-                               device), make_input(first, device))
+        x = make_input(first, device)
+        items[name] = (on_backend(prepare(module, first, device), x,
+                                  backend), x)
     stem = first_sig(parts, batch_size, table)
-    items['whole net'] = (prepare(net, stem, device), make_input(stem, device))
+    x = make_input(stem, device)
+    items['whole net'] = (on_backend(prepare(net, stem, device), x,
+                                     backend), x)
     result = measure_like_table(table, items, device, **timing)
     rows = []
-    for name, sigs in parts:
+    extra = table.net_constant(calibrated)
+    for k, (name, sigs) in enumerate(parts):
         stats = result.stats[name]
         rows.append(
-            AuditRow(name, sum(table.latency(s) for s in sigs), stats.value,
-                     stats.rel_err, list(stats.per_round)))
+            AuditRow(name,
+                     sum(table.latency(s, calibrated)
+                         for s in sigs) + (extra if k == 0 else 0.0),
+                     stats.value, stats.rel_err, list(stats.per_round)))
     rows.append(
         AuditRow('sum of parts', sum(r.predicted for r in rows),
                  sum(r.measured for r in rows)))

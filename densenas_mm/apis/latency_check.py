@@ -164,7 +164,9 @@ def check_latency(lut: str,
     lines = [
         f'table: {lut} ({table.device}, batch {table.batch_size}, '
         f'{table.metadata.get("clock", "unknown")} clock); noise verdict '
-        f'{quality.status}: {quality.reason}'
+        f'{quality.status}: {quality.reason}',
+        'calibration: ' + (table.calibration.describe()
+                           if table.calibration else 'none (raw per-op sums)')
     ]
     if compare:
         report = compare_tables(

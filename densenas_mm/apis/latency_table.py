@@ -101,8 +101,9 @@ def build_table(config: str,
     except RuntimeError as err:
         return ToolOutput(2, err=f'skipped: {err}')
     space = search_space_from_cfg(config)
-    out = out or table_path(space.name, setting.device, setting.batch_size,
-                            threads, setting.dtype, setting.channels_last)
+    out = out or table_path(
+        space.name, setting.device, setting.batch_size, threads,
+        setting.dtype, setting.channels_last, backend=setting.backend)
     if print_path:
         return ToolOutput(0, out)
     start = time.perf_counter()

@@ -360,9 +360,17 @@ def run_train(config: str, **options: Any) -> None:
         **options: The keyword arguments of :func:`merge_train_options`
             (``work_dir``, ``resume``, ``amp``, ``no_validate``,
             ``auto_scale_lr``, ``cfg_options``, ``launcher``).
+
+    A search with a latency budget (``LatencyLoss(target=T)``) ends with
+    the log line ``budget T: derived X ms predicted, Y ms measured`` and
+    ``budget.json`` in the work dir (:mod:`.latency_budget`).
     """
+    from .latency_budget import report_budget
     cfg = merge_train_options(Config.fromfile(config), config, **options)
-    _runner(cfg, cfg.launcher, training=True).train()
+    runner = _runner(cfg, cfg.launcher, training=True)
+    runner.train()
+    # a search for a latency budget: its derived net predicted and measured
+    report_budget(runner)
 
 
 def run_test(config: str,

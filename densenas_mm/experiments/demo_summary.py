@@ -11,6 +11,9 @@ Reads what the demo steps wrote under the work dir:
 - ``<name>_flops.json``: params and MACs of ``tools/analysis/get_flops.py``;
 - ``search/vis/history.json``: the search's epoch records (entropies,
   paths, expected and derived latency, supernet validation accuracy);
+- ``search/budget.json``: a search for a latency budget
+  (``LatencyLoss(target=T)``): its derived net predicted and measured
+  (:mod:`densenas_mm.apis.latency_budget`);
 - ``dataset.txt``: which data the demo used; ``lut_noise.txt``: present
   when the latency table stayed noisy and was used anyway; ``timing.json``:
   seconds per step.
@@ -21,6 +24,7 @@ import os.path as osp
 import re
 from typing import Dict, List, Optional
 
+from densenas_mm.apis.latency_budget import BUDGET_FILE, budget_line
 from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from .search_quality import rank_summary
@@ -120,6 +124,9 @@ def collect(work_dir: str) -> Dict:
                                   'history.json'))
     if history:
         summary['search'] = search_facts(history)
+    budget = _load_json(osp.join(work_dir, 'search', BUDGET_FILE))
+    if budget:
+        summary['budget'] = budget
     timing = _load_json(osp.join(work_dir, 'timing.json'))
     if timing:
         summary['timing_s'] = timing
@@ -183,6 +190,8 @@ def format_table(summary: Dict) -> str:
             f'derived path changed {changes} times; final '
             f'{search["paths"][-1] if search["paths"] else "-"}'
         ]
+    if summary.get('budget'):
+        lines += ['', budget_line(summary['budget'])]
     timing = summary.get('timing_s')
     if timing:
         lines.append('')

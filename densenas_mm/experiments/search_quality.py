@@ -329,11 +329,17 @@ def retrain_options(subnet_options: Sequence[str] = (),
 
 
 def budget_text(budgets: Sequence[Dict[str, Any]]) -> str:
-    """One line per budget search: where its derived latency lands."""
+    """One line per budget search: where its derived latency lands,
+    predicted (the table's, calibrated when it is) and, with ``measure``,
+    measured end to end."""
     text = ''
     for b in budgets:
-        text += (f"budget {b['target']:g} ms -> derived at the end "
-                 f"{b['achieved']:.2f} ms ({100 * b['rel_error']:+.1f} %)")
+        text += (f"budget {b['target']:g}: derived {b['achieved']:.2f} ms "
+                 f"predicted ({100 * b['rel_error']:+.1f} %)")
+        if b.get('measured') is not None:
+            text += (f", {b['measured']:.2f} ms measured "
+                     f"({100 * (b['measured'] / b['target'] - 1):+.1f} %)")
+        text += ' at the end of the search'
         if b['achieved_best'] is not None:
             text += (f"; best.yaml {b['achieved_best']:.2f} ms "
                      f"({100 * (b['achieved_best'] / b['target'] - 1):+.1f}"
@@ -482,6 +488,7 @@ def compare(lut: str,
     summary['budgets'] = [
         dict(target=r.target, achieved=r.lut_latency,
              rel_error=r.lut_latency / r.target - 1,
+             measured=r.measured_latency,
              achieved_best=r.best_latency) for r in budgets
     ]
     text = format_summary(results, summary) + budget_text(summary['budgets'])

@@ -50,9 +50,11 @@ from .measure import (check_device, environment, resolve_clock, time_modules,
                       timestamp)
 from .modules import build_module, make_input, prepare
 from .needs import space_ops
+from .ort_backend import check_backend, on_backend
 from .quality import assess_entries
 from .signature import OpSignature
-from .schema import CALLS_KEY, CUDA_FLAGS, LatencyTableError
+from .schema import (BACKEND_KEY, CALLS_KEY, CUDA_FLAGS, GPU_NAME_KEY,
+                     LatencyTableError, table_backend)
 from .table import LatencyTable, LatencyTableWarning
 
 # Metadata that must agree for measured entries to be reused.
@@ -60,7 +62,7 @@ IDENTITY_KEYS = ('device', 'device_type', 'torch', 'cuda', 'cudnn',
                  'num_threads', 'batch_size', 'dtype', 'memory_format', 'unit',
                  'allocator', 'clock', 'drop_preempted', 'statistic', 'warmup',
                  'min_repeats', 'max_repeats', 'max_seconds',
-                 CALLS_KEY) + tuple(CUDA_FLAGS)
+                 CALLS_KEY, BACKEND_KEY, GPU_NAME_KEY) + tuple(CUDA_FLAGS)
 
 # (sigs, device, act, rounds, **timing) -> {key: [TimingResult (ms) of
 # round 1, ...]}
@@ -96,8 +98,11 @@ class BuildReport:
     quality: Dict[str, Any] = field(default_factory=dict)
 
 
-def measure_signatures(sigs: Sequence[OpSignature], device: str, act: str,
+def measure_signatures(sigs: Sequence[OpSignature],
+                       device: str,
+                       act: str,
                        rounds: int,
+                       backend: str = 'torch',
                        **timing: Any) -> Dict[str, List[TimingResult]]:
     """Build the modules of ``sigs`` and time them in interleaved rounds.
 
@@ -106,6 +111,8 @@ def measure_signatures(sigs: Sequence[OpSignature], device: str, act: str,
         device (str): Where.
         act (str): Activation of the space.
         rounds (int): Rounds.
+        backend (str): ``'torch'`` or ``'onnxruntime-cpu'``
+            (:func:`~.ort_backend.on_backend`).
         **timing: ``warmup``, ``min_repeats``, ``max_repeats``,
             ``max_seconds``, ``clock`` of each round.
 
@@ -113,22 +120,30 @@ def measure_signatures(sigs: Sequence[OpSignature], device: str, act: str,
         dict: Key -> one :class:`~densenas_mm.utils.timing.TimingResult`
         (ms) per round.
     """
-    items = {
-        sig.key: (prepare(build_module(sig, act), sig,
-                          device), make_input(sig, device))
-        for sig in sigs
-    }
+    items = {}
+    for sig in sigs:
+        x = make_input(sig, device)
+        items[sig.key] = (on_backend(
+            prepare(build_module(sig, act), sig, device), x, backend), x)
     return time_modules(items, rounds, **timing)
 
 
 def _differences(old: LatencyTable, new: LatencyTable) -> List[str]:
-    out = [] if old.version == new.version else [
-        f'schema version: {old.version} -> {new.version}'
-    ]
-    return out + [
-        f'{k}: {old.metadata.get(k)!r} -> {new.metadata.get(k)!r}'
-        for k in IDENTITY_KEYS if old.metadata.get(k) != new.metadata.get(k)
-    ]
+    """Why entries of ``old`` cannot be reused in ``new`` (version 2 and 3
+    entries are the same; a version 2 table was timed with torch and did
+    not record the GPU's name apart from its ``device``)."""
+    same = old.version == new.version or {old.version, new.version} <= {2, 3}
+    out = [] if same else [f'schema version: {old.version} -> {new.version}']
+    for k in IDENTITY_KEYS:
+        mine, theirs = old.metadata.get(k), new.metadata.get(k)
+        if k == BACKEND_KEY:
+            mine, theirs = table_backend(old.metadata), table_backend(
+                new.metadata)
+        if k == GPU_NAME_KEY and mine is None and old.version < 3:
+            continue
+        if mine != theirs:
+            out.append(f'{k}: {mine!r} -> {theirs!r}')
+    return out
 
 
 def _seed_table(table: LatencyTable, path: str, strict: bool) -> None:
@@ -175,11 +190,16 @@ class TableSetting:
         batch_size (int): Batch size of every measurement.
         dtype (str): ``float32``, ``float16``, ``bfloat16`` or ``float64``.
         channels_last (bool): Measure in channels-last memory format.
+        backend (str): Timing backend, ``'torch'`` or ``'onnxruntime-cpu'``
+            (each op exported to ONNX and run by ONNX Runtime's CPU
+            execution provider, wall clock); recorded as
+            ``metadata['backend']``.
     """
     device: str = 'cpu'
     batch_size: int = 32
     dtype: str = 'float32'
     channels_last: bool = False
+    backend: str = 'torch'
 
     @property
     def memory_format(self) -> str:
@@ -342,7 +362,12 @@ def build_latency_table(space: Any,
                             groups['options'])
     space = SearchSpace.from_config(space)
     device = check_device(target.device)
-    clock = resolve_clock(rounds.clock, device)
+    backend = check_backend(target.backend, device, target.dtype,
+                            target.memory_format)
+    # ONNX Runtime may run an op on its own threads: time the wall clock
+    clock = resolve_clock(
+        'wall' if backend != 'torch' and rounds.clock == 'auto' else
+        rounds.clock, device)
     loop = rounds.loop_kwargs(clock)
     table = _open_table(space, device, target, rounds, loop, out,
                         opts.resume)
@@ -361,8 +386,9 @@ def build_latency_table(space: Any,
 
     def run(sigs: Sequence[OpSignature],
             n: int) -> Mapping[str, Sequence[TimingResult]]:
+        extra = {} if backend == 'torch' else dict(backend=backend)
         return (measure or measure_signatures)(sigs, device, space.act, n,
-                                               **loop)
+                                               **extra, **loop)
 
     report.extra_rounds = _measure_chunks(table, todo, prior, run, rounds,
                                           opts, out)
@@ -386,6 +412,7 @@ def _open_table(space: SearchSpace, device: str, target: TableSetting,
         dtype=target.dtype,
         memory_format=target.memory_format,
         unit='ms',
+        backend=target.backend,
         created=timestamp(),
         spaces=[],
         input_sizes=[],

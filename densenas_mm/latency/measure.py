@@ -71,7 +71,8 @@ def current_device_name() -> str:
 
 def environment(device: str) -> Dict[str, Any]:
     """Device and software versions for table metadata; on CUDA also the
-    backend flags (:func:`cuda_flags`), absent for the CPU."""
+    GPU's name (``gpu_name``) and the backend flags (:func:`cuda_flags`),
+    absent for the CPU."""
     is_cuda = str(device).startswith('cuda')
     cudnn = None
     if is_cuda and torch.backends.cudnn.is_available():
@@ -86,7 +87,7 @@ def environment(device: str) -> Dict[str, Any]:
         python=platform.python_version(),
         platform=platform.platform())
     if is_cuda:
-        env.update(cuda_flags())
+        env.update(cuda_flags(), gpu_name=device_name(device))
     return env
 
 

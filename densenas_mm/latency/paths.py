@@ -1,13 +1,14 @@
 """The one naming rule of latency-table files (in ``work_dirs/latency/``)::
 
-    <space>_<device>_b<batch>[_t<threads>][_<dtype>][_cl].json
+    <space>_<device>_b<batch>[_t<threads>][_<dtype>][_cl][_ort].json
 
 - ``device``: ``cpu``, the GPU's name with every run of other characters
   replaced by ``-`` (``NVIDIA-H100-80GB-HBM3``), or ``ref`` for a table
   imported from the paper's code;
 - ``_t<threads>``: the CPU thread count, when it was fixed (CPU latency
   depends on it);
-- ``_<dtype>`` unless float32, ``_cl`` for channels-last.
+- ``_<dtype>`` unless float32, ``_cl`` for channels-last, ``_ort`` for
+  the ONNX Runtime CPU backend.
 
 ``tools/build_latency_lut.py`` writes there by default (``--print-path``
 prints the name and exits), ``tools/demo.sh`` asks the builder for it, and
@@ -39,7 +40,8 @@ def table_path(space: str,
                threads: Optional[int] = None,
                dtype: str = 'float32',
                channels_last: bool = False,
-               folder: str = LATENCY_DIR) -> str:
+               folder: str = LATENCY_DIR,
+               backend: str = 'torch') -> str:
     """The file name of a table by the rule above.
 
     Args:
@@ -50,6 +52,8 @@ def table_path(space: str,
         dtype (str): Measurement dtype.
         channels_last (bool): Channels-last memory format.
         folder (str): Folder of the file.
+        backend (str): Timing backend (``'onnxruntime-cpu'`` adds
+            ``_ort``).
     """
     name = f'{space}_{device_tag(device)}_b{int(batch_size)}'
     if threads and device == 'cpu':
@@ -58,4 +62,6 @@ def table_path(space: str,
         name += f'_{dtype}'
     if channels_last:
         name += '_cl'
+    if backend != 'torch':
+        name += '_ort'
     return osp.join(folder, name + '.json')

@@ -1,5 +1,12 @@
 """Schema of the latency-table file: constants, errors, validation.
 
+Version 3 (this code writes it) adds to version 2: the timing backend in
+the metadata (``backend``: ``'torch'`` or ``'onnxruntime-cpu'``), the GPU's
+name and the cuDNN / TF32 flags as required metadata of a CUDA table, an
+upper bound on every entry (:data:`MAX_MS`) and an optional top-level
+``calibration`` (:mod:`.calibration`). Version 1 and 2 files still load,
+with backend ``'torch'`` and no calibration.
+
 Version 2 entries hold ``latency`` (the value lookups use: a robust
 statistic over interleaved rounds for measured tables) and ``count``, and
 for measured tables the rounds behind it (``rounds``: per-round medians,
@@ -9,13 +16,22 @@ for measured tables the rounds behind it (``rounds``: per-round medians,
 ``latency`` is their ``mean`` (:data:`V1_LACKS` says what they lack).
 """
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .signature import OpSignature
 
 SCHEMA = 'densenas_mm.latency_table'
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+#: Timing backends a table can be measured with: PyTorch eager, or ONNX
+#: Runtime's CPU execution provider (each op exported to ONNX).
+BACKENDS = ('torch', 'onnxruntime-cpu')
+BACKEND_KEY = 'backend'
+#: The GPU's name (``torch.cuda.get_device_name``), required on CUDA tables.
+GPU_NAME_KEY = 'gpu_name'
+#: Largest latency an entry may hold (ms): a bigger one is a unit or
+#: editing error, not a measurement.
+MAX_MS = 1e5
 REQUIRED_METADATA = ('device', 'batch_size', 'dtype', 'memory_format', 'unit')
 #: Optional metadata of a table timed on CUDA: the backend flags that change
 #: GPU timings (key -> the torch setting it records; booleans) ...
@@ -60,8 +76,54 @@ class LatencyTableWarning(UserWarning):
     """A table describes another device or setting than the one in use."""
 
 
+def table_backend(metadata: Dict[str, Any]) -> str:
+    """The timing backend of a table (``'torch'`` where not recorded)."""
+    return str(metadata.get(BACKEND_KEY, 'torch'))
+
+
+def unique_keys(source: str):
+    """A ``json.load`` ``object_pairs_hook`` that refuses duplicated keys
+    (JSON would silently keep the last), naming the key."""
+
+    def hook(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise LatencyTableError(
+                    f'latency table {source}: key {key!r} appears twice in '
+                    'one object (JSON keeps only the last); delete one of '
+                    'them')
+            out[key] = value
+        return out
+
+    return hook
+
+
+def check_cuda_identity(metadata: Dict[str, Any], source: str) -> None:
+    """A version 3 file of a table timed on CUDA (``device_type``
+    ``'cuda'``) must record the GPU's name and the cuDNN / TF32 flags it
+    was timed with: they are part of its identity.
+
+    Raises:
+        LatencyTableError: Naming the missing keys.
+    """
+    if metadata.get('device_type') != 'cuda':
+        return
+    lacking = [
+        k for k in (GPU_NAME_KEY, ) + tuple(CUDA_FLAGS) if k not in metadata
+    ]
+    if lacking:
+        raise LatencyTableError(
+            f'latency table {source}: a CUDA table (schema version 3) must '
+            f'record {lacking} (the GPU and the cuDNN / TF32 flags change '
+            'GPU latency); rebuild it with tools/build_latency_lut.py '
+            '--device cuda')
+
+
 def check_metadata(metadata: Dict[str, Any], source: str) -> None:
-    """Raise :class:`LatencyTableError` for missing or invalid metadata."""
+    """Raise :class:`LatencyTableError` for missing or invalid metadata
+    (a recorded ``backend`` must be one of :data:`BACKENDS`, ONNX
+    Runtime's only on the CPU)."""
     lacking = [k for k in REQUIRED_METADATA if k not in metadata]
     if lacking:
         raise LatencyTableError(
@@ -77,6 +139,16 @@ def check_metadata(metadata: Dict[str, Any], source: str) -> None:
                 f'latency table {source}: metadata {key!r} must be true or '
                 f'false (the {CUDA_FLAGS[key]} setting it was timed with), '
                 f'got {metadata[key]!r}; fix or delete the key')
+    backend = metadata.get(BACKEND_KEY, 'torch')
+    if backend not in BACKENDS:
+        raise LatencyTableError(
+            f'latency table {source}: metadata {BACKEND_KEY!r} must be one of '
+            f'{list(BACKENDS)} (the runtime the entries were timed with), '
+            f'got {backend!r}')
+    if backend != 'torch' and metadata.get('device_type') == 'cuda':
+        raise LatencyTableError(
+            f'latency table {source}: backend {backend!r} times on the CPU '
+            'but device_type is cuda; the file was edited inconsistently')
     calls = metadata.get(CALLS_KEY, 1)
     if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
         raise LatencyTableError(
@@ -91,9 +163,29 @@ def check_metadata(metadata: Dict[str, Any], source: str) -> None:
                                 f'metadata setting ({err})') from None
 
 
+def flag_messages(metadata: Dict[str, Any], source: str,
+                  flags: Dict[str, bool]) -> List[str]:
+    """One message per CUDA flag of ``flags`` that differs from the one a
+    table recorded in ``metadata`` (flags it did not record are not
+    compared)."""
+    msgs = []
+    for key, where in CUDA_FLAGS.items():
+        mine = metadata.get(key)
+        if mine is None or key not in flags or bool(flags[key]) == bool(mine):
+            continue
+        msgs.append(
+            f'latency table {source} was timed with {where} = '
+            f'{bool(mine)} but this run has {bool(flags[key])}: cuDNN '
+            'algorithms and TF32 change GPU latency, so the predicted '
+            f'latencies describe the table\'s flags. Set {where} = '
+            f'{bool(mine)} before the search, or rebuild the table with '
+            'tools/build_latency_lut.py under this run\'s flags.')
+    return msgs
+
+
 def _ms(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value >= 0)
+            and math.isfinite(value) and 0 <= value < MAX_MS)
 
 
 def _check_rounds(entry: Dict[str, Any], where: str) -> None:
@@ -102,7 +194,7 @@ def _check_rounds(entry: Dict[str, Any], where: str) -> None:
                                   and all(_ms(v) for v in entry[name])):
             raise LatencyTableError(
                 f'{where}: {name} must be a non-empty list of finite '
-                f'numbers >= 0 (ms), got {entry[name]!r}')
+                f'numbers in [0, {MAX_MS:g}) ms, got {entry[name]!r}')
     if ('rounds' in entry) != ('round_minima' in entry) or len(
             entry.get('rounds', ())) != len(entry.get('round_minima', ())):
         raise LatencyTableError(
@@ -120,7 +212,9 @@ def check_entry(key: str,
                 entry: Any,
                 source: str,
                 version: int = SCHEMA_VERSION) -> Dict[str, Any]:
-    """Validate one entry against its key; return a (version 2) copy.
+    """Validate one entry against its key; return a (current version) copy.
+
+    ``latency`` must be finite, positive and below :data:`MAX_MS`.
 
     A version 1 entry gets ``latency`` = its ``mean``.
     """
@@ -144,8 +238,12 @@ def check_entry(key: str,
     for name in ('latency', 'mean', 'std'):
         if name in entry and not _ms(entry[name]):
             raise LatencyTableError(f'{where}: {name} must be a finite '
-                                    f'number >= 0 (ms), got '
+                                    f'number in [0, {MAX_MS:g}) ms, got '
                                     f'{entry[name]!r}')
+    if entry.get('latency', entry.get('mean')) == 0:
+        raise LatencyTableError(
+            f'{where}: latency is 0; a measured op takes a positive time '
+            '(delete the entry to have it measured again)')
     count = entry['count']
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise LatencyTableError(f'{where}: count must be an int >= 1, '

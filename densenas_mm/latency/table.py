@@ -2,28 +2,27 @@
 
 Layout (see ``docs/latency.md``)::
 
-    {"schema": "densenas_mm.latency_table", "version": 2, "complete": true,
+    {"schema": "densenas_mm.latency_table", "version": 3, "complete": true,
      "metadata": {"device": ..., "batch_size": 32, "dtype": "float32",
-                  "memory_format": "contiguous", "unit": "ms",
-                  "clock": "thread", "statistic": "min_of_minima",
+                  "memory_format": "contiguous", "unit": "ms", ...,
                   "quality": {"status": "ok", "reason": ..., ...}, ...},
      "entries": {"mbconv_k3_t6|c16-24|s2|r112x112|b32|float32|contiguous":
                      {"op": ..., "kernel": 3, "expansion": 6, "c_in": 16,
                       "c_out": 24, "stride": 2, "h": 112, "w": 112,
-                      "batch_size": 32, "dtype": ..., "memory_format": ...,
-                      "latency": 1.23, "count": 40,
-                      "rounds": [1.22, 1.23, ...], "round_minima": [...],
-                      "rel_err": 0.01, "noisy": false}, ...}}
+                      "batch_size": 32, ..., "latency": 1.23, "count": 40,
+                      "rounds": [1.22, ...], "round_minima": [...],
+                      "rel_err": 0.01, "noisy": false}, ...},
+     "calibration": null | {"scale": 1.15, "per_op": 0.02, ...}}
 
-Loading validates every entry against its key (version 1 files are read
-too). Lookups are made with the table's own setting (batch size, dtype,
+Loading validates every entry against its key (versions 1-2 read too).
+Lookups are made with the table's own setting (batch size, dtype,
 memory format), so a table from another setting still serves, with a clear
 warning (:meth:`check_target`; for a GPU table also when the run's cuDNN /
-TF32 flags differ from those it was timed with). :meth:`check_quality` refuses a table marked
-noisy unless allowed.
+TF32 flags differ). :meth:`check_quality` refuses a table marked noisy
+unless allowed. A version 3 table may carry a whole-net
+:class:`~.calibration.Calibration` (``latency(sig, calibrated=True)``).
 """
 import copy
-import json
 import os
 import warnings
 from typing import Any, Dict, Iterable, List, Mapping, Optional
@@ -33,12 +32,14 @@ from mmengine.logging import print_log
 
 from densenas_mm.utils.io import dump_json_atomic
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, RoundStats
+from .calibration import Calibration
 from .measure import cuda_flags
+from .table_io import parse_table, read_table_json
 from .quality import (NOISY, OVERRIDE_HINT, REBUILD_HINT, UNCHECKED,
                       TableQuality, table_quality)
-from .schema import (BUILD_HINT, CUDA_FLAGS, READABLE_VERSIONS, SCHEMA,
-                     SCHEMA_VERSION, LatencyTableError, LatencyTableWarning,
-                     check_entry, check_metadata)
+from .schema import (BUILD_HINT, SCHEMA, SCHEMA_VERSION, LatencyTableError,
+                     LatencyTableWarning, check_entry, check_metadata,
+                     flag_messages, table_backend)
 from .signature import OpSignature
 
 
@@ -51,8 +52,10 @@ class LatencyTable:
         entries (dict, optional): Key -> entry dict.
         complete (bool): False for a partial (interrupted) build.
         source (str): Where the table came from, for messages.
-        version (int): Schema version the entries were written in (1 or 2;
-            saving always writes the current version).
+        version (int): Schema version the entries were written in (1 to
+            3; saving always writes the current version).
+        calibration (Calibration, optional): Whole-net calibration of the
+            entries (:mod:`.calibration`).
     """
 
     def __init__(self,
@@ -60,12 +63,14 @@ class LatencyTable:
                  entries: Optional[Dict[str, Dict[str, Any]]] = None,
                  complete: bool = True,
                  source: str = '<memory>',
-                 version: int = SCHEMA_VERSION) -> None:
+                 version: int = SCHEMA_VERSION,
+                 calibration: Optional[Calibration] = None) -> None:
         self.metadata = dict(metadata)
         self.entries: Dict[str, Dict[str, Any]] = {}
         self.complete = complete
         self.source = source
         self.version = version
+        self.calibration = calibration
         check_metadata(self.metadata, source)
         for key, entry in (entries or {}).items():
             self.entries[key] = check_entry(key, entry, source, version)
@@ -85,6 +90,12 @@ class LatencyTable:
     def memory_format(self) -> str:
         """Memory format every lookup uses."""
         return str(self.metadata['memory_format'])
+
+    @property
+    def backend(self) -> str:
+        """Timing backend of the entries (``'torch'`` or
+        ``'onnxruntime-cpu'``)."""
+        return table_backend(self.metadata)
 
     @property
     def device(self) -> str:
@@ -116,17 +127,28 @@ class LatencyTable:
                 f'{BUILD_HINT}', [key])
         return self.entries[key]
 
-    def latency(self, sig: OpSignature) -> float:
+    def latency(self, sig: OpSignature, calibrated: bool = False) -> float:
         """Latency of ``sig`` in ms (the entry's ``latency``: the table's
         robust statistic of its rounds).
 
         Skip costs its entry when the table has one (the reference's tables
         measured it: about 0.004 ms per layer on TITAN-Xp), 0 otherwise
-        (the tables built here do not measure it).
+        (the tables built here do not measure it). With ``calibrated`` and
+        a calibration, the calibrated cost of the op
+        (:meth:`~.calibration.Calibration.op_cost`; skip: 0).
         """
-        if sig.is_skip and sig not in self:
+        cal = self.calibration if calibrated else None
+        if sig.is_skip and (cal is not None or sig not in self):
             return 0.0
-        return float(self.entry(sig)['latency'])
+        value = float(self.entry(sig)['latency'])
+        return value if cal is None else cal.op_cost(value)
+
+    def net_constant(self, calibrated: bool = False) -> float:
+        """Milliseconds a net costs once, beyond its ops (the calibration's
+        ``constant``; 0 uncalibrated)."""
+        if not calibrated or self.calibration is None:
+            return 0.0
+        return self.calibration.constant
 
     def round_stats(self,
                     key: str,
@@ -261,7 +283,7 @@ class LatencyTable:
                 and self.metadata.get('device_type') == 'cuda'
                 and torch.cuda.is_available()):
             flags = cuda_flags()
-        msgs += self._flag_messages(flags or {})
+        msgs += flag_messages(self.metadata, self.source, flags or {})
         if device is not None and device != self.device:
             msgs.append(
                 f'latency table {self.source} was measured on {self.device!r}'
@@ -296,24 +318,6 @@ class LatencyTable:
         if warn:
             for msg in msgs:
                 warnings.warn(msg, LatencyTableWarning, stacklevel=2)
-        return msgs
-
-    def _flag_messages(self, flags: Mapping[str, bool]) -> List[str]:
-        """One message per CUDA flag of ``flags`` that differs from the
-        table's (flags the table did not record are not compared)."""
-        msgs = []
-        for key, where in CUDA_FLAGS.items():
-            mine = self.metadata.get(key)
-            if mine is None or key not in flags or bool(
-                    flags[key]) == bool(mine):
-                continue
-            msgs.append(
-                f'latency table {self.source} was timed with {where} = '
-                f'{bool(mine)} but this run has {bool(flags[key])}: cuDNN '
-                'algorithms and TF32 change GPU latency, so the predicted '
-                f'latencies describe the table\'s flags. Set {where} = '
-                f'{bool(mine)} before the search, or rebuild the table with '
-                'tools/build_latency_lut.py under this run\'s flags.')
         return msgs
 
     # ------------------------------------------------------------ editing
@@ -368,7 +372,9 @@ class LatencyTable:
             complete=self.complete,
             metadata=metadata,
             entries={k: dict(self.entries[k])
-                     for k in sorted(self.entries)})
+                     for k in sorted(self.entries)},
+            calibration=None
+            if self.calibration is None else self.calibration.to_dict())
 
     def save(self, path: str) -> None:
         """Write the table atomically."""
@@ -381,38 +387,13 @@ class LatencyTable:
         Raises:
             LatencyTableError: Saying what is wrong.
         """
-        if not isinstance(data, dict) or data.get('schema') != SCHEMA:
-            raise LatencyTableError(
-                f'{source} is not a densenas_mm latency table (schema '
-                f'{SCHEMA!r} expected). Reference positional lists are '
-                'converted with tools/analysis/import_reference_lut.py; new '
-                'tables are built with tools/build_latency_lut.py')
-        version = data.get('version')
-        if version not in READABLE_VERSIONS:
-            raise LatencyTableError(
-                f'{source}: table schema version {version!r} is not '
-                f'supported (this code reads versions {READABLE_VERSIONS}); '
-                'rebuild it with tools/build_latency_lut.py')
-        if not isinstance(data.get('metadata'), dict) or not isinstance(
-                data.get('entries'), dict):
-            raise LatencyTableError(f'{source}: needs "metadata" and '
-                                    '"entries" objects')
-        return cls(data['metadata'], data['entries'],
-                   bool(data.get('complete', True)), source, version)
+        parts = parse_table(data, source)
+        return cls(parts.metadata, parts.entries, parts.complete, source,
+                   parts.version, parts.calibration)
 
     @classmethod
     def load(cls, path: str) -> 'LatencyTable':
-        """Load and validate the table at ``path``."""
+        """Load and validate the table at ``path`` (a key given twice in
+        one object is refused)."""
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise LatencyTableError(
-                f'latency table {path!r} does not exist; {BUILD_HINT}, or '
-                'import the paper\'s table with '
-                'tools/analysis/import_reference_lut.py')
-        with open(path, encoding='utf-8') as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as err:
-                raise LatencyTableError(f'{path}: not valid JSON ({err}); '
-                                        'rebuild the table') from None
-        return cls.from_dict(data, source=path)
+        return cls.from_dict(read_table_json(path), source=path)

@@ -1,11 +1,12 @@
 """Helpers of the estimator tests: a fake mutator, path -> DerivedArch."""
 import hashlib
 import itertools
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 
-from densenas_mm.latency import LatencyTable, space_ops
+from densenas_mm.latency import LatencyTable, arch_parts, space_ops
 from densenas_mm.search_space import (SearchSpace, SpaceGraph, load_preset,
                                       naming)
 from densenas_mm.structures import DerivedArch, DerivedBlock
@@ -210,3 +211,36 @@ def subset_of(alias: str, n: int, seed: Optional[int]) -> List[int]:
     """A deterministic pair of candidates of ``alias``."""
     start = int(hashlib.md5(f'{alias}{seed}'.encode()).hexdigest(), 16) % n
     return [start, (start + 1) % n]
+
+
+def plain_sum(arch: DerivedArch) -> float:
+    """The sum of :func:`hashed_cost` over a net's ops."""
+    return sum(hashed_cost(s) for _, sigs in arch_parts(arch) for s in sigs)
+
+
+def exact_expectation(space: SearchSpace,
+                      mut: FakeMutator,
+                      arch_cost: Callable[[DerivedArch], float] = plain_sum
+                      ) -> float:
+    """Enumerate every path and every op combination in play: the
+    expectation of ``arch_cost`` over the nets they derive."""
+    graph = mut.graph
+    sizes = {
+        **{a: len(space.head_ops) for a in mut.alphas},
+        **{a: len(space.stack_ops) for a in mut.alphas if '_layer' in a}
+    }
+    total = 0.0
+    for path in all_paths(graph):
+        p_path = 1.0
+        for i, j in zip(path, path[1:]):
+            p_path *= float(mut.route_probs(i)[graph.outgoing[i].index(j)])
+        aliases = path_mutables(space, graph, path)
+        dist = {a: mut.op_distribution(a) for a in aliases}
+        subsets = {a: d[0] for a, d in dist.items()}
+        for choice in choices(aliases, subsets, sizes):
+            p_ops = 1.0
+            for a, k in choice.items():
+                p_ops *= float(dist[a][1][dist[a][0].index(k)])
+            total += p_path * p_ops * arch_cost(
+                path_arch(space, graph, path, choice))
+    return total

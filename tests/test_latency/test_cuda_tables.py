@@ -26,7 +26,7 @@ CPU_KEYS = {
     'python', 'platform', 'batch_size', 'dtype', 'memory_format', 'unit',
     'created', 'spaces', 'input_sizes', 'allocator', 'statistic', 'rounds',
     'extra_rounds', 'warmup', 'min_repeats', 'max_repeats', 'max_seconds',
-    'clock', 'drop_preempted', 'updated', 'quality'
+    'clock', 'drop_preempted', 'updated', 'quality', 'backend'
 }
 
 
@@ -74,12 +74,13 @@ def test_cuda_build_records_the_cuda_setting(tmp_path, fake_gpu):
         assert timing['clock'] == 'cuda' and timing[CALLS_KEY] == 10
         assert timing['drop_preempted'] is False
     meta = LatencyTable.load(str(out)).metadata
-    assert meta['device'] == 'NVIDIA Fake H100'
+    assert meta['device'] == meta['gpu_name'] == 'NVIDIA Fake H100'
+    assert meta['backend'] == 'torch'
     assert meta['device_type'] == 'cuda' and meta['clock'] == 'cuda'
     assert meta[CALLS_KEY] == 10 and meta['drop_preempted'] is False
     assert (meta['cudnn_benchmark'], meta['cudnn_allow_tf32'],
             meta['matmul_allow_tf32']) == (True, False, True)
-    assert set(meta) == CPU_KEYS | set(CUDA_FLAGS) | {CALLS_KEY}
+    assert set(meta) == CPU_KEYS | set(CUDA_FLAGS) | {CALLS_KEY, 'gpu_name'}
     # entries timed under other flags are not resumed into this table
     torch.backends.cudnn.benchmark = False
     with pytest.raises(ValueError, match='cudnn_benchmark: True -> False'):
@@ -112,6 +113,7 @@ def test_cpu_build_metadata_has_no_cuda_setting():
 def gpu_table(**flags):
     meta = dict(
         device='NVIDIA Fake H100',
+        gpu_name='NVIDIA Fake H100',
         device_type='cuda',
         batch_size=32,
         dtype='float32',
@@ -196,3 +198,23 @@ def test_real_cuda_build_records_the_setting(tmp_path):
     assert meta['cudnn_benchmark'] == torch.backends.cudnn.benchmark
     assert meta['device'] == torch.cuda.get_device_name(torch.device(device))
     assert all(e['latency'] > 0 for e in table.entries.values())
+
+
+@pytest.mark.parametrize('drop', ['gpu_name', 'cudnn_allow_tf32'])
+def test_v3_cuda_table_without_its_identity_is_refused(tmp_path, drop):
+    table = gpu_table(
+        cudnn_benchmark=True, cudnn_allow_tf32=False, matmul_allow_tf32=True)
+    data = table.to_dict()
+    path = tmp_path / 'ok.json'
+    path.write_text(json.dumps(data))
+    assert LatencyTable.load(str(path)).metadata['gpu_name'] == (
+        'NVIDIA Fake H100')
+    del data['metadata'][drop]
+    path.write_text(json.dumps(data))
+    with pytest.raises(LatencyTableError, match=f"must record.*'{drop}'"):
+        LatencyTable.load(str(path))
+    # a version 2 file predates the rule: it still loads
+    data['version'] = 2
+    del data['calibration']
+    path.write_text(json.dumps(data))
+    assert LatencyTable.load(str(path)).version == 2

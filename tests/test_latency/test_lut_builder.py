@@ -272,7 +272,32 @@ def test_version_1_table_at_out_is_not_mixed_in(tmp_path):
     for entry in data['entries'].values():
         entry.update(mean=entry['latency'], std=0.0)
     out.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match='schema version: 1 -> 2'):
+    with pytest.raises(ValueError, match='schema version: 1 -> 3'):
+        build_latency_table(
+            demo_space(), out=str(out), measure=counting([]), **TINY_TIMING)
+
+
+def test_version_2_table_at_out_is_resumed_into_version_3(tmp_path):
+    out = tmp_path / 'v2.json'
+    table, _ = build_latency_table(
+        demo_space(), measure=counting([]), **TINY_TIMING)
+    data = table.to_dict()
+    data['version'] = 2
+    del data['calibration'], data['metadata']['backend']
+    out.write_text(json.dumps(data))
+    again = []
+    table, report = build_latency_table(
+        demo_space(), out=str(out), measure=counting(again), **TINY_TIMING)
+    assert again == [] and report.reused == 46
+    saved = json.loads(out.read_text())
+    assert saved['version'] == 3 and saved['metadata']['backend'] == 'torch'
+    assert saved['calibration'] is None
+    # entries timed with another backend are not mixed in
+    data['metadata']['backend'] = 'onnxruntime-cpu'
+    data['version'] = 3
+    out.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="backend: 'onnxruntime-cpu' -> "
+                       "'torch'"):
         build_latency_table(
             demo_space(), out=str(out), measure=counting([]), **TINY_TIMING)
 
@@ -373,7 +398,7 @@ def test_command_line_retries_a_noisy_table(tmp_path, monkeypatch, capsys):
 
 def test_every_flat_build_keyword_maps_onto_its_setting():
     """The 17 keywords build_latency_table took before its settings were
-    grouped (and calls_per_sample, added since) still work, each landing in
+    grouped (and calls_per_sample and backend, added since) still work, each landing in
     its group's field, and build the same table as the grouped settings."""
     from densenas_mm.latency import BuildOptions, RoundSettings, TableSetting
     flat = dict(
@@ -393,6 +418,7 @@ def test_every_flat_build_keyword_maps_onto_its_setting():
         calls_per_sample=2,
         dtype='float64',
         channels_last=True,
+        backend='torch',
         checkpoint_every=7,
         resume=False,
         progress=False)

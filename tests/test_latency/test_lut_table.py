@@ -42,7 +42,7 @@ def test_save_load_round_trip(tmp_path):
     path = tmp_path / 'lut.json'
     small_table().save(str(path))
     data = json.loads(path.read_text())
-    assert data['schema'] == SCHEMA and data['version'] == 2
+    assert data['schema'] == SCHEMA and data['version'] == 3
     entry = data['entries'][SIG.key]
     assert entry['kernel'] == 3 and entry['expansion'] == 6
     assert (entry['latency'], entry['mean'], entry['std'],
@@ -156,11 +156,11 @@ def test_version_1_tables_are_read_and_say_what_they_lack(tmp_path):
         data = v1_content()
         del data['entries'][SIG.key]['mean']
         LatencyTable.from_dict(data)
-    # saved again it is version 2 and still says where it came from
+    # saved again it is version 3 and still says where it came from
     path = tmp_path / 'up.json'
     table.save(str(path))
     again = LatencyTable.load(str(path))
-    assert again.version == 2
+    assert again.version == 3
     assert again.metadata['upgraded_from_version'] == 1
     assert 'schema version 1' in again.quality.reason
 

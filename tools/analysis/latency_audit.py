@@ -78,6 +78,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=['auto', 'cuda', 'thread', 'wall'],
         help="default: the table's clock")
     parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument(
+        '--uncalibrated',
+        dest='calibrated',
+        action='store_false',
+        help="predict with the raw per-op sums, not the table's "
+        'calibration')
+    parser.add_argument(
+        '--backend',
+        choices=['torch', 'onnxruntime-cpu'],
+        help="timing backend (default and only accepted: the table's)")
     parser.add_argument('--json', help='also write the rows to this JSON')
     args = parser.parse_args(argv)
     if not (args.arch or args.densenas_c or args.random or args.compare):

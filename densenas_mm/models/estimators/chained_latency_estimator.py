@@ -108,8 +108,8 @@ class ChainedLatencyEstimator(ResourceEstimator):
     """Latency / FLOPs / params of DenseNAS nets and supernets.
 
     ``estimate`` gives ``dict(latency=ms, flops=M mult-adds, params=M)`` of a
-    derived net (latency from the LUT, plain sum along its fixed path; FLOPs
-    and params analytic). ``expected_cost`` gives the differentiable chained
+    derived net (latency from the LUT, plain sum along its fixed path, or
+    the table's whole-net calibration of it; FLOPs and params analytic). ``expected_cost`` gives the differentiable chained
     expectation of the chosen ``metric`` under a mutator's distributions.
 
     Unlike mmrazor's ``ResourceEstimator`` it honours ``input_shape`` for
@@ -131,6 +131,12 @@ class ChainedLatencyEstimator(ResourceEstimator):
         counting (ModuleCounting | dict, optional): mmrazor's
             ``ResourceEstimator`` arguments for plain modules; see
             :class:`ModuleCounting`.
+        calibrated (bool): Use the table's whole-net calibration where it
+            has one (:mod:`densenas_mm.latency.calibration`): every kept op
+            costs ``scale * entry + per_op``, skip 0, and the stem also
+            carries the per-net ``constant``; in the chained expected cost,
+            ``path_cost``, the budget loss and ``estimate`` alike. False:
+            the raw per-op sums.
         **flat: The fields of both as flat keywords, as configs write them
             (:data:`FLAT_KEYS`: ``target_device``, ``batch_size``, ``dtype``,
             ``memory_format``, ``on_mismatch``, ``allow_noisy_lut``,
@@ -159,6 +165,7 @@ class ChainedLatencyEstimator(ResourceEstimator):
                  space: Union[Dict, SearchSpace, None] = None,
                  target: Union[TableTarget, Dict, None] = None,
                  counting: Union[ModuleCounting, Dict, None] = None,
+                 calibrated: bool = True,
                  **flat: Any) -> None:
         groups = group_settings(type(self).__name__, SETTINGS,
                                 dict(target=target, counting=counting), flat,
@@ -184,6 +191,8 @@ class ChainedLatencyEstimator(ResourceEstimator):
                 "metric='flops'")
         self.metric = metric
         self.skip_reg = skip_reg
+        self.calibrated = bool(calibrated) and (
+            self.table is not None and self.table.calibration is not None)
         if self.table is not None:
             device = (
                 current_device_name()
@@ -240,7 +249,7 @@ class ChainedLatencyEstimator(ResourceEstimator):
         if metric == 'latency':
             if self.table is None:
                 return math.nan
-            return self.table.latency(sig)
+            return self.table.latency(sig, self.calibrated)
         fn = signature_flops if metric == 'flops' else signature_params
         return fn(sig) / _SCALE[self.units.get(metric, 'M')]
 
@@ -270,6 +279,7 @@ class ChainedLatencyEstimator(ResourceEstimator):
             self._costs[key] = space_costs(space,
                                            lambda s: self.op_cost(s, metric),
                                            self.skip_reg, graph)
+            self._costs[key].stem += self._net_constant(metric)
         self._last = (space, metric, self._costs[key])
         return self._costs[key]
 
@@ -312,7 +322,9 @@ class ChainedLatencyEstimator(ResourceEstimator):
         are dropped) this is the search's own number for the path: one-hot
         alpha and beta on it, every skipped stacking layer costed as the
         search costs skip (the table's skip entry or ``skip_reg``). The
-        reference code reports this number for its derived nets.
+        reference code reports this number for its derived nets. With a
+        calibrated table (and no ``skip_reg``) skip costs 0, as the
+        calibration was fitted on nets that drop it, so the two agree.
 
         Args:
             arch: A :class:`DerivedArch`, its YAML path, dict or
@@ -341,9 +353,16 @@ class ChainedLatencyEstimator(ResourceEstimator):
             dict(
                 name=name,
                 ops=[s.op for s in sigs],
-                **{m: sum(self.op_cost(s, m) for s in sigs)
-                   for m in METRICS}) for name, sigs in parts
+                **{m: sum(self.op_cost(s, m) for s in sigs) +
+                   (self._net_constant(m) if k == 0 else 0.0)
+                   for m in METRICS}) for k, (name, sigs) in enumerate(parts)
         ]
+
+    def _net_constant(self, metric: str) -> float:
+        """The calibration's per-net ms (carried by the stem), else 0."""
+        if metric != 'latency' or self.table is None:
+            return 0.0
+        return self.table.net_constant(self.calibrated)
 
     def estimate(self,
                  model: Any,

@@ -14,8 +14,8 @@ from densenas_mm.models.estimators.chained_cost import (path_choices,
                                                         path_cost)
 from densenas_mm.structures import DerivedArch
 from densenas_mm.search_space import SearchSpace, SpaceGraph
-from helpers.estimators import (DEMO, TINY, FakeMutator, all_paths,
-                               argmax_arch, choices, hashed_cost, path_arch,
+from helpers.estimators import (DEMO, TINY, FakeMutator, argmax_arch,
+                               exact_expectation, hashed_cost, path_arch,
                                path_mutables, random_params, subset_of)
 
 T = torch.tensor
@@ -46,38 +46,6 @@ def test_pure_recursion_by_hand():
 def test_pure_recursion_rejects_wrong_prob_length():
     with pytest.raises(ValueError, match='route probabilities'):
         chained_node_costs({0: [1, 2]}, 2, {0: T([1.0])}, {}, {})
-
-
-def exact_expectation(space, mut):
-    """Enumerate every path and every op combination in play."""
-    graph = mut.graph
-    sizes = {
-        **{
-            a: len(space.head_ops)
-            for a in mut.alphas
-        },
-        **{
-            a: len(space.stack_ops)
-            for a in mut.alphas if '_layer' in a
-        }
-    }
-    total = 0.0
-    for path in all_paths(graph):
-        p_path = 1.0
-        for i, j in zip(path, path[1:]):
-            p_path *= float(mut.route_probs(i)[graph.outgoing[i].index(j)])
-        aliases = path_mutables(space, graph, path)
-        dist = {a: mut.op_distribution(a) for a in aliases}
-        subsets = {a: d[0] for a, d in dist.items()}
-        for choice in choices(aliases, subsets, sizes):
-            p_ops = 1.0
-            for a, k in choice.items():
-                p_ops *= float(dist[a][1][dist[a][0].index(k)])
-            arch = path_arch(space, graph, path, choice)
-            cost = sum(
-                hashed_cost(s) for _, sigs in arch_parts(arch) for s in sigs)
-            total += p_path * p_ops * cost
-    return total
 
 
 @pytest.mark.parametrize('cfg,pairs', [(TINY, False), (TINY, True),

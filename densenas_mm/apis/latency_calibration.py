@@ -1,0 +1,259 @@
+"""The latency calibration tools' jobs: calibrate a table from whole nets
+timed end to end (``tools/analysis/calibrate_latency.py``) and check a
+calibrated table on held-out nets (``tools/analysis/latency_heldout.py``).
+
+Both time the nets the way the table was measured
+(:func:`~.latency_agreement.measure_nets`: the table's batch size, dtype,
+memory format, clock, statistic, allocator setting, timing backend and, on
+a CPU, thread count), in interleaved rounds.
+"""
+import os
+import platform
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from densenas_mm.latency import LatencyTable, device_name, space_ops
+from densenas_mm.latency.accuracy import prediction_accuracy
+from densenas_mm.latency.calibration import TERMS, NetSample, fit_calibration
+from densenas_mm.latency.measure import check_device, timestamp
+from densenas_mm.latency.ort_backend import timing_backend
+from densenas_mm.structures import DerivedArch
+from densenas_mm.utils.io import dump_json_atomic
+from .cli import ToolOutput
+from .latency_agreement import (measure_nets, net_ops, path_sum,
+                                predicted_latency)
+from .random_arch import build_search_mutator, random_arch
+
+
+def spread_archs(mutator: Any,
+                 table: LatencyTable,
+                 count: int,
+                 generator: torch.Generator,
+                 draws: Optional[int] = None,
+                 exclude: Sequence[str] = (),
+                 std: float = 3.0) -> List[DerivedArch]:
+    """``count`` distinct random nets spread over the space's latency
+    range: of ``draws`` random nets (default ``20 * count``), those at
+    evenly spaced quantiles of their LUT sum.
+
+    Args:
+        mutator: The search config's ``DenseRoutingMutator``.
+        table (LatencyTable): Orders the nets (raw LUT sums).
+        count (int): How many nets.
+        generator (torch.Generator): Source of the random logits.
+        draws (int, optional): Random nets drawn.
+        exclude (Sequence[str]): ``net_config`` strings never picked (e.g.
+            the nets a calibration was fitted on).
+        std (float): Std of the random logits.
+
+    Raises:
+        ValueError: When the draws hold fewer than ``count`` distinct nets.
+    """
+    found: Dict[str, DerivedArch] = {}
+    skip = set(exclude)
+    for _ in range(draws or 20 * count):
+        arch = random_arch(mutator, generator, std)
+        key = arch.to_net_config()
+        if key not in skip:
+            found.setdefault(key, arch)
+    if len(found) < count:
+        raise ValueError(f'{draws or 20 * count} draws gave {len(found)} new '
+                         f'distinct nets, fewer than the {count} asked for; '
+                         'draw more (--draws)')
+    ranked = sorted(found.values(), key=lambda a: path_sum(table, a))
+    picks = np.linspace(0, len(ranked) - 1, count).round().astype(int)
+    return [ranked[i] for i in picks]
+
+
+def _prepare(lut: str, config: str, device: str, threads: Optional[int],
+             backend: Optional[str]):
+    """The table, its backend, the space's mutator; torch threads set to
+    the table's on a CPU."""
+    table = LatencyTable.load(lut)
+    device = check_device(device)
+    backend = timing_backend(table.metadata, table.source, backend)
+    threads = threads or (table.metadata.get('num_threads')
+                          if device == 'cpu' else None)
+    if threads:
+        torch.set_num_threads(int(threads))
+    mutator = build_search_mutator(config)
+    table.require(space_ops(mutator.space).unique(),
+                  f'search space {mutator.space.name!r}')
+    return table, device, backend, mutator
+
+
+def _where(device: str, backend: str) -> Dict[str, Any]:
+    return dict(date=timestamp(), host=platform.node(),
+                device=device_name(device), backend=backend,
+                threads=torch.get_num_threads(),
+                load=list(os.getloadavg()))
+
+
+def calibrate_table(config: str,
+                    lut: str,
+                    nets: int = 20,
+                    seed: int = 0,
+                    out: Optional[str] = None,
+                    device: str = 'cpu',
+                    backend: Optional[str] = None,
+                    terms: Sequence[str] = TERMS,
+                    draws: Optional[int] = None,
+                    threads: Optional[int] = None,
+                    **timing: Any) -> ToolOutput:
+    """Time ``nets`` random nets of ``config``'s space end to end, fit the
+    table's calibration and write the calibrated table.
+
+    Args:
+        config (str): The search config of the table's space.
+        lut (str): The table (any schema version; its entries are kept).
+        nets (int): Nets to time (spread over the latency range,
+            :func:`spread_archs`).
+        seed (int): Seed of the random nets.
+        out (str, optional): Calibrated table (default: overwrite ``lut``).
+        device (str): Where to time (the table's device).
+        backend (str, optional): Must be the table's timing backend.
+        terms (Sequence[str]): Model terms to fit (``scale`` always).
+        draws (int, optional): Random nets drawn to pick from.
+        threads (int, optional): Torch CPU threads (default: the table's).
+        **timing: Round settings of :func:`.latency_audit.measure_like_table`.
+
+    Returns:
+        ToolOutput: The model, its fit and residuals; result: the
+        :class:`~densenas_mm.latency.calibration.Calibration`.
+    """
+    table, device, backend, mutator = _prepare(lut, config, device, threads,
+                                               backend)
+    archs = spread_archs(mutator, table, nets,
+                         torch.Generator().manual_seed(seed), draws)
+    stats = measure_nets(table, archs, device, backend, **timing)
+    samples = [
+        NetSample(a.to_net_config(), path_sum(table, a), net_ops(a), s.value)
+        for a, s in zip(archs, stats)
+    ]
+    cal = fit_calibration(
+        samples, terms,
+        dict(_where(device, backend), seed=seed, config=config,
+             space=mutator.space.name, table=table.source,
+             timing={k: v for k, v in timing.items() if v is not None},
+             noise=[s.rel_err for s in stats]))
+    table.calibration = cal
+    out = out or lut
+    table.save(out)
+    lines = [f'{"net":<4}{"LUT ms":>9}{"ops":>5}{"measured":>10}'
+             f'{"calibrated":>12}{"error":>9}']
+    for i, row in enumerate(cal.fit['samples']):
+        lines.append(f'{i:<4}{row["lut"]:>9.3f}{row["ops"]:>5}'
+                     f'{row["measured"]:>10.3f}{row["predicted"]:>12.3f}'
+                     f'{100 * row["rel_error"]:>+8.1f}%')
+    lines += [
+        f'calibration of {table.source} on {cal.fit["device"]} '
+        f'({backend}, {torch.get_num_threads()} threads, load '
+        f'{cal.fit["load"][0]:.2f}):', '  ' + cal.describe(),
+        f'wrote {out} (schema version 3, calibrated)'
+    ]
+    return ToolOutput(0, '\n'.join(lines), result=cal)
+
+
+def _load_archs(paths: Sequence[str]) -> List[DerivedArch]:
+    return [DerivedArch.load(p) for p in paths]
+
+
+def format_accuracy(name: str, acc: Dict[str, Any]) -> str:
+    """One line of :func:`~densenas_mm.latency.accuracy.
+    prediction_accuracy`'s numbers."""
+    return (f'{name:<16} mean |err| {100 * acc["mean_abs_rel_error"]:5.2f} %'
+            f'  max {100 * acc["max_abs_rel_error"]:5.2f} %  within 5 % '
+            f'{100 * acc["within_5pct"]:5.1f} %  within 10 % '
+            f'{100 * acc["within_10pct"]:5.1f} %  tau '
+            f'{acc["kendall_tau"]:.3f}  tau in +-5 % bins '
+            f'{acc["kendall_tau_in_bins"]:.3f} ({acc["bin_pairs"]} pairs)  '
+            f'spread at equal prediction: max {100 * acc["max_spread"]:.1f} %'
+            f', median {100 * acc["median_spread"]:.1f} %')
+
+
+def heldout_accuracy(config: str,
+                     lut: str,
+                     nets: int = 30,
+                     seed: int = 1,
+                     archs: Sequence[str] = (),
+                     device: str = 'cpu',
+                     backend: Optional[str] = None,
+                     draws: Optional[int] = None,
+                     threads: Optional[int] = None,
+                     json: Optional[str] = None,
+                     command: Optional[str] = None,
+                     **timing: Any) -> ToolOutput:
+    """Check a calibrated table on nets not used for its fit, each
+    measured twice.
+
+    The first measurement is the truth; the second, taken as a prediction
+    of it, gives the re-measurement agreement (the ceiling). Reported for
+    the calibrated prediction, the raw LUT sum and the re-measurement:
+    :func:`~densenas_mm.latency.accuracy.prediction_accuracy`.
+
+    Args:
+        config (str): The search config of the table's space.
+        lut (str): The (calibrated) table.
+        nets (int): Random held-out nets, spread over the latency range.
+        seed (int): Their seed (another than the calibration's).
+        archs (Sequence[str]): Further nets (e.g. searched), YAML files.
+        device (str): Where to time.
+        backend (str, optional): Must be the table's timing backend.
+        draws (int, optional): Random nets drawn to pick from.
+        threads (int, optional): Torch CPU threads (default: the table's).
+        json (str, optional): Write the report here.
+        command (str, optional): The command line, recorded.
+        **timing: Round settings of :func:`.latency_audit.measure_like_table`.
+
+    Returns:
+        ToolOutput: The numbers; result: the report dict.
+    """
+    table, device, backend, mutator = _prepare(lut, config, device, threads,
+                                               backend)
+    fitted = [r['net'] for r in (table.calibration.fit.get('samples', [])
+                                 if table.calibration else [])]
+    chosen = spread_archs(mutator, table, nets,
+                          torch.Generator().manual_seed(seed), draws,
+                          exclude=fitted) + _load_archs(archs)
+    first = measure_nets(table, chosen, device, backend, **timing)
+    second = measure_nets(table, chosen, device, backend, **timing)
+    m1 = [s.value for s in first]
+    m2 = [s.value for s in second]
+    calibrated = [predicted_latency(table, a) for a in chosen]
+    raw = [path_sum(table, a) for a in chosen]
+    report = dict(
+        _where(device, backend), command=command, table=table.source,
+        config=config, seed=seed, calibration=(
+            None if table.calibration is None else {
+                k: v for k, v in table.calibration.to_dict().items()
+                if k != 'fit'}),
+        timing={k: v for k, v in timing.items() if v is not None},
+        calibrated=prediction_accuracy(calibrated, m1),
+        uncalibrated=prediction_accuracy(raw, m1),
+        remeasurement=prediction_accuracy(m2, m1),
+        nets=[dict(net=a.to_net_config(),
+                   kind='random' if i < nets else 'given',
+                   lut_ms=r, predicted_ms=p, measured_ms=x, remeasured_ms=y,
+                   noise=s.rel_err)
+              for i, (a, r, p, x, y, s) in enumerate(
+                  zip(chosen, raw, calibrated, m1, m2, first))])
+    if json:
+        dump_json_atomic(report, json, indent=2)
+    lines = [
+        f'{len(chosen)} held-out nets ({nets} random, {len(archs)} given) '
+        f'of {mutator.space.name!r}, {min(m1):.3f}-{max(m1):.3f} ms, each '
+        f'measured twice on {report["device"]} ({backend}, load '
+        f'{report["load"][0]:.2f}):',
+        format_accuracy('calibrated', report['calibrated']),
+        format_accuracy('uncalibrated', report['uncalibrated']),
+        format_accuracy('re-measurement', report['remeasurement'])
+    ]
+    if table.calibration is None:
+        lines.append(f'{lut} has no calibration: "calibrated" = the raw '
+                     'sums; calibrate it with '
+                     'tools/analysis/calibrate_latency.py')
+    if json:
+        lines.append(f'wrote {json}')
+    return ToolOutput(0, '\n'.join(lines), result=report)
