@@ -18,7 +18,8 @@ from densenas_mm.models.estimators.budget_derivation import (
     BudgetError, FrontPoint, arch_logp, best_under, log_probs, pareto_front,
     point_arch)
 from densenas_mm.search_space import SpaceGraph, search_space_from_cfg
-from densenas_mm.structures import derive_arch, params_from_state_dict
+from densenas_mm.structures import (check_params, derive_arch,
+                                    params_from_state_dict)
 from densenas_mm.utils.checkpoint import (CheckpointError, read_checkpoint,
                                           state_of)
 from densenas_mm.utils.io import (dump_json_atomic, prepare_output_dir,
@@ -130,8 +131,10 @@ def derive_budgets(config: str,
     try:
         params = params_from_state_dict(
             state_of(read_checkpoint(search_ckpt), search_ckpt))
+        check_params(space, graph, params)
     except ValueError as err:
-        raise CheckpointError(f'{search_ckpt}: {err}') from None
+        raise CheckpointError(f'{search_ckpt}: {err} (config {config})') \
+            from None
     est = budget_estimator(cfg, metric, lut, allow_noisy_lut)
     costs = est.space_costs(space)
     points = pareto_front(costs, space, params, graph, resolution)

@@ -137,6 +137,15 @@ def test_not_a_search_checkpoint(tmp_path, capsys):
     assert 'no mutator._arch_params' in capsys.readouterr().err
 
 
+def test_checkpoint_of_another_space(demo_ckpt, tmp_path, capsys):
+    tool = load_tool('analysis/derive_budgets.py')
+    assert tool.main([MBV2_CFG, demo_ckpt, '--budgets', '20', '--out-dir',
+                      str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'do not belong to this search' \
+        in err and MBV2_CFG in err
+
+
 def test_tiny_space_equals_brute_force(tmp_path):
     """A search config of a tiny space: every budget's net is the
     brute-force optimum and the front the brute-force Pareto set."""
