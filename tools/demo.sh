@@ -9,11 +9,13 @@
 # digits when it is not installed) -> CPU latency table (cached) -> DenseNAS
 # search (warm-up, then architecture updates; pictures every 5 epochs) ->
 # derived architecture -> DEMO_RANDOM random architectures of the same space
-# at the closest LUT latencies -> every net retrained from scratch with the
+# at the closest LUT latencies -> the front of the one search: the most
+# probable net under 5 LUT-latency budgets (not retrained) -> every net retrained from scratch with the
 # same recipe and evaluated with mmcls (tools/test.py) -> latency audit (LUT
 # vs measured), FLOPs/params -> summary table: the searched net against the
-# random nets' mean, spread and its rank ($WORK_DIR/summary.txt and
-# summary.json), pictures ($WORK_DIR/plots, $WORK_DIR/search/vis).
+# random nets' mean, spread and its rank, and the budget nets
+# ($WORK_DIR/summary.txt and summary.json), pictures ($WORK_DIR/plots,
+# $WORK_DIR/search/vis, $WORK_DIR/budgets/front.png).
 #
 # Environment:
 #   WORK_DIR              where every step writes (default work_dirs/demo)
@@ -195,6 +197,16 @@ step_derive() {
     fi
 }
 
+# One search, many budgets: the most probable net under 5 LUT-latency
+# budgets evenly spaced from the cheapest net to the unconstrained optimum,
+# from the search's last checkpoint (not retrained; see docs/subnets.md).
+step_budgets() {
+    log "nets for 5 latency budgets from the one search (not retrained) -> $WORK_DIR/budgets"
+    "$PYTHON" tools/analysis/derive_budgets.py "$SEARCH_CONFIG" \
+        "$(last_checkpoint "$WORK_DIR/search")" --front 5 --lut "$DEMO_LUT" \
+        --out-dir "$WORK_DIR/budgets" $(noisy_lut_options --allow-noisy-lut)
+}
+
 # retrain NAME: train from scratch with the subnet config, then test.
 retrain() {
     local name=$1 arch="$WORK_DIR/$1.yaml"
@@ -252,7 +264,7 @@ step_summary() {
     "$PYTHON" tools/analysis/demo_summary.py "$WORK_DIR"
 }
 
-STEPS=(data lut search derive retrain measure plots)
+STEPS=(data lut search derive budgets retrain measure plots)
 
 # Seconds per step, merged into $WORK_DIR/timing.json.
 record_time() {

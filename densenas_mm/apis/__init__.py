@@ -18,6 +18,8 @@ import model_complexity``) so a tool loads only what it needs:
 - :mod:`.latency_check`: the latency audit tool's three modes;
 - :mod:`.export`: ONNX export and its ONNX Runtime check;
 - :mod:`.random_arch`: random (same-budget) architectures;
+- :mod:`.budgets`: the most probable net per cost budget and the whole
+  front, from one search checkpoint;
 - :mod:`.arch_plots`: the pictures of a search or an architecture;
 - :mod:`.space_info`: the structure of a search space as text;
 - :mod:`.cli`: the tools' argument helpers and ``ToolOutput`` (what a job

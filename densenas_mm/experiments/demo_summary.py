@@ -14,6 +14,8 @@ Reads what the demo steps wrote under the work dir:
 - ``search/budget.json``: a search for a latency budget
   (``LatencyLoss(target=T)``): its derived net predicted and measured
   (:mod:`densenas_mm.apis.latency_budget`);
+- ``budgets/front.json``: the nets of ``tools/analysis/derive_budgets.py``
+  for budgets across the search's front (not retrained);
 - ``dataset.txt``: which data the demo used; ``lut_noise.txt``: present
   when the latency table stayed noisy and was used anyway; ``timing.json``:
   seconds per step.
@@ -127,6 +129,14 @@ def collect(work_dir: str) -> Dict:
     budget = _load_json(osp.join(work_dir, 'search', BUDGET_FILE))
     if budget:
         summary['budget'] = budget
+    budgets = _load_json(osp.join(work_dir, 'budgets', 'front.json'))
+    if budgets:
+        summary['budgets'] = {
+            key: budgets[key]
+            for key in ('metric', 'unit', 'budgets', 'joint_optimum',
+                        'viterbi_argmax')
+        }
+        summary['budgets']['front_size'] = len(budgets['front'])
     timing = _load_json(osp.join(work_dir, 'timing.json'))
     if timing:
         summary['timing_s'] = timing
@@ -174,6 +184,7 @@ def format_table(summary: Dict) -> str:
     for r in summary['nets']:
         if r.get('net_config'):
             lines.append(f'{r["net"]} net_config:\n  {r["net_config"]}')
+    lines += budget_lines(summary.get('budgets'))
     search = summary.get('search')
     if search:
         changes = sum(a != b for a, b in zip(search['paths'],
@@ -198,6 +209,26 @@ def format_table(summary: Dict) -> str:
         lines.append('time per step (s): ' + ', '.join(
             f'{k} {v:.0f}' for k, v in timing.items()))
     return '\n'.join(lines) + '\n'
+
+
+def budget_lines(budgets: Optional[Dict]) -> List[str]:
+    """The budget nets of the search (``budgets/front.json``) as lines."""
+    if not budgets:
+        return []
+    unit = budgets['unit']
+    lines = [
+        '', f'one search, many budgets ({budgets["front_size"]} '
+        f'Pareto-optimal nets; derived, not retrained):',
+        f'{"budget " + unit:>14}{"predicted":>11}{"logp":>9}  path'
+    ]
+    for r in budgets['budgets']:
+        lines.append(f'{r["budget"]:>14.3f}{r["cost"]:>11.3f}'
+                     f'{r["logp"]:>9.3f}  {r["path"]}')
+    today = budgets['viterbi_argmax']
+    lines.append(f'today\'s derivation (Viterbi + argmax): '
+                 f'{today["cost"]:.3f} {unit}, logp {today["logp"]:.3f}, '
+                 f'path {today["path"]}')
+    return lines
 
 
 def write_summary(work_dir: str) -> str:

@@ -2,7 +2,8 @@
 from .arch_space import check_arch_in_space, space_identity_problem
 from .derivation import (alias_entropies, argmax_choice, check_params,
                          derive_arch, entropy, extreme_choices, kind_means,
-                         max_entropies, mean_entropies, route_probabilities,
+                         max_entropies, mean_entropies, params_from_state_dict,
+                         route_probabilities,
                          viterbi_path)
 from .derived_arch import ARCH_KEY, DerivedArch, DerivedBlock
 from .errors import ArchError
@@ -11,7 +12,7 @@ from .published import DENSENAS_C, PUBLISHED_NET_CONFIGS
 __all__ = [
     'ARCH_KEY', 'ArchError', 'alias_entropies', 'kind_means', 'DerivedArch', 'DerivedBlock', 'DENSENAS_C',
     'PUBLISHED_NET_CONFIGS', 'argmax_choice', 'check_params', 'derive_arch',
-    'entropy', 'extreme_choices', 'max_entropies', 'mean_entropies',
+    'entropy', 'extreme_choices', 'params_from_state_dict', 'max_entropies', 'mean_entropies',
     'route_probabilities', 'viterbi_path', 'check_arch_in_space',
     'space_identity_problem'
 ]

@@ -30,6 +30,9 @@ from densenas_mm.search_space.naming import (head_alias, layer_alias,
 from .derived_arch import DerivedArch, DerivedBlock
 
 Params = Mapping[str, Any]
+#: What precedes an alias in a search checkpoint's state-dict keys
+#: (``...mutator._arch_params.<alias>``).
+ARCH_PARAM_KEY = '_arch_params.'
 
 
 def _logits(value: Any) -> Tensor:
@@ -96,6 +99,25 @@ def check_params(space: Any, graph: Any, params: Params) -> None:
                 'belong to this search space')
 
 
+def params_from_state_dict(state_dict: Mapping[str, Any]) -> Dict[str, Any]:
+    """The alphas / betas of a search checkpoint's state dict, by alias.
+
+    Keys ``...mutator._arch_params.<alias>`` (DDP ``module.`` prefixes are
+    fine) hold them.
+
+    Raises:
+        ValueError: If the state dict holds none.
+    """
+    params = {
+        key.split(ARCH_PARAM_KEY, 1)[1]: value
+        for key, value in state_dict.items() if ARCH_PARAM_KEY in key
+    }
+    if not params:
+        raise ValueError('no mutator._arch_params.* keys in the checkpoint: '
+                         'is it a DenseNAS search checkpoint?')
+    return params
+
+
 def route_probabilities(graph: Any, params: Params) -> Dict[int, Tensor]:
     """``softmax(beta_i)`` (T = 1) for every node with outgoing edges.
 
@@ -139,7 +161,8 @@ def derive_arch(space: Any,
                 graph: Any,
                 params: Params,
                 path: Optional[List[int]] = None,
-                meta: Optional[Dict[str, Any]] = None) -> DerivedArch:
+                meta: Optional[Dict[str, Any]] = None,
+                choices: Optional[Mapping[str, int]] = None) -> DerivedArch:
     """The derived architecture of ``params`` in ``space``.
 
     Args:
@@ -150,6 +173,10 @@ def derive_arch(space: Any,
         path (list[int], optional): Use this block path instead of the
             Viterbi path (must be a path of ``graph``).
         meta (dict, optional): Stored in ``DerivedArch.meta``.
+        choices (Mapping[str, int], optional): Mixed-op alias -> candidate
+            index to take instead of the argmax (e.g. the ops a
+            budget-constrained derivation chose); other aliases keep their
+            argmax.
 
     Returns:
         DerivedArch: Blocks with their supernet coordinates (``node``,
@@ -159,8 +186,12 @@ def derive_arch(space: Any,
     if not graph.is_path(path):
         raise ValueError(f'{path} is not a path of space {space.name!r}')
 
-    def pick(alias: str, choices: Sequence[str]) -> str:
-        return argmax_choice(choices, params.get(alias))
+    fixed = dict(choices or {})
+
+    def pick(alias: str, names: Sequence[str]) -> str:
+        if alias in fixed:
+            return names[fixed[alias]]
+        return argmax_choice(names, params.get(alias))
 
     blocks = []
     for src, dst in zip(path, path[1:-1]):

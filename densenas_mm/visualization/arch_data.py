@@ -24,9 +24,9 @@ from densenas_mm.search_space.naming import (head_alias, layer_alias,
                                              parse_alias, route_alias)
 from densenas_mm.structures import (DerivedArch, check_arch_in_space,
                                     check_params, derive_arch,
-                                    mean_entropies, route_probabilities)
+                                    mean_entropies, params_from_state_dict,
+                                    route_probabilities)
 
-ARCH_PARAM_KEY = '_arch_params.'
 
 
 @dataclass
@@ -174,14 +174,7 @@ def arch_state_from_state_dict(space: SearchSpace,
     Keys ``...mutator._arch_params.<alias>`` (DDP ``module.`` prefixes are
     fine) hold the alphas / betas.
     """
-    params = {
-        key.split(ARCH_PARAM_KEY, 1)[1]: value
-        for key, value in state_dict.items() if ARCH_PARAM_KEY in key
-    }
-    if not params:
-        raise ValueError('no mutator._arch_params.* keys in the checkpoint: '
-                         'is it a DenseNAS search checkpoint?')
-    return arch_state(space, params)
+    return arch_state(space, params_from_state_dict(state_dict))
 
 
 def arch_state_from_arch(space: SearchSpace, arch: DerivedArch) -> ArchState:

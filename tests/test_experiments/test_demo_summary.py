@@ -114,3 +114,36 @@ def test_summary_without_random_nets_or_history(tmp_path, mutator):
     assert len(summary['nets']) == 1 and 'comparison' not in summary
     assert 'search' not in summary
     assert format_table(summary).splitlines()[0].startswith('net')
+
+
+def test_summary_lists_the_budget_nets(tmp_path, mutator):
+    """``budgets/front.json`` (written by the derive_budgets job from a
+    search checkpoint's alpha / beta) becomes the budget table."""
+    import torch
+
+    from densenas_mm.apis.budgets import derive_budgets
+    wd = str(tmp_path)
+    _write(osp.join(wd, 'arch.yaml'), _arch(mutator, 3.0))
+    ckpt = osp.join(wd, 'search.pth')
+    torch.save(dict(state_dict={
+        f'algo.mutator._arch_params.{alias}': p.detach()
+        for alias, p in mutator.arch_params.items()
+    }), ckpt)
+    out = derive_budgets(
+        'configs/densenas/densenas_supernet-demo_1xb32-20e_digits.py', ckpt,
+        front=3, metric='flops', out_dir=osp.join(wd, 'budgets'))
+    assert out.status == 0, out.err
+    summary = collect(wd)
+    budgets = summary['budgets']
+    assert budgets['unit'] == 'MFLOPs' and len(budgets['budgets']) == 3
+    assert budgets['front_size'] == len(out.result['front'])
+    text = format_table(summary)
+    assert 'one search, many budgets' in text
+    lines = text.splitlines()
+    first = lines.index(next(line for line in lines
+                             if 'budget MFLOPs' in line)) + 1
+    for row, line in zip(out.result['budgets'], lines[first:first + 3]):
+        assert line.split()[:3] == [f'{row["budget"]:.3f}',
+                                    f'{row["cost"]:.3f}',
+                                    f'{row["logp"]:.3f}']
+    assert "today's derivation (Viterbi + argmax)" in text

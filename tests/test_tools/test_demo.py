@@ -29,7 +29,7 @@ def test_demo_end_to_end_reduced(tmp_path, tool_env):
         DEMO_AUDIT_ARGS='--max-repeats 5')
     proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'demo.sh')],
                           cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.load(open(wd / 'summary.json'))
     searched, rand0, rand1 = summary['nets']
@@ -51,6 +51,14 @@ def test_demo_end_to_end_reduced(tmp_path, tool_env):
         assert (wd / 'plots' / name).stat().st_size > 0
         if name != 'curves.png':
             assert (wd / 'search' / 'vis' / name).stat().st_size > 0
+    # one search, many budgets: 5 nets within their budgets, not retrained
+    budgets = summary['budgets']
+    assert budgets['unit'] == 'ms' and len(budgets['budgets']) == 5
+    for row in budgets['budgets']:
+        assert row['cost'] <= row['budget'] and row['path'][0] == 0
+        assert (wd / 'budgets' / row['arch']).is_file()
+    assert (wd / 'budgets' / 'front.png').stat().st_size > 0
     text = (wd / 'summary.txt').read_text()
+    assert 'one search, many budgets' in text
     assert text.startswith('data: digits')
     assert 'rank of the searched net' in text
