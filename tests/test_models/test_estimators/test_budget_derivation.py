@@ -84,7 +84,7 @@ def test_costs_equal_path_cost(preset):
         arch = point_arch(space, graph, params, point)
         assert arch.path == list(point.path)
         assert est.path_cost(arch, space) == pytest.approx(point.cost,
-                                                           rel=1e-9)
+                                                              rel=1e-9)
         assert arch_logp(space, graph, params, arch) == pytest.approx(
             point.logp, abs=1e-9)
 
@@ -143,3 +143,31 @@ def test_params_must_fit_the_space():
     del params[layer_alias(1, 0)]
     with pytest.raises(ValueError, match='no parameter for'):
         pareto_front(flops_costs(space), space, params, graph)
+
+
+def test_calibrated_costs_equal_calibrated_path_cost():
+    """With a calibrated latency table (scale, per-op overhead, constant on
+    the stem) every front net's DP cost is the calibrated ``path_cost``,
+    which for a calibrated table equals the calibrated whole-net
+    ``estimate`` (skips cost 0)."""
+    from densenas_mm.latency import LatencyTable
+    from densenas_mm.latency.calibration import Calibration
+    from helpers.estimators import DEMO, synthetic_table
+
+    space = SearchSpace.from_config(DEMO)
+    graph = SpaceGraph(space)
+    raw = synthetic_table(space)
+    cal = Calibration(scale=1.3, per_op=0.07, constant=0.4)
+    table = LatencyTable(raw.metadata, raw.entries, calibration=cal)
+    est = ChainedLatencyEstimator(lut=table, target_device=None, space=space)
+    plain = ChainedLatencyEstimator(lut=raw, target_device=None, space=space)
+    params = random_params(space, graph, 5)
+    front = pareto_front(est.space_costs(space), space, params, graph)
+    raw_front = pareto_front(plain.space_costs(space), space, params, graph)
+    assert len(front) > 3
+    assert front[0].cost > raw_front[0].cost  # the overheads are in
+    for point in front:
+        arch = point_arch(space, graph, params, point)
+        want = pytest.approx(point.cost, rel=1e-9)
+        assert est.path_cost(arch, space) == want
+        assert est.estimate(arch)['latency'] == want
