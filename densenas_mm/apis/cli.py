@@ -90,8 +90,11 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
     from densenas_mm.utils.io import OutputPathError
+    from .derive import DeriveError
+    from .run_checks import RunConfigError
     return (ArchError, CheckpointError, DataError, LatencyTableError,
-            SearchSpaceError, SubsetError, OutputPathError)
+            SearchSpaceError, SubsetError, OutputPathError, DeriveError,
+            RunConfigError)
 
 
 def run_cli(main: Callable[[], Any]) -> int:
