@@ -17,7 +17,7 @@ Two groups of knobs, each applied only when the config defines it:
   ``W + S`` epochs and ``DenseNASWarmupHook.warmup_epochs = W``.
 * **Own data** (top-level ``own_data = dict(data_root=..., num_classes=...,
   input_size=...)``, the template
-  ``configs/densenas/densenas_supernet-own-data_template.py``):
+  ``configs/densenas/densenas_supernet-demo_1xb32-20e_owndata.py``):
   ``data_root`` of every loader; the class count of the search space, the
   head, the data preprocessor and ``DenseNASNet``; the evaluators' and the
   head's top-k (``(1, min(5, classes))``); the space's ``input_size`` (its

@@ -32,9 +32,9 @@ from helpers import REPO_ROOT
 from helpers.estimators import synthetic_table
 
 SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
-                  'densenas_supernet-own-data_template.py')
+                  'densenas_supernet-demo_1xb32-20e_owndata.py')
 SUBNET = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
-                  'densenas_subnet-own-data_template.py')
+                  'densenas_subnet-demo_1xb32-12e_owndata.py')
 CLASSES = ('cat', 'dog', 'fox')
 PER_CLASS = 10
 SIZE = 48
