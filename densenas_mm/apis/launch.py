@@ -351,6 +351,81 @@ def merge_test_options(cfg: Config,
     return cfg
 
 
+def _is_search_config(cfg: Config) -> bool:
+    """Whether ``cfg.model`` is a DenseNAS search (an algorithm around a
+    supernet) rather than a classifier."""
+    return 'architecture' in (cfg.get('model') or {})
+
+
+def apply_test_views(cfg: Config,
+                     show_dir: Optional[str] = None,
+                     interval: int = 1,
+                     tta: bool = False) -> List[str]:
+    """mmcls ``tools/test.py``'s ``--show-dir`` and ``--tta``, in place.
+
+    ``show_dir``: mmcls's ``VisualizationHook`` draws every ``interval``-th
+    test image with its prediction into ``show_dir`` (a relative path is
+    relative to the current directory, as in mmcls). ``tta``:
+    the model is wrapped in the config's ``tta_model`` (default mmcls's
+    ``AverageClsScoreTTA``) and the test loader reads the config's
+    ``tta_pipeline`` (default: the test pipeline with and without a
+    horizontal flip, the scores averaged), as mmcls does.
+
+    Both apply to classifier configs (a derived net, a baseline); a search
+    config's model is the supernet, which predicts nothing to draw or
+    average.
+
+    Returns:
+        list[str]: One message per change.
+
+    Raises:
+        RunConfigError: For a search config, both options at once, or a
+            config without a ``default_hooks.visualization`` for
+            ``show_dir``.
+    """
+    from .run_checks import RunConfigError
+    changes: List[str] = []
+    if (show_dir or tta) and _is_search_config(cfg):
+        raise RunConfigError(
+            '--show-dir / --tta apply to a classifier config (a derived '
+            'net: configs/densenas/subnets/), not to a search config, whose '
+            'model is the supernet')
+    if show_dir and tta:
+        raise RunConfigError(
+            '--show-dir and --tta cannot be combined: mmcls\'s '
+            'VisualizationHook cannot draw test-time-augmented batches; run '
+            'tools/test.py once with each')
+    if show_dir:
+        hooks = cfg.get('default_hooks') or {}
+        if 'visualization' not in hooks:
+            raise RunConfigError(
+                '--show-dir needs default_hooks.visualization '
+                "(dict(type='VisualizationHook')) in the config")
+        hooks['visualization'].update(
+            enable=True, out_dir=show_dir, interval=interval)
+        changes.append(f'--show-dir: predictions drawn to {show_dir} '
+                       f'(every {interval}. image)')
+    if tta:
+        from copy import deepcopy
+        tta_model = cfg.get('tta_model') or dict(
+            type='mmcls.AverageClsScoreTTA')
+        pipeline = cfg.get('tta_pipeline')
+        if pipeline is None:
+            test_pipeline = cfg.test_dataloader.dataset.pipeline
+            pipeline = deepcopy(test_pipeline)
+            pipeline[-1] = dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [test_pipeline[-1]]])
+        cfg.model = ConfigDict(**tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = pipeline
+        changes.append(f'--tta: model wrapped in {tta_model["type"]}, test '
+                       'pipeline = tta_pipeline')
+    return changes
+
+
 def _runner(cfg: Config,
             launcher: str,
             training: bool,
@@ -402,6 +477,9 @@ def run_test(config: str,
              work_dir: Optional[str] = None,
              out: Optional[str] = None,
              out_item: str = 'metrics',
+             show_dir: Optional[str] = None,
+             interval: int = 1,
+             tta: bool = False,
              cfg_options: Optional[Dict[str, Any]] = None,
              launcher: str = 'none') -> Dict[str, float]:
     """Evaluate a checkpoint with the config's test loader and evaluator.
@@ -415,6 +493,10 @@ def run_test(config: str,
             suffix, atomically) or, with ``out_item='pred'``, the per-sample
             predictions (pkl) here.
         out_item (str): ``'metrics'`` or ``'pred'``.
+        show_dir (str, optional): Draw the predictions here (mmcls's
+            ``--show-dir``; see :func:`apply_test_views`).
+        interval (int): With ``show_dir``: every ``interval``-th image.
+        tta (bool): Test-time augmentation (mmcls's ``--tta``).
         cfg_options (dict, optional): Config overrides.
         launcher (str): The job launcher.
 
@@ -444,6 +526,7 @@ def run_test(config: str,
     cfg = merge_test_options(
         Config.fromfile(config), config, checkpoint, work_dir=work_dir,
         cfg_options=cfg_options, launcher=launcher, derived=derived)
+    derived += apply_test_views(cfg, show_dir, interval, tta)
     runner = _runner(cfg, launcher, training=False, derived=derived)
     if out and out_item == 'pred':
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))

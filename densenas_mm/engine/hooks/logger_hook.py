@@ -29,6 +29,10 @@ class _Window:
 
     def add(self, outputs: Dict[str, Any]) -> None:
         for key, value in outputs.items():
+            # detached: float() of a tensor that requires grad warns
+            # (torch >= 2.x) on every architecture step
+            if hasattr(value, 'detach'):
+                value = value.detach()
             self.sums[key] = self.sums.get(key, 0.0) + float(value)
         self.count += 1
 
