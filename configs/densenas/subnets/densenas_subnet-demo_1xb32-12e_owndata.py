@@ -1,7 +1,7 @@
 # Retrain (from scratch) the architecture a search on your own images
 # derived (configs/densenas/densenas_supernet-demo_1xb32-20e_owndata.py), on
 # search_train + search_val, evaluated on the test split, with the demo's
-# 12-epoch recipe. The data follow the one variable own_data, as in the
+# 12-epoch recipe (configs/_base_/schedules/densenas_demo_retrain.py). The data follow the one variable own_data, as in the
 # search (set it to the same values); the architecture file must come from
 # a search with the same classes and input size (DenseNASNet checks both
 # when the model is built).
@@ -12,7 +12,7 @@
 _base_ = [
     '../../_base_/models/densenas_demo_subnet.py',
     '../../_base_/datasets/own_data.py',
-    '../../_base_/default_runtime.py'
+    '../../_base_/schedules/densenas_demo_retrain.py',
 ]
 
 own_data = dict(data_root='data/my_images', num_classes=None, input_size=32)
@@ -23,21 +23,3 @@ model = dict(
     backbone=dict(
         arch='work_dirs/densenas_supernet-demo_1xb32-20e_owndata/arch/best.yaml',
         search_space=None))
-max_epochs = 12
-param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True)
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(
-        type='densenas_mm.DenseNASCheckpointHook',
-        interval=max_epochs,
-        max_keep_ckpts=1))
