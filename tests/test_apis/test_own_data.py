@@ -9,6 +9,7 @@ each mismatch (head classes, top-k, one 64x64 image, a table for another
 size, an architecture of another class count) fails before training with a
 message that names the fix.
 """
+import json
 import os
 import os.path as osp
 import subprocess
@@ -30,6 +31,7 @@ from densenas_mm.structures.errors import ArchError
 
 from helpers import REPO_ROOT
 from helpers.estimators import synthetic_table
+from helpers.tools import load_tool
 
 SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
                   'densenas_supernet-demo_1xb32-20e_owndata.py')
@@ -219,3 +221,22 @@ def test_retrain_template_checks_the_arch_classes(own, tmp_path):
     with pytest.raises(ArchError, match='num_classes is 3 in the arch'):
         build_classifier(load_config(SUBNET, dict(opts, **{
             'own_data.num_classes': 4})))
+
+
+def test_image_stats_tool(own, tmp_path, capsys):
+    out = tmp_path / 'stats.json'
+    status = load_tool('dataset/image_stats.py').main(
+        [own['root'], '--ann-file',
+         osp.join(own['root'], 'meta', 'search_train.txt'), '--json',
+         str(out)])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert 'sizes: 48x48: 18 images' in text
+    with open(out) as f:
+        stats = json.load(f)
+    assert stats['pixels'] == 18 * SIZE * SIZE
+    # each class lifts one channel by 150 over noise in [0, 60) (mean
+    # 29.5): every channel's mean is 29.5 + 150 / 3 = 79.5 up to the noise
+    assert stats['mean'] == pytest.approx([79.5] * 3, abs=0.3)
+    # std: a mixture of noise (std 17.3) around 29.5 and 179.5, 1 : 2
+    assert stats['std'] == pytest.approx([72.8] * 3, abs=0.5)

@@ -3,36 +3,22 @@
 ``ROOT/<class>/<image>`` -> ``OUT/<part>.txt`` (``<class>/<file> <label>``
 lines, relative to ROOT), ``OUT/classes.txt`` and ``OUT/train.txt``
 (search_train + search_val); stratified (every class split with the same
-fractions) and seeded.
+fractions) and seeded (``densenas_mm.datasets.class_folders``).
 
 Examples:
     # your own images: 60 / 20 / 20 per class into data/my_images/meta
     python tools/dataset/split_class_folders.py data/my_images
-    # the DenseNAS ImageNet-100 search split (make_imagenet_subset.py)
+    # the DenseNAS ImageNet-100 search split (as make_imagenet_subset.py)
     python tools/dataset/split_class_folders.py data/imagenet/train \
         --out-dir data/imagenet/meta/imagenet100 --num-classes 100 \
         --parts search_train=0.8 search_val=0.2
 """
 import argparse
-import os.path as osp
 import sys
-from typing import Dict, List, Optional
+from typing import List, Optional
 
-from densenas_mm.apis.cli import run_cli
-from densenas_mm.datasets.class_folders import (DEFAULT_PARTS, SubsetError,
-                                                split_class_folders)
-
-
-def _parts(items: List[str]) -> Dict[str, float]:
-    parts: Dict[str, float] = {}
-    for item in items:
-        name, _, value = item.partition('=')
-        try:
-            parts[name] = float(value)
-        except ValueError:
-            raise SubsetError(f'--parts takes NAME=FRACTION items, got '
-                              f'{item!r}') from None
-    return parts
+from densenas_mm.apis.cli import emit, run_cli
+from densenas_mm.apis.dataset_tools import split_folders
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -44,7 +30,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--parts',
         nargs='+',
-        default=[f'{k}={v}' for k, v in DEFAULT_PARTS.items()],
+        default=[],
         help='NAME=FRACTION of every class, summing to 1 (default: '
         'search_train=0.6 search_val=0.2 test=0.2)')
     parser.add_argument(
@@ -63,17 +49,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status."""
-    args = parse_args(argv)
-    out_dir = args.out_dir or osp.join(args.root, 'meta')
-    counts = split_class_folders(
-        args.root,
-        out_dir,
-        parts=_parts(args.parts),
-        num_classes=args.num_classes,
-        seed=args.seed)
-    listed = ', '.join(f'{k}={v}' for k, v in counts.items())
-    print(f'{args.root} -> {out_dir}: {listed} (+ classes.txt)')
-    return 0
+    return emit(split_folders(**vars(parse_args(argv))))
 
 
 if __name__ == '__main__':
