@@ -12,7 +12,8 @@
 #       configs/densenas/densenas_supernet-demo_1xb32-20e_owndata.py \
 #       --device cpu --batch-size 32 --threads 1 \
 #       --cfg-options own_data.input_size=32
-#   python tools/train.py configs/densenas/densenas_supernet-demo_1xb32-20e_owndata.py \
+#   python tools/train.py \
+#       configs/densenas/densenas_supernet-demo_1xb32-20e_owndata.py \
 #       --cfg-options own_data.data_root=data/my_images own_data.input_size=32
 #
 # The latency table must be measured for the space at own_data.input_size

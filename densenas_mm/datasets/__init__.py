@@ -1,6 +1,7 @@
 """densenas_mm.datasets: demo data (Fashion-MNIST, digits), class-folder
-splits (your own data, the ImageNet subset), image sizes and statistics, load-time checks of image lists, and the seeded sampler /
-dataset wrapper that make augmentation resumable.
+splits (your own data, the ImageNet subset), image sizes and statistics,
+load-time checks of image lists, and the seeded sampler / dataset wrapper
+that make augmentation resumable.
 
 ``CheckedCustomDataset`` (:mod:`.checked_dataset`) and
 ``FashionMNISTSplit`` (:mod:`.fashion_mnist`), registered in the

@@ -163,7 +163,8 @@ def test_search_on_own_data_writes_best_yaml(own, tool_env):
 
 @pytest.mark.parametrize('extra, message', [
     (('model.architecture.head.num_classes=5', ),
-     r'model\.architecture\.head\.num_classes = 5(.|\n)*own_data\.num_classes'),
+     r'model\.architecture\.head\.num_classes = 5(.|\n)*'
+     r'own_data\.num_classes'),
     (('val_evaluator.topk=[1,5]', ),
      r'val_evaluator\.topk = \(1, 5\) asks for top-5 of 3 classes .*: '
      r'set --cfg-options "val_evaluator\.topk=\(1, 3\)"'),
