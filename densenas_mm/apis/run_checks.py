@@ -193,7 +193,9 @@ def check_image_sizes(cfg: Any, size: int, mode: str = 'header') -> None:
             continue
         ann_path, paths = listed
         if ann_path not in scanned:
-            scanned[ann_path] = scan_sizes(paths, decode=mode == 'decode')
+            # missing / unreadable images: the dataset names them itself
+            scanned[ann_path] = scan_sizes(
+                paths, decode=mode == 'decode', strict=False)
         sizes = scanned[ann_path]
         wrong = {s: p for s, p in sizes.items() if s != (size, size)}
         if wrong:

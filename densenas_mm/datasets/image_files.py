@@ -46,12 +46,27 @@ def image_size(path: str, decode: bool = False) -> Tuple[int, int]:
 
 
 def scan_sizes(paths: Sequence[str],
-               decode: bool = False) -> Dict[Tuple[int, int], List[str]]:
+               decode: bool = False,
+               strict: bool = True) -> Dict[Tuple[int, int], List[str]]:
     """The images of ``paths`` grouped by ``(width, height)``, the most
-    frequent size first."""
+    frequent size first.
+
+    Args:
+        paths (Sequence[str]): Image files.
+        decode (bool): Decode every image instead of reading its header.
+        strict (bool): Raise :class:`DataError` for a missing or unreadable
+            file; False leaves it out (for a caller whose dataset reports
+            such files itself, with its own message).
+    """
     groups: Dict[Tuple[int, int], List[str]] = {}
     for path in paths:
-        groups.setdefault(image_size(path, decode), []).append(path)
+        try:
+            size = image_size(path, decode)
+        except DataError:
+            if strict:
+                raise
+            continue
+        groups.setdefault(size, []).append(path)
     return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
 
 
