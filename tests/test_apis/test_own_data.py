@@ -168,6 +168,9 @@ def test_search_on_own_data_writes_best_yaml(own, tool_env):
     (('val_evaluator.topk=[1,5]', ),
      r'val_evaluator\.topk = \(1, 5\) asks for top-5 of 3 classes .*: '
      r'set --cfg-options "val_evaluator\.topk=\(1, 3\)"'),
+    (('train_dataloader.dataset.pipeline.1.crop_size=32', ),
+     r'train_dataloader\.dataset\.pipeline crops / resizes to 32x32 but the '
+     r'model is built for 48x48 inputs: set the transform\'s size to 48'),
     (('own_data.input_size=32', ),
      r'measured for 48x48 inputs but the search space is built for 32x32: '
      r'build a table for this run: python tools/build_latency_lut\.py'),
