@@ -24,12 +24,19 @@ upstream bug is absent, and never edits installed files.
    heavy to import, so the fix is applied when ``mmcls.apis.inference`` is
    imported (a post-import hook on ``sys.meta_path``), or at once if it
    already is.
+4. ``mmcv.cnn.bricks.transformer`` (imported by mmcls and mmrazor) warns
+   ``Fail to import MultiScaleDeformableAttention ... install mmcv rather
+   than mmcv-lite`` on every run of every tool: mmcv-lite has no compiled
+   ops, and no DenseNAS model uses that op. That one warning (its message,
+   category and module) is filtered; every other warning is shown. Where
+   full mmcv is installed the warning is not issued anyway.
 """
 import importlib.abc
 import importlib.machinery
 import inspect
 import sys
 import types
+import warnings
 from typing import Callable, Dict
 
 import torch
@@ -159,11 +166,22 @@ def _when_imported(name: str, fix: Callable[[types.ModuleType],
         _post_import_fixes().fixes[name] = fix
 
 
+def _silence_mmcv_lite_ops_warning() -> None:
+    """Filter mmcv-lite's MultiScaleDeformableAttention import warning
+    (fix 4), and nothing else."""
+    warnings.filterwarnings(
+        'ignore',
+        message=r'Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning,
+        module=r'mmcv\.cnn\.bricks\.transformer')
+
+
 def apply() -> None:
     """Apply every fix once; later calls do nothing."""
     global _APPLIED
     if _APPLIED:
         return
+    _silence_mmcv_lite_ops_warning()
     _install_quantization_stub()
     _patch_cuda_set_device()
     _when_imported(_INFERENCE_MODULE, _fix_inferencer_progress)

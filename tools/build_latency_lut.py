@@ -27,7 +27,8 @@ import argparse
 import sys
 from typing import Any, Dict
 
-from densenas_mm.apis.cli import add_round_args, emit, round_settings
+from densenas_mm.apis.cli import (add_cfg_options, add_round_args, emit,
+                                  round_settings)
 from densenas_mm.apis.latency_table import build_table
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
@@ -129,6 +130,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='ignore OUT / OUT.partial and measure all')
     parser.add_argument(
         '--no-progress', action='store_true', help='no progress bar')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
@@ -163,6 +165,7 @@ def main(argv=None) -> int:
             threads=args.threads,
             passes=args.passes,
             print_path=args.print_path,
+            cfg_options=args.cfg_options,
             **build_settings(args)))
 
 

@@ -8,6 +8,8 @@ Examples:
 ``--out`` writes the metrics (json / yaml / pkl by extension), e.g.
 ``{"accuracy/top1": 91.3, "accuracy/top5": 99.7}``; with
 ``--out-item pred`` it dumps the per-sample predictions instead.
+``--show-dir`` and ``--tta`` are mmcls's (predictions drawn; flip
+test-time augmentation), for classifier configs.
 
 The checkpoint must fit the config's model exactly (a missing, unexpected or
 shape-mismatched key is an error listing them, not a score) and is read
@@ -51,6 +53,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default='metrics',
         help='what --out receives: metrics (json / yaml / pkl, default) '
         'or pred (per-sample predictions, a .pkl file)')
+    parser.add_argument(
+        '--show-dir',
+        help='draw every --interval-th test image with its prediction into '
+        'this folder (mmcls VisualizationHook; classifier configs)')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='with --show-dir: draw every N-th image (default 1)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation as mmcls: the config\'s tta_model / '
+        'tta_pipeline, else the scores of the image and its horizontal '
+        'flip averaged (classifier configs)')
     add_cfg_options(parser)
     add_launcher(parser)
     args = parser.parse_args(argv)

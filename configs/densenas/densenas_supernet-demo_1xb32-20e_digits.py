@@ -14,7 +14,10 @@ _base_ = [
     '../_base_/schedules/densenas_demo_search.py',
 ]
 
+# the schedule's two knobs (max_epochs, val_begin, the cosine and the
+# warm-up hook follow them when the run is built)
 warmup_epochs = 12
+search_epochs = 8
 
 model = dict(
     architecture=dict(data_preprocessor={{_base_.data_preprocessor}}))
@@ -26,6 +29,7 @@ train_dataloader = {{_base_.search_train_dataloader}}
 val_dataloader = {{_base_.supernet_val_dataloader}}
 train_cfg = dict(
     arch_dataloader={{_base_.search_val_dataloader}},
+    max_epochs=warmup_epochs + search_epochs,
     val_begin=warmup_epochs + 1)
 optim_wrapper = dict(mutator=dict(optimizer=dict(lr=1e-2)))
 custom_hooks = [

@@ -7,7 +7,8 @@
 #
 # The latency table: the paper's, converted and shipped with the project
 # (resources/latency/, Apache-2.0, see its README.md). Or measure your own
-# device (then set model.estimator.lut to it and drop target_device=None):
+# device (then pass --cfg-options model.estimator.lut=<it>
+# model.estimator.target_device=auto):
 #   python tools/build_latency_lut.py \
 #       configs/_base_/search_spaces/densenas_mbv2_224.py --device cuda \
 #       --batch-size 32

@@ -44,15 +44,17 @@ def parse_cfg_options(options: Sequence[str]) -> Optional[Dict[str, Any]]:
     return namespace.cfg_options
 
 
-def add_shape(parser: argparse.ArgumentParser,
-              default: Sequence[int] = (224, 224)) -> None:
-    """``--shape H W`` (one value: square)."""
+def add_shape(parser: argparse.ArgumentParser) -> None:
+    """``--shape H W`` (one value: square; default: the model's own input
+    size, see :func:`resolve_input_shape`)."""
     parser.add_argument(
         '--shape',
         type=int,
         nargs='+',
-        default=list(default),
-        help='input H W (one value: square)')
+        default=None,
+        help='input H W (one value: square); default: the input size of '
+        'the architecture or search space, else of the config\'s test '
+        'pipeline')
 
 
 def add_launcher(parser: argparse.ArgumentParser) -> None:
@@ -76,8 +78,55 @@ def input_shape(model: nn.Module, batch_size: int,
     if len(shape) not in (1, 2):
         raise SystemExit('--shape takes H W or a single size')
     h, w = (list(shape) * 2)[:2]
-    channels = getattr(getattr(model, 'backbone', None), 'in_channels', 3)
+    # the first convolution's input channels (a backbone's ``in_channels``
+    # attribute can mean something else, e.g. in mmcls's MobileNetV2)
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)),
+                 None)
+    channels = first.in_channels if first is not None else 3
     return [batch_size, channels, h, w]
+
+
+def default_input_size(model: nn.Module,
+                       cfg: Any = None) -> Tuple[int, str]:
+    """The input size a model is built for, and where it comes from.
+
+    A ``DenseNASNet`` records the size its architecture was searched for, a
+    supernet its space's; other models take the size the config's test (or
+    val, or train) pipeline crops or resizes to.
+
+    Raises:
+        SystemExit: When none of them tells (then pass ``--shape``).
+    """
+    backbone = getattr(model, 'backbone', None)
+    for attr, what in (('arch', 'the architecture'),
+                       ('space', 'the search space')):
+        size = getattr(getattr(backbone, attr, None), 'input_size', None)
+        if isinstance(size, int):
+            return size, f"{what}'s input_size"
+    if cfg is not None:
+        from .derive import get_key
+        from .run_checks import pipeline_size
+        for loader in ('test_dataloader', 'val_dataloader',
+                       'train_dataloader'):
+            pipeline = get_key(cfg, f'{loader}.dataset.pipeline')
+            if isinstance(pipeline, list):
+                known, size = pipeline_size(pipeline)
+                if known and size is not None:
+                    return size, f'{loader}.dataset.pipeline'
+    raise SystemExit('error: cannot tell the input size of this model (no '
+                     'DenseNAS architecture or space, no crop / resize in '
+                     "the config's pipelines): pass --shape H W")
+
+
+def resolve_input_shape(model: nn.Module, cfg: Any, batch_size: int,
+                        shape: Optional[Sequence[int]]
+                        ) -> Tuple[List[int], str]:
+    """``([N, C, H, W], where H W come from)``: ``--shape`` if given, else
+    :func:`default_input_size`."""
+    if shape:
+        return input_shape(model, batch_size, shape), '--shape'
+    size, source = default_input_size(model, cfg)
+    return input_shape(model, batch_size, [size]), source
 
 
 def input_errors() -> Tuple[Type[BaseException], ...]:
@@ -90,8 +139,11 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
     from densenas_mm.utils.io import OutputPathError
+    from .derive import DeriveError
+    from .run_checks import RunConfigError
     return (ArchError, CheckpointError, DataError, LatencyTableError,
-            SearchSpaceError, SubsetError, OutputPathError)
+            SearchSpaceError, SubsetError, OutputPathError, DeriveError,
+            RunConfigError)
 
 
 def run_cli(main: Callable[[], Any]) -> int:

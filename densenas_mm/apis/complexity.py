@@ -11,8 +11,8 @@ import torch.nn as nn
 
 from densenas_mm.models.estimators import count_complexity
 from densenas_mm.utils.io import dump_json_atomic
-from .cli import ToolOutput, input_shape
-from .model_io import build_classifier
+from .cli import ToolOutput, resolve_input_shape
+from .model_io import build_classifier, load_config
 
 
 def report_parts(model: nn.Module) -> List[Tuple[str, str]]:
@@ -108,7 +108,7 @@ def format_report(result: Dict[str, Any], per_block: bool) -> str:
 
 
 def complexity_report(config: str,
-                      shape: Sequence[int] = (224, 224),
+                      shape: Optional[Sequence[int]] = None,
                       per_block: bool = False,
                       json: Optional[str] = None,
                       cfg_options: Optional[Dict[str, Any]] = None
@@ -118,7 +118,9 @@ def complexity_report(config: str,
 
     Args:
         config (str): Model config.
-        shape (Sequence[int]): Input H W (one value: square).
+        shape (Sequence[int], optional): Input H W (one value: square);
+            default: the model's own (the architecture's or space's input
+            size, else the config's test pipeline's).
         per_block (bool): One row per block.
         json (str, optional): Also write the result here.
         cfg_options (dict, optional): Config overrides.
@@ -126,10 +128,13 @@ def complexity_report(config: str,
     Returns:
         ToolOutput: The report, the counts in ``result``.
     """
-    model = build_classifier(config, cfg_options=cfg_options)
-    in_shape = tuple(input_shape(model, 1, shape))
+    cfg = load_config(config, cfg_options)
+    model = build_classifier(cfg)
+    shape_list, source = resolve_input_shape(model, cfg, 1, shape)
+    in_shape = tuple(shape_list)
     result = model_complexity(model, in_shape)
-    text = f'input shape: {in_shape}\n{format_report(result, per_block)}'
+    text = (f'input shape: {in_shape} (from {source})\n'
+            f'{format_report(result, per_block)}')
     if json:
         dump_json_atomic(dict(result, input_shape=list(in_shape)), json)
     return ToolOutput(0, text, result=result)

@@ -16,8 +16,8 @@ import torch.nn as nn
 
 from densenas_mm.utils.io import atomic_path
 from .cli import ToolOutput
-from .cli import input_shape as model_input_shape
-from .model_io import build_classifier
+from .cli import resolve_input_shape
+from .model_io import build_classifier, load_config
 
 
 class LogitsWrapper(nn.Module):
@@ -115,7 +115,7 @@ def check_onnx(model: nn.Module,
 def export_and_check(config: str,
                      out: str,
                      checkpoint: Optional[str] = None,
-                     shape: Sequence[int] = (224, 224),
+                     shape: Optional[Sequence[int]] = None,
                      batch_size: int = 1,
                      opset: int = 17,
                      dynamo: bool = False,
@@ -130,7 +130,9 @@ def export_and_check(config: str,
         config (str): Model config.
         out (str): Output ``.onnx`` file.
         checkpoint (str, optional): Weights.
-        shape (Sequence[int]): Input H W (one value: square).
+        shape (Sequence[int], optional): Input H W (one value: square);
+            default: the model's own (see
+            :func:`~.cli.default_input_size`).
         batch_size (int): Export batch size (the batch axis is dynamic).
         opset (int): ONNX opset.
         dynamo (bool): torch's ``torch.export``-based exporter.
@@ -143,8 +145,9 @@ def export_and_check(config: str,
         ToolOutput: The report and the check's result (None when skipped);
         status 1 when ONNX Runtime and PyTorch disagree.
     """
-    model = build_classifier(config, checkpoint, cfg_options)
-    in_shape = model_input_shape(model, batch_size, shape)
+    cfg = load_config(config, cfg_options)
+    model = build_classifier(cfg, checkpoint)
+    in_shape, _ = resolve_input_shape(model, cfg, batch_size, shape)
     export_onnx(model, out, in_shape, opset, dynamo)
     text = f'exported {out} (input {in_shape}, dynamic batch)'
     if no_check:

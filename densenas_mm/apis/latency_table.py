@@ -5,7 +5,7 @@ and import a DenseNAS reference list
 import os
 import time
 from dataclasses import replace
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 
@@ -16,6 +16,7 @@ from densenas_mm.latency import (REFERENCE_TABLES, BuildOptions, BuildReport,
 from densenas_mm.latency.measure import check_device
 from densenas_mm.search_space import load_preset, search_space_from_cfg
 from .cli import ToolOutput
+from .model_io import load_config
 
 
 def format_build(out: str, table: LatencyTable, report: BuildReport,
@@ -73,7 +74,8 @@ def build_table(config: str,
                 out: Optional[str] = None,
                 threads: Optional[int] = None,
                 passes: int = 2,
-                print_path: bool = False) -> ToolOutput:
+                print_path: bool = False,
+                cfg_options: Optional[Dict[str, Any]] = None) -> ToolOutput:
     """Build (or extend, or resume) the latency table of ``config``'s
     search space.
 
@@ -89,6 +91,8 @@ def build_table(config: str,
         passes (int): Builds at most while the table comes out noisy (each
             further one adds rounds to the noisy entries only).
         print_path (bool): Only return the output path.
+        cfg_options (dict, optional): Config overrides (derived keys follow
+            them, e.g. ``own_data.input_size`` sets the space's size).
 
     Returns:
         ToolOutput: Status 0 and the report; status 2 and the reason when
@@ -100,7 +104,7 @@ def build_table(config: str,
         check_device(setting.device)
     except RuntimeError as err:
         return ToolOutput(2, err=f'skipped: {err}')
-    space = search_space_from_cfg(config)
+    space = search_space_from_cfg(load_config(config, cfg_options))
     out = out or table_path(
         space.name, setting.device, setting.batch_size, threads,
         setting.dtype, setting.channels_last, backend=setting.backend)

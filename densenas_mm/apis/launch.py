@@ -22,7 +22,7 @@ unavailable and a launcher is used, so GPU runs see the config unchanged.
 """
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -257,8 +257,14 @@ def merge_train_options(cfg: Config,
                         no_validate: bool = False,
                         auto_scale_lr: bool = False,
                         cfg_options: Optional[Dict[str, Any]] = None,
-                        launcher: str = 'none') -> Config:
+                        launcher: str = 'none',
+                        derived: Optional[List[str]] = None) -> Config:
     """Merge the options of a training run into its config, in place.
+
+    Last, the values a config derives from its knobs (the search length,
+    ``own_data``) are recomputed from the merged knobs
+    (:func:`~.derive.derive_run_config`); keys given in ``cfg_options``
+    keep their value.
 
     Args:
         cfg (Config): The loaded config.
@@ -272,6 +278,7 @@ def merge_train_options(cfg: Config,
         auto_scale_lr (bool): Scale the lr by the actual batch size.
         cfg_options (dict, optional): Config overrides, merged last.
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        derived (list, optional): Gets one line per derived key changed.
 
     Returns:
         Config: The same config, updated.
@@ -279,6 +286,7 @@ def merge_train_options(cfg: Config,
     Raises:
         ValueError: For ``auto_scale_lr`` without ``auto_scale_lr`` in the
             config, or ``amp`` with a wrapper type AMP cannot replace.
+        DeriveError: For a knob the derived keys cannot follow.
     """
     merge_common_args(cfg, config, work_dir, launcher)
     if no_validate:
@@ -297,9 +305,19 @@ def merge_train_options(cfg: Config,
             raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
                              'dict(base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
+    _merge_and_derive(cfg, cfg_options, derived)
+    return cfg
+
+
+def _merge_and_derive(cfg: Config, cfg_options: Optional[Dict[str, Any]],
+                      derived: Optional[List[str]]) -> None:
+    """Merge ``--cfg-options``, then derive what follows the knobs."""
+    from .derive import derive_run_config
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
-    return cfg
+    changes = derive_run_config(cfg, explicit=list(cfg_options or ()))
+    if derived is not None:
+        derived.extend(changes)
 
 
 def merge_test_options(cfg: Config,
@@ -308,8 +326,11 @@ def merge_test_options(cfg: Config,
                        *,
                        work_dir: Optional[str] = None,
                        cfg_options: Optional[Dict[str, Any]] = None,
-                       launcher: str = 'none') -> Config:
-    """Merge the options of a test run into its config, in place.
+                       launcher: str = 'none',
+                       derived: Optional[List[str]] = None) -> Config:
+    """Merge the options of a test run into its config, in place (and
+    derive what follows the config's knobs, as
+    :func:`merge_train_options`).
 
     Args:
         cfg (Config): The loaded config.
@@ -318,6 +339,7 @@ def merge_test_options(cfg: Config,
         work_dir (str, optional): Test logs.
         cfg_options (dict, optional): Config overrides, merged last.
         launcher (str): The job launcher.
+        derived (list, optional): Gets one line per derived key changed.
 
     Returns:
         Config: The same config, updated.
@@ -325,20 +347,102 @@ def merge_test_options(cfg: Config,
     merge_common_args(cfg, config, work_dir, launcher)
     cfg.load_from = checkpoint
     cfg.resume = False
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
+    _merge_and_derive(cfg, cfg_options, derived)
     return cfg
 
 
-def _runner(cfg: Config, launcher: str, training: bool) -> Any:
-    """The runner of an adjusted config, its changes logged and the model's
-    head checked against its backbone."""
+def _is_search_config(cfg: Config) -> bool:
+    """Whether ``cfg.model`` is a DenseNAS search (an algorithm around a
+    supernet) rather than a classifier."""
+    return 'architecture' in (cfg.get('model') or {})
+
+
+def apply_test_views(cfg: Config,
+                     show_dir: Optional[str] = None,
+                     interval: int = 1,
+                     tta: bool = False) -> List[str]:
+    """mmcls ``tools/test.py``'s ``--show-dir`` and ``--tta``, in place.
+
+    ``show_dir``: mmcls's ``VisualizationHook`` draws every ``interval``-th
+    test image with its prediction into ``show_dir`` (a relative path is
+    relative to the current directory, as in mmcls). ``tta``:
+    the model is wrapped in the config's ``tta_model`` (default mmcls's
+    ``AverageClsScoreTTA``) and the test loader reads the config's
+    ``tta_pipeline`` (default: the test pipeline with and without a
+    horizontal flip, the scores averaged), as mmcls does.
+
+    Both apply to classifier configs (a derived net, a baseline); a search
+    config's model is the supernet, which predicts nothing to draw or
+    average.
+
+    Returns:
+        list[str]: One message per change.
+
+    Raises:
+        RunConfigError: For a search config, both options at once, or a
+            config without a ``default_hooks.visualization`` for
+            ``show_dir``.
+    """
+    from .run_checks import RunConfigError
+    changes: List[str] = []
+    if (show_dir or tta) and _is_search_config(cfg):
+        raise RunConfigError(
+            '--show-dir / --tta apply to a classifier config (a derived '
+            'net: configs/densenas/subnets/), not to a search config, whose '
+            'model is the supernet')
+    if show_dir and tta:
+        raise RunConfigError(
+            '--show-dir and --tta cannot be combined: mmcls\'s '
+            'VisualizationHook cannot draw test-time-augmented batches; run '
+            'tools/test.py once with each')
+    if show_dir:
+        hooks = cfg.get('default_hooks') or {}
+        if 'visualization' not in hooks:
+            raise RunConfigError(
+                '--show-dir needs default_hooks.visualization '
+                "(dict(type='VisualizationHook')) in the config")
+        hooks['visualization'].update(
+            enable=True, out_dir=show_dir, interval=interval)
+        changes.append(f'--show-dir: predictions drawn to {show_dir} '
+                       f'(every {interval}. image)')
+    if tta:
+        from copy import deepcopy
+        tta_model = cfg.get('tta_model') or dict(
+            type='mmcls.AverageClsScoreTTA')
+        pipeline = cfg.get('tta_pipeline')
+        if pipeline is None:
+            test_pipeline = cfg.test_dataloader.dataset.pipeline
+            pipeline = deepcopy(test_pipeline)
+            pipeline[-1] = dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [test_pipeline[-1]]])
+        cfg.model = ConfigDict(**tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = pipeline
+        changes.append(f'--tta: model wrapped in {tta_model["type"]}, test '
+                       'pipeline = tta_pipeline')
+    return changes
+
+
+def _runner(cfg: Config,
+            launcher: str,
+            training: bool,
+            derived: Sequence[str] = ()) -> Any:
+    """The runner of an adjusted config, checked before anything is built
+    (:func:`~.run_checks.check_run_config`: classes, top-k, input sizes),
+    its changes (``derived``: the derived keys) logged and the model's head
+    checked against its backbone."""
     from mmengine.logging import print_log
     from mmengine.runner import Runner
 
     from densenas_mm.models.backbones import check_head_fits
+    from .run_checks import check_run_config
+    check_run_config(cfg)
     sanitize_dataloaders(cfg)
-    changes = use_safe_checkpointing(cfg, training=training)
+    changes = list(derived)
+    changes += use_safe_checkpointing(cfg, training=training)
     changes += adapt_cfg_for_cpu_distributed(cfg, launcher)
     runner = Runner.from_cfg(cfg)
     for change in changes:
@@ -366,8 +470,10 @@ def run_train(config: str, **options: Any) -> None:
     ``budget.json`` in the work dir (:mod:`.latency_budget`).
     """
     from .latency_budget import report_budget
-    cfg = merge_train_options(Config.fromfile(config), config, **options)
-    runner = _runner(cfg, cfg.launcher, training=True)
+    derived: List[str] = []
+    cfg = merge_train_options(
+        Config.fromfile(config), config, derived=derived, **options)
+    runner = _runner(cfg, cfg.launcher, training=True, derived=derived)
     runner.train()
     # a search for a latency budget: its derived net predicted and measured
     report_budget(runner)
@@ -379,6 +485,9 @@ def run_test(config: str,
              work_dir: Optional[str] = None,
              out: Optional[str] = None,
              out_item: str = 'metrics',
+             show_dir: Optional[str] = None,
+             interval: int = 1,
+             tta: bool = False,
              cfg_options: Optional[Dict[str, Any]] = None,
              launcher: str = 'none') -> Dict[str, float]:
     """Evaluate a checkpoint with the config's test loader and evaluator.
@@ -392,6 +501,10 @@ def run_test(config: str,
             suffix, atomically) or, with ``out_item='pred'``, the per-sample
             predictions (pkl) here.
         out_item (str): ``'metrics'`` or ``'pred'``.
+        show_dir (str, optional): Draw the predictions here (mmcls's
+            ``--show-dir``; see :func:`apply_test_views`).
+        interval (int): With ``show_dir``: every ``interval``-th image.
+        tta (bool): Test-time augmentation (mmcls's ``--tta``).
         cfg_options (dict, optional): Config overrides.
         launcher (str): The job launcher.
 
@@ -417,10 +530,12 @@ def run_test(config: str,
     read_checkpoint(checkpoint)
     if out:
         prepare_output_file(out, '--out')
+    derived: List[str] = []
     cfg = merge_test_options(
         Config.fromfile(config), config, checkpoint, work_dir=work_dir,
-        cfg_options=cfg_options, launcher=launcher)
-    runner = _runner(cfg, launcher, training=False)
+        cfg_options=cfg_options, launcher=launcher, derived=derived)
+    derived += apply_test_views(cfg, show_dir, interval, tta)
+    runner = _runner(cfg, launcher, training=False, derived=derived)
     if out and out_item == 'pred':
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))
     metrics = runner.test()

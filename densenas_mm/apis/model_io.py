@@ -13,7 +13,9 @@ from mmengine.config import Config
 
 def load_config(config: Union[str, Config],
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
-    """Read a config file and apply ``--cfg-options`` style overrides.
+    """Read a config file, apply ``--cfg-options`` style overrides and
+    derive what follows the config's knobs (:mod:`.derive`: the search
+    length, ``own_data``), as ``tools/train.py`` does.
 
     Args:
         config (str | Config): Path or loaded config.
@@ -22,9 +24,11 @@ def load_config(config: Union[str, Config],
     Returns:
         Config: The merged config.
     """
+    from .derive import derive_run_config
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    derive_run_config(cfg, explicit=list(cfg_options or ()))
     return cfg
 
 

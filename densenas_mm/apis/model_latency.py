@@ -14,8 +14,8 @@ import torch.nn as nn
 
 from densenas_mm.utils.io import dump_json_atomic
 from densenas_mm.utils.timing import timed
-from .cli import ToolOutput, input_shape
-from .model_io import build_classifier
+from .cli import ToolOutput, resolve_input_shape
+from .model_io import build_classifier, load_config
 
 
 # The statistics a model-latency result reports (``<name>_ms``).
@@ -89,7 +89,7 @@ def benchmark_model(config: str,
                     checkpoint: Optional[str] = None,
                     device: str = 'cpu',
                     batch_size: int = 1,
-                    shape: Sequence[int] = (224, 224),
+                    shape: Optional[Sequence[int]] = None,
                     warmup: int = 10,
                     repeats: int = 50,
                     threads: Optional[int] = None,
@@ -105,7 +105,9 @@ def benchmark_model(config: str,
             them).
         device (str): ``'cpu'`` or ``'cuda[:i]'``.
         batch_size (int): Images per call.
-        shape (Sequence[int]): Input H W (one value: square).
+        shape (Sequence[int], optional): Input H W (one value: square);
+            default: the model's own (see
+            :func:`~.cli.default_input_size`).
         warmup (int): Untimed runs first.
         repeats (int): Timed runs.
         threads (int, optional): CPU threads.
@@ -118,14 +120,16 @@ def benchmark_model(config: str,
     """
     if device.startswith('cuda') and cuda_unavailable_reason():
         return ToolOutput(0, err=f'SKIP: {cuda_unavailable_reason()}')
-    model = build_classifier(config, checkpoint, cfg_options)
-    in_shape = input_shape(model, batch_size, shape)
+    cfg = load_config(config, cfg_options)
+    model = build_classifier(cfg, checkpoint)
+    in_shape, source = resolve_input_shape(model, cfg, batch_size, shape)
     result = measure_latency(model, in_shape, device, warmup, repeats,
                              threads)
     name = (
         torch.cuda.get_device_name(device) if device.startswith('cuda') else
         f'cpu ({torch.get_num_threads()} threads)')
-    text = (f'device: {name}  input: {in_shape}  warm-up {warmup}, '
+    text = (f'device: {name}  input: {in_shape} (from {source})  warm-up '
+            f'{warmup}, '
             f'{repeats} runs\n'
             f'latency median {result["median_ms"]:.3f} ms  (min '
             f'{result["min_ms"]:.3f}, p10 {result["p10_ms"]:.3f}, p90 '

@@ -22,7 +22,8 @@ import pickle
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional,
+                    Tuple)
 
 import torch
 from torch import Tensor
@@ -339,7 +340,38 @@ def check_state_fits(expected: Mapping[str, Tensor],
     if diff:
         raise CheckpointError(
             f'checkpoint {path!r} does not fit {what}: {diff.describe()}. It '
-            'was written for another config, search space or architecture')
+            'was written for another config, search space or architecture'
+            + supernet_subnet_hint(expected, state, path))
+
+
+#: Key prefixes of a search (supernet) model: mmrazor's algorithm wraps the
+#: classifier as ``architecture`` and holds alpha/beta in ``mutator``.
+_SEARCH_PREFIXES = ('architecture.', 'mutator.')
+
+
+def _is_search_state(keys: Iterable[str]) -> bool:
+    keys = list(keys)
+    return bool(keys) and all(k.startswith(_SEARCH_PREFIXES) for k in keys)
+
+
+def supernet_subnet_hint(expected: Mapping[str, Any],
+                         state: Mapping[str, Any], path: str) -> str:
+    """What to do when a search checkpoint meets a derived net's config or
+    the other way round ('' when neither is the case)."""
+    if _is_search_state(state) and not _is_search_state(expected):
+        return (f'. {path!r} is a DenseNAS search (supernet) checkpoint and '
+                'this config builds a derived net: convert it first, '
+                f'python tools/model_converters/supernet_to_subnet.py {path} '
+                'WORK_DIR/arch/best.yaml subnet.pth --config SUBNET_CONFIG, '
+                'and evaluate subnet.pth (or retrain the net with '
+                '--cfg-options model.backbone.arch=WORK_DIR/arch/best.yaml)')
+    if _is_search_state(expected) and not _is_search_state(state):
+        return (f'. {path!r} holds a plain classifier (e.g. a retrained '
+                'derived net) and this config builds a DenseNAS search '
+                '(supernet): evaluate it with its own config (a subnet '
+                'config, configs/densenas/subnets/, with '
+                'model.backbone.arch=ARCH.yaml)')
+    return ''
 
 
 # ----------------------------------------------------------- mmengine hook-in

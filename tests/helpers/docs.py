@@ -24,7 +24,7 @@ REPO_FILES = ('Makefile', 'setup.cfg', 'setup.py', 'requirements.txt',
 #: Folders written by runs (work dirs) or by data-preparation steps.
 OUTPUT_DIRS = ('work_dirs', 'data')
 #: Inputs the user provides, as README's "Data preparation" documents.
-USER_INPUTS = ('data/imagenet', )
+USER_INPUTS = ('data/imagenet', 'data/my_images')
 #: Options whose value is a path the command writes.
 OUT_OPTIONS = ('--out', '--out-dir', '--work-dir', '--json')
 #: Tools whose n-th positional argument is the file they write.

@@ -2,7 +2,8 @@
 # (configs/_base_/datasets/fashion_mnist.py: 2,500 training images = the
 # search's search-train + search-val, evaluated on the 10,000 test images):
 # the demo's retrain, 12 epochs at batch 32. The model, the default arch and
-# the optimiser: configs/_base_/models/densenas_demo_subnet.py.
+# the optimiser: configs/_base_/models/densenas_demo_subnet.py; the
+# schedule: configs/_base_/schedules/densenas_demo_retrain.py.
 #
 #   CFG=configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist.py
 #   python tools/train.py $CFG \
@@ -10,21 +11,5 @@
 _base_ = [
     '../../_base_/models/densenas_demo_subnet.py',
     '../../_base_/datasets/fashion_mnist.py',
-    '../../_base_/default_runtime.py'
+    '../../_base_/schedules/densenas_demo_retrain.py',
 ]
-
-max_epochs = 12
-param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True)
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs))

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from densenas_mm.registry import HOOKS
@@ -56,6 +56,24 @@ class _AtomicSaves:
                                **kwargs)
 
 
+def _key_for_tta(checkpoint: Dict) -> None:
+    """Re-key a classifier's state dict for the TTA wrapper around it.
+
+    mmengine loads into the model the runner holds (the TTA wrapper, whose
+    keys are ``module.<classifier key>``) after stripping one leading
+    ``module.`` from every checkpoint key; without this the classifier's
+    weights would not load at all (mmengine's load is not strict there).
+    """
+    state = checkpoint.get('state_dict', checkpoint)
+    keyed = {
+        'module.module.' + (k[len('module.'):] if k.startswith('module.')
+                            else k): v
+        for k, v in state.items()
+    }
+    state.clear()
+    state.update(keyed)
+
+
 @HOOKS.register_module()
 class DenseNASCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook``, writing atomically and loading strictly.
@@ -89,13 +107,17 @@ class DenseNASCheckpointHook(CheckpointHook):
     # ------------------------------------------------------------ loading
     def after_load_checkpoint(self, runner, checkpoint: Dict) -> None:
         """Refuse a checkpoint whose tensors do not fit the model."""
-        if not self.strict_load:
-            return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        tta = isinstance(model, BaseTTAModel)
+        if tta:  # tools/test.py --tta: the classifier is model.module
+            model = model.module
         path = self._loaded_path(runner)
-        check_state_fits(model.state_dict(), state_of(checkpoint, path),
-                         path)
+        if self.strict_load:
+            check_state_fits(model.state_dict(), state_of(checkpoint, path),
+                             path)
+        if tta:
+            _key_for_tta(checkpoint)
 
     @staticmethod
     def _loaded_path(runner) -> str:
