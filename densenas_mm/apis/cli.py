@@ -90,8 +90,9 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
     from densenas_mm.utils.io import OutputPathError
-    return (ArchError, CheckpointError, DataError, LatencyTableError,
-            SearchSpaceError, SubsetError, OutputPathError)
+    from densenas_mm.utils.options import ConfigError
+    return (ArchError, CheckpointError, ConfigError, DataError,
+            LatencyTableError, SearchSpaceError, SubsetError, OutputPathError)
 
 
 def run_cli(main: Callable[[], Any]) -> int:

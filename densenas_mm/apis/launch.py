@@ -28,6 +28,9 @@ import torch
 from mmengine.config import Config, ConfigDict
 from torch.nn.parallel import DistributedDataParallel
 
+from densenas_mm.utils.options import ConfigError
+from .config_checks import check_run_config, load_config, merge_cfg_options
+
 
 def _wrapper_is_ddp(wrapper_type: Any) -> bool:
     """Whether a model wrapper type (name or class) subclasses torch DDP."""
@@ -158,12 +161,12 @@ def enable_amp(cfg: Config) -> List[str]:
         ``['optim_wrapper.architecture', 'optim_wrapper.mutator']``.
 
     Raises:
-        ValueError: If a wrapper has another type (naming it) or the config
-            has no optimiser wrapper.
+        ConfigError: If a wrapper has another type (naming it) or the
+            config has no optimiser wrapper.
     """
     top = cfg.get('optim_wrapper')
     if not isinstance(top, dict):
-        raise ValueError('--amp needs an optim_wrapper in the config')
+        raise ConfigError('--amp needs an optim_wrapper in the config')
     if 'optimizer' in top:
         parts: Dict[str, Any] = {'optim_wrapper': top}
     else:
@@ -172,14 +175,14 @@ def enable_amp(cfg: Config) -> List[str]:
             for k, v in top.items() if isinstance(v, dict) and 'optimizer' in v
         }
         if not parts:
-            raise ValueError(
+            raise ConfigError(
                 '--amp: optim_wrapper has neither an optimizer nor parts '
                 f'with one (keys: {sorted(top)})')
     for key, wrapper in parts.items():
         kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
         if kind not in AMP_WRAPPERS:
-            raise ValueError(f'--amp needs {key}.type to be one of '
-                             f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
+            raise ConfigError(f'--amp needs {key}.type to be one of '
+                              f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
         wrapper['type'] = 'AmpOptimWrapper'
         wrapper.setdefault(
             'loss_scale',
@@ -277,8 +280,9 @@ def merge_train_options(cfg: Config,
         Config: The same config, updated.
 
     Raises:
-        ValueError: For ``auto_scale_lr`` without ``auto_scale_lr`` in the
-            config, or ``amp`` with a wrapper type AMP cannot replace.
+        ConfigError: For ``auto_scale_lr`` without ``auto_scale_lr`` in the
+            config, ``amp`` with a wrapper type AMP cannot replace, or a
+            ``cfg_options`` key that indexes a list the config lacks.
     """
     merge_common_args(cfg, config, work_dir, launcher)
     if no_validate:
@@ -294,11 +298,10 @@ def merge_train_options(cfg: Config,
         cfg.load_from = resume_target(resume, cfg.work_dir)
     if auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
-                             'dict(base_batch_size=...)` in the config')
+            raise ConfigError('--auto-scale-lr needs `auto_scale_lr = '
+                              'dict(base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options)
     return cfg
 
 
@@ -325,8 +328,7 @@ def merge_test_options(cfg: Config,
     merge_common_args(cfg, config, work_dir, launcher)
     cfg.load_from = checkpoint
     cfg.resume = False
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options)
     return cfg
 
 
@@ -337,6 +339,7 @@ def _runner(cfg: Config, launcher: str, training: bool) -> Any:
     from mmengine.runner import Runner
 
     from densenas_mm.models.backbones import check_head_fits
+    check_run_config(cfg)
     sanitize_dataloaders(cfg)
     changes = use_safe_checkpointing(cfg, training=training)
     changes += adapt_cfg_for_cpu_distributed(cfg, launcher)
@@ -361,7 +364,7 @@ def run_train(config: str, **options: Any) -> None:
             (``work_dir``, ``resume``, ``amp``, ``no_validate``,
             ``auto_scale_lr``, ``cfg_options``, ``launcher``).
     """
-    cfg = merge_train_options(Config.fromfile(config), config, **options)
+    cfg = merge_train_options(load_config(config), config, **options)
     _runner(cfg, cfg.launcher, training=True).train()
 
 
@@ -392,25 +395,27 @@ def run_test(config: str,
 
     Raises:
         CheckpointError: For a missing, empty, truncated or unsafe
-            checkpoint (before anything is built).
+            checkpoint, or one with NaN / inf weights (before anything is
+            built).
         OutputPathError: If ``out`` cannot be written.
     """
     import mmengine
     from mmengine.evaluator import DumpResults
     from mmengine.logging import print_log
 
-    from densenas_mm.utils.checkpoint import read_checkpoint
+    from densenas_mm.utils.checkpoint import (check_finite_weights,
+                                              read_checkpoint)
     from densenas_mm.utils.io import atomic_path, prepare_output_file
     if out_item not in ('metrics', 'pred'):
         raise ValueError(f"out_item must be 'metrics' or 'pred', got "
                          f'{out_item!r}')
     # fails here, naming the file (the runner loads it again after building
     # the model)
-    read_checkpoint(checkpoint)
+    check_finite_weights(read_checkpoint(checkpoint), checkpoint)
     if out:
         prepare_output_file(out, '--out')
     cfg = merge_test_options(
-        Config.fromfile(config), config, checkpoint, work_dir=work_dir,
+        load_config(config), config, checkpoint, work_dir=work_dir,
         cfg_options=cfg_options, launcher=launcher)
     runner = _runner(cfg, launcher, training=False)
     if out and out_item == 'pred':

@@ -1,0 +1,162 @@
+"""Checks of a run's config before anything is built: the file itself
+(syntax errors named by file and line), ``--cfg-options`` paths, the
+numeric options that would otherwise fail late or silently
+(``train_cfg.max_epochs``, ``model.cost_loss.loss_weight``,
+``model.sample_seed``) and ``--work-dir``.
+
+``tools/train.py`` and ``tools/test.py`` (through
+:mod:`densenas_mm.apis.launch`) report each problem as one ``error:`` line
+(a :class:`~densenas_mm.utils.options.ConfigError`).
+"""
+import ast
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional
+
+from mmengine.config import Config
+
+from densenas_mm.utils.io import prepare_output_dir
+from densenas_mm.utils.options import ConfigError, option_float, option_int
+
+_MISSING = object()
+
+
+def _syntax_error_site(path: str, seen: Optional[set] = None) -> Optional[str]:
+    """``file:line: message`` of the first syntax error in a config or the
+    ``_base_`` files it names (None if they all parse)."""
+    seen = set() if seen is None else seen
+    path = osp.abspath(path)
+    if path in seen or not osp.isfile(path) or not path.endswith('.py'):
+        return None
+    seen.add(path)
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as err:
+        return f'{path}:{err.lineno}: {err.msg}' + (
+            f'\n    {err.text.rstrip()}' if err.text else '')
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_'
+                for t in node.targets):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            for base in [bases] if isinstance(bases, str) else bases:
+                site = _syntax_error_site(
+                    osp.join(osp.dirname(path), base), seen)
+                if site:
+                    return site
+    return None
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with the file's problems named.
+
+    Raises:
+        ConfigError: If ``path`` is not a file, or it or a ``_base_`` file
+            it inherits has a syntax error (the file, line and text).
+    """
+    if osp.isdir(path):
+        raise ConfigError(f'config {path!r} is a directory, expected a .py '
+                          'config file')
+    if not osp.isfile(path):
+        raise ConfigError(f'config file {path!r} does not exist')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        site = _syntax_error_site(path) or f'{path}: {err}'
+        raise ConfigError(f'syntax error in config {site}') from None
+
+
+def _index_problem(cfg: Config, key: str) -> Optional[str]:
+    """Why ``key`` (``a.0.b``) cannot be set by ``--cfg-options``: a number
+    that indexes something that is not a list, or past its end."""
+    node: Any = cfg._cfg_dict
+    parts = key.split('.')
+    for i, part in enumerate(parts):
+        here = '.'.join(parts[:i])
+        if part.isdigit() and i > 0:
+            if isinstance(node, (list, tuple)):
+                if int(part) >= len(node):
+                    return (f'{here} has {len(node)} entries, so there is '
+                            f'no entry {part} to change; replace the whole '
+                            f'list instead: {here}="[dict(...), ...]"')
+                node = node[int(part)]
+                continue
+            what = ('the config has no' if node is _MISSING else
+                    f'the config\'s {here} is a {type(node).__name__}, not '
+                    'a') + f' {here} list'
+            return (f'{what}, so there is no entry {part} to change. Give '
+                    f'the whole list instead, e.g. --cfg-options '
+                    f'"{here}=[dict(type=...)]", or add `{here} = [...]` '
+                    'to the config')
+        node = node.get(part, _MISSING) if isinstance(node, dict) \
+            else _MISSING
+    return None
+
+
+def merge_cfg_options(cfg: Config, options: Optional[Dict[str, Any]]) -> None:
+    """Merge ``--cfg-options`` into ``cfg`` after checking that every
+    numbered key indexes an existing list entry.
+
+    Raises:
+        ConfigError: For ``custom_hooks.0.x=...`` on a config without
+            ``custom_hooks`` (and any other index into a non-list), naming
+            the key and how to give the list.
+    """
+    if not options:
+        return
+    problems = []
+    for key in options:
+        problem = _index_problem(cfg, key)
+        if problem:
+            problems.append(f'--cfg-options {key}=...: {problem}')
+    if problems:
+        raise ConfigError('; '.join(problems))
+    cfg.merge_from_dict(options)
+
+
+def check_run_config(cfg: Config) -> List[str]:
+    """Check the options of a merged config that fail late or silently.
+
+    ``train_cfg.max_epochs`` / ``max_iters`` are integers >= 1 (0 or -1
+    would train nothing, or fail in the scheduler);
+    ``model.cost_loss.loss_weight`` is a finite number (a negative one warns
+    when the loss is built); ``model.sample_seed`` is an integer;
+    ``work_dir`` is not a file.
+
+    Args:
+        cfg (Config): The merged config.
+
+    Returns:
+        list[str]: The options checked (for tests and logs).
+
+    Raises:
+        ConfigError: Naming the option, its value and what is allowed.
+        OutputPathError: If ``work_dir`` is an existing file.
+    """
+    checked = []
+    train_cfg = cfg.get('train_cfg')
+    if isinstance(train_cfg, dict):
+        for key in ('max_epochs', 'max_iters'):
+            if key in train_cfg:
+                option_int(f'train_cfg.{key}', train_cfg[key], minimum=1)
+                checked.append(f'train_cfg.{key}')
+    model = cfg.get('model')
+    if isinstance(model, dict):
+        cost_loss = model.get('cost_loss')
+        if isinstance(cost_loss, dict) and 'loss_weight' in cost_loss:
+            option_float('model.cost_loss.loss_weight',
+                         cost_loss['loss_weight'])
+            checked.append('model.cost_loss.loss_weight')
+        if 'sample_seed' in model:
+            option_int('model.sample_seed', model['sample_seed'])
+            checked.append('model.sample_seed')
+    work_dir = cfg.get('work_dir')
+    if work_dir:
+        prepare_output_dir(os.fspath(work_dir), '--work-dir')
+        checked.append('work_dir')
+    return checked
