@@ -1,5 +1,6 @@
-"""Checks of a run's config before anything is built: the file itself
-(syntax errors named by file and line), ``--cfg-options`` paths, the
+"""Checks of a run's config before anything is built (the file itself is
+read by :func:`~densenas_mm.utils.config_file.load_config`, which names
+syntax errors by file and line): ``--cfg-options`` paths, the
 numeric options that would otherwise fail late or silently
 (``train_cfg.max_epochs``, ``model.cost_loss.loss_weight``,
 ``model.sample_seed``) and ``--work-dir``.
@@ -8,67 +9,18 @@ numeric options that would otherwise fail late or silently
 :mod:`densenas_mm.apis.launch`) report each problem as one ``error:`` line
 (a :class:`~densenas_mm.utils.options.ConfigError`).
 """
-import ast
 import os
-import os.path as osp
 from typing import Any, Dict, List, Optional
 
-from mmengine.config import Config
 
+
+from densenas_mm.utils.config_file import load_config
 from densenas_mm.utils.io import prepare_output_dir
 from densenas_mm.utils.options import ConfigError, option_float, option_int
 
+__all__ = ['check_run_config', 'load_config', 'merge_cfg_options']
+
 _MISSING = object()
-
-
-def _syntax_error_site(path: str, seen: Optional[set] = None) -> Optional[str]:
-    """``file:line: message`` of the first syntax error in a config or the
-    ``_base_`` files it names (None if they all parse)."""
-    seen = set() if seen is None else seen
-    path = osp.abspath(path)
-    if path in seen or not osp.isfile(path) or not path.endswith('.py'):
-        return None
-    seen.add(path)
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
-    try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as err:
-        return f'{path}:{err.lineno}: {err.msg}' + (
-            f'\n    {err.text.rstrip()}' if err.text else '')
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == '_base_'
-                for t in node.targets):
-            try:
-                bases = ast.literal_eval(node.value)
-            except ValueError:
-                return None
-            for base in [bases] if isinstance(bases, str) else bases:
-                site = _syntax_error_site(
-                    osp.join(osp.dirname(path), base), seen)
-                if site:
-                    return site
-    return None
-
-
-def load_config(path: str) -> Config:
-    """``Config.fromfile`` with the file's problems named.
-
-    Raises:
-        ConfigError: If ``path`` is not a file, or it or a ``_base_`` file
-            it inherits has a syntax error (the file, line and text).
-    """
-    if osp.isdir(path):
-        raise ConfigError(f'config {path!r} is a directory, expected a .py '
-                          'config file')
-    if not osp.isfile(path):
-        raise ConfigError(f'config file {path!r} does not exist')
-    try:
-        return Config.fromfile(path)
-    except SyntaxError as err:
-        site = _syntax_error_site(path) or f'{path}: {err}'
-        raise ConfigError(f'syntax error in config {site}') from None
 
 
 def _index_problem(cfg: Config, key: str) -> Optional[str]:

@@ -31,7 +31,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 import torch
 from mmengine.logging import print_log
 
-from densenas_mm.utils.io import dump_json_atomic
+from densenas_mm.utils.io import directory_given, dump_json_atomic
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, RoundStats
 from .measure import cuda_flags
 from .quality import (NOISY, OVERRIDE_HINT, REBUILD_HINT, UNCHECKED,
@@ -404,6 +404,9 @@ class LatencyTable:
     def load(cls, path: str) -> 'LatencyTable':
         """Load and validate the table at ``path``."""
         path = os.fspath(path)
+        given_dir = directory_given(path, 'latency table', '.json')
+        if given_dir:
+            raise LatencyTableError(given_dir)
         if not os.path.isfile(path):
             raise LatencyTableError(
                 f'latency table {path!r} does not exist; {BUILD_HINT}, or '
