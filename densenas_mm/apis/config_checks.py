@@ -12,7 +12,7 @@ numeric options that would otherwise fail late or silently
 import os
 from typing import Any, Dict, List, Optional
 
-
+from mmengine.config import Config
 
 from densenas_mm.utils.config_file import load_config
 from densenas_mm.utils.io import prepare_output_dir

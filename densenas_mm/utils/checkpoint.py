@@ -172,8 +172,9 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
                 'HistoryBuffers are read.') from None
         raise CheckpointError(
             _bare_pickle(path) or _corrupt(path, err)) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError) as err:
+    except Exception as err:  # noqa: B902
+        # garbage makes torch's unpickler fail in many ways (RuntimeError,
+        # EOFError, BadZipFile, IndexError on a stray MARK opcode, ...)
         raise CheckpointError(_corrupt(path, err)) from None
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
     if isinstance(meta, dict) and 'config' in meta:
