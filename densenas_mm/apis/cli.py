@@ -95,6 +95,22 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
             LatencyTableError, SearchSpaceError, SubsetError, OutputPathError)
 
 
+def error_message(err: BaseException) -> str:
+    """The message of an input error; for one re-raised from a DataLoader
+    worker (torch wraps it as ``Caught X in DataLoader worker process N.
+    Original Traceback ...``), the original message without the worker's
+    traceback."""
+    text = str(err)
+    name = type(err).__name__
+    if not text.startswith(f'Caught {name} in DataLoader worker'):
+        return text
+    where = text.split('.', 1)[0][len(f'Caught {name} '):]
+    marker = f'{name}: '
+    start = text.rfind(marker)
+    return text[start + len(marker):].rstrip() + f' ({where})' if start >= 0 \
+        else text
+
+
 def run_cli(main: Callable[[], Any]) -> int:
     """Run a tool's ``main``; bad input exits 1 with ``error: message``.
 
@@ -110,7 +126,7 @@ def run_cli(main: Callable[[], Any]) -> int:
         rank = os.environ.get('RANK')
         prefix = f'error (rank {rank})' if rank not in (None, '0') else \
             'error'
-        print(f'{prefix}: {err}', file=sys.stderr)
+        print(f'{prefix}: {error_message(err)}', file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
 
