@@ -31,13 +31,16 @@ VALID_OP_FORMS = ('mbconv_k<odd kernel>_t<expansion>', SKIP, 'basic_block',
 #: Kinds that only describe fixed parts of a net, never a layer.
 PART_KINDS = ('stem', 'classifier')
 #: Letters of other scripts that look like the Latin letters of op names
-#: (Cyrillic and Greek); NFKD handles full-width forms and accents.
+#: (Cyrillic and Greek, written as escapes), and dashes for ``_``; NFKD
+#: handles full-width forms and accents.
 _LOOK_ALIKES = {
-    'а': 'a', 'с': 'c', 'е': 'e', 'о': 'o', 'р': 'p', 'х': 'x', 'у': 'y',
-    'к': 'k', 'т': 't', 'і': 'i', 'ѕ': 's', 'ј': 'j', 'ԁ': 'd', 'ո': 'n',
-    'Ь': 'b', 'п': 'n', 'м': 'm', 'ι': 'i', 'ο': 'o', 'α': 'a', 'κ': 'k',
-    'τ': 't', 'ν': 'v', 'ρ': 'p', 'υ': 'u', 'ϲ': 'c', '‐': '_',
-    '‑': '_', '‒': '_', '–': '_', '＿': '_'
+    '\u0430': 'a', '\u0441': 'c', '\u0435': 'e', '\u043e': 'o', '\u0440': 'p',
+    '\u0445': 'x', '\u0443': 'y', '\u043a': 'k', '\u0442': 't', '\u0456': 'i',
+    '\u0455': 's', '\u0458': 'j', '\u0501': 'd', '\u0578': 'n', '\u042c': 'b',
+    '\u043f': 'n', '\u043c': 'm', '\u03b9': 'i', '\u03bf': 'o', '\u03b1': 'a',
+    '\u03ba': 'k', '\u03c4': 't', '\u03bd': 'v', '\u03c1': 'p', '\u03c5': 'u',
+    '\u03f2': 'c', '\u2010': '_', '\u2011': '_', '\u2012': '_', '\u2013': '_',
+    '\uff3f': '_'
 }
 
 

@@ -48,8 +48,9 @@ def load_config(path: str) -> Config:
     """``Config.fromfile`` with the file's problems named.
 
     Raises:
-        ConfigError: If ``path`` is not a config file, or it or a ``_base_`` file
-            it inherits has a syntax error (the file, line and text).
+        ConfigError: If ``path`` is not a config file, or it or a
+            ``_base_`` file it inherits has a syntax error (the file, line
+            and text).
     """
     if osp.isdir(path):
         raise ConfigError(f'config {path!r} is a directory, expected a .py '

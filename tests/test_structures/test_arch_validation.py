@@ -235,15 +235,20 @@ def write(tmp_path, data) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize(
-    'edit, sync, fragments', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_arch_file_is_refused_when_the_net_is_built(
-        tmp_path, edit, sync, fragments):
+def write_edited(tmp_path, edit, sync: bool) -> str:
+    """The base file edited by ``edit`` (and resynced), written."""
     data = base_file()
     edit(data)
     if sync:
         resync(data)
-    path = write(tmp_path, data)
+    return write(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    'edit, sync, fragments', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_arch_file_is_refused_when_the_net_is_built(
+        tmp_path, edit, sync, fragments):
+    path = write_edited(tmp_path, edit, sync)
     with pytest.raises(ArchError) as err:
         build(path)
     message = str(err.value)
@@ -433,11 +438,7 @@ def test_latency_audit_names_the_real_problem(tmp_path, case):
     use: the same problems, the file named, before any table lookup."""
     from densenas_mm.apis.latency_check import load_audit_arch
     [(edit, sync, fragments)] = [c[1:] for c in CASES if c[0] == case]
-    data = base_file()
-    edit(data)
-    if sync:
-        resync(data)
-    path = write(tmp_path, data)
+    path = write_edited(tmp_path, edit, sync)
     with pytest.raises(ArchError) as err:
         load_audit_arch(path)
     message = str(err.value)
