@@ -10,6 +10,12 @@ Checkpoints are always read safely and strictly and written atomically:
 in place of a plain ``CheckpointHook`` (also for configs from other
 projects), and :func:`resume_target` resolves ``--resume`` without a path.
 
+The config file is read with its problems named (a syntax error by file and
+line), ``--cfg-options`` that index a missing list are refused, and the
+options that fail late or silently (``train_cfg.max_epochs``, the cost
+weight, the sampling seed, a ``--work-dir`` that is a file) are checked
+before the runner is built (:mod:`.config_checks`).
+
 Distributed runs without CUDA (CPU machines, CI) need two changes that a
 config written for GPUs does not carry (see docs/environment.md):
 
