@@ -183,6 +183,10 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
     return ckpt
 
 
+_MEMO_STORES = ('MEMOIZE', 'PUT', 'BINPUT', 'LONG_BINPUT')
+_MEMO_READS = ('GET', 'BINGET', 'LONG_BINGET')
+
+
 def pickle_imports(path: str, limit: int = 1 << 20) -> Optional[List[str]]:
     """The ``module.name`` globals a bare pickle stream would import, read
     with ``pickletools`` (nothing is executed).
@@ -199,18 +203,31 @@ def pickle_imports(path: str, limit: int = 1 << 20) -> Optional[List[str]]:
     if zipfile.is_zipfile(path):
         return None
     found: List[str] = []
-    strings: List[str] = []
+    strings: List[str] = []  # strings pushed, memo reads included
+    memo: Dict[Any, Any] = {}
+    last: Any = None  # what the previous opcode left on top of the stack
     try:
         with open(path, 'rb') as f:
             for count, (op, arg, _) in enumerate(pickletools.genops(f)):
                 if count >= limit:
                     break
-                if op.name == 'GLOBAL':
+                name, pushed = op.name, None
+                if name == 'GLOBAL':
                     found.append(str(arg).replace(' ', '.'))
-                elif op.name == 'STACK_GLOBAL' and len(strings) >= 2:
+                elif name == 'STACK_GLOBAL' and len(strings) >= 2:
                     found.append('.'.join(strings[-2:]))
-                elif isinstance(arg, str):
-                    strings.append(arg)
+                elif name in _MEMO_STORES:
+                    # the top of the stack (``last``) stays
+                    memo[len(memo) if name == 'MEMOIZE' else arg] = last
+                    continue
+                elif name in _MEMO_READS:
+                    pushed = memo.get(arg)
+                elif isinstance(arg, str) and ('UNICODE' in name
+                                               or 'STRING' in name):
+                    pushed = arg
+                if isinstance(pushed, str):
+                    strings.append(pushed)
+                last = pushed
     except (ValueError, EOFError, pickle.UnpicklingError, OSError):
         return None
     return list(dict.fromkeys(found))

@@ -176,3 +176,21 @@ def test_bare_pickle_of_plain_data_is_not_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match='is a bare pickle stream, not '
                        'a checkpoint'):
         read_checkpoint(str(path))
+
+
+@pytest.mark.parametrize('protocol', range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickle_imports_reads_every_protocol(tmp_path, protocol):
+    """The globals a pickle would call are found without unpickling it
+    (memoised strings and repeated objects included); a torch zip is no
+    bare pickle."""
+    from helpers.checkpoints import CreatesFile
+    from densenas_mm.utils.checkpoint import pickle_imports
+    path = tmp_path / 'p.pkl'
+    payload = [CreatesFile('/a'), CreatesFile('/b'), {'io': 'open'}, print]
+    path.write_bytes(pickle.dumps(payload, protocol=protocol))
+    found = pickle_imports(str(path))
+    # protocols < 3 spell builtins as Python 2 did (__builtin__.print)
+    assert len(found) == 2 and found[0] == 'io.open'
+    assert found[1] in ('builtins.print', '__builtin__.print')
+    torch.save({'w': torch.zeros(2)}, str(tmp_path / 'w.pth'))
+    assert pickle_imports(str(tmp_path / 'w.pth')) is None
