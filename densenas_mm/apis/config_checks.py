@@ -25,12 +25,15 @@ _MISSING = object()
 
 def _index_problem(cfg: Config, key: str) -> Optional[str]:
     """Why ``key`` (``a.0.b``) cannot be set by ``--cfg-options``: a number
-    that indexes something that is not a list, or past its end."""
+    that indexes a missing entry (mmengine would create a dict ``{'0':
+    ...}`` where a list was meant), a scalar, or past a list's end."""
     node: Any = cfg._cfg_dict
     parts = key.split('.')
     for i, part in enumerate(parts):
         here = '.'.join(parts[:i])
-        if part.isdigit() and i > 0:
+        # a number indexes a list; a dict may have such keys (mmengine
+        # sets them), a missing entry or a scalar has none
+        if part.isdigit() and i > 0 and not isinstance(node, dict):
             if isinstance(node, (list, tuple)):
                 if int(part) >= len(node):
                     return (f'{here} has {len(node)} entries, so there is '
@@ -38,9 +41,9 @@ def _index_problem(cfg: Config, key: str) -> Optional[str]:
                             f'list instead: {here}="[dict(...), ...]"')
                 node = node[int(part)]
                 continue
-            what = ('the config has no' if node is _MISSING else
-                    f'the config\'s {here} is a {type(node).__name__}, not '
-                    'a') + f' {here} list'
+            what = (f'the config has no {here} list' if node is _MISSING
+                    else f"the config's {here} is a {type(node).__name__}, "
+                    'not a list')
             return (f'{what}, so there is no entry {part} to change. Give '
                     f'the whole list instead, e.g. --cfg-options '
                     f'"{here}=[dict(type=...)]", or add `{here} = [...]` '
