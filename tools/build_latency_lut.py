@@ -28,7 +28,7 @@ import sys
 from typing import Any, Dict
 
 from densenas_mm.apis.cli import (add_cfg_options, add_round_args, emit,
-                                  round_settings)
+                                  round_settings, run_cli)
 from densenas_mm.apis.latency_table import build_table
 from densenas_mm.utils.rounds import DEFAULT_STATISTIC, ROUND_STATISTICS
 
@@ -170,4 +170,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

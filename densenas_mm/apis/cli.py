@@ -139,11 +139,28 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
     from densenas_mm.utils.io import OutputPathError
+    from densenas_mm.utils.options import ConfigError
     from .derive import DeriveError
     from .run_checks import RunConfigError
-    return (ArchError, CheckpointError, DataError, LatencyTableError,
-            SearchSpaceError, SubsetError, OutputPathError, DeriveError,
-            RunConfigError)
+    return (ArchError, CheckpointError, ConfigError, DataError,
+            LatencyTableError, SearchSpaceError, SubsetError, OutputPathError,
+            DeriveError, RunConfigError)
+
+
+def error_message(err: BaseException) -> str:
+    """The message of an input error; for one re-raised from a DataLoader
+    worker (torch wraps it as ``Caught X in DataLoader worker process N.
+    Original Traceback ...``), the original message without the worker's
+    traceback."""
+    text = str(err)
+    name = type(err).__name__
+    if not text.startswith(f'Caught {name} in DataLoader worker'):
+        return text
+    where = text.split('.', 1)[0][len(f'Caught {name} '):]
+    marker = f'{name}: '
+    start = text.rfind(marker)
+    return text[start + len(marker):].rstrip() + f' ({where})' if start >= 0 \
+        else text
 
 
 def run_cli(main: Callable[[], Any]) -> int:
@@ -161,7 +178,7 @@ def run_cli(main: Callable[[], Any]) -> int:
         rank = os.environ.get('RANK')
         prefix = f'error (rank {rank})' if rank not in (None, '0') else \
             'error'
-        print(f'{prefix}: {err}', file=sys.stderr)
+        print(f'{prefix}: {error_message(err)}', file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
 

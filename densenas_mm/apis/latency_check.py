@@ -10,10 +10,11 @@ a latency table against latency measured here, in one of three modes.
   sums of random nets (:func:`~.latency_agreement.compare_tables`; no
   timing).
 """
+import os
 from typing import Any, Dict, List, Optional
 
 from densenas_mm.latency import LatencyTable
-from densenas_mm.structures import DerivedArch
+from densenas_mm.structures import DerivedArch, check_arch_in_recorded_space
 from densenas_mm.structures.published import DENSENAS_C
 from densenas_mm.utils.io import dump_json_atomic
 from .latency_agreement import compare_tables, random_archs, rank_agreement
@@ -36,17 +37,23 @@ def load_audit_arch(arch: Optional[str] = None,
 
     Raises:
         ValueError: Neither ``arch`` nor ``densenas_c`` given.
+        ArchError: For a file that is no architecture, or one that does not
+            fit the search space it records (every problem listed).
     """
     if densenas_c:
         source = DENSENAS_C
     elif arch:
         source = arch
-        if not arch.endswith(('.yaml', '.yml', '.json')):
+        if not arch.endswith(
+            ('.yaml', '.yml', '.json')) and os.path.isfile(arch):
             with open(arch, encoding='utf-8') as f:
                 source = f.read()
     else:
         raise ValueError('give an architecture file or --densenas-c')
     derived = DerivedArch.load(source)
+    # what train.py and plot_arch.py report for a file that does not fit
+    # its space, before any table entry is looked up
+    check_arch_in_recorded_space(derived, arch)
     if num_classes:
         derived.num_classes = num_classes
     return derived

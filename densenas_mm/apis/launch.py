@@ -10,6 +10,12 @@ Checkpoints are always read safely and strictly and written atomically:
 in place of a plain ``CheckpointHook`` (also for configs from other
 projects), and :func:`resume_target` resolves ``--resume`` without a path.
 
+The config file is read with its problems named (a syntax error by file and
+line), ``--cfg-options`` that index a missing list are refused, and the
+options that fail late or silently (``train_cfg.max_epochs``, the cost
+weight, the sampling seed, a ``--work-dir`` that is a file) are checked
+before the runner is built (:mod:`.config_checks`).
+
 Distributed runs without CUDA (CPU machines, CI) need two changes that a
 config written for GPUs does not carry (see docs/environment.md):
 
@@ -27,6 +33,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 from mmengine.config import Config, ConfigDict
 from torch.nn.parallel import DistributedDataParallel
+
+from densenas_mm.utils.options import ConfigError
+from .config_checks import check_run_options, load_config, merge_cfg_options
 
 
 def _wrapper_is_ddp(wrapper_type: Any) -> bool:
@@ -158,12 +167,12 @@ def enable_amp(cfg: Config) -> List[str]:
         ``['optim_wrapper.architecture', 'optim_wrapper.mutator']``.
 
     Raises:
-        ValueError: If a wrapper has another type (naming it) or the config
-            has no optimiser wrapper.
+        ConfigError: If a wrapper has another type (naming it) or the
+            config has no optimiser wrapper.
     """
     top = cfg.get('optim_wrapper')
     if not isinstance(top, dict):
-        raise ValueError('--amp needs an optim_wrapper in the config')
+        raise ConfigError('--amp needs an optim_wrapper in the config')
     if 'optimizer' in top:
         parts: Dict[str, Any] = {'optim_wrapper': top}
     else:
@@ -172,14 +181,14 @@ def enable_amp(cfg: Config) -> List[str]:
             for k, v in top.items() if isinstance(v, dict) and 'optimizer' in v
         }
         if not parts:
-            raise ValueError(
+            raise ConfigError(
                 '--amp: optim_wrapper has neither an optimizer nor parts '
                 f'with one (keys: {sorted(top)})')
     for key, wrapper in parts.items():
         kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
         if kind not in AMP_WRAPPERS:
-            raise ValueError(f'--amp needs {key}.type to be one of '
-                             f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
+            raise ConfigError(f'--amp needs {key}.type to be one of '
+                              f'{AMP_WRAPPERS}, got {wrapper.get("type")!r}')
         wrapper['type'] = 'AmpOptimWrapper'
         wrapper.setdefault(
             'loss_scale',
@@ -284,8 +293,9 @@ def merge_train_options(cfg: Config,
         Config: The same config, updated.
 
     Raises:
-        ValueError: For ``auto_scale_lr`` without ``auto_scale_lr`` in the
-            config, or ``amp`` with a wrapper type AMP cannot replace.
+        ConfigError: For ``auto_scale_lr`` without ``auto_scale_lr`` in the
+            config, ``amp`` with a wrapper type AMP cannot replace, or a
+            ``cfg_options`` key that indexes a list the config lacks.
         DeriveError: For a knob the derived keys cannot follow.
     """
     merge_common_args(cfg, config, work_dir, launcher)
@@ -302,8 +312,8 @@ def merge_train_options(cfg: Config,
         cfg.load_from = resume_target(resume, cfg.work_dir)
     if auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = '
-                             'dict(base_batch_size=...)` in the config')
+            raise ConfigError('--auto-scale-lr needs `auto_scale_lr = '
+                              'dict(base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
     _merge_and_derive(cfg, cfg_options, derived)
     return cfg
@@ -313,8 +323,7 @@ def _merge_and_derive(cfg: Config, cfg_options: Optional[Dict[str, Any]],
                       derived: Optional[List[str]]) -> None:
     """Merge ``--cfg-options``, then derive what follows the knobs."""
     from .derive import derive_run_config
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options)
     changes = derive_run_config(cfg, explicit=list(cfg_options or ()))
     if derived is not None:
         derived.extend(changes)
@@ -431,15 +440,17 @@ def _runner(cfg: Config,
             training: bool,
             derived: Sequence[str] = ()) -> Any:
     """The runner of an adjusted config, checked before anything is built
-    (:func:`~.run_checks.check_run_config`: classes, top-k, input sizes),
+    (:func:`~.config_checks.check_run_options`: option values;
+    :func:`~.run_checks.check_run_config`: classes, top-k, input sizes),
     its changes (``derived``: the derived keys) logged and the model's head
     checked against its backbone."""
     from mmengine.logging import print_log
     from mmengine.runner import Runner
 
     from densenas_mm.models.backbones import check_head_fits
-    from .run_checks import check_run_config
-    check_run_config(cfg)
+    from .run_checks import check_run_config as check_consistency
+    check_run_options(cfg)
+    check_consistency(cfg)
     sanitize_dataloaders(cfg)
     changes = list(derived)
     changes += use_safe_checkpointing(cfg, training=training)
@@ -472,7 +483,7 @@ def run_train(config: str, **options: Any) -> None:
     from .latency_budget import report_budget
     derived: List[str] = []
     cfg = merge_train_options(
-        Config.fromfile(config), config, derived=derived, **options)
+        load_config(config), config, derived=derived, **options)
     runner = _runner(cfg, cfg.launcher, training=True, derived=derived)
     runner.train()
     # a search for a latency budget: its derived net predicted and measured
@@ -513,26 +524,28 @@ def run_test(config: str,
 
     Raises:
         CheckpointError: For a missing, empty, truncated or unsafe
-            checkpoint (before anything is built).
+            checkpoint, or one with NaN / inf weights (before anything is
+            built).
         OutputPathError: If ``out`` cannot be written.
     """
     import mmengine
     from mmengine.evaluator import DumpResults
     from mmengine.logging import print_log
 
-    from densenas_mm.utils.checkpoint import read_checkpoint
+    from densenas_mm.utils.checkpoint import (check_finite_weights,
+                                              read_checkpoint)
     from densenas_mm.utils.io import atomic_path, prepare_output_file
     if out_item not in ('metrics', 'pred'):
         raise ValueError(f"out_item must be 'metrics' or 'pred', got "
                          f'{out_item!r}')
     # fails here, naming the file (the runner loads it again after building
     # the model)
-    read_checkpoint(checkpoint)
+    check_finite_weights(read_checkpoint(checkpoint), checkpoint)
     if out:
         prepare_output_file(out, '--out')
     derived: List[str] = []
     cfg = merge_test_options(
-        Config.fromfile(config), config, checkpoint, work_dir=work_dir,
+        load_config(config), config, checkpoint, work_dir=work_dir,
         cfg_options=cfg_options, launcher=launcher, derived=derived)
     derived += apply_test_views(cfg, show_dir, interval, tta)
     runner = _runner(cfg, launcher, training=False, derived=derived)

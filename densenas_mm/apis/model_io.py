@@ -10,6 +10,9 @@ from typing import Any, Dict, Optional, Union
 import torch.nn as nn
 from mmengine.config import Config
 
+from densenas_mm.utils.config_file import load_config as read_config_file
+from .config_checks import merge_cfg_options
+
 
 def load_config(config: Union[str, Config],
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
@@ -23,11 +26,14 @@ def load_config(config: Union[str, Config],
 
     Returns:
         Config: The merged config.
+
+    Raises:
+        ConfigError: For a missing file, a syntax error or an option that
+            indexes a list the config lacks.
     """
     from .derive import derive_run_config
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = config if isinstance(config, Config) else read_config_file(config)
+    merge_cfg_options(cfg, cfg_options)
     derive_run_config(cfg, explicit=list(cfg_options or ()))
     return cfg
 

@@ -23,7 +23,8 @@ def build_search_mutator(config: Any):
     from mmengine.registry import init_default_scope
 
     from densenas_mm.registry import MODELS
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    from densenas_mm.utils.config_file import load_config
+    cfg = config if isinstance(config, Config) else load_config(config)
     init_default_scope(cfg.get('default_scope', 'mmcls'))
     model_cfg = cfg.model.copy()
     model_cfg.estimator = None

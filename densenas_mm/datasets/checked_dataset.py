@@ -1,11 +1,12 @@
 """An mmcls ``CustomDataset`` that checks its files when it is built."""
-from typing import List
+from typing import Any, List
 
 from mmcls.datasets import CustomDataset
 from mmengine.fileio import get_file_backend
 
 from densenas_mm.registry import DATASETS
-from .checks import IMAGE_CHECKS, DataError, check_images, read_annotation
+from .checks import (IMAGE_CHECKS, DataError, check_images, image_problem,
+                     read_annotation, warn_single_class)
 
 
 @DATASETS.register_module()
@@ -16,7 +17,12 @@ class CheckedCustomDataset(CustomDataset):
     Refused with a message naming the file (and line): a missing or empty
     annotation file, a malformed line, a label outside the classes, and --
     depending on ``check_images`` -- missing, empty, truncated or
-    undecodable images. Otherwise it is ``CustomDataset`` unchanged.
+    undecodable images. A dataset whose samples all have one label builds
+    with a :class:`~.checks.DataWarning`. An image whose header is fine but
+    whose data is corrupt (found up front only with ``'decode'``) fails
+    when it is first read, with a :class:`~.checks.DataError` naming it
+    instead of the pipeline's error. Otherwise it is ``CustomDataset``
+    unchanged.
 
     Args:
         check_images (str): ``'none'``, ``'exists'`` (non-empty files),
@@ -51,4 +57,24 @@ class CheckedCustomDataset(CustomDataset):
         if '://' not in str(self.img_prefix):  # local files only
             check_images([d['img_path'] for d in data_list],
                          self.check_images, source)
+        warn_single_class([d['gt_label'] for d in data_list], source)
         return data_list
+
+    def prepare_data(self, idx: int) -> Any:
+        """The pipeline's output for sample ``idx``; a failure caused by
+        the sample's image (corrupt data behind a valid header) is a
+        :class:`~.checks.DataError` naming the file."""
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:  # noqa: B902 (any transform may fail)
+            path = self.get_data_info(idx).get('img_path')
+            problem = (image_problem(path, 'decode')
+                       if path and '://' not in str(path) else None)
+            if problem is None:
+                raise
+            raise DataError(
+                f'image {path!r} (sample {idx} of {self.ann_file!r}) '
+                f'{problem}: its data is damaged although its header looked '
+                'fine. Replace or remove it (and its line); '
+                "check_images='decode' on the dataset checks every image "
+                'when the dataset is built') from err

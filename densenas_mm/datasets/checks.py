@@ -8,6 +8,7 @@ epoch. :class:`~.checked_dataset.CheckedCustomDataset` runs these checks;
 they are plain functions (no mmcls) so the tools can use them too.
 """
 import os
+import warnings
 from typing import List, Optional, Sequence, Tuple
 
 #: How thoroughly images are checked at build time.
@@ -24,6 +25,35 @@ _TAIL = 2048  # bytes searched for the end marker of a JPEG / PNG
 
 class DataError(ValueError):
     """A dataset's annotation file or images cannot be used."""
+
+
+class DataWarning(UserWarning):
+    """Data that can be used but is almost certainly not what was meant
+    (every sample of one class)."""
+
+
+def warn_single_class(labels: Sequence[int], source: str) -> bool:
+    """Warn when every label is the same (a model trained on it reports
+    100% accuracy and learns nothing).
+
+    Args:
+        labels (Sequence[int]): The samples' labels.
+        source (str): What lists them, for the message.
+
+    Returns:
+        bool: Whether it warned.
+    """
+    distinct = set(int(label) for label in labels)
+    if len(labels) < 2 or len(distinct) != 1:
+        return False
+    warnings.warn(
+        f'all {len(labels)} labels of {source} are class {distinct.pop()}: '
+        'a classifier trained on it learns nothing and scores 100% top-1. '
+        'Check the label column of the annotation file (or the folder '
+        'layout)',
+        DataWarning,
+        stacklevel=3)
+    return True
 
 
 def image_format(head: bytes) -> Optional[str]:

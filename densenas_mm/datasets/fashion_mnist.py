@@ -31,6 +31,7 @@ import numpy as np
 from mmcls.datasets import BaseDataset
 
 from densenas_mm.registry import DATASETS
+from .checks import DataError
 
 FASHION_MNIST_ROOT = '/usr/share/datasets/fashion-mnist'
 FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress',
@@ -44,8 +45,10 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: '>i2', 0x0C: '>i4',
            0x0D: '>f4', 0x0E: '>f8'}
 
 
-class IdxError(ValueError):
-    """An idx file is missing, truncated or not what it should be."""
+class IdxError(DataError):
+    """An idx file is missing, truncated or not what it should be (a
+    :class:`~.checks.DataError`: the tools report it as one ``error:``
+    line)."""
 
 
 def read_idx(path: str) -> np.ndarray:
@@ -107,7 +110,7 @@ def split_indices(labels: np.ndarray, sizes: Sequence[int],
         seed (int): Seed of the per-class permutation.
 
     Raises:
-        ValueError: If a class has fewer images than the sets need.
+        DataError: If a class has fewer images than the sets need.
     """
     rng = np.random.RandomState(seed)
     parts: List[List[int]] = [[] for _ in sizes]
@@ -115,9 +118,10 @@ def split_indices(labels: np.ndarray, sizes: Sequence[int],
         idx = np.flatnonzero(labels == label)
         idx = idx[rng.permutation(len(idx))]
         if sum(sizes) > len(idx):
-            raise ValueError(
+            raise DataError(
                 f'class {label} has {len(idx)} images, fewer than the '
-                f'{sum(sizes)} per class asked for ({list(sizes)})')
+                f'{sum(sizes)} per class asked for ({list(sizes)}); lower '
+                'per_class')
         start = 0
         for k, n in enumerate(sizes):
             parts[k] += idx[start:start + n].tolist()
@@ -193,7 +197,7 @@ class FashionMNISTSplit(BaseDataset):
         are missing or broken)."""
         root = self.data_root
         if not osp.isdir(root):
-            raise FileNotFoundError(
+            raise IdxError(
                 f'Fashion-MNIST not found at {root}: install it with '
                 '`apt-get install dataset-fashion-mnist` (make env does) or '
                 'set data_root to a folder with the four idx .gz files')

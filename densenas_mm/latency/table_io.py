@@ -8,6 +8,8 @@ from typing import Any, Dict, Optional
 
 from mmengine.logging import print_log
 
+from densenas_mm.utils.io import directory_given
+
 from .calibration import Calibration
 from .schema import (BUILD_HINT, READABLE_VERSIONS, SCHEMA, LatencyTableError,
                      check_cuda_identity, check_metadata, unique_keys)
@@ -30,6 +32,9 @@ def read_table_json(path: str) -> Any:
         LatencyTableError: For a missing file, invalid JSON or a key given
             twice in one object (naming it).
     """
+    given_dir = directory_given(path, 'latency table', '.json')
+    if given_dir:
+        raise LatencyTableError(given_dir)
     if not os.path.isfile(path):
         raise LatencyTableError(
             f'latency table {path!r} does not exist; {BUILD_HINT}, or '

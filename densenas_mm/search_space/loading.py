@@ -24,8 +24,8 @@ def search_space_from_cfg(cfg: Any) -> SearchSpace:
         SearchSpaceError: If the config holds no search space.
     """
     if isinstance(cfg, str):
-        from mmengine.config import Config
-        cfg = Config.fromfile(cfg)
+        from densenas_mm.utils.config_file import load_config
+        cfg = load_config(cfg)
     cfg = _plain(cfg)
     candidates = [('search_space', ),
                   ('model', 'architecture', 'backbone', 'search_space'),

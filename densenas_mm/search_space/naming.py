@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-_HEAD = re.compile(r'^b(\d{2,})_head_from(\d{2,})$')
-_LAYER = re.compile(r'^b(\d{2,})_layer(\d+)$')
-_ROUTE = re.compile(r'^route(\d{2,})$')
-_TARGET = re.compile(r'^to(\d{2,})$')
+_HEAD = re.compile(r'^b(\d{2,})_head_from(\d{2,})$', re.ASCII)
+_LAYER = re.compile(r'^b(\d{2,})_layer(\d+)$', re.ASCII)
+_ROUTE = re.compile(r'^route(\d{2,})$', re.ASCII)
+_TARGET = re.compile(r'^to(\d{2,})$', re.ASCII)
 
 
 def head_alias(dst: int, src: int) -> str:

@@ -1,5 +1,6 @@
 """Derived-architecture structures and the (pure) derivation."""
-from .arch_space import check_arch_in_space, space_identity_problem
+from .arch_space import (check_arch_in_recorded_space, check_arch_in_space,
+                         space_identity_problem)
 from .derivation import (alias_entropies, argmax_choice, check_params,
                          derive_arch, entropy, extreme_choices, kind_means,
                          max_entropies, mean_entropies, params_from_state_dict,
@@ -14,5 +15,6 @@ __all__ = [
     'PUBLISHED_NET_CONFIGS', 'argmax_choice', 'check_params', 'derive_arch',
     'entropy', 'extreme_choices', 'params_from_state_dict', 'max_entropies', 'mean_entropies',
     'route_probabilities', 'viterbi_path', 'check_arch_in_space',
+    'check_arch_in_recorded_space',
     'space_identity_problem'
 ]

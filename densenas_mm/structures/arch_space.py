@@ -168,6 +168,34 @@ def _fix_subnet_problems(arch: DerivedArch, space: SearchSpace,
     return problems
 
 
+def check_arch_in_recorded_space(arch: DerivedArch,
+                                 source: Optional[str] = None
+                                 ) -> Optional[SearchSpace]:
+    """Check ``arch`` against the search space its file records (the check
+    of :func:`check_arch_in_space`; nothing for an architecture that records
+    none, such as a published ``net_config`` string).
+
+    Args:
+        arch (DerivedArch): The architecture.
+        source (str, optional): Its file, named in the error.
+
+    Returns:
+        SearchSpace | None: The recorded space.
+
+    Raises:
+        ArchError: Listing every problem found.
+    """
+    space = arch.recorded_space()
+    if space is not None:
+        try:
+            check_arch_in_space(arch, space)
+        except ArchError as err:
+            if source is None:
+                raise
+            raise ArchError(f'{source}: {err}') from None
+    return space
+
+
 def check_arch_in_space(arch: DerivedArch,
                         space: SearchSpace,
                         graph: Optional[SpaceGraph] = None) -> None:

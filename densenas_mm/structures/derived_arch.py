@@ -345,6 +345,11 @@ class DerivedArch:
         import os
 
         import yaml
+
+        from densenas_mm.utils.io import directory_given
+        given_dir = directory_given(text, 'architecture file', '.yaml/.json')
+        if given_dir:
+            raise ArchError(given_dir)
         if not os.path.isfile(text):
             raise ArchError(f'architecture file {text!r} does not exist')
         with open(text, encoding='utf-8') as f:

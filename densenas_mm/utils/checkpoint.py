@@ -19,6 +19,7 @@ checkpoint beside it (:func:`intact_checkpoints`).
 """
 import os
 import pickle
+import pickletools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -170,15 +171,84 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> Any:
                 f'({what}); unpickling it could run code. Only tensors, '
                 'numbers, strings, containers, numpy arrays and mmengine '
                 'HistoryBuffers are read.') from None
-        raise CheckpointError(_corrupt(path, err)) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError) as err:
+        raise CheckpointError(
+            _bare_pickle(path) or _corrupt(path, err)) from None
+    except Exception as err:  # noqa: B902
+        # garbage makes torch's unpickler fail in many ways (RuntimeError,
+        # EOFError, BadZipFile, IndexError on a stray MARK opcode, ...)
         raise CheckpointError(_corrupt(path, err)) from None
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
     if isinstance(meta, dict) and 'config' in meta:
         # Runner.resume would run this string as a Python config file.
         meta.pop('config')
     return ckpt
+
+
+_MEMO_STORES = ('MEMOIZE', 'PUT', 'BINPUT', 'LONG_BINPUT')
+_MEMO_READS = ('GET', 'BINGET', 'LONG_BINGET')
+
+
+def pickle_imports(path: str, limit: int = 1 << 20) -> Optional[List[str]]:
+    """The ``module.name`` globals a bare pickle stream would import, read
+    with ``pickletools`` (nothing is executed).
+
+    Args:
+        path (str): The file.
+        limit (int): Opcodes read at most.
+
+    Returns:
+        list[str] | None: The globals in order of appearance (empty for a
+        pickle of plain data); None when the file is a zip archive (a torch
+        checkpoint) or not a complete pickle stream.
+    """
+    if zipfile.is_zipfile(path):
+        return None
+    found: List[str] = []
+    strings: List[str] = []  # strings pushed, memo reads included
+    memo: Dict[Any, Any] = {}
+    last: Any = None  # what the previous opcode left on top of the stack
+    try:
+        with open(path, 'rb') as f:
+            for count, (op, arg, _) in enumerate(pickletools.genops(f)):
+                if count >= limit:
+                    break
+                name, pushed = op.name, None
+                if name == 'GLOBAL':
+                    found.append(str(arg).replace(' ', '.'))
+                elif name == 'STACK_GLOBAL' and len(strings) >= 2:
+                    found.append('.'.join(strings[-2:]))
+                elif name in _MEMO_STORES:
+                    # the top of the stack (``last``) stays
+                    memo[len(memo) if name == 'MEMOIZE' else arg] = last
+                    continue
+                elif name in _MEMO_READS:
+                    pushed = memo.get(arg)
+                elif isinstance(arg, str) and ('UNICODE' in name
+                                               or 'STRING' in name):
+                    pushed = arg
+                if isinstance(pushed, str):
+                    strings.append(pushed)
+                last = pushed
+    except (ValueError, EOFError, pickle.UnpicklingError, OSError):
+        return None
+    return list(dict.fromkeys(found))
+
+
+def _bare_pickle(path: str) -> Optional[str]:
+    """The refusal of a file that is a bare pickle, not a torch checkpoint
+    (None for anything else)."""
+    imports = pickle_imports(path)
+    if imports is None:
+        return None
+    if imports:
+        return (f'refusing to load {path!r}: it is not a checkpoint but a '
+                f'bare pickle that would import and call '
+                f'{", ".join(imports[:5])} when read; unpickling it could run '
+                'code, so it is not read. Checkpoints are zip archives '
+                'written by torch.save / mmengine')
+    return (f'refusing to load {path!r}: it is a bare pickle stream, not a '
+            'checkpoint (torch.save / mmengine write a zip archive); save '
+            'the weights with torch.save')
 
 
 def _corrupt(path: str, err: BaseException) -> str:
@@ -233,6 +303,38 @@ def state_of(ckpt: Any, path: str) -> Dict[str, Tensor]:
     if state and all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
     return dict(state)
+
+
+def check_finite_weights(ckpt: Any, path: str, show: int = 5) -> None:
+    """Refuse a checkpoint whose floating-point tensors hold NaN or inf
+    (evaluating it would score 0 with exit status 0).
+
+    Args:
+        ckpt: A loaded checkpoint (mmengine dict or bare state_dict);
+            anything else is left to the strict loader.
+        path (str): Its file (for the message).
+        show (int): Parameters named at most.
+
+    Raises:
+        CheckpointError: Naming the parameters with NaN / inf values and
+            how many there are.
+    """
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        return
+    bad = []
+    for key, value in state.items():
+        if isinstance(value, Tensor) and value.is_floating_point():
+            count = int((~torch.isfinite(value)).sum())
+            if count:
+                bad.append(f'{key} ({count} of {value.numel()})')
+    if bad:
+        more = f' and {len(bad) - show} more' if len(bad) > show else ''
+        raise CheckpointError(
+            f'checkpoint {path!r} holds NaN / inf weights in {len(bad)} '
+            f'tensor(s): {", ".join(bad[:show])}{more}; the run that wrote '
+            'it diverged. Evaluate an earlier checkpoint of that run, or '
+            'retrain (lower lr, check the data)')
 
 
 def resolve_resume(work_dir: str) -> Optional[str]:

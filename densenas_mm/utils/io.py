@@ -11,11 +11,26 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 
 class OutputPathError(ValueError):
     """An output path names something that cannot be written there."""
+
+
+def directory_given(path: str, what: str, expected: str) -> Optional[str]:
+    """The message for an input file path that names a directory (None
+    when it does not).
+
+    Args:
+        path (str): The path given.
+        what (str): What it should be, e.g. ``'architecture file'``.
+        expected (str): The file kinds expected, e.g. ``'.yaml/.json'``.
+    """
+    if not os.path.isdir(path):
+        return None
+    return (f'{what} {path!r} is a directory, expected a {expected} file; '
+            'pass the file inside it')
 
 
 def prepare_output_dir(path: str, what: str = 'output directory') -> str:

@@ -43,13 +43,13 @@ def build(root, ann='ann.txt', **kwargs):
         DefaultScope.get_instance('checked_dataset_tests', scope_name='mmcls')
     return DATASETS.build(
         dict(
-            type='densenas_mm.CheckedCustomDataset',
-            data_root=str(root),
-            ann_file=ann,
-            data_prefix='',
-            metainfo=dict(classes=CLASSES),
-            pipeline=[],
-            **kwargs))
+            dict(
+                type='densenas_mm.CheckedCustomDataset',
+                data_root=str(root),
+                ann_file=ann,
+                data_prefix='',
+                metainfo=dict(classes=CLASSES),
+                pipeline=[]), **kwargs))
 
 
 def test_a_good_list_builds(root):
@@ -150,3 +150,54 @@ def test_demo_configs_use_the_checked_dataset(demo_data_root, monkeypatch):
     search_train = cfg.search_train_dataloader.dataset
     assert search_train.type == 'densenas_mm.SeededDataset'
     assert search_train.dataset_type == 'densenas_mm.CheckedCustomDataset'
+
+
+def test_corrupt_image_data_is_named_when_first_read(root):
+    """Header and IEND fine, data garbage: passes the default check, and
+    the first read names the file (not the pipeline's "failed to load
+    image")."""
+    _corrupt_body(root / 'img' / '1.png')
+    ds = build(root, pipeline=[dict(type='LoadImageFromFile')])
+    assert ds[0]['img'].shape == (8, 8, 3)
+    bad = osp.join(str(root), 'img', '1.png')
+    with pytest.raises(DataError) as err:
+        ds[1]
+    message = str(err.value)
+    assert message.startswith(f'image {bad!r} (sample 1 of ')
+    assert 'cannot be decoded as png' in message
+    assert "check_images='decode'" in message
+
+
+def test_corrupt_image_in_a_loader_worker_is_one_error_line(root, capsys):
+    """Raised in a DataLoader worker, the tools still print the message
+    alone on one line (not the worker's traceback)."""
+    from torch.utils.data import DataLoader
+
+    from densenas_mm.apis.cli import run_cli
+    _corrupt_body(root / 'img' / '2.png')
+    ds = build(root, pipeline=[dict(type='LoadImageFromFile')])
+    loader = DataLoader(ds, batch_size=4, num_workers=1,
+                        collate_fn=lambda batch: batch)
+    assert run_cli(lambda: next(iter(loader))) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and 'Traceback' not in err, err
+    bad = osp.join(str(root), 'img', '2.png')
+    assert lines[0].startswith(f'error: image {bad!r} (sample 2 of ')
+    assert lines[0].endswith('(in DataLoader worker process 0)')
+
+
+def test_every_label_identical_warns(root):
+    from densenas_mm.datasets.checks import DataWarning
+    (root / 'ann.txt').write_text(
+        'img/0.png 0\nimg/1.png 0\nimg/2.png 0\nimg/j.jpg 0\n')
+    with pytest.warns(DataWarning, match=r'all 4 labels of .*ann.txt.* are '
+                      'class 0: a classifier trained on it learns nothing'):
+        ds = build(root)
+    assert len(ds) == 4
+
+
+def test_two_classes_do_not_warn(root, recwarn):
+    from densenas_mm.datasets.checks import DataWarning
+    build(root)
+    assert not [w for w in recwarn if issubclass(w.category, DataWarning)]

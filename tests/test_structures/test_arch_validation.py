@@ -235,15 +235,20 @@ def write(tmp_path, data) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize(
-    'edit, sync, fragments', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_arch_file_is_refused_when_the_net_is_built(
-        tmp_path, edit, sync, fragments):
+def write_edited(tmp_path, edit, sync: bool) -> str:
+    """The base file edited by ``edit`` (and resynced), written."""
     data = base_file()
     edit(data)
     if sync:
         resync(data)
-    path = write(tmp_path, data)
+    return write(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    'edit, sync, fragments', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_arch_file_is_refused_when_the_net_is_built(
+        tmp_path, edit, sync, fragments):
+    path = write_edited(tmp_path, edit, sync)
     with pytest.raises(ArchError) as err:
         build(path)
     message = str(err.value)
@@ -408,3 +413,47 @@ def test_check_arch_in_space_accepts_the_base():
     assert base_arch().recorded_space().fingerprint() == space.fingerprint()
     other = load_preset('densenas_demo_32', num_classes=3)
     assert other.fingerprint() == space.fingerprint()  # a label only
+
+
+#: The arch files of issue 25 that latency_audit.py blamed on missing table
+#: entries: all-stride-1, metadata mismatch, op not in the space, skipped
+#: stage, stacking where none; with the audit's own fragments where it
+#: checks against the recorded space (the edited spec then disagrees with
+#: the blocks' widths) instead of the config's.
+AUDIT_CASES = {
+    'every_stride_one': None,
+    'recorded_spec_edited': [
+        "does not fit search space 'densenas_demo_32'",
+        'block 0 (node 1): c_out is 12 but node 1 has width 14'
+    ],
+    'head_op_not_candidate': None,
+    'edge_skips_a_stage': None,
+    'stack_layer_where_none': None,
+}
+
+
+@pytest.mark.parametrize('case', sorted(AUDIT_CASES))
+def test_latency_audit_names_the_real_problem(tmp_path, case):
+    """The audit loads an arch file with the check train.py and the plots
+    use: the same problems, the file named, before any table lookup."""
+    from densenas_mm.apis.latency_check import load_audit_arch
+    [(edit, sync, fragments)] = [c[1:] for c in CASES if c[0] == case]
+    path = write_edited(tmp_path, edit, sync)
+    with pytest.raises(ArchError) as err:
+        load_audit_arch(path)
+    message = str(err.value)
+    assert message.startswith(f'{path}: ')
+    assert 'table' not in message
+    for fragment in AUDIT_CASES[case] or fragments:
+        assert fragment in message, message
+    if AUDIT_CASES[case] is None:
+        with pytest.raises(ArchError) as built:
+            build(path)
+        # the very problems DenseNASNet (train.py) reports
+        assert message.split(': ', 1)[1] in str(built.value)
+
+
+def test_latency_audit_accepts_the_base(tmp_path):
+    from densenas_mm.apis.latency_check import load_audit_arch
+    path = write(tmp_path, base_file())
+    assert load_audit_arch(path).path == PATH

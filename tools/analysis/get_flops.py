@@ -13,9 +13,10 @@ Example:
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
+import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import add_cfg_options, add_shape, emit
+from densenas_mm.apis.cli import add_cfg_options, add_shape, emit, run_cli
 from densenas_mm.apis.complexity import complexity_report
 
 
@@ -39,4 +40,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

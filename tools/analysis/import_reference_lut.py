@@ -21,6 +21,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
+from densenas_mm.apis.cli import run_cli
 from densenas_mm.apis.latency_table import import_reference_table
 
 
@@ -59,4 +60,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

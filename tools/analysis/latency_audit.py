@@ -31,7 +31,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
-from densenas_mm.apis.cli import add_round_args, round_settings
+from densenas_mm.apis.cli import add_round_args, round_settings, run_cli
 from densenas_mm.apis.latency_check import check_latency
 
 
@@ -111,4 +111,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

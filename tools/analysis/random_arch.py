@@ -20,6 +20,7 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
+from densenas_mm.apis.cli import run_cli
 from densenas_mm.apis.random_arch import write_random_archs
 
 
@@ -54,4 +55,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

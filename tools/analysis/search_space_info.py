@@ -9,9 +9,13 @@ Prints blocks, edges, head branches, stacking layers, distinct paths and the
 supernet's parameter count (the paper's MobileNetV2 space gives 16 blocks,
 54 edges, 51 head branches, 39 stacking layers and 15,456 paths).
 """
-import argparse
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
 
-import densenas_mm  # noqa: F401  (compat fixes, registration)
+import argparse
+import sys
+
+from densenas_mm.apis.cli import run_cli
 from densenas_mm.apis.space_info import space_info
 
 
@@ -34,4 +38,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

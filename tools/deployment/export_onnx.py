@@ -16,9 +16,10 @@ Example:
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
+import sys
 from typing import Dict, List, Optional
 
-from densenas_mm.apis.cli import add_cfg_options, add_shape, emit
+from densenas_mm.apis.cli import add_cfg_options, add_shape, emit, run_cli
 from densenas_mm.apis.export import export_and_check
 
 
@@ -57,4 +58,4 @@ def main(argv: Optional[List[str]] = None) -> Optional[Dict[str, float]]:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from densenas_mm.registry import MODELS, TASK_UTILS
 from densenas_mm.structures import DerivedArch
+from densenas_mm.utils.options import option_int
 from densenas_mm.utils.tensors import to_host
 from .guards import StepGuards
 from .memory_format import MemoryFormatPolicy
@@ -196,7 +197,7 @@ class DenseNAS(BaseAlgorithm):
         if grad_zeroing not in GRAD_ZEROING:
             raise ValueError(f'DenseNAS: grad_zeroing must be one of '
                              f'{GRAD_ZEROING}, got {grad_zeroing!r}')
-        self.sample_seed = int(sample_seed)
+        self.sample_seed = option_int('model.sample_seed', sample_seed)
         self.grad_zeroing = grad_zeroing
         self.val_sampling = val_sampling
         self.guards = StepGuards(check_finite, divergence_guard)

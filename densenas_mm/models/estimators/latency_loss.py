@@ -1,6 +1,7 @@
 """The resource loss term of DenseNAS (paper Eq. 8), with a budget mode."""
 import math
-from typing import Optional
+import warnings
+from typing import Any, Optional
 
 import torch
 import torch.nn as nn
@@ -8,6 +9,30 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from densenas_mm.registry import MODELS
+from densenas_mm.utils.options import option_float
+
+
+class CostWeightWarning(UserWarning):
+    """A legal but almost certainly mistaken cost weight (negative: the
+    search is rewarded for slower nets)."""
+
+
+def checked_loss_weight(loss_weight: Any) -> float:
+    """``cost_loss.loss_weight`` as a float: a non-number, NaN or inf is an
+    error; a negative weight warns (it rewards latency).
+
+    Raises:
+        ConfigError: For a weight that is not a finite number.
+    """
+    weight = option_float('model.cost_loss.loss_weight', loss_weight)
+    if weight < 0:
+        warnings.warn(
+            f'model.cost_loss.loss_weight is {weight} (negative): the cost '
+            'term then rewards latency and the search prefers slower nets; '
+            'use a positive weight (the paper: 0.15), or 0 to ignore the cost',
+            CostWeightWarning,
+            stacklevel=3)
+    return weight
 
 
 @MODELS.register_module()
@@ -73,7 +98,7 @@ class LatencyLoss(nn.Module):
         if under_weight > 0 and target is None:
             raise ValueError('under_weight needs a target (a budget to be '
                              'under); set target=... in ms')
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = checked_loss_weight(loss_weight)
         self.tau = float(tau)
         self.target = None if target is None else float(target)
         self.smooth = float(smooth)
