@@ -177,10 +177,12 @@ def icc_bootstrap(groups: Groups,
     its own seeds.
 
     Drawing the seeds with replacement too (``resample_seeds``) shrinks the
-    within-architecture spread (ties) and so inflates the ICC: with
-    sigma_arch = 0 and 3 seeds its CI lies well above 0, with ICC 0.8 it
-    misses the true value (``tests/test_experiments/test_stats.py``
-    measures both). Resampling at the top level only is what Davison &
+    within-architecture spread (ties) and so inflates the ICC. Measured on
+    100 synthetic tables each (3 seeds; ``tests/test_experiments/
+    test_stats.py`` checks the same numbers): with sigma_arch = 0 (K=12)
+    the cluster CI reaches down to 0 in 99 tables, the two-stage one in 84;
+    with ICC 0.8 (K=200) the cluster CI covers 0.8 in 92 tables, the
+    two-stage one in 6. Resampling at the top level only is what Davison &
     Hinkley (1997, section 3.8) recommend for variance components.
 
     Args:
@@ -239,6 +241,11 @@ def diff_bootstrap(arm_a: Groups,
 
     Returns:
         dict: ``diff``, ``ci`` (low, high), ``level``, ``reps``.
+
+    Measured coverage of the 95 % interval on synthetic data (sigma_arch =
+    sigma_seed = 0.5, 3 seeds, 200 draws): 0.90 with 4 vs 40 nets, 0.91
+    with 10 vs 30 (the percentile bootstrap of a mean of few nets is a
+    little narrow; ``tests/test_experiments/test_stats.py``).
     """
     rng = np.random.default_rng(seed)
     boots = _arm_means(arm_a, reps, rng) - _arm_means(arm_b, reps, rng)
