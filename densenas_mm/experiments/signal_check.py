@@ -37,7 +37,7 @@ from densenas_mm.utils.io import (atomic_path, dump_json_atomic,
                                   write_text_atomic)
 from . import stats
 from .search_quality import retrain, retrain_options
-from .workers import cpu_seconds, parallel
+from .workers import DONE_FILE, cpu_seconds, parallel
 
 #: Format version of ``pool.json``.
 POOL_VERSION = 1
@@ -226,6 +226,17 @@ def write_archs(entries: Sequence[Dict[str, Any]], folder: str) -> List[str]:
     return paths
 
 
+def finished(run_dir: str) -> bool:
+    """Whether a retrain folder holds a finished test (its metrics and its
+    ``done.json`` record)."""
+    done = osp.join(run_dir, DONE_FILE)
+    if not (osp.isfile(done) and osp.isfile(osp.join(run_dir,
+                                                      'metrics.json'))):
+        return False
+    with open(done, encoding='utf-8') as f:
+        return 'test' in json.load(f)
+
+
 def format_table(result: Dict[str, Any]) -> str:
     """Markdown: one row per architecture, then the statistics."""
     seeds = result['seeds']
@@ -236,10 +247,12 @@ def format_table(result: Dict[str, Any]) -> str:
     ]
     for net in result['nets']:
         top = net['top1_seeds']
+        by_seed = dict(zip(net['seeds'], top))
         sd = float(np.std(top, ddof=1)) if len(top) > 1 else 0.0
         lines.append(f"| {net['name']} | {net['path']} | "
                      f"{net['latency']:.3f} | " +
-                     ' | '.join(f'{t:.2f}' for t in top) +
+                     ' | '.join('-' if s not in by_seed else
+                                f'{by_seed[s]:.2f}' for s in seeds) +
                      f' | {np.mean(top):.2f} +- {sd:.2f} |')
     s = result['stats']
     a, ci, p = s['anova'], s['ci'], s['power']
@@ -247,7 +260,7 @@ def format_table(result: Dict[str, Any]) -> str:
         '',
         f"K={a['n_groups']} architectures within "
         f"{result['tolerance']:.1%} of {result['target_latency']:.3f} ms x "
-        f"S={len(seeds)} seeds (top-1 %, test split)",
+        f"S={len(seeds)} seeds, {a['n_total']} runs (top-1 %, test split)",
         f"- architecture share of the variance (ICC(1)): {a['icc']:.3f} "
         f"(95 % CI {ci['icc'][0]:.3f}-{ci['icc'][1]:.3f}, cluster "
         'bootstrap over architectures)',
@@ -263,7 +276,8 @@ def format_table(result: Dict[str, Any]) -> str:
         f"{p['method']}): {p['detectable']:.2f} points (1 / 2 / 3 / 5 / 10 "
         'seeds: ' + ' / '.join(f'{v:.2f}' for v in p['by_seeds'].values()) +
         ')',
-        f"- CPU-hours: {result['cpu_hours']:.2f} (all runs), "
+        f"- CPU-hours: {result['cpu_hours']:.2f} (the {result['runs']} "
+        f"runs reported, of {result['planned_runs']} planned), "
         f"{result['new_runs']} new run(s) in this call",
     ]
     return '\n'.join(lines) + '\n'
@@ -290,6 +304,7 @@ def signal_check(config: str,
                  n_searched: int = 4,
                  n_random: int = 10,
                  bootstrap_reps: int = 2000,
+                 finished_only: bool = False,
                  allow_noisy_lut: bool = False) -> Dict[str, Any]:
     """Run the signal check (the module's protocol); resumable.
 
@@ -319,10 +334,15 @@ def signal_check(config: str,
         n_searched (int): Searched nets of the planned comparison (power).
         n_random (int): Random nets per searched net in it (power).
         bootstrap_reps (int): Bootstrap replicates of the CIs.
+        finished_only (bool): Start no run: report the runs finished so far
+            (an interrupted or still running check; unequal seed counts
+            per architecture are allowed, architectures without a run are
+            left out).
         allow_noisy_lut (bool): Use a table marked noisy.
 
     Returns:
-        dict: What ``signal.json`` holds.
+        dict: What ``signal.json`` holds (``runs`` reported of
+        ``planned_runs``).
 
     Raises:
         ValueError: Bad counts, a pool or work dir of other settings, too few
@@ -351,14 +371,20 @@ def signal_check(config: str,
     def run_dir(job: Tuple[int, int]) -> str:
         return osp.join(wd, 'runs', f'arch_{job[0]}_seed{job[1]}')
 
-    before = [osp.isfile(osp.join(run_dir(j), 'metrics.json'))
-              and osp.isfile(osp.join(run_dir(j), 'cpu_test.json'))
-              for j in jobs_list]
+    before = [finished(run_dir(j)) for j in jobs_list]
+    if finished_only:
+        jobs_list = [j for j, done in zip(jobs_list, before) if done]
+        before = [True] * len(jobs_list)
 
     def run(job: Tuple[int, int]) -> float:
         k, s = job
-        metrics = retrain(subnet_config, paths[k], run_dir(job), s, ropts,
-                          reuse=True)
+        if finished_only:
+            with open(osp.join(run_dir(job), 'metrics.json'),
+                      encoding='utf-8') as f:
+                metrics = json.load(f)
+        else:
+            metrics = retrain(subnet_config, paths[k], run_dir(job), s,
+                              ropts, reuse=True)
         return float(metrics['accuracy/top1'])
 
     scores = parallel(jobs, run, jobs_list)
@@ -367,12 +393,21 @@ def signal_check(config: str,
     nets = []
     for k, path in enumerate(paths):
         top = [t for (i, _), t in zip(jobs_list, scores) if i == k]
+        if not top:  # finished_only: an architecture without runs yet
+            continue
         nets.append(dict(name=f'arch_{k}', arch=path,
                          latency=picked[k]['latency'],
                          path=list(DerivedArch.load(path).path),
                          net_config=DerivedArch.load(path).to_net_config(),
+                         seeds=[s for i, s in jobs_list if i == k],
                          top1_seeds=top))
+    if len(nets) < 2 or len(jobs_list) <= len(nets):
+        raise ValueError(
+            f'{len(jobs_list)} finished run(s) of {len(nets)} architecture(s) '
+            f'in {osp.join(wd, "runs")}: the statistics need 2 architectures '
+            'and one of them with 2 seeds; run without --finished-only')
     cpu_s = sum(cpu_seconds(run_dir(j)) for j in jobs_list)
+    planned = archs * seeds
     result = dict(
         config=config, subnet_config=subnet_config, lut=osp.abspath(lut),
         pool=pool_path, pool_size=len(the_pool['archs']),
@@ -381,7 +416,7 @@ def signal_check(config: str,
         subnet_options=list(subnet_options), nets=nets,
         stats=stats.summarize([n['top1_seeds'] for n in nets], n_searched,
                               n_random, seeds, bootstrap_reps),
-        runs=len(jobs_list), new_runs=new_runs,
+        runs=len(jobs_list), planned_runs=planned, new_runs=new_runs,
         cpu_hours=cpu_s / 3600)
     text = format_table(result)
     dump_json_atomic(result, osp.join(wd, 'signal.json'))
@@ -392,6 +427,6 @@ def signal_check(config: str,
 
 __all__ = [
     'POOL_VERSION', 'SEED_LIST', 'draw_pool', 'format_table',
-    'load_or_draw_pool', 'pick_matched', 'read_pool', 'signal_check',
+    'finished', 'load_or_draw_pool', 'pick_matched', 'read_pool', 'signal_check',
     'write_archs', 'write_pool'
 ]

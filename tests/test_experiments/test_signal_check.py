@@ -97,6 +97,14 @@ def test_bad_counts_are_refused(lut, tmp_path):
                         seed_list=[0, 1], work_dir=str(tmp_path))
 
 
+def test_finished_only_without_runs_says_so(lut, tmp_path):
+    with pytest.raises(ValueError, match='0 finished run.*without '
+                       '--finished-only'):
+        SC.signal_check(DIGITS_SEARCH, DIGITS_SUBNET, lut, archs=2,
+                        seeds=2, tolerance=1.0, pool_draws=100,
+                        finished_only=True, work_dir=str(tmp_path))
+
+
 @pytest.mark.slow
 def test_signal_check_tool_end_to_end_and_resume(lut, tmp_path,
                                                  demo_data_root,
@@ -140,3 +148,11 @@ def test_signal_check_tool_end_to_end_and_resume(lut, tmp_path,
     assert [p.stat().st_mtime_ns for p in logs] == stamps
     assert again['nets'] == result['nets']
     assert again['cpu_hours'] == pytest.approx(result['cpu_hours'])
+    # a report of the finished runs only (a check split over sittings)
+    (wd / 'runs' / 'arch_1_seed1' / 'done.json').unlink()
+    partial = tool.main(args + ['--finished-only'])
+    assert (partial['runs'], partial['planned_runs']) == (3, 4)
+    assert partial['new_runs'] == 0
+    assert [n['seeds'] for n in partial['nets']] == [[0, 1], [0]]
+    assert partial['stats']['anova']['n_total'] == 3
+    assert '| arch_1 |' in (wd / 'signal.md').read_text()

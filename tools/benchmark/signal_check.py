@@ -8,7 +8,8 @@ each on the test split and reports the one-way random-effects ANOVA: the
 architecture share of the variance (ICC) with a bootstrap CI, the SD of the
 per-architecture means, the smallest searched-minus-random difference the
 comparison protocol detects, and the CPU-hours used. Resumable: a second
-call reuses every finished run. Writes ``signal.json`` and ``signal.md``
+call reuses every finished run; ``--finished-only`` reports the runs
+finished so far without starting any (a check split over sittings). Writes ``signal.json`` and ``signal.md``
 (and ``pool.json.gz`` unless ``--pool`` names another) into ``--work-dir``.
 What it runs: ``densenas_mm.experiments.signal_check``.
 
@@ -71,6 +72,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--n-random', type=int, default=10,
                    help='random nets per searched net in it (power)')
     p.add_argument('--bootstrap-reps', type=int, default=2000)
+    p.add_argument('--finished-only', action='store_true',
+                   help='start no run: report the runs finished so far')
     p.add_argument('--allow-noisy-lut', action='store_true',
                    help='use a latency table marked noisy')
     p.add_argument('--work-dir', default='work_dirs/signal_check')
