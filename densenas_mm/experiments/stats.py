@@ -179,7 +179,7 @@ def icc_bootstrap(groups: Groups,
     Drawing the seeds with replacement too (``resample_seeds``) shrinks the
     within-architecture spread (ties) and so inflates the ICC. Measured on
     100 synthetic tables each (3 seeds; ``tests/test_experiments/
-    test_stats.py`` checks the same numbers): with sigma_arch = 0 (K=12)
+    test_stats.py`` checks bounds around these numbers): with sigma_arch = 0 (K=12)
     the cluster CI reaches down to 0 in 99 tables, the two-stage one in 84;
     with ICC 0.8 (K=200) the cluster CI covers 0.8 in 92 tables, the
     two-stage one in 6. Resampling at the top level only is what Davison &
