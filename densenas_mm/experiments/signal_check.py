@@ -395,10 +395,10 @@ def signal_check(config: str,
         top = [t for (i, _), t in zip(jobs_list, scores) if i == k]
         if not top:  # finished_only: an architecture without runs yet
             continue
+        arch = DerivedArch.load(path)
         nets.append(dict(name=f'arch_{k}', arch=path,
-                         latency=picked[k]['latency'],
-                         path=list(DerivedArch.load(path).path),
-                         net_config=DerivedArch.load(path).to_net_config(),
+                         latency=picked[k]['latency'], path=list(arch.path),
+                         net_config=arch.to_net_config(),
                          seeds=[s for i, s in jobs_list if i == k],
                          top1_seeds=top))
     if len(nets) < 2 or len(jobs_list) <= len(nets):
