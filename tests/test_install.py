@@ -107,7 +107,8 @@ def test_non_editable_install_is_the_whole_library(tmp_path):
     assert report['modules'] == library_modules()
     assert report['spaces'] == {
         n: n
-        for n in ('densenas_demo_32', 'densenas_mbv2_224', 'densenas_mbv2_32',
+        for n in ('densenas_demo_32', 'densenas_demo_wide_32',
+                  'densenas_mbv2_224', 'densenas_mbv2_32',
                   'densenas_resnet_224', 'densenas_resnet_32')
     }
     assert all(s.startswith(str(target)) for s in report['sources'])

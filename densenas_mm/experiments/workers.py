@@ -11,11 +11,16 @@ run several jobs at once (:func:`parallel`): each waits on its own process.
 A job that succeeds records its call in ``done.json`` next to its log (one
 entry per job name); with ``reuse`` a job whose recorded call is the same is
 not run again, so an interrupted experiment picks up where it stopped.
+A job that succeeds also leaves the CPU seconds its process used (user +
+system, with its own children) in ``cpu_<name>.json`` next to its log, so an
+experiment split over several sittings can add up what it cost
+(:func:`cpu_seconds`).
 """
 import json
 import multiprocessing
 import os
 import os.path as osp
+import resource
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Sequence
@@ -27,12 +32,35 @@ from .paths import REPO_ROOT
 DONE_FILE = 'done.json'
 
 
-def _in_worker(fn: Callable[..., Any], kwargs: Dict[str, Any],
-               log: str) -> None:
+def cpu_file(log: str, name: str) -> str:
+    """Where a job's CPU seconds are recorded (next to its log)."""
+    return osp.join(osp.dirname(osp.abspath(log)), f'cpu_{name}.json')
+
+
+def cpu_seconds(folder: str) -> float:
+    """CPU seconds recorded by the finished jobs of a run folder."""
+    total = 0.0
+    for entry in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
+        if entry.startswith('cpu_') and entry.endswith('.json'):
+            with open(osp.join(folder, entry), encoding='utf-8') as f:
+                total += float(json.load(f)['cpu_s'])
+    return total
+
+
+def _process_cpu_seconds() -> float:
+    """User + system seconds of this process and its waited children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _in_worker(fn: Callable[..., Any], kwargs: Dict[str, Any], log: str,
+               cpu_out: str) -> None:
     """Body of a worker process: output to ``log``, then ``fn(**kwargs)``
     with the checkout as working directory (configs name their bases and
-    data relative to it). An exception ends the process with exit code 1
-    and its traceback in the log."""
+    data relative to it), then its CPU seconds into ``cpu_out``. An
+    exception ends the process with exit code 1 and its traceback in the
+    log."""
     fd = os.open(log, os.O_WRONLY | os.O_APPEND)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -42,6 +70,8 @@ def _in_worker(fn: Callable[..., Any], kwargs: Dict[str, Any],
     os.chdir(REPO_ROOT)
     try:
         fn(**kwargs)
+        dump_json_atomic(dict(cpu_s=round(_process_cpu_seconds(), 3)),
+                         cpu_out)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -86,7 +116,8 @@ def run_job(name: str,
     with open(log, 'w', encoding='utf-8') as f:
         f.write(f"{record['call']}(**{json.dumps(record['kwargs'])})\n")
     proc = multiprocessing.get_context('spawn').Process(
-        target=_in_worker, args=(fn, kwargs, log), name=f'{name}:{log}')
+        target=_in_worker, args=(fn, kwargs, log, cpu_file(log, name)),
+        name=f'{name}:{log}')
     proc.start()
     try:
         proc.join()
@@ -113,4 +144,7 @@ def parallel(jobs: int, fn: Callable[[Any], Any],
         return list(pool.map(fn, items))
 
 
-__all__ = ['DONE_FILE', 'call_record', 'parallel', 'run_job']
+__all__ = [
+    'DONE_FILE', 'call_record', 'cpu_file', 'cpu_seconds', 'parallel',
+    'run_job'
+]

@@ -15,22 +15,12 @@ from densenas_mm.experiments import workers as W
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.structures import DerivedArch
 from helpers import REPO_ROOT
-from helpers.estimators import synthetic_table
 from helpers.tools import load_tool
 
 DIGITS_SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
                          'densenas_supernet-demo_1xb32-20e_digits.py')
 DIGITS_SUBNET = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
                          'densenas_subnet-demo_1xb32-10e_digits.py')
-
-
-@pytest.fixture(scope='module')
-def lut(tmp_path_factory):
-    """A synthetic table of the demo space (hashed costs per op)."""
-    mutator = build_search_mutator(DIGITS_SEARCH)
-    path = str(tmp_path_factory.mktemp('lut') / 'demo.json')
-    synthetic_table(mutator.space, batch_size=32).save(path)
-    return path
 
 
 def test_rank_summary_numbers():

@@ -1,0 +1,376 @@
+"""Statistics of retrain experiments: how much of top-1 is architecture?
+
+An experiment retrains each of ``K`` architectures with several seeds; its
+top-1 numbers form a table of groups (one group per architecture, one value
+per seed; groups may have different sizes). The model is the one-way
+random-effects model::
+
+    top1[i, s] = mu + a_i + e_is,   a_i ~ N(0, sigma_arch^2),
+                                    e_is ~ N(0, sigma_seed^2)
+
+* :func:`anova` estimates the variance components by the ANOVA (method of
+  moments) estimator, with Searle's ``n0`` for unequal group sizes, and the
+  intra-class correlation ICC(1) = sigma_arch^2 / (sigma_arch^2 +
+  sigma_seed^2): the architecture's share of the top-1 variance.
+* :func:`icc_bootstrap` gives a percentile CI of the ICC by a two-stage
+  (hierarchical) bootstrap: resample architectures with replacement, then
+  the seeds within each drawn architecture.
+* :func:`diff_bootstrap` gives the hierarchical bootstrap CI of a difference
+  of means between two arms (e.g. searched minus random nets): nets
+  resampled within each arm, then seeds within each net.
+* :func:`detectable_difference` is the power computation of the comparison
+  protocol (``n_searched`` searched nets, ``m`` random nets for each, ``S``
+  seeds each): the smallest true difference of means that a two-sided test
+  at level ``alpha`` detects with the given power, by the analytic normal
+  approximation; :func:`simulated_power` checks it by simulating the model
+  and counting how often the hierarchical bootstrap CI excludes zero.
+
+numpy only; every random draw comes from a seeded ``numpy`` generator.
+"""
+from dataclasses import asdict, dataclass
+from statistics import NormalDist
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: A table of groups: one sequence of top-1 values (seeds) per net.
+Groups = Sequence[Sequence[float]]
+
+
+@dataclass
+class Anova:
+    """One-way random-effects ANOVA of a K x S table.
+
+    Attributes:
+        n_groups (int): Architectures ``K``.
+        n_total (int): Values ``N`` (all seeds of all architectures).
+        grand_mean (float): Mean of all values.
+        ms_between (float): Between-architecture mean square.
+        ms_within (float): Within-architecture (seed) mean square.
+        n0 (float): Effective group size (``S`` when groups are equal).
+        var_arch (float): sigma_arch^2 estimate, clipped at 0.
+        var_seed (float): sigma_seed^2 estimate (= ``ms_within``).
+        icc (float): ICC(1) = var_arch / (var_arch + var_seed); NaN when
+            both are 0.
+        sd_means (float): Standard deviation (ddof 1) of the per-architecture
+            means.
+    """
+    n_groups: int
+    n_total: int
+    grand_mean: float
+    ms_between: float
+    ms_within: float
+    n0: float
+    var_arch: float
+    var_seed: float
+    icc: float
+    sd_means: float
+
+    def as_dict(self) -> Dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+def _as_padded(groups: Groups) -> Tuple[np.ndarray, np.ndarray]:
+    """Groups as a ``(K, S_max)`` array (NaN padding) and their sizes.
+
+    Raises:
+        ValueError: If there are fewer than 2 groups, an empty group, no
+            group with 2 values, or a non-finite value.
+    """
+    sizes = np.array([len(g) for g in groups], dtype=int)
+    if len(sizes) < 2:
+        raise ValueError(f'need at least 2 architectures, got {len(sizes)}')
+    if sizes.min() < 1:
+        raise ValueError('every architecture needs at least one value; '
+                         f'group {int(np.argmin(sizes))} is empty')
+    if sizes.sum() <= len(sizes):
+        raise ValueError('need more values than architectures (at least one '
+                         'architecture with 2 seeds) to separate seed noise '
+                         'from architecture differences')
+    table = np.full((len(sizes), sizes.max()), np.nan)
+    for i, g in enumerate(groups):
+        table[i, :len(g)] = np.asarray(g, dtype=float)
+    if not np.isfinite(table[~np.isnan(table)]).all():
+        raise ValueError('the values must be finite numbers')
+    return table, sizes
+
+
+def _anova_arrays(values: np.ndarray,
+                  mask: np.ndarray) -> Dict[str, np.ndarray]:
+    """Vectorised ANOVA over leading axes: ``values`` / ``mask`` of shape
+    ``(..., K, S_max)``; returns arrays of shape ``(...)``."""
+    v = np.where(mask, values, 0.0)
+    n_i = mask.sum(-1).astype(float)
+    k = values.shape[-2]
+    n = n_i.sum(-1)
+    means = v.sum(-1) / n_i
+    grand = v.sum((-1, -2)) / n
+    ssb = (n_i * (means - grand[..., None])**2).sum(-1)
+    ssw = (np.where(mask, values - means[..., None], 0.0)**2).sum((-1, -2))
+    msb = ssb / (k - 1)
+    msw = ssw / (n - k)
+    n0 = (n - (n_i**2).sum(-1) / n) / (k - 1)
+    var_arch = np.maximum(0.0, (msb - msw) / n0)
+    total = var_arch + msw
+    with np.errstate(invalid='ignore', divide='ignore'):
+        icc = np.where(total > 0, var_arch / total, np.nan)
+    return dict(grand=grand, msb=msb, msw=msw, n0=n0, var_arch=var_arch,
+                icc=icc, sd_means=means.std(-1, ddof=1))
+
+
+def anova(groups: Groups) -> Anova:
+    """Variance components of a table of groups (unequal sizes allowed).
+
+    Args:
+        groups: One sequence of top-1 values per architecture.
+
+    Raises:
+        ValueError: See :func:`_as_padded`.
+    """
+    table, sizes = _as_padded(groups)
+    r = _anova_arrays(table, ~np.isnan(table))
+    return Anova(n_groups=len(sizes), n_total=int(sizes.sum()),
+                 grand_mean=float(r['grand']), ms_between=float(r['msb']),
+                 ms_within=float(r['msw']), n0=float(r['n0']),
+                 var_arch=float(r['var_arch']), var_seed=float(r['msw']),
+                 icc=float(r['icc']), sd_means=float(r['sd_means']))
+
+
+def _resample(table: np.ndarray, sizes: np.ndarray, reps: int,
+              rng: np.random.Generator,
+              seeds: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """Bootstrap samples of a padded table: ``reps`` tables of ``K``
+    architectures drawn with replacement, each with its seeds drawn with
+    replacement (its own count; ``seeds=False``: its seeds as they are).
+    Returns values and mask of shape ``(reps, K, S_max)``."""
+    k, s_max = table.shape
+    pick = rng.integers(0, k, size=(reps, k))
+    n_pick = sizes[pick]
+    if seeds:
+        seed_idx = (rng.random((reps, k, s_max)) *
+                    n_pick[..., None]).astype(int)
+    else:
+        seed_idx = np.broadcast_to(np.arange(s_max), (reps, k, s_max))
+    values = table[pick[..., None], seed_idx]
+    mask = np.arange(s_max) < n_pick[..., None]
+    return values, mask
+
+
+def _percentile_ci(samples: np.ndarray, level: float) -> Tuple[float, float]:
+    samples = samples[np.isfinite(samples)]
+    if samples.size == 0:
+        return (float('nan'), float('nan'))
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(samples, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def icc_bootstrap(groups: Groups,
+                  reps: int = 2000,
+                  level: float = 0.95,
+                  seed: int = 0,
+                  resample_seeds: bool = False
+                  ) -> Dict[str, Tuple[float, float]]:
+    """Percentile CIs of the ICC and of the SD of per-architecture means by
+    the cluster bootstrap: architectures drawn with replacement, each with
+    its own seeds.
+
+    Drawing the seeds with replacement too (``resample_seeds``) shrinks the
+    within-architecture spread (ties) and so inflates the ICC. Measured on
+    100 synthetic tables each (3 seeds; ``tests/test_experiments/
+    test_stats.py`` checks bounds around these numbers): with sigma_arch = 0 (K=12)
+    the cluster CI reaches down to 0 in 99 tables, the two-stage one in 84;
+    with ICC 0.8 (K=200) the cluster CI covers 0.8 in 92 tables, the
+    two-stage one in 6. Resampling at the top level only is what Davison &
+    Hinkley (1997, section 3.8) recommend for variance components.
+
+    Args:
+        groups: One sequence of top-1 values per architecture.
+        reps (int): Bootstrap replicates.
+        level (float): Confidence level.
+        seed (int): Seed of the resampling.
+        resample_seeds (bool): Also draw seeds with replacement (biased,
+            see above; for comparison only).
+
+    Returns:
+        dict: ``icc`` and ``sd_means``, each a ``(low, high)`` pair.
+    """
+    table, sizes = _as_padded(groups)
+    values, mask = _resample(table, sizes, reps,
+                             np.random.default_rng(seed), resample_seeds)
+    r = _anova_arrays(values, mask)
+    return dict(icc=_percentile_ci(r['icc'], level),
+                sd_means=_percentile_ci(r['sd_means'], level))
+
+
+def _arm_means(groups: Groups, reps: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap means of one arm (mean over nets of each net's mean)."""
+    if len(groups) < 1 or min(len(g) for g in groups) < 1:
+        raise ValueError('every arm needs at least one net with one value')
+    sizes = np.array([len(g) for g in groups], dtype=int)
+    table = np.full((len(sizes), sizes.max()), np.nan)
+    for i, g in enumerate(groups):
+        table[i, :len(g)] = np.asarray(g, dtype=float)
+    values, mask = _resample(table, sizes, reps, rng)
+    net_means = np.where(mask, values, 0.0).sum(-1) / mask.sum(-1)
+    return net_means.mean(-1)
+
+
+def mean_of_means(groups: Groups) -> float:
+    """Mean over nets of each net's mean value."""
+    return float(np.mean([np.mean(g) for g in groups]))
+
+
+def diff_bootstrap(arm_a: Groups,
+                   arm_b: Groups,
+                   reps: int = 2000,
+                   level: float = 0.95,
+                   seed: int = 0) -> Dict[str, Any]:
+    """Difference of means ``a - b`` (each the mean of its nets' means) with
+    its hierarchical bootstrap percentile CI: within each arm, nets are
+    drawn with replacement, then seeds within each drawn net.
+
+    Args:
+        arm_a: Per-net seed values of the first arm (e.g. searched nets).
+        arm_b: Per-net seed values of the second arm (e.g. random nets).
+        reps (int): Bootstrap replicates.
+        level (float): Confidence level.
+        seed (int): Seed of the resampling.
+
+    Returns:
+        dict: ``diff``, ``ci`` (low, high), ``level``, ``reps``.
+
+    Measured coverage of the 95 % interval on synthetic data (sigma_arch =
+    sigma_seed = 0.5, 3 seeds, 200 draws): 0.90 with 4 vs 40 nets, 0.91
+    with 10 vs 30 (the percentile bootstrap of a mean of few nets is a
+    little narrow; ``tests/test_experiments/test_stats.py``).
+    """
+    rng = np.random.default_rng(seed)
+    boots = _arm_means(arm_a, reps, rng) - _arm_means(arm_b, reps, rng)
+    return dict(diff=mean_of_means(arm_a) - mean_of_means(arm_b),
+                ci=_percentile_ci(boots, level), level=level, reps=reps)
+
+
+def diff_se(var_arch: float, var_seed: float, n_searched: int,
+            n_random: int, seeds: int) -> float:
+    """Standard error of (mean of searched nets) - (mean of random nets)
+    under the random-effects model, searched nets spread like random ones.
+
+    Args:
+        var_arch (float): sigma_arch^2.
+        var_seed (float): sigma_seed^2.
+        n_searched (int): Searched nets (search seeds).
+        n_random (int): Random nets per searched net (``n_searched *
+            n_random`` random nets in all).
+        seeds (int): Retrain seeds of every net.
+    """
+    if min(n_searched, n_random, seeds) < 1:
+        raise ValueError('n_searched, n_random and seeds must be >= 1')
+    per_net = var_arch + var_seed / seeds
+    return float(np.sqrt(per_net / n_searched +
+                         per_net / (n_searched * n_random)))
+
+
+def detectable_difference(var_arch: float,
+                          var_seed: float,
+                          n_searched: int = 4,
+                          n_random: int = 10,
+                          seeds: int = 3,
+                          alpha: float = 0.05,
+                          power: float = 0.8) -> float:
+    """Smallest true searched-minus-random difference (top-1 points) that a
+    two-sided level-``alpha`` test detects with probability ``power``:
+    ``(z_{1-alpha/2} + z_power) * diff_se(...)`` (analytic normal
+    approximation; the bootstrap CI of :func:`diff_bootstrap` is close to
+    the normal interval for these sizes, :func:`simulated_power` checks
+    it).
+    """
+    z = NormalDist()
+    return float((z.inv_cdf(1 - alpha / 2) + z.inv_cdf(power)) *
+                 diff_se(var_arch, var_seed, n_searched, n_random, seeds))
+
+
+def simulate_table(n_nets: int, seeds: int, sd_arch: float, sd_seed: float,
+                   rng: np.random.Generator,
+                   shift: float = 0.0) -> List[List[float]]:
+    """Synthetic top-1 table of the random-effects model (``n_nets``
+    architectures x ``seeds`` seeds, means ``shift``)."""
+    arch = rng.normal(shift, sd_arch, size=(n_nets, 1))
+    return (arch + rng.normal(0.0, sd_seed, size=(n_nets, seeds))).tolist()
+
+
+def simulated_power(delta: float,
+                    var_arch: float,
+                    var_seed: float,
+                    n_searched: int = 4,
+                    n_random: int = 10,
+                    seeds: int = 3,
+                    level: float = 0.95,
+                    sims: int = 200,
+                    reps: int = 500,
+                    seed: int = 0) -> float:
+    """Share of simulated protocols (true difference ``delta``) whose
+    hierarchical bootstrap CI (:func:`diff_bootstrap`) excludes zero.
+
+    Returns:
+        float: The estimated power (Monte Carlo error about
+        ``sqrt(p (1 - p) / sims)``).
+    """
+    rng = np.random.default_rng(seed)
+    sa, ss = float(np.sqrt(var_arch)), float(np.sqrt(var_seed))
+    hits = 0
+    for i in range(sims):
+        a = simulate_table(n_searched, seeds, sa, ss, rng, shift=delta)
+        b = simulate_table(n_searched * n_random, seeds, sa, ss, rng)
+        lo, hi = diff_bootstrap(a, b, reps, level, seed=seed + 1 + i)['ci']
+        hits += bool(lo > 0 or hi < 0)
+    return hits / sims
+
+
+def summarize(groups: Groups,
+              n_searched: int = 4,
+              n_random: int = 10,
+              seeds: Optional[int] = None,
+              reps: int = 2000,
+              seed: int = 0) -> Dict[str, Any]:
+    """Everything a signal check reports about its table.
+
+    Args:
+        groups: One sequence of top-1 values per architecture.
+        n_searched (int): Searched nets of the planned comparison.
+        n_random (int): Random nets per searched net in it.
+        seeds (int, optional): Its retrain seeds (default: the largest
+            group size of ``groups``).
+        reps (int): Bootstrap replicates of the CIs.
+        seed (int): Seed of the bootstrap.
+
+    Returns:
+        dict: ``anova`` (:class:`Anova` fields), ``ci`` (ICC and SD of means,
+        95 %), ``power`` (the planned protocol and the smallest difference it
+        detects with 80 % power at alpha 0.05, normal approximation, plus
+        the same for 1, 2, 3, 5 and 10 seeds).
+    """
+    res = anova(groups)
+    seeds = seeds or max(len(g) for g in groups)
+    ci = icc_bootstrap(groups, reps=reps, seed=seed)
+
+    def detect(s: int) -> float:
+        return detectable_difference(res.var_arch, res.var_seed, n_searched,
+                                     n_random, s)
+
+    return dict(
+        anova=res.as_dict(),
+        ci=dict(level=0.95, reps=reps, **ci),
+        power=dict(method='analytic normal approximation', alpha=0.05,
+                   power=0.8, n_searched=n_searched, n_random=n_random,
+                   seeds=seeds, detectable=detect(seeds),
+                   by_seeds={str(s): detect(s) for s in (1, 2, 3, 5, 10)}))
+
+
+__all__ = [
+    'Anova', 'anova', 'detectable_difference', 'diff_bootstrap', 'diff_se',
+    'icc_bootstrap', 'mean_of_means', 'simulate_table', 'simulated_power',
+    'summarize'
+]
