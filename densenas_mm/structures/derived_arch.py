@@ -342,20 +342,39 @@ class DerivedArch:
         text = str(source)
         if text.lstrip().startswith('[['):
             return cls.from_net_config(text)
-        import os
-
-        import yaml
-        if not os.path.isfile(text):
-            raise ArchError(f'architecture file {text!r} does not exist')
-        with open(text, encoding='utf-8') as f:
-            try:
-                data = yaml.safe_load(f)
-            except yaml.YAMLError as err:
-                raise ArchError(f'{text}: not valid YAML ({err})') from None
+        data = read_arch_dict(text)
         try:
             return cls.from_dict(data)
         except ArchError as err:
             raise ArchError(f'{text}: {err}') from None
+
+
+def read_arch_dict(path: str) -> Dict[str, Any]:
+    """The content of an architecture file, read safely.
+
+    No code runs (plain YAML only), a file over the size limit or nested
+    too deeply is refused before it is parsed
+    (:func:`~densenas_mm.utils.safe_yaml.read_yaml_file`).
+
+    Args:
+        path (str): A YAML (or JSON) architecture file.
+
+    Returns:
+        dict: The parsed file (not yet validated).
+
+    Raises:
+        ArchError: Naming the file and the problem.
+    """
+    from densenas_mm.utils.safe_yaml import YamlFileError, read_yaml_file
+    try:
+        data = read_yaml_file(path, 'architecture file')
+    except YamlFileError as err:
+        raise ArchError(str(err)) from None
+    if not isinstance(data, dict):
+        raise ArchError(f'{path}: not a DenseNAS architecture file: it holds '
+                        f'a {type(data).__name__}, not a mapping with a '
+                        f'{ARCH_KEY!r} section')
+    return data
 
 
 _BLOCK_FIELDS = tuple(f.name for f in fields(DerivedBlock))
