@@ -415,4 +415,9 @@ class LatencyTable:
             except json.JSONDecodeError as err:
                 raise LatencyTableError(f'{path}: not valid JSON ({err}); '
                                         'rebuild the table') from None
+            except RecursionError:
+                raise LatencyTableError(
+                    f'{path}: nested too deeply to read (a latency table is '
+                    'a few levels deep); the file is damaged or not a '
+                    'table: rebuild it') from None
         return cls.from_dict(data, source=path)

@@ -354,7 +354,7 @@ def read_arch_dict(path: str) -> Dict[str, Any]:
 
     No code runs (plain YAML only), a file over the size limit or nested
     too deeply is refused before it is parsed
-    (:func:`~densenas_mm.utils.safe_yaml.read_yaml_file`).
+    (:func:`~densenas_mm.utils.safe_read.read_yaml_file`).
 
     Args:
         path (str): A YAML (or JSON) architecture file.
@@ -365,7 +365,7 @@ def read_arch_dict(path: str) -> Dict[str, Any]:
     Raises:
         ArchError: Naming the file and the problem.
     """
-    from densenas_mm.utils.safe_yaml import YamlFileError, read_yaml_file
+    from densenas_mm.utils.safe_read import YamlFileError, read_yaml_file
     try:
         data = read_yaml_file(path, 'architecture file')
     except YamlFileError as err:

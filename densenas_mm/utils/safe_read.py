@@ -1,4 +1,4 @@
-"""Reading YAML (and JSON) files without running code, hanging or
+"""Reading YAML and JSON files without running code, hanging or
 overflowing the stack.
 
 :func:`read_yaml_file` is the one reader of the project's YAML files
@@ -20,7 +20,12 @@ overflowing the stack.
 
 Every refusal is a :class:`YamlFileError` (a ``ValueError``) naming the
 file; callers re-raise it as their own error type.
+
+:func:`read_json_file` reads the JSON files a run writes beside its
+checkpoints (``arch/topk.json``, ``vis/history.json``): a damaged one is an
+error naming the file and what to do, not a bare ``JSONDecodeError``.
 """
+import json
 import os
 from typing import Any, Optional
 
@@ -65,6 +70,12 @@ def check_size(path: str, max_bytes: int, what: str = 'file') -> int:
     return size
 
 
+def _too_deep(where: str, max_depth: int, line: str = '') -> str:
+    return (f'{where} is nested more than {max_depth} levels deep{line}; '
+            'the files this project writes nest a few levels. The file is '
+            'damaged or not one of ours')
+
+
 def check_depth(text: str, max_depth: int, where: str) -> None:
     """Refuse YAML text nested deeper than ``max_depth``, walking its
     events without recursion and without building anything.
@@ -82,10 +93,7 @@ def check_depth(text: str, max_depth: int, where: str) -> None:
             if depth > max_depth:
                 mark = event.start_mark
                 line = f' (line {mark.line + 1})' if mark is not None else ''
-                raise YamlFileError(
-                    f'{where} is nested more than {max_depth} levels '
-                    f'deep{line}; the files this project writes nest a '
-                    'few levels. The file is damaged or not one of ours')
+                raise YamlFileError(_too_deep(where, max_depth, line))
         elif isinstance(event, closing):
             depth -= 1
 
@@ -120,7 +128,10 @@ def parse_yaml_text(text: str,
             'DerivedArch.dump / densenas_mm.structures.dump_fix_subnet'
         ) from None
     except yaml.YAMLError as err:
-        raise YamlFileError(f'{where}: not valid YAML ({err})') from None
+        text = ' '.join(str(err).split())
+        if 'maximum nesting depth' in text:  # libyaml's own limit (1000)
+            raise YamlFileError(_too_deep(where, max_depth)) from None
+        raise YamlFileError(f'{where}: not valid YAML ({text})') from None
     except RecursionError:
         raise YamlFileError(f'{where} is nested too deeply to read; the file '
                             'is damaged or not one of ours') from None
@@ -185,9 +196,48 @@ def use_safe_yaml_in_mmengine() -> None:
             if kwargs:
                 raise TypeError('the safe YAML reader takes no loader '
                                 f'options, got {sorted(kwargs)}')
-            where = getattr(file, 'name', '<stream>')
+            # mmengine passes the text as a StringIO: no file name
+            where = getattr(file, 'name', 'YAML read by mmengine.fileio')
             return parse_yaml_text(file.read(), str(where))
 
     for ext in ('yaml', 'yml'):
         if type(file_handlers.get(ext)).__name__ != 'SafeYamlHandler':
             file_handlers[ext] = SafeYamlHandler()
+
+
+def read_json_file(path: str,
+                   what: str,
+                   fix: str,
+                   max_bytes: Optional[int] = None) -> Any:
+    """Read a JSON file, or fail with one message naming it and the fix.
+
+    Args:
+        path (str): The file.
+        what (str): What it is (e.g. ``'the top-k record'``).
+        fix (str): What the user can do about a damaged file.
+        max_bytes (int, optional): Size limit (:data:`MAX_YAML_BYTES`).
+
+    Returns:
+        The parsed data.
+
+    Raises:
+        ValueError: For a missing, oversized, non-UTF-8, invalid or too
+            deeply nested file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f'{what} {path!r} does not exist or is not a file. '
+                         f'{fix}')
+    try:
+        check_size(path, MAX_YAML_BYTES if max_bytes is None else max_bytes,
+                   what)
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except YamlFileError as err:
+        raise ValueError(f'{err}. {fix}') from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f'{what} {path!r} is damaged (not valid JSON: '
+                         f'{err}). {fix}') from None
+    except RecursionError:
+        raise ValueError(f'{what} {path!r} is nested too deeply to read; it '
+                         f'is damaged. {fix}') from None
