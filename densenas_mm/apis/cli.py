@@ -90,8 +90,10 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
     from densenas_mm.utils.io import OutputPathError
+    from densenas_mm.utils.work_dir_lock import WorkDirLockedError
     return (ArchError, CheckpointError, DataError, LatencyTableError,
-            SearchSpaceError, SubsetError, OutputPathError)
+            SearchSpaceError, SubsetError, OutputPathError,
+            WorkDirLockedError)
 
 
 def run_cli(main: Callable[[], Any]) -> int:
