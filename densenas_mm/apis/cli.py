@@ -86,6 +86,7 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.datasets.checks import DataError
     from densenas_mm.datasets.imagenet_subset import SubsetError
     from densenas_mm.latency.schema import LatencyTableError
+    from densenas_mm.models.algorithms.ddp import RankTimeoutError
     from densenas_mm.search_space.errors import SearchSpaceError
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
@@ -93,7 +94,7 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.utils.work_dir_lock import WorkDirLockedError
     return (ArchError, CheckpointError, DataError, LatencyTableError,
             SearchSpaceError, SubsetError, OutputPathError,
-            WorkDirLockedError)
+            WorkDirLockedError, RankTimeoutError)
 
 
 def run_cli(main: Callable[[], Any]) -> int:

@@ -366,7 +366,28 @@ def run_train(config: str, **options: Any) -> None:
     """
     cfg = merge_train_options(Config.fromfile(config), config, **options)
     with work_dir_lock(cfg):
-        _runner(cfg, cfg.launcher, training=True).train()
+        runner = _runner(cfg, cfg.launcher, training=True)
+        try:
+            runner.train()
+        except RuntimeError as err:
+            _raise_rank_failure(runner, cfg, err)
+            raise
+
+
+def _raise_rank_failure(runner: Any, cfg: Config, err: RuntimeError) -> None:
+    """Re-raise a distributed timeout or closed connection inside training
+    as one :class:`RankTimeoutError` message (where, the timeout, what to
+    do); anything else is left to the caller."""
+    from densenas_mm.models.algorithms.ddp import (RankTimeoutError,
+                                                   dist_timeout,
+                                                   is_rank_failure,
+                                                   rank_failure_message)
+    if isinstance(err, RankTimeoutError) or not is_rank_failure(err):
+        return
+    where = (f'a collective operation after {runner.iter} training '
+             f'iteration(s) ({runner.epoch} epoch(s) done)')
+    raise RankTimeoutError(rank_failure_message(
+        where, err, dist_timeout(cfg))) from err
 
 
 @contextmanager
