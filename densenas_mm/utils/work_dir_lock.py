@@ -29,38 +29,14 @@ import socket
 import time
 from typing import Any, Dict, Optional
 
+from .processes import process_alive, process_start
+
 #: The lock file's name inside the work dir.
 LOCK_NAME = '.densenas_lock'
 
 
 class WorkDirLockedError(RuntimeError):
     """The work dir is in use by another run."""
-
-
-def _process_start(pid: int) -> Optional[str]:
-    """The start time of process ``pid`` in clock ticks since boot (Linux
-    ``/proc``; None where unavailable or the process is gone)."""
-    try:
-        with open(f'/proc/{pid}/stat', encoding='utf-8') as f:
-            text = f.read()
-    except OSError:
-        return None
-    # field 22, counted after the parenthesised command (which may hold
-    # spaces)
-    return text.rsplit(')', 1)[-1].split()[19]
-
-
-def _alive(pid: int, start: Optional[str]) -> bool:
-    """Whether process ``pid`` exists (and is the one started at
-    ``start``, where both are known) on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: it exists
-    now = _process_start(pid)
-    return start is None or now is None or now == start
 
 
 def holder_text(info: Dict[str, Any]) -> str:
@@ -95,7 +71,7 @@ class WorkDirLock:
         return dict(
             host=socket.gethostname(),
             pid=pid,
-            pid_start=_process_start(pid),
+            pid_start=process_start(pid),
             started=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
     def _read(self) -> Optional[Dict[str, Any]]:
@@ -129,7 +105,7 @@ class WorkDirLock:
         here = info.get('host') == socket.gethostname()
         pid = info.get('pid')
         if here and isinstance(pid, int):
-            if not _alive(pid, info.get('pid_start')):
+            if not process_alive(pid, info.get('pid_start')):
                 return 'its process is gone'
             return None
         if self.resume:

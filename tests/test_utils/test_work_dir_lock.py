@@ -13,7 +13,8 @@ import pytest
 from densenas_mm.utils.io import OutputPathError
 from densenas_mm.utils.work_dir_lock import (LOCK_NAME, WorkDirLock,
                                              WorkDirLockedError,
-                                             _process_start, launcher_rank)
+                                             launcher_rank)
+from densenas_mm.utils.processes import process_start as _process_start
 
 
 def _write_lock(folder, **info):
