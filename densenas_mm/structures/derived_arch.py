@@ -3,7 +3,8 @@
 :class:`DerivedArch` is what derivation produces and what the standalone
 ``DenseNASNet`` backbone builds from. It is written as YAML (readable,
 versioned, and at the same time an mmrazor ``fix_subnet``: the top-level
-alias entries fix every mutable of the supernet with ``load_fix_subnet``)
+alias entries fix every mutable of the supernet with ``load_fix_subnet``,
+given the dict of :func:`~densenas_mm.structures.load_fix_subnet_dict`)
 and converts exactly to and from the reference code's ``net_config`` string::
 
     [[16, 16], 'mbconv_k3_t1', [], 0, 1]|[[16, 24], 'mbconv_k3_t6', [], 0, 2]|

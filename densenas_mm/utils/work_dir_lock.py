@@ -86,10 +86,17 @@ class WorkDirLock:
         return info if isinstance(info, dict) else {}
 
     def _create(self, info: Dict[str, Any]) -> bool:
-        """Create the lock with ``info``; False if it exists."""
+        """Create the lock with ``info``; False if it exists.
+
+        The content is written to a temporary file and hard-linked to the
+        lock name (fails if the name exists; readers never see an empty
+        lock). Where hard links are not supported, the lock is created
+        with ``O_CREAT | O_EXCL`` and written.
+        """
+        text = json.dumps(info)
         tmp = f'{self.path}.{info["pid"]}.{time.monotonic_ns()}.tmp'
         with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(info, f)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         try:
@@ -97,8 +104,38 @@ class WorkDirLock:
             return True
         except FileExistsError:
             return False
+        except OSError:  # no hard links on this file system
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY,
+                             0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                f.write(text)
+            return True
         finally:
             os.unlink(tmp)
+
+    def _remove_stale(self, info: Dict[str, Any], pid: int) -> None:
+        """Remove the lock judged stale from ``info``. It is renamed aside
+        first and checked: if another run had replaced it meanwhile, that
+        run's lock is put back."""
+        aside = f'{self.path}.{pid}.stale'
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            return
+        try:
+            with open(aside, encoding='utf-8') as f:
+                moved = json.load(f)
+        except (OSError, ValueError):
+            moved = {}
+        if moved and moved != info:
+            try:
+                os.link(aside, self.path)
+            except OSError:
+                pass  # a third run holds it now; the next try sees it
+        os.unlink(aside)
 
     def _stale_reason(self, info: Dict[str, Any]) -> Optional[str]:
         """Why the lock ``info`` may be taken over, or None."""
@@ -135,12 +172,7 @@ class WorkDirLock:
                 break
             self.logger(f'work dir {self.work_dir}: taking over the lock of '
                         f'a run that ended ({holder_text(info)}): {reason}')
-            # rename first: of two runs taking over at once, one wins
-            try:
-                os.replace(self.path, f'{self.path}.{own["pid"]}.stale')
-                os.unlink(f'{self.path}.{own["pid"]}.stale')
-            except FileNotFoundError:
-                pass
+            self._remove_stale(info, own['pid'])
         else:
             info = self._read() or {}
         raise WorkDirLockedError(self._message(info))

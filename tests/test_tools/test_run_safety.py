@@ -30,25 +30,16 @@ import torch
 from densenas_mm.utils.work_dir_lock import LOCK_NAME
 
 from helpers import REPO_ROOT
+from helpers.tools import BASELINE_SHRINK
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline',
                   'mobilenet-v2_w0.5_1xb32-2e_digits.py')
-SHRINK = [
-    'train_dataloader.batch_size=16',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.dataset.indices=64',
-    'val_dataloader.batch_size=16',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.dataset.indices=32',
-    'test_dataloader.num_workers=0',
-    'default_hooks.logger.interval=1',
-]
 
 
 def _cmd(work_dir, *extra, options=()):
     return [
         sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir,
-        *extra, '--cfg-options', 'train_cfg.max_epochs=1', *SHRINK,
+        *extra, '--cfg-options', 'train_cfg.max_epochs=1', *BASELINE_SHRINK,
         *options
     ]
 

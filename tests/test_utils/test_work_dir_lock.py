@@ -121,3 +121,18 @@ def test_work_dir_that_is_a_file(tmp_path):
 ])
 def test_launcher_rank(launcher, env, rank):
     assert launcher_rank(launcher, env) == rank
+
+
+def test_stale_removal_puts_back_a_lock_replaced_meanwhile(tmp_path):
+    """Two runs take over one stale lock at once: the slower one must not
+    delete the lock the faster one created."""
+    lock = WorkDirLock(str(tmp_path))
+    stale = dict(host=socket.gethostname(), pid=999999999, started='then')
+    fresh = dict(host=socket.gethostname(), pid=os.getpid(), started='now')
+    _write_lock(tmp_path, **fresh)  # the faster run's lock
+    lock._remove_stale(stale, os.getpid())
+    assert json.loads((tmp_path / LOCK_NAME).read_text()) == fresh
+    assert os.listdir(tmp_path) == [LOCK_NAME]
+    _write_lock(tmp_path, **stale)
+    lock._remove_stale(stale, os.getpid())
+    assert os.listdir(tmp_path) == []
