@@ -12,9 +12,13 @@ whose ``run_train`` does this tool's job).
 
 Checkpoints are written atomically and loaded strictly, without running code
 from the file (``densenas_mm.DenseNASCheckpointHook``). ``--resume`` without
-a path continues from ``last_checkpoint``; an empty one, or one naming a
-missing or truncated file, is an error that names the newest intact
-checkpoint. Bad input exits with status 1 and one ``error:`` line.
+a path continues from ``last_checkpoint``; none, an empty one, or one naming
+a missing or truncated file, is an error that names the newest intact
+checkpoint. A resume with other settings than the checkpoint's run (world
+size, batch size, seed, epochs, latency table) logs what changed. Rank 0
+holds the work dir's lock: a second run into the same work dir stops with
+the holder's host and PID. Bad input exits with status 1 and one ``error:``
+line.
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip
@@ -49,7 +53,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from this checkpoint, or without a value from the '
-        'latest checkpoint in the work directory')
+        'latest checkpoint in the work directory (none there: an error); '
+        'also takes over a work-dir lock left by a run on another host')
     parser.add_argument(
         '--amp',
         action='store_true',

@@ -29,7 +29,11 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     # nccl on GPUs. tools/train.py and tools/test.py switch to gloo when
     # CUDA is unavailable (CPU-only distributed runs, e.g. in the tests).
-    dist_cfg=dict(backend='nccl'),
+    # timeout: seconds a collective (or gloo's monitored barrier of the
+    # rank-check hook) waits for a silent rank before the run stops with a
+    # message (torch's default; lower it to notice a frozen rank sooner:
+    # --cfg-options env_cfg.dist_cfg.timeout=300).
+    dist_cfg=dict(backend='nccl', timeout=1800),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

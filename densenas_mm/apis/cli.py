@@ -135,16 +135,18 @@ def input_errors() -> Tuple[Type[BaseException], ...]:
     from densenas_mm.datasets.checks import DataError
     from densenas_mm.datasets.imagenet_subset import SubsetError
     from densenas_mm.latency.schema import LatencyTableError
+    from densenas_mm.models.algorithms.ddp import RankTimeoutError
     from densenas_mm.search_space.errors import SearchSpaceError
     from densenas_mm.structures.errors import ArchError
     from densenas_mm.utils.checkpoint import CheckpointError
     from densenas_mm.utils.io import OutputPathError
     from densenas_mm.utils.options import ConfigError
+    from densenas_mm.utils.work_dir_lock import WorkDirLockedError
     from .derive import DeriveError
     from .run_checks import RunConfigError
     return (ArchError, CheckpointError, ConfigError, DataError,
             LatencyTableError, SearchSpaceError, SubsetError, OutputPathError,
-            DeriveError, RunConfigError)
+            DeriveError, RunConfigError, WorkDirLockedError, RankTimeoutError)
 
 
 def error_message(err: BaseException) -> str:

@@ -26,9 +26,11 @@ config written for GPUs does not carry (see docs/environment.md):
 :func:`adapt_cfg_for_cpu_distributed` applies both, only when CUDA is
 unavailable and a launcher is used, so GPU runs see the config unchanged.
 """
+import logging
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -244,16 +246,17 @@ def resume_target(resume: Optional[str], work_dir: str) -> Optional[str]:
         work_dir (str): The run's work dir.
 
     Returns:
-        str | None: The checkpoint, or None (no ``--resume``, or ``'auto'``
-        with nothing to resume).
+        str | None: The checkpoint, or None (no ``--resume``).
 
     Raises:
-        CheckpointError: For an empty ``last_checkpoint`` or one naming a
-            missing or truncated file (with the checkpoint to use instead).
+        CheckpointError: For ``'auto'`` in a work dir without
+            ``last_checkpoint`` (nothing to resume), an empty one or one
+            naming a missing or truncated file (with the checkpoint to use
+            instead).
     """
-    from densenas_mm.utils.checkpoint import resolve_resume
+    from densenas_mm.utils.checkpoint import require_resume
     if resume == 'auto':
-        return resolve_resume(work_dir)
+        return require_resume(work_dir)
     return resume
 
 
@@ -281,7 +284,7 @@ def merge_train_options(cfg: Config,
         work_dir (str, optional): Logs and checkpoints (default: the
             config's, else ``work_dirs/<config name>``).
         resume (str, optional): A checkpoint to resume, or ``'auto'`` for
-            the work dir's ``last_checkpoint`` (none yet: start afresh).
+            the work dir's ``last_checkpoint`` (none: an error).
         amp (bool): Every optimiser wrapper an ``AmpOptimWrapper``.
         no_validate (bool): Drop validation during training.
         auto_scale_lr (bool): Scale the lr by the actual batch size.
@@ -306,8 +309,6 @@ def merge_train_options(cfg: Config,
     if amp:
         enable_amp(cfg)
     if resume is not None:
-        # None: 'auto' and no last_checkpoint yet (mmengine then starts from
-        # scratch, saying it found nothing to resume)
         cfg.resume = True
         cfg.load_from = resume_target(resume, cfg.work_dir)
     if auto_scale_lr:
@@ -466,7 +467,9 @@ def run_train(config: str, **options: Any) -> None:
     """Train (a classifier, a supernet search or a subnet) from a config.
 
     Checkpoints are written atomically and loaded strictly; without CUDA a
-    distributed run uses gloo and CPU DDP. mmengine's message hub, loggers,
+    distributed run uses gloo and CPU DDP. Rank 0 holds the work dir's lock
+    (:func:`work_dir_lock`) for the whole run: a second run into the same
+    work dir fails with the holder's host, PID and start time. mmengine's message hub, loggers,
     visualizer and default scope are process-wide: run one training per
     process.
 
@@ -484,10 +487,56 @@ def run_train(config: str, **options: Any) -> None:
     derived: List[str] = []
     cfg = merge_train_options(
         load_config(config), config, derived=derived, **options)
-    runner = _runner(cfg, cfg.launcher, training=True, derived=derived)
-    runner.train()
+    with work_dir_lock(cfg):
+        runner = _runner(cfg, cfg.launcher, training=True, derived=derived)
+        try:
+            runner.train()
+        except RuntimeError as err:
+            _raise_rank_failure(runner, cfg, err)
+            raise
     # a search for a latency budget: its derived net predicted and measured
     report_budget(runner)
+
+
+def _raise_rank_failure(runner: Any, cfg: Config, err: RuntimeError) -> None:
+    """Re-raise a distributed timeout or closed connection inside training
+    as one :class:`RankTimeoutError` message (where, the timeout, what to
+    do); anything else is left to the caller."""
+    from densenas_mm.models.algorithms.ddp import (RankTimeoutError,
+                                                   dist_timeout,
+                                                   is_rank_failure,
+                                                   rank_failure_message)
+    if isinstance(err, RankTimeoutError) or not is_rank_failure(err):
+        return
+    where = (f'a collective operation after {runner.iter} training '
+             f'iteration(s) ({runner.epoch} epoch(s) done)')
+    raise RankTimeoutError(rank_failure_message(
+        where, err, dist_timeout(cfg))) from err
+
+
+@contextmanager
+def work_dir_lock(cfg: Config) -> Iterator[None]:
+    """Hold the lock of ``cfg.work_dir`` in rank 0 while the block runs
+    (:class:`~densenas_mm.utils.work_dir_lock.WorkDirLock`; other ranks
+    take none). A resumed run (``cfg.resume``) takes over a lock whose
+    holder cannot be seen alive.
+
+    Raises:
+        WorkDirLockedError: If another run holds the work dir.
+    """
+    from mmengine.logging import print_log
+
+    from densenas_mm.utils.work_dir_lock import WorkDirLock, launcher_rank
+    if launcher_rank(cfg.get('launcher', 'none')) != 0:
+        yield
+        return
+    lock = WorkDirLock(
+        cfg.work_dir,
+        resume=bool(cfg.get('resume', False)),
+        logger=lambda msg: print_log(
+            msg, logger='current', level=logging.WARNING))
+    with lock:
+        yield
 
 
 def run_test(config: str,

@@ -19,12 +19,18 @@ search-train, 20 % search-val and 20 % test. Annotation lines are ordered by
 sample index, so that the first N lines of a split mix all classes.
 
 The build is atomic (written to a temporary sibling directory, then renamed)
-and idempotent (a complete dataset is verified and left untouched).
+and idempotent (a complete dataset is verified and left untouched). The
+temporary directory's name carries the host and PID of the build
+(``.NAME.tmp-HOST-PID-XXXX``); every later build (also one that finds the
+dataset complete) removes the temporaries of builds on this host whose
+process is gone (a killed build), and those of the old unnamed form
+(``.NAME.tmp-XXXX``).
 """
 import json
 import os
 import os.path as osp
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -50,16 +56,61 @@ class DemoData:
         counts (dict): Number of samples per annotation file
             (``search_train``, ``search_val``, ``test``, ``train``).
         built (bool): False when a complete dataset was already there.
+        removed (list[str]): Temporaries of killed builds removed.
     """
     root: str
     counts: Dict[str, int] = field(default_factory=dict)
     built: bool = False
+    removed: List[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line: built or found, where, samples per file."""
         state = 'built' if self.built else 'already complete'
         counts = ', '.join(f'{k}={v}' for k, v in self.counts.items())
-        return f'demo data {state}: {self.root} ({counts})'
+        removed = (f'; removed {len(self.removed)} temporary folder(s) of '
+                   f'killed builds: {", ".join(self.removed)}'
+                   if self.removed else '')
+        return f'demo data {state}: {self.root} ({counts}){removed}'
+
+
+def _temp_prefix(root: str, kind: str) -> str:
+    """``.NAME.KIND-`` (``kind``: ``tmp`` or ``old``)."""
+    return f'.{osp.basename(root)}.{kind}-'
+
+
+def remove_stale_temporaries(root: str) -> List[str]:
+    """Remove the temporary folders of killed builds of ``root``.
+
+    A folder ``.NAME.tmp-HOST-PID-XXXX`` (or ``.old-``) is stale when HOST
+    is this host and process PID is gone; one without host and PID (the
+    form older versions wrote) always is. Builds running elsewhere or
+    still running here are left alone.
+
+    Returns:
+        list[str]: The removed folders' names.
+    """
+    from densenas_mm.utils.processes import process_alive
+    parent = osp.dirname(root)
+    if not osp.isdir(parent):
+        return []
+    host = socket.gethostname()
+    removed = []
+    for name in sorted(os.listdir(parent)):
+        kind = next((k for k in ('tmp', 'old')
+                     if name.startswith(_temp_prefix(root, k))), None)
+        path = osp.join(parent, name)
+        if kind is None or not osp.isdir(path):
+            continue
+        rest = name[len(_temp_prefix(root, kind)):]
+        owner = rest.rsplit('-', 2)
+        if len(owner) == 3 and owner[1].isdigit():
+            if owner[0] != host or process_alive(int(owner[1]), None):
+                continue
+        elif '-' in rest:
+            continue  # not a name this module writes
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(name)
+    return removed
 
 
 def split_sizes(num: int,
@@ -263,6 +314,7 @@ def build_demo_data(out_dir: str = 'data/demo_digits',
             f'demo data directory {out_dir!r} is an existing file, not a '
             'directory; pass another --out or move the file away')
     prepare_output_dir(osp.dirname(root), f'the folder of {out_dir!r}')
+    removed = remove_stale_temporaries(root)
     images, targets = _load_digits()
     counts = expected_counts(targets)
     if osp.isdir(root) and not os.listdir(root):
@@ -270,19 +322,21 @@ def build_demo_data(out_dir: str = 'data/demo_digits',
     if osp.exists(root) and not force:
         problem = verify_demo_data(root, counts, seed)
         if problem is None:
-            return DemoData(root, counts, built=False)
+            return DemoData(root, counts, built=False, removed=removed)
         raise FileExistsError(
             f'{root} exists but is not a complete demo dataset ({problem}). '
             'Remove it or rebuild with force=True (--force).')
     parent = osp.dirname(root)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-', dir=parent)
+    owner = f'{socket.gethostname()}-{os.getpid()}-'
+    tmp = tempfile.mkdtemp(
+        prefix=_temp_prefix(root, 'tmp') + owner, dir=parent)
     try:
         written = _write_dataset(tmp, images, targets, seed, progress)
         assert written == counts, (written, counts)
         if force and osp.exists(root):
             trash = tempfile.mkdtemp(
-                prefix=f'.{osp.basename(root)}.old-', dir=parent)
+                prefix=_temp_prefix(root, 'old') + owner, dir=parent)
             os.rename(root, osp.join(trash, 'old'))
             shutil.rmtree(trash, ignore_errors=True)
         try:
@@ -291,8 +345,8 @@ def build_demo_data(out_dir: str = 'data/demo_digits',
             # Another process finished first: keep its (identical) result.
             if verify_demo_data(root, counts, seed) is not None:
                 raise
-            return DemoData(root, counts, built=False)
+            return DemoData(root, counts, built=False, removed=removed)
     finally:
         if osp.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
-    return DemoData(root, counts, built=True)
+    return DemoData(root, counts, built=True, removed=removed)

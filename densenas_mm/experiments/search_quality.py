@@ -32,6 +32,7 @@ import numpy as np
 
 from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.apis.launch import run_test, run_train
+from densenas_mm.utils.checkpoint import read_last_checkpoint
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from .paths import repo_path
 from .workers import parallel, run_job
@@ -116,8 +117,7 @@ def retrain(config: str, arch: str, work_dir: str, seed: int = 0,
     run_job('train', run_train,
             dict(config=config, work_dir=work_dir, cfg_options=common),
             osp.join(work_dir, 'train.log'), reuse=reuse)
-    with open(osp.join(work_dir, 'last_checkpoint'), encoding='utf-8') as f:
-        ckpt = f.read().strip()
+    ckpt = read_last_checkpoint(work_dir)
     out = osp.join(work_dir, 'metrics.json')
     run_job('test', run_test,
             dict(config=config, checkpoint=ckpt, work_dir=work_dir, out=out,

@@ -46,6 +46,11 @@ def read_table_json(path: str) -> Any:
         except json.JSONDecodeError as err:
             raise LatencyTableError(f'{path}: not valid JSON ({err}); '
                                     'rebuild the table') from None
+        except RecursionError:
+            raise LatencyTableError(
+                f'{path}: nested too deeply to read (a latency table is a '
+                'few levels deep); the file is damaged or not a table: '
+                'rebuild it') from None
 
 
 def parse_table(data: Any, source: str) -> TableParts:

@@ -3,7 +3,8 @@
 :class:`DerivedArch` is what derivation produces and what the standalone
 ``DenseNASNet`` backbone builds from. It is written as YAML (readable,
 versioned, and at the same time an mmrazor ``fix_subnet``: the top-level
-alias entries fix every mutable of the supernet with ``load_fix_subnet``)
+alias entries fix every mutable of the supernet with ``load_fix_subnet``,
+given the dict of :func:`~densenas_mm.structures.load_fix_subnet_dict`)
 and converts exactly to and from the reference code's ``net_config`` string::
 
     [[16, 16], 'mbconv_k3_t1', [], 0, 1]|[[16, 24], 'mbconv_k3_t6', [], 0, 2]|
@@ -342,25 +343,39 @@ class DerivedArch:
         text = str(source)
         if text.lstrip().startswith('[['):
             return cls.from_net_config(text)
-        import os
-
-        import yaml
-
-        from densenas_mm.utils.io import directory_given
-        given_dir = directory_given(text, 'architecture file', '.yaml/.json')
-        if given_dir:
-            raise ArchError(given_dir)
-        if not os.path.isfile(text):
-            raise ArchError(f'architecture file {text!r} does not exist')
-        with open(text, encoding='utf-8') as f:
-            try:
-                data = yaml.safe_load(f)
-            except yaml.YAMLError as err:
-                raise ArchError(f'{text}: not valid YAML ({err})') from None
+        data = read_arch_dict(text)
         try:
             return cls.from_dict(data)
         except ArchError as err:
             raise ArchError(f'{text}: {err}') from None
+
+
+def read_arch_dict(path: str) -> Dict[str, Any]:
+    """The content of an architecture file, read safely.
+
+    No code runs (plain YAML only), a file over the size limit or nested
+    too deeply is refused before it is parsed
+    (:func:`~densenas_mm.utils.safe_read.read_yaml_file`).
+
+    Args:
+        path (str): A YAML (or JSON) architecture file.
+
+    Returns:
+        dict: The parsed file (not yet validated).
+
+    Raises:
+        ArchError: Naming the file and the problem.
+    """
+    from densenas_mm.utils.safe_read import YamlFileError, read_yaml_file
+    try:
+        data = read_yaml_file(path, 'architecture file')
+    except YamlFileError as err:
+        raise ArchError(str(err)) from None
+    if not isinstance(data, dict):
+        raise ArchError(f'{path}: not a DenseNAS architecture file: it holds '
+                        f'a {type(data).__name__}, not a mapping with a '
+                        f'{ARCH_KEY!r} section')
+    return data
 
 
 _BLOCK_FIELDS = tuple(f.name for f in fields(DerivedBlock))

@@ -240,22 +240,29 @@ def warmup_epochs(history: List[Dict]) -> Optional[int]:
     return count or None
 
 
-def read_history(path: str) -> List[Dict[str, Any]]:
+def read_history(path: str, fix: str = '') -> List[Dict[str, Any]]:
     """The per-epoch curve rows of a search: the ``history.json`` that
     ``DenseNASVisualizationHook`` writes from the search loop's epoch
     records (keys: ``epoch``, ``phase``, ``path`` and those of
     :data:`CURVE_KEYS`). The hook's ``curves.png`` and
     ``tools/analysis/plot_arch.py --history`` draw these rows.
 
+    Args:
+        path (str): The file.
+        fix (str): What to do about a damaged file, for the message.
+
     Raises:
-        ValueError: If the file is not such a list of rows.
+        ValueError: If the file is damaged or not such a list of rows,
+            naming it.
     """
-    with open(path, encoding='utf-8') as f:
-        rows = json.load(f)
+    from densenas_mm.utils.safe_read import read_json_file
+    fix = fix or ('Pass the vis/history.json of a search work dir')
+    rows = read_json_file(path, 'the search history', fix)
     if not isinstance(rows, list) or not all(
-            isinstance(r, dict) and 'epoch' in r for r in rows):
+            isinstance(r, dict) and isinstance(r.get('epoch'), int)
+            for r in rows):
         raise ValueError(
             f'{path}: not a search history (a JSON list of per-epoch rows '
             'with "epoch", as DenseNASVisualizationHook writes vis/'
-            'history.json)')
+            f'history.json). {fix}')
     return rows

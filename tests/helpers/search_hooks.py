@@ -18,6 +18,8 @@
 - ``DenseNASTestDivergeHook``: at the start of epoch ``epoch`` (0-based) the
   classifier weights are multiplied by ``scale`` (one ``rank`` or all): the
   loss stays finite but explodes.
+- ``DenseNASTestSleepHook``: rank ``rank`` sleeps ``seconds`` after
+  weight step ``iter`` of epoch ``epoch`` (both 1-based): a frozen rank.
 - ``DenseNASTestStallSaveHook``: the checkpoint of epoch ``epoch`` (1-based)
   is written half, then the process signals ``marker`` and waits to be
   killed (a slow disk and a kill -9 in the middle of a save).
@@ -91,6 +93,23 @@ class DenseNASTestKillHook(Hook):
     def after_train_epoch(self, runner) -> None:
         if self.iter is None and runner.epoch + 1 == self.epoch:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module(force=True)
+class DenseNASTestSleepHook(Hook):
+    """Rank ``rank`` sleeps ``seconds`` after weight step ``iter`` of epoch
+    ``epoch`` (1-based), as a frozen process would."""
+
+    def __init__(self, epoch: int, iter: int, rank: int = 1,
+                 seconds: float = 300.0) -> None:
+        self.epoch, self.iter = epoch, iter
+        self.rank, self.seconds = rank, seconds
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if (get_rank() == self.rank and runner.epoch + 1 == self.epoch
+                and batch_idx + 1 == self.iter):
+            time.sleep(self.seconds)
 
 
 # mmengine's registry: the package has no backend of its own, and an

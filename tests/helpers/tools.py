@@ -1,5 +1,5 @@
 """Load a command line tool of ``tools/`` as a Python module; run Python
-code in a fresh interpreter."""
+code in a fresh interpreter; the options that shrink tool runs."""
 import importlib.util
 import os.path as osp
 import subprocess
@@ -7,6 +7,21 @@ import sys
 from types import ModuleType
 
 from helpers import REPO_ROOT
+
+#: ``--cfg-options`` that shrink the baseline config's runs: 64 train
+#: samples / batch 16 = 4 iterations per epoch; 32 val and test samples.
+BASELINE_SHRINK = [
+    'train_dataloader.batch_size=16',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.dataset.indices=64',
+    'val_dataloader.batch_size=16',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.dataset.indices=32',
+    'test_dataloader.batch_size=16',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.dataset.indices=32',
+    'default_hooks.logger.interval=1',
+]
 
 
 def load_tool(relpath: str) -> ModuleType:

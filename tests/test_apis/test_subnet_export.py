@@ -25,7 +25,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from densenas_mm.apis.conversion import subnet_from_algorithm
 from densenas_mm.models.backbones import DenseNASNet
 from densenas_mm.models.mutables import DenseNASMixedOp, DenseNASRoute
-from densenas_mm.structures import DerivedArch
+from densenas_mm.structures import (DerivedArch, dump_fix_subnet,
+                                    load_fix_subnet_dict)
 from helpers.search import build_algorithm, demo_cfg
 
 
@@ -105,10 +106,26 @@ def test_sub_model_and_load_fix_subnet_round_trip(searched, tmp_path):
     algo = copy.deepcopy(searched)
     arch = algo.mutator.derive()
     fix, _ = export_fix_subnet(algo)
+    # mmengine.dump writes DumpChosen with Python tags (only an unsafe
+    # loader reads that); dump_fix_subnet writes plain YAML
+    tagged = tmp_path / 'tagged.yaml'
+    dump(fix, str(tagged))
+    assert '!!python/' in tagged.read_text()
     yaml_mmrazor = tmp_path / 'subnet.yaml'
-    dump(convert_fix_subnet(fix), str(yaml_mmrazor))
+    dump_fix_subnet(fix, str(yaml_mmrazor))
+    text = yaml_mmrazor.read_text()
+    assert '!!' not in text and text.count('chosen:') == len(fix)
+    assert load_fix_subnet_dict(str(yaml_mmrazor)) == {
+        k: dict(chosen=v.chosen, meta=v.meta)
+        for k, v in fix.items()
+    }
+    assert load_fix_subnet_dict(convert_fix_subnet(fix)) == {
+        k: dict(chosen=v.chosen)
+        for k, v in fix.items()
+    }
     yaml_ours = tmp_path / 'arch.yaml'
     arch.dump(str(yaml_ours))
+    assert '!!' not in yaml_ours.read_text()
     state = {
         k[len('architecture.'):]: v
         for k, v in algo.state_dict().items()
@@ -122,13 +139,15 @@ def test_sub_model_and_load_fix_subnet_round_trip(searched, tmp_path):
     arch_cfg = demo_cfg().model.architecture
     with DefaultScope.overwrite_default_scope('mmrazor'):
         subs = [
-            sub_model(copy.deepcopy(arch_cfg), fix_subnet=str(yaml_mmrazor)),
+            sub_model(
+                copy.deepcopy(arch_cfg),
+                fix_subnet=load_fix_subnet_dict(str(yaml_mmrazor))),
             MMRAZOR_MODELS.build(
                 dict(
                     _scope_='mmrazor',
                     type='sub_model',
                     cfg=copy.deepcopy(arch_cfg),
-                    fix_subnet=str(yaml_ours)))
+                    fix_subnet=load_fix_subnet_dict(str(yaml_ours))))
         ]
     for sub in subs:
         assert all(m.is_fixed for m in _mutables(sub))
@@ -143,7 +162,7 @@ def test_sub_model_and_load_fix_subnet_round_trip(searched, tmp_path):
         assert torch.allclose(out, ref, atol=1e-5)
     # load_fix_subnet into the live supernet of a copy: the same net again
     model = copy.deepcopy(algo.architecture)
-    load_fix_subnet(model, str(yaml_ours))
+    load_fix_subnet(model, load_fix_subnet_dict(str(yaml_ours)))
     with torch.no_grad():
         assert torch.allclose(model.eval()(x, mode='tensor'), ref, atol=1e-5)
     assert DerivedArch.load(str(yaml_ours)).fix_subnet == arch.fix_subnet

@@ -102,3 +102,44 @@ def test_incomplete_dataset_is_refused_then_rebuilt(tmp_path):
     assert rebuilt.built and verify_demo_data(root) is None
     with pytest.raises(FileExistsError, match='seed'):
         build_demo_data(root, seed=1, progress=False)
+
+
+def test_killed_build_leaves_a_temporary_the_next_build_removes(tmp_path):
+    """A real build killed with SIGKILL leaves .dd.tmp-HOST-PID-XXXX; the next
+    build removes it (and an old-style one), but not the temporary of a
+    live build here or of a build on another host."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    root = tmp_path / 'dd'
+    code = ('from densenas_mm.datasets.demo_data import build_demo_data; '
+            f'build_demo_data({str(root)!r}, progress=False)')
+    proc = subprocess.Popen([sys.executable, '-c', code])
+    prefix = f'.dd.tmp-{socket.gethostname()}-{proc.pid}-'
+    killed = None
+    for _ in range(1200):
+        names = [n for n in os.listdir(tmp_path) if n.startswith(prefix)]
+        if names and os.listdir(tmp_path / names[0]):
+            proc.send_signal(signal.SIGKILL)
+            killed = names[0]
+            break
+        time.sleep(0.05)
+    proc.wait(60)
+    assert killed and (tmp_path / killed).is_dir() and not root.exists()
+    legacy = tmp_path / '.dd.tmp-abc123xy'
+    live = tmp_path / f'.dd.tmp-{socket.gethostname()}-{os.getpid()}-aaaa1111'
+    elsewhere = tmp_path / '.dd.tmp-other-node-7-12345-bbbb2222'
+    for folder in (legacy, live, elsewhere):
+        folder.mkdir()
+    data = build_demo_data(str(root), progress=False)
+    assert data.built and sorted(data.removed) == sorted(
+        [killed, legacy.name])
+    assert 'removed 2 temporary folder(s) of killed builds' in data.summary()
+    assert sorted(os.listdir(tmp_path)) == sorted(['dd', live.name,
+                                                   elsewhere.name])
+    # a rerun that finds the dataset complete cleans up too
+    legacy.mkdir()
+    again = build_demo_data(str(root), progress=False)
+    assert not again.built and again.removed == [legacy.name]

@@ -46,8 +46,11 @@ def test_train_defaults_and_resume(train_tool):
     assert cfg.train_cfg.max_epochs == 2
     assert cfg.optim_wrapper.optimizer.type == 'SGD'
 
-    cfg = merge_train(train_tool, [CONFIG, '--resume', '--work-dir', 'w'])
-    assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, None, 'w')
+    # --resume in a work dir with nothing to resume: an error, not a
+    # fresh start ("resumed from None")
+    with pytest.raises(CheckpointError,
+                       match="nothing to resume in work dir 'w'"):
+        merge_train(train_tool, [CONFIG, '--resume', '--work-dir', 'w'])
 
     cfg = merge_train(train_tool, [
         CONFIG, '--resume', 'a/epoch_1.pth', '--amp', '--cfg-options',

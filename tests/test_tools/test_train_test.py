@@ -16,20 +16,9 @@ import pytest
 import torch
 
 from helpers import REPO_ROOT
+from helpers.tools import BASELINE_SHRINK
 CONFIG = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet-v2_w0.5_1xb32-2e_digits.py')
-# 64 train samples / batch 16 = 4 iterations per epoch; 32 val samples.
-SHRINK = [
-    'train_dataloader.batch_size=16',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.dataset.indices=64',
-    'val_dataloader.batch_size=16',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.dataset.indices=32',
-    'test_dataloader.batch_size=16',
-    'test_dataloader.num_workers=0',
-    'test_dataloader.dataset.indices=32',
-    'default_hooks.logger.interval=1',
-]
+SHRINK = BASELINE_SHRINK
 
 
 def _run(cmd: List[str], env: Dict[str, str], log: str) -> str:

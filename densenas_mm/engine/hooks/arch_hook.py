@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from densenas_mm.registry import HOOKS
 from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.io import write_text_atomic
+from densenas_mm.utils.safe_read import read_json_file
 from .arch_selection import TopK
 from .records import latest_record
 
@@ -89,8 +90,7 @@ class DenseNASArchHook(Hook):
         # was validated after its checkpoint was saved
         path = osp.join(self.folder(runner), self._TOPK_FILE)
         if runner.epoch > 0 and osp.exists(path):
-            with open(path, encoding='utf-8') as f:
-                self.selection.merge(TopK.candidates(json.load(f)))
+            self.selection.merge(read_topk(path))
         self.selection.until(runner.epoch)
 
     def after_train_epoch(self, runner) -> None:
@@ -197,3 +197,22 @@ def _data_source(dataset: Any) -> str:
     prefix = getattr(dataset, 'data_prefix', {}) or {}
     root = getattr(dataset, 'data_root', '') or ''
     return osp.normpath(osp.join(root, str(prefix.get('img_path', ''))))
+
+
+def read_topk(path: str) -> list:
+    """The candidates recorded in a resumed run's ``topk.json``.
+
+    Raises:
+        ValueError: For a damaged file, naming it and the fix.
+    """
+    fix = ('Restore it from a backup, or delete it: the resumed run then '
+           'keeps the scores stored in the checkpoint (all but the last '
+           'epoch\'s)')
+    state = read_json_file(path, 'the top-k record', fix)
+    try:
+        return TopK.candidates(state)
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(
+            f'the top-k record {path!r} is damaged: it is not '
+            f'{{"kept": [{{"epoch": N, "score": S}}, ...]}} ({err!r}). '
+            f'{fix}') from None

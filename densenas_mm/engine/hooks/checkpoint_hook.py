@@ -10,9 +10,12 @@ from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from densenas_mm.registry import HOOKS
-from densenas_mm.utils.checkpoint import (check_state_fits, state_of,
+from densenas_mm.utils.checkpoint import (check_state_fits,
+                                          last_checkpoint_text,
+                                          read_last_checkpoint, state_of,
                                           use_safe_checkpoint_loader)
 from densenas_mm.utils.io import atomic_path, write_text_atomic
+from .run_settings import META_KEY, changed_settings, run_settings
 
 #: Temporary files of an interrupted atomic save (see ``atomic_path``).
 _STALE = re.compile(r'^\.(.+\.pth|last_checkpoint)\..+\.tmp$')
@@ -92,6 +95,12 @@ class DenseNASCheckpointHook(CheckpointHook):
       mmengine's non-strict load that only logs them.
     - Checkpoints are read with ``weights_only=True`` and the allow-list of
       :mod:`densenas_mm.utils.checkpoint` (nothing read runs code).
+    - Every checkpoint records the run's settings (world size, batch
+      sizes, seed, max / warm-up epochs, latency table identity:
+      :mod:`.run_settings`) in ``meta['densenas_run']``; a ``--resume``
+      with other settings logs a warning listing each change.
+    - ``last_checkpoint`` holds the path relative to the work dir (a copied
+      work dir resumes from its own checkpoint).
 
     Args:
         strict_load (bool): Refuse checkpoints that do not fit the model.
@@ -102,11 +111,18 @@ class DenseNASCheckpointHook(CheckpointHook):
     def __init__(self, *args, strict_load: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.strict_load = bool(strict_load)
+        self._settings: Optional[Dict[str, Any]] = None
         use_safe_checkpoint_loader()
 
     # ------------------------------------------------------------ loading
     def after_load_checkpoint(self, runner, checkpoint: Dict) -> None:
-        """Refuse a checkpoint whose tensors do not fit the model."""
+        """On ``--resume``, warn about every setting that differs from the
+        checkpoint's run; refuse a checkpoint whose tensors do not fit the
+        model."""
+        if getattr(runner, '_resume', False):
+            self._compare_settings(runner, checkpoint)
+        if not self.strict_load:
+            return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         tta = isinstance(model, BaseTTAModel)
@@ -119,11 +135,36 @@ class DenseNASCheckpointHook(CheckpointHook):
         if tta:
             _key_for_tta(checkpoint)
 
+    def _compare_settings(self, runner, checkpoint: Dict) -> None:
+        """Log a warning listing the settings that changed since the
+        checkpoint's run (:mod:`.run_settings`)."""
+        saved = (checkpoint.get('meta') or {}).get(META_KEY)
+        path = self._loaded_path(runner)
+        if not isinstance(saved, dict):
+            runner.logger.info(f'{path} records no run settings (written '
+                               'before they were recorded): not compared')
+            return
+        changes = changed_settings(saved, run_settings(runner))
+        if changes:
+            runner.logger.warning(
+                f'resuming {path} with settings other than its run\'s: '
+                + '; '.join(changes) + '. The run continues with the new '
+                'ones (a changed world size or batch size shifts the '
+                'learning-rate schedule and the data order; another table '
+                'or seed makes another search); resume with the old ones '
+                'to continue the same run')
+
+    def before_save_checkpoint(self, runner, checkpoint: Dict) -> None:
+        """Record the run's settings in ``meta['densenas_run']``."""
+        if self._settings is None:
+            self._settings = run_settings(runner)
+        checkpoint.setdefault('meta', {})[META_KEY] = dict(self._settings)
+
     @staticmethod
     def _loaded_path(runner) -> str:
         path: Optional[str] = getattr(runner, '_load_from', None)
         if path is None and getattr(runner, '_resume', False):
-            path = find_latest_checkpoint(runner.work_dir)
+            path = read_last_checkpoint(runner.work_dir)
         return str(path or '<checkpoint>')
 
     # ------------------------------------------------------------- saving
@@ -172,8 +213,9 @@ class DenseNASCheckpointHook(CheckpointHook):
             **self.args)
         if not is_main_process():
             return
-        write_text_atomic(self.last_ckpt,
-                          osp.join(runner.work_dir, 'last_checkpoint'))
+        write_text_atomic(
+            last_checkpoint_text(self.last_ckpt, runner.work_dir),
+            osp.join(runner.work_dir, 'last_checkpoint'))
         for old in outdated:
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if osp.isfile(path):

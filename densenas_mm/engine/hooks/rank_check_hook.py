@@ -1,10 +1,12 @@
-"""Checks every N steps that all ranks search the same architecture."""
+"""Checks every N steps that all ranks search the same architecture, and
+that every rank is still there."""
 from typing import Any, Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from densenas_mm.models.algorithms.ddp import check_ranks_agree
+from densenas_mm.models.algorithms.ddp import (check_ranks_agree, dist_timeout,
+                                              wait_for_ranks)
 from densenas_mm.registry import HOOKS
 
 
@@ -15,6 +17,12 @@ class DenseNASRankCheckHook(Hook):
     (:func:`~densenas_mm.models.algorithms.ddp.check_ranks_agree`: one
     all-reduce of 6 float64 numbers); stop the run with a clear error when
     they differ. Does nothing in a one-process run.
+
+    Before each check and at the start of every epoch, a gloo run passes a
+    monitored barrier (:func:`~densenas_mm.models.algorithms.ddp.
+    wait_for_ranks`) with the run's ``env_cfg.dist_cfg.timeout``: a rank
+    that does not arrive (frozen, dead) stops the run with a message naming
+    it, instead of a silent wait.
 
     Args:
         interval (int): Steps between checks (each kind of step counted on
@@ -29,9 +37,15 @@ class DenseNASRankCheckHook(Hook):
         self.interval = interval
 
     def _check(self, runner, step: str) -> None:
+        wait_for_ranks(f'the rank check at {step}', dist_timeout(runner.cfg))
         model = runner.model
         model = model.module if is_model_wrapper(model) else model
         check_ranks_agree(model.mutator, step=step)
+
+    def before_train_epoch(self, runner) -> None:
+        """Every rank reaches the epoch (gloo: named if one does not)."""
+        wait_for_ranks(f'the start of epoch {runner.epoch + 1}',
+                       dist_timeout(runner.cfg))
 
     def after_train_iter(self,
                          runner,

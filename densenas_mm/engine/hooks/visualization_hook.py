@@ -112,8 +112,11 @@ class DenseNASVisualizationHook(Hook):
         """Load the history of a resumed run."""
         path = osp.join(self.folder(runner), 'history.json')
         if osp.exists(path):
-            with open(path, encoding='utf-8') as f:
-                rows = json.load(f)
+            from densenas_mm.visualization import read_history
+            rows = read_history(
+                path,
+                fix='Restore it from a backup, or delete it: the curves '
+                'then start at the resumed epoch')
             self.history = [r for r in rows if r['epoch'] <= runner.epoch]
 
     def after_train_epoch(self, runner) -> None:

@@ -1,5 +1,7 @@
 """DDP wrapper for DenseNAS: weight steps through DDP, architecture steps
 beside it with one all-reduce of the alpha/beta gradients."""
+import re
+from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -101,6 +103,93 @@ def check_ranks_agree(mutator: Any, step: Any = None) -> None:
             'parameters and sample the same ops; check that every rank '
             'runs the same config, seed and data order (SeededSampler), '
             'and that nothing changes alpha/beta on one rank only.')
+
+
+#: torch's default process-group timeout (s), used when the config sets
+#: none (``env_cfg.dist_cfg.timeout``).
+DEFAULT_DIST_TIMEOUT = 1800.0
+
+_TIMEOUT_TEXTS = ('Timed out waiting', 'timed out', 'Timeout(ms)',
+                  'Watchdog caught collective operation timeout',
+                  'failed to pass monitoredBarrier')
+_CLOSED_TEXTS = ('Connection closed by peer', 'Connection reset by peer',
+                 'pair closure')
+
+
+class RankTimeoutError(RuntimeError):
+    """A rank stopped answering: a barrier or collective timed out, or the
+    connection to another rank closed."""
+
+
+def dist_timeout(cfg: Any) -> float:
+    """The configured process-group timeout in seconds
+    (``env_cfg.dist_cfg.timeout``, else torch's 1800)."""
+    env_cfg = cfg.get('env_cfg') or {}
+    value = (env_cfg.get('dist_cfg') or {}).get('timeout')
+    return float(value) if value is not None else DEFAULT_DIST_TIMEOUT
+
+
+def is_rank_failure(err: BaseException) -> bool:
+    """Whether ``err`` is a distributed timeout or a closed connection to
+    another rank (gloo and NCCL wordings)."""
+    text = str(err)
+    return any(t in text for t in _TIMEOUT_TEXTS + _CLOSED_TEXTS)
+
+
+def rank_failure_message(where: str, err: BaseException,
+                         timeout_s: float) -> str:
+    """One message for a failed barrier / collective: which ranks were
+    silent (from gloo's monitored barrier; with two ranks, the other one),
+    what timed out, and what to do."""
+    text = str(err)
+    first = text.strip().splitlines()[0] if text.strip() else repr(err)
+    found = re.search(r'Ranks? ([\d, ]+) failed to pass monitoredBarrier',
+                      text)
+    rank, world = get_rank(), get_world_size()
+    if found:
+        ranks = [int(r) for r in found.group(1).replace(',', ' ').split()]
+        who = (f'rank(s) {ranks} of {world} did not reach {where} within '
+               f'{timeout_s:g} s')
+    else:
+        other = f' (rank {1 - rank})' if world == 2 else ''
+        if any(t in text for t in _CLOSED_TEXTS):
+            who = (f'rank {rank}: {where} failed: the connection to another '
+                   f'rank{other} closed; that process crashed, was killed '
+                   'or gave up after a timeout of its own: see its log')
+        else:
+            who = (f'rank {rank}: {where} timed out after {timeout_s:g} s: '
+                   f'another rank{other} stopped answering')
+    return (f'{who} (env_cfg.dist_cfg.timeout = {timeout_s:g} s). A silent '
+            'rank is frozen (e.g. SIGSTOP, a deadlock), dead, or far slower '
+            'than the others: check that process. If the ranks are only '
+            'slow, raise the timeout with --cfg-options '
+            f'env_cfg.dist_cfg.timeout=SECONDS. [{first}]')
+
+
+def wait_for_ranks(where: str, timeout_s: float) -> None:
+    """A barrier that names the ranks that do not arrive (gloo's
+    ``monitored_barrier``; nothing on other backends, where a silent rank
+    makes the next collective time out instead, or outside a distributed
+    run).
+
+    Args:
+        where (str): The sync point, for the message (e.g. ``'the rank
+            check at weight step 50'``).
+        timeout_s (float): How long to wait (the run's
+            ``env_cfg.dist_cfg.timeout``).
+
+    Raises:
+        RankTimeoutError: Naming the silent ranks (on rank 0; other ranks
+            name the failure of the barrier).
+    """
+    if not is_distributed() or dist.get_backend() != 'gloo':
+        return
+    try:
+        dist.monitored_barrier(
+            timeout=timedelta(seconds=timeout_s), wait_all_ranks=True)
+    except RuntimeError as err:
+        raise RankTimeoutError(rank_failure_message(where, err,
+                                                    timeout_s)) from None
 
 
 def step_phase(data: Any) -> str:

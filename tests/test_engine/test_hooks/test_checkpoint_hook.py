@@ -102,7 +102,7 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(
     assert is_intact(first)
     assert read_checkpoint(first)['meta']['epoch'] == 1
     with open(osp.join(work, 'last_checkpoint')) as f:
-        assert f.read() == first
+        assert f.read() == 'epoch_1.pth'  # relative to the work dir
     assert resolve_resume(work) == first
 
     # the run resumes from epoch 1; the leftover is cleaned up

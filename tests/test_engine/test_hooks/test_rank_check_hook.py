@@ -12,6 +12,7 @@ def _runner(iteration: int, arch_iter: int):
     algo = SimpleNamespace(mutator='the mutator')
     return SimpleNamespace(
         model=algo,
+        cfg=dict(),
         iter=iteration,
         train_loop=SimpleNamespace(arch_iter=arch_iter))
 

@@ -92,6 +92,18 @@ custom_hooks = [
 '''
 
 
+# rank 1 freezes after its weight step 1 of epoch 1 (of 2 per rank); the
+# process group waits 5 s for it
+SLEEP_HOOKS = '''
+custom_hooks = [
+    dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=1),
+    dict(type='densenas_mm.DenseNASTestSleepHook', epoch=1, iter=1, rank=1,
+         seconds=300),
+]
+env_cfg = dict(dist_cfg=dict(timeout=5))
+'''
+
+
 @pytest.fixture(scope='module')
 def search_config(tmp_path_factory):
     """The shrunk search config (and its tiny latency table)."""
@@ -554,3 +566,25 @@ def test_path_sampling_search_keeps_ranks_identical_and_resumes_exactly(
     text = _dist_train(search_config, resumed_dir, env, '--resume', *option)
     assert 'resumed epoch: 1' in text
     _assert_same_search(full_dir, resumed_dir, 2)
+
+
+@pytest.mark.slow
+def test_frozen_rank_stops_the_other_within_the_timeout(
+        search_config, env, tmp_path, free_port):
+    """Rank 1 stops answering (sleeps 300 s) with env_cfg.dist_cfg.timeout
+    = 5: rank 0 fails in its next collective with one error line naming
+    rank 1 and the timeout, and the launcher ends the job (no checkpoint
+    of the interrupted epoch)."""
+    work_dir, text = _failing_dist_run(search_config, env, tmp_path,
+                                       free_port, 'dist_sleep', SLEEP_HOOKS,
+                                       epochs=2)
+    errors = [ln for ln in text.splitlines()
+              if ln.startswith('error: ')]
+    assert len(errors) == 1, text[-3000:]
+    assert errors[0].startswith(
+        'error: rank 0: a collective operation after 1 training '
+        'iteration(s) (0 epoch(s) done) timed out after 5 s: another rank '
+        '(rank 1) stopped answering '
+        '(env_cfg.dist_cfg.timeout = 5 s)'), errors[0]
+    assert 'env_cfg.dist_cfg.timeout=SECONDS' in errors[0]
+    assert not osp.exists(osp.join(work_dir, 'epoch_1.pth'))
