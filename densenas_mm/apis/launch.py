@@ -26,11 +26,9 @@ config written for GPUs does not carry (see docs/environment.md):
 :func:`adapt_cfg_for_cpu_distributed` applies both, only when CUDA is
 unavailable and a launcher is used, so GPU runs see the config unchanged.
 """
-import logging
 import os
 import os.path as osp
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -38,6 +36,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from densenas_mm.utils.options import ConfigError
 from .config_checks import check_run_options, load_config, merge_cfg_options
+from .run_guard import raise_rank_failure, work_dir_lock
+from .test_views import apply_test_views
 
 
 def _wrapper_is_ddp(wrapper_type: Any) -> bool:
@@ -361,81 +361,6 @@ def merge_test_options(cfg: Config,
     return cfg
 
 
-def _is_search_config(cfg: Config) -> bool:
-    """Whether ``cfg.model`` is a DenseNAS search (an algorithm around a
-    supernet) rather than a classifier."""
-    return 'architecture' in (cfg.get('model') or {})
-
-
-def apply_test_views(cfg: Config,
-                     show_dir: Optional[str] = None,
-                     interval: int = 1,
-                     tta: bool = False) -> List[str]:
-    """mmcls ``tools/test.py``'s ``--show-dir`` and ``--tta``, in place.
-
-    ``show_dir``: mmcls's ``VisualizationHook`` draws every ``interval``-th
-    test image with its prediction into ``show_dir`` (a relative path is
-    relative to the current directory, as in mmcls). ``tta``:
-    the model is wrapped in the config's ``tta_model`` (default mmcls's
-    ``AverageClsScoreTTA``) and the test loader reads the config's
-    ``tta_pipeline`` (default: the test pipeline with and without a
-    horizontal flip, the scores averaged), as mmcls does.
-
-    Both apply to classifier configs (a derived net, a baseline); a search
-    config's model is the supernet, which predicts nothing to draw or
-    average.
-
-    Returns:
-        list[str]: One message per change.
-
-    Raises:
-        RunConfigError: For a search config, both options at once, or a
-            config without a ``default_hooks.visualization`` for
-            ``show_dir``.
-    """
-    from .run_checks import RunConfigError
-    changes: List[str] = []
-    if (show_dir or tta) and _is_search_config(cfg):
-        raise RunConfigError(
-            '--show-dir / --tta apply to a classifier config (a derived '
-            'net: configs/densenas/subnets/), not to a search config, whose '
-            'model is the supernet')
-    if show_dir and tta:
-        raise RunConfigError(
-            '--show-dir and --tta cannot be combined: mmcls\'s '
-            'VisualizationHook cannot draw test-time-augmented batches; run '
-            'tools/test.py once with each')
-    if show_dir:
-        hooks = cfg.get('default_hooks') or {}
-        if 'visualization' not in hooks:
-            raise RunConfigError(
-                '--show-dir needs default_hooks.visualization '
-                "(dict(type='VisualizationHook')) in the config")
-        hooks['visualization'].update(
-            enable=True, out_dir=show_dir, interval=interval)
-        changes.append(f'--show-dir: predictions drawn to {show_dir} '
-                       f'(every {interval}. image)')
-    if tta:
-        from copy import deepcopy
-        tta_model = cfg.get('tta_model') or dict(
-            type='mmcls.AverageClsScoreTTA')
-        pipeline = cfg.get('tta_pipeline')
-        if pipeline is None:
-            test_pipeline = cfg.test_dataloader.dataset.pipeline
-            pipeline = deepcopy(test_pipeline)
-            pipeline[-1] = dict(
-                type='TestTimeAug',
-                transforms=[[
-                    dict(type='RandomFlip', prob=1.),
-                    dict(type='RandomFlip', prob=0.)
-                ], [test_pipeline[-1]]])
-        cfg.model = ConfigDict(**tta_model, module=cfg.model)
-        cfg.test_dataloader.dataset.pipeline = pipeline
-        changes.append(f'--tta: model wrapped in {tta_model["type"]}, test '
-                       'pipeline = tta_pipeline')
-    return changes
-
-
 def _runner(cfg: Config,
             launcher: str,
             training: bool,
@@ -492,51 +417,10 @@ def run_train(config: str, **options: Any) -> None:
         try:
             runner.train()
         except RuntimeError as err:
-            _raise_rank_failure(runner, cfg, err)
+            raise_rank_failure(runner, cfg, err)
             raise
     # a search for a latency budget: its derived net predicted and measured
     report_budget(runner)
-
-
-def _raise_rank_failure(runner: Any, cfg: Config, err: RuntimeError) -> None:
-    """Re-raise a distributed timeout or closed connection inside training
-    as one :class:`RankTimeoutError` message (where, the timeout, what to
-    do); anything else is left to the caller."""
-    from densenas_mm.models.algorithms.ddp import (RankTimeoutError,
-                                                   dist_timeout,
-                                                   is_rank_failure,
-                                                   rank_failure_message)
-    if isinstance(err, RankTimeoutError) or not is_rank_failure(err):
-        return
-    where = (f'a collective operation after {runner.iter} training '
-             f'iteration(s) ({runner.epoch} epoch(s) done)')
-    raise RankTimeoutError(rank_failure_message(
-        where, err, dist_timeout(cfg))) from err
-
-
-@contextmanager
-def work_dir_lock(cfg: Config) -> Iterator[None]:
-    """Hold the lock of ``cfg.work_dir`` in rank 0 while the block runs
-    (:class:`~densenas_mm.utils.work_dir_lock.WorkDirLock`; other ranks
-    take none). A resumed run (``cfg.resume``) takes over a lock whose
-    holder cannot be seen alive.
-
-    Raises:
-        WorkDirLockedError: If another run holds the work dir.
-    """
-    from mmengine.logging import print_log
-
-    from densenas_mm.utils.work_dir_lock import WorkDirLock, launcher_rank
-    if launcher_rank(cfg.get('launcher', 'none')) != 0:
-        yield
-        return
-    lock = WorkDirLock(
-        cfg.work_dir,
-        resume=bool(cfg.get('resume', False)),
-        logger=lambda msg: print_log(
-            msg, logger='current', level=logging.WARNING))
-    with lock:
-        yield
 
 
 def run_test(config: str,
@@ -562,7 +446,7 @@ def run_test(config: str,
             predictions (pkl) here.
         out_item (str): ``'metrics'`` or ``'pred'``.
         show_dir (str, optional): Draw the predictions here (mmcls's
-            ``--show-dir``; see :func:`apply_test_views`).
+            ``--show-dir``; see :func:`~.test_views.apply_test_views`).
         interval (int): With ``show_dir``: every ``interval``-th image.
         tta (bool): Test-time augmentation (mmcls's ``--tta``).
         cfg_options (dict, optional): Config overrides.
