@@ -254,7 +254,7 @@ def resume_target(resume: Optional[str], work_dir: str) -> Optional[str]:
             naming a missing or truncated file (with the checkpoint to use
             instead).
     """
-    from densenas_mm.utils.checkpoint import require_resume
+    from densenas_mm.utils.resume import require_resume
     if resume == 'auto':
         return require_resume(work_dir)
     return resume

@@ -32,7 +32,7 @@ import numpy as np
 
 from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.apis.launch import run_test, run_train
-from densenas_mm.utils.checkpoint import read_last_checkpoint
+from densenas_mm.utils.resume import read_last_checkpoint
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from .paths import repo_path
 from .workers import parallel, run_job

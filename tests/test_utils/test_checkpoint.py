@@ -16,9 +16,10 @@ from mmengine.logging import HistoryBuffer
 
 from densenas_mm.utils.checkpoint import (CheckpointError, check_state_fits,
                                           intact_checkpoints, load_state_dict,
-                                          read_checkpoint, resolve_resume,
-                                          state_mismatch, state_of,
+                                          read_checkpoint, state_mismatch,
+                                          state_of,
                                           use_safe_checkpoint_loader)
+from densenas_mm.utils.resume import resolve_resume
 from helpers.checkpoints import malicious_checkpoint
 
 

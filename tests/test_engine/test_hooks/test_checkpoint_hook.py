@@ -22,7 +22,8 @@ from mmengine.runner import Runner
 from densenas_mm.apis.launch import sanitize_dataloaders
 from densenas_mm.engine.hooks import checkpoint_hook
 from densenas_mm.utils.checkpoint import (CheckpointError, is_intact,
-                                          read_checkpoint, resolve_resume)
+                                          read_checkpoint)
+from densenas_mm.utils.resume import resolve_resume
 from helpers import REPO_ROOT
 
 BASELINE = osp.join(REPO_ROOT, 'configs', 'baseline', 'mobilenet-v2_w0.5_1xb32-2e_digits.py')
