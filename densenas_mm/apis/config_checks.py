@@ -112,6 +112,7 @@ def check_run_options(cfg: Config) -> List[str]:
             checked.append('model.sample_seed')
     work_dir = cfg.get('work_dir')
     if work_dir:
-        prepare_output_dir(os.fspath(work_dir), '--work-dir')
+        # checked only: a refused config leaves nothing behind
+        prepare_output_dir(os.fspath(work_dir), '--work-dir', create=False)
         checked.append('work_dir')
     return checked

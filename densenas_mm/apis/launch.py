@@ -361,22 +361,26 @@ def merge_test_options(cfg: Config,
     return cfg
 
 
+def check_run(cfg: Config) -> None:
+    """Check a merged config before anything is built or written
+    (:func:`~.config_checks.check_run_options`: option values;
+    :func:`~.run_checks.check_run_config`: classes, top-k, input sizes)."""
+    from .run_checks import check_run_config as check_consistency
+    check_run_options(cfg)
+    check_consistency(cfg)
+
+
 def _runner(cfg: Config,
             launcher: str,
             training: bool,
             derived: Sequence[str] = ()) -> Any:
-    """The runner of an adjusted config, checked before anything is built
-    (:func:`~.config_checks.check_run_options`: option values;
-    :func:`~.run_checks.check_run_config`: classes, top-k, input sizes),
-    its changes (``derived``: the derived keys) logged and the model's head
-    checked against its backbone."""
+    """The runner of an adjusted config (checked with :func:`check_run`
+    before), its changes (``derived``: the derived keys) logged and the
+    model's head checked against its backbone."""
     from mmengine.logging import print_log
     from mmengine.runner import Runner
 
     from densenas_mm.models.backbones import check_head_fits
-    from .run_checks import check_run_config as check_consistency
-    check_run_options(cfg)
-    check_consistency(cfg)
     sanitize_dataloaders(cfg)
     changes = list(derived)
     changes += use_safe_checkpointing(cfg, training=training)
@@ -412,6 +416,7 @@ def run_train(config: str, **options: Any) -> None:
     derived: List[str] = []
     cfg = merge_train_options(
         load_config(config), config, derived=derived, **options)
+    check_run(cfg)  # before the lock: a refused config writes nothing
     with work_dir_lock(cfg):
         runner = _runner(cfg, cfg.launcher, training=True, derived=derived)
         try:
@@ -481,6 +486,7 @@ def run_test(config: str,
         load_config(config), config, checkpoint, work_dir=work_dir,
         cfg_options=cfg_options, launcher=launcher, derived=derived)
     derived += apply_test_views(cfg, show_dir, interval, tta)
+    check_run(cfg)
     runner = _runner(cfg, launcher, training=False, derived=derived)
     if out and out_item == 'pred':
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))

@@ -33,12 +33,16 @@ def directory_given(path: str, what: str, expected: str) -> Optional[str]:
             'pass the file inside it')
 
 
-def prepare_output_dir(path: str, what: str = 'output directory') -> str:
+def prepare_output_dir(path: str,
+                       what: str = 'output directory',
+                       create: bool = True) -> str:
     """Create ``path`` as a directory, or fail naming the problem.
 
     Args:
         path (str): The directory (created with its parents if missing).
         what (str): How the tool calls it (e.g. ``'--out-dir'``).
+        create (bool): False: only check that it can be created (nothing
+            is written).
 
     Returns:
         str: ``path``.
@@ -56,7 +60,8 @@ def prepare_output_dir(path: str, what: str = 'output directory') -> str:
             f'{what} {path!r} cannot be a directory: it{named} is an '
             'existing file. Pass a directory path (created if missing) or '
             'move the file away')
-    os.makedirs(path, exist_ok=True)
+    if create:
+        os.makedirs(path, exist_ok=True)
     return path
 
 
