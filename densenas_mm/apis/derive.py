@@ -27,6 +27,12 @@ Two groups of knobs, each applied only when the config defines it:
   ``<data_root>/meta/classes.txt`` (what
   ``tools/dataset/split_class_folders.py`` writes).
 
+The search length is derived only when a knob is given in
+``--cfg-options`` (in a config file, mmengine has already computed the
+derived keys from the file's knobs; a config that inherits the schedule
+and sets ``train_cfg.max_epochs`` or the warm-up hook itself keeps its
+values; a child config that changes a knob must set the derived keys too).
+``own_data`` is always derived (it exists only in the own-data templates).
 A derived key given explicitly in ``--cfg-options`` keeps the given value
 (the explicit option wins); every other derived key is overwritten.
 """
@@ -132,6 +138,11 @@ def derive_search_length(cfg: Config,
         return []
     warmup = _int_knob(cfg, 'warmup_epochs', 0)
     search = _int_knob(cfg, 'search_epochs', 1)
+    if not {'warmup_epochs', 'search_epochs'} & set(explicit):
+        # the file's own values stand: as parsed they already follow the
+        # file's knobs, and a config that inherits the schedule and sets
+        # train_cfg.max_epochs (or the warm-up hook) itself keeps it
+        return []
     total = warmup + search
     setter = _Setter(cfg, explicit, f'warmup_epochs={warmup}, '
                      f'search_epochs={search}')

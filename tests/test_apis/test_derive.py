@@ -72,6 +72,30 @@ def test_explicit_derived_key_wins():
     assert _schedule(cfg) == (4, 3, 4, 2)
 
 
+def test_a_child_config_keeps_the_derived_keys_it_sets(tmp_path):
+    """A config that inherits the knob schedule and sets the derived keys
+    itself (as the search-run tests do) keeps them: only knobs given in
+    --cfg-options re-derive the schedule."""
+    child = tmp_path / 'child.py'
+    child.write_text(
+        f'_base_ = [{FMNIST!r}]\n'
+        'train_cfg = dict(max_epochs=3, val_begin=1)\n'
+        'custom_hooks = [\n'
+        "    dict(type='densenas_mm.DenseNASWarmupHook', warmup_epochs=1),\n"
+        "    dict(type='densenas_mm.DenseNASArchHook')]\n")
+    derived = []
+    cfg = merge_train_options(Config.fromfile(str(child)), str(child),
+                              derived=derived)
+    assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_begin,
+            cfg.custom_hooks[0].warmup_epochs) == (3, 1, 1)
+    assert derived == []
+    # with a knob on the command line the schedule follows the knobs
+    cfg = merge_train_options(Config.fromfile(str(child)), str(child),
+                              cfg_options=dict(search_epochs=4))
+    assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_begin,
+            cfg.custom_hooks[0].warmup_epochs) == (14, 11, 10)
+
+
 def test_configs_without_knobs_are_untouched():
     cfg = Config.fromfile(MBV2)
     assert derive_search_length(cfg) == []
