@@ -116,7 +116,13 @@ last_checkpoint() {
         echo "no checkpoint recorded in $1" >&2
         return 1
     fi
-    cat "$ckpt_file"
+    local ckpt
+    ckpt="$(cat "$ckpt_file")"
+    # a path relative to the work dir (how densenas_mm writes it)
+    if [[ "$ckpt" != /* ]]; then
+        ckpt="$1/$ckpt"
+    fi
+    echo "$ckpt"
 }
 
 # The nets to retrain and compare: arch, random_0, ..., random_<K-1>.
