@@ -5,18 +5,26 @@ end the way the table was measured, as one log line
 
     budget T: derived X ms predicted, Y ms measured
 
-and ``budget.json`` in the work dir (read by the demo summary).
+``budget.json`` in the work dir (read by the demo summary) and the net as
+``arch/budget.yaml``. The net is the most probable one whose predicted
+latency is at most T (the budget-constrained derivation), so it never
+exceeds the budget in prediction; how close it lands to T when measured is
+the calibration's accuracy.
 """
 import os.path as osp
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
+from densenas_mm.models.estimators.budget_derivation import (
+    BudgetError, best_under, pareto_front, point_arch)
 from densenas_mm.structures import DerivedArch
-from densenas_mm.utils.io import dump_json_atomic
+from densenas_mm.utils.io import dump_json_atomic, prepare_output_file
 from .latency_agreement import measure_nets
 
 BUDGET_FILE = 'budget.json'
+#: The budget net's architecture, under the work dir's ``arch/``.
+BUDGET_ARCH = 'budget.yaml'
 
 
 def budget_line(report: Dict[str, Any]) -> str:
@@ -31,6 +39,50 @@ def budget_line(report: Dict[str, Any]) -> str:
                    ' (uncalibrated table: table milliseconds)')
 
 
+def budget_arch(algorithm: Any, target: float) -> Tuple[DerivedArch, str]:
+    """The net a budget search derives for ``target``.
+
+    The most probable net (joint log-probability of path and ops under
+    beta and alpha) whose predicted cost, calibrated where the table is, is
+    at most ``target``: the budget-constrained derivation of
+    :mod:`~densenas_mm.models.estimators.budget_derivation`, exact over
+    the space. When even the cheapest net of the space costs more, the
+    unconstrained derivation (Viterbi path, argmax ops).
+
+    Returns:
+        tuple[DerivedArch, str]: The net and how it was derived
+        (``'budget'`` or ``'argmax'``).
+    """
+    mutator, est = algorithm.mutator, algorithm.estimator
+    space, graph = mutator.space, mutator.graph
+    params = mutator.host_arch_params()
+    front = pareto_front(est.space_costs(space), space, params, graph)
+    try:
+        point = best_under(front, target)
+    except BudgetError:
+        return mutator.derived_arch(), 'argmax'
+    arch = point_arch(space, graph, params, point,
+                      dict(budget=float(target), predicted_cost=point.cost,
+                           logp=point.logp))
+    return arch, 'budget'
+
+
+def derivation_line(report: Dict[str, Any]) -> str:
+    """How a :func:`check_budget` report's net was derived."""
+    how = report.get('derivation')
+    argmax = report.get('argmax_predicted')
+    if how == 'budget':
+        text = 'the most probable net within the budget'
+    elif how == 'argmax':
+        text = ('the unconstrained derivation (even the cheapest net of '
+                'the space exceeds the budget)')
+    else:
+        text = 'the given net'
+    if argmax is not None:
+        text += f'; the unconstrained derivation: {argmax:.3f} ms predicted'
+    return f'budget {report["target"]:g}: derived net = {text}'
+
+
 def check_budget(algorithm: Any,
                  arch: Optional[DerivedArch] = None,
                  measure: bool = True,
@@ -40,15 +92,17 @@ def check_budget(algorithm: Any,
     Args:
         algorithm: A DenseNAS algorithm (``cost_loss``, ``estimator``,
             ``mutator``).
-        arch (DerivedArch, optional): The net (default: the mutator's
-            derived net now).
+        arch (DerivedArch, optional): The net (default: the most probable
+            net within the budget, :func:`budget_arch`).
         measure (bool): Also time the net (on the table's device type).
         **timing: Round settings of :func:`.latency_audit.measure_like_table`.
 
     Returns:
         dict, optional: ``target``, ``predicted``, ``measured`` (None
-        without ``measure``), ``calibrated``, ``net_config``; None when the
-        search had no latency budget.
+        without ``measure``), ``calibrated``, ``net_config``,
+        ``derivation`` (``'budget'``, ``'argmax'`` or ``'given'``) and
+        ``argmax_predicted`` (the unconstrained derivation's prediction);
+        None when the search had no latency budget.
     """
     loss = getattr(algorithm, 'cost_loss', None)
     est = getattr(algorithm, 'estimator', None)
@@ -56,7 +110,9 @@ def check_budget(algorithm: Any,
     table = getattr(est, 'table', None)
     if target is None or table is None or est.metric != 'latency':
         return None
-    arch = arch or algorithm.mutator.derived_arch()
+    how = 'given'
+    if arch is None:
+        arch, how = budget_arch(algorithm, float(target))
     measured = None
     if measure:
         on_cuda = table.metadata.get('device_type') == 'cuda'
@@ -73,7 +129,11 @@ def check_budget(algorithm: Any,
     return dict(target=float(target),
                 predicted=float(est.estimate(arch)['latency']),
                 measured=measured, calibrated=bool(est.calibrated),
-                net_config=arch.to_net_config())
+                net_config=arch.to_net_config(), derivation=how,
+                argmax_predicted=float(
+                    est.estimate(algorithm.mutator.derived_arch())
+                    ['latency']),
+                arch=arch.to_dict())
 
 
 def report_budget(runner: Any, **timing: Any) -> Optional[str]:
@@ -88,6 +148,11 @@ def report_budget(runner: Any, **timing: Any) -> Optional[str]:
     if report is None:
         return None
     line = budget_line(report)
+    arch = DerivedArch.from_dict(report.pop('arch'))
+    report['arch_file'] = osp.join('arch', BUDGET_ARCH)
+    arch.dump(prepare_output_file(
+        osp.join(runner.work_dir, report['arch_file']), 'budget net file'))
     print_log(line, logger='current')
+    print_log(derivation_line(report), logger='current')
     dump_json_atomic(report, osp.join(runner.work_dir, BUDGET_FILE))
     return line

@@ -60,7 +60,8 @@ class NetResult:
         path (list[int]): The block path.
         measured_latency (float, optional): Measured whole-net latency in ms.
         best_latency (float, optional): A budget search's ``best.yaml`` LUT
-            latency (its ``arch`` is where it ended, ``last.yaml``).
+            latency (its ``arch`` is the most probable net within the
+            budget where it ended, ``budget.yaml``).
         top1_seeds (list[float]): Top-1 of each retrain seed.
     """
     name: str
@@ -441,10 +442,11 @@ def compare(lut: str,
         if budget_under_weight is not None:
             opts.append(f'model.cost_loss.under_weight={budget_under_weight}')
         seed = seeds[0]
-        # where the search ends (last.yaml): what a budget is about; the
-        # top-1-selected best.yaml is reported next to it
+        # the most probable net within the budget where the search ends
+        # (arch/budget.yaml): what a budget is about; the top-1-selected
+        # best.yaml is reported next to it
         path = search(search_config, osp.join(wd, f'budget_{target:g}'),
-                      seed, lut, opts, 'last', reuse=reuse)
+                      seed, lut, opts, 'budget', reuse=reuse)
         best = osp.join(osp.dirname(path), 'best.yaml')
         return NetResult(
             f'budget_{target:g}', 'budget', path,

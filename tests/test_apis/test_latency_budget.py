@@ -6,13 +6,17 @@ import types
 from pathlib import Path
 
 import pytest
+import torch
 
 import densenas_mm  # noqa: F401
 from densenas_mm.apis.latency_agreement import net_ops, path_sum
 from densenas_mm.apis.latency_budget import (budget_line, check_budget,
-                                             report_budget)
+                                             derivation_line, report_budget)
 from densenas_mm.latency import LatencyTable
 from densenas_mm.latency.calibration import Calibration
+from densenas_mm.models.estimators.budget_derivation import (best_under,
+                                                             pareto_front)
+from densenas_mm.structures import DerivedArch
 from helpers.search import build_algorithm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,26 +34,60 @@ def calibrated_lut(tmp_path):
     return str(path)
 
 
+def _random_arch_params(algo, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in algo.mutator._arch_params.values():
+            p.copy_(torch.randn(p.shape, generator=gen) * 2)
+
+
 def test_budget_search_reports_predicted_and_measured(calibrated_lut,
                                                       tmp_path,
                                                       one_cpu_thread):
     algo = build_algorithm(lut=calibrated_lut)
-    algo.cost_loss.target = 5.0
-    arch = algo.mutator.derived_arch()
-    table = algo.estimator.table
-    want = 1.2 * path_sum(table, arch) + 0.05 * net_ops(arch) + 0.1
+    _random_arch_params(algo)
+    mutator, est = algo.mutator, algo.estimator
+    front = pareto_front(est.space_costs(mutator.space), mutator.space,
+                         mutator.host_arch_params(), mutator.graph)
+    # a budget inside the front's range, below the unconstrained optimum
+    target = (front[0].cost + front[-1].cost) / 2
+    algo.cost_loss.target = target
+    want = best_under(front, target)
     report = check_budget(algo, **QUICK)
-    assert report['target'] == 5.0 and report['calibrated'] is True
-    assert report['predicted'] == pytest.approx(want)
+    assert report['derivation'] == 'budget'
+    assert report['target'] == target and report['calibrated'] is True
+    # the most probable net within the budget, priced by the calibration
+    arch = DerivedArch.from_dict(report['arch'])
+    table = algo.estimator.table
+    priced = 1.2 * path_sum(table, arch) + 0.05 * net_ops(arch) + 0.1
+    assert report['predicted'] == pytest.approx(priced)
+    assert report['predicted'] == pytest.approx(want.cost)
+    assert report['predicted'] <= target
+    assert list(arch.path) == list(want.path)
+    argmax = mutator.derived_arch()
+    assert report['argmax_predicted'] == pytest.approx(
+        est.estimate(argmax)['latency'])
     assert report['measured'] > 0
     line = budget_line(report)
-    assert line.startswith(f'budget 5: derived {want:.3f} ms predicted, '
-                           f'{report["measured"]:.3f} ms measured (')
-    # through the runner hook: the line and budget.json in the work dir
+    assert line.startswith(
+        f'budget {target:g}: derived {priced:.3f} ms predicted, '
+        f'{report["measured"]:.3f} ms measured (')
+    # through the runner hook: the lines, budget.json and arch/budget.yaml
     runner = types.SimpleNamespace(model=algo, work_dir=str(tmp_path))
-    assert report_budget(runner, **QUICK).startswith('budget 5: derived')
+    assert report_budget(runner, **QUICK).startswith(
+        f'budget {target:g}: derived')
     saved = json.loads((tmp_path / 'budget.json').read_text())
     assert saved['net_config'] == arch.to_net_config()
+    assert saved['arch_file'] == 'arch/budget.yaml'
+    written = DerivedArch.load(str(tmp_path / 'arch' / 'budget.yaml'))
+    assert written.to_net_config() == arch.to_net_config()
+    assert written.meta['budget'] == target
+    # a budget below the cheapest net: the unconstrained derivation
+    algo.cost_loss.target = front[0].cost * 0.5
+    low = check_budget(algo, measure=False)
+    assert low['derivation'] == 'argmax'
+    assert low['net_config'] == argmax.to_net_config()
+    assert 'exceeds the budget' in derivation_line(low)
     # no budget, no report
     algo.cost_loss.target = None
     assert check_budget(algo) is None

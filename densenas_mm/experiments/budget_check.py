@@ -1,0 +1,254 @@
+"""Does a latency budget hold in real milliseconds?
+
+The check of a calibrated table end to end, for budget searches:
+
+1. calibrate the table from whole nets timed end to end
+   (:func:`densenas_mm.apis.latency_calibration.calibrate_table`, written
+   once as ``table_cal.json`` in the work dir and reused);
+2. for each target T (given, or quantiles of random nets' calibrated
+   latency: :func:`default_targets`), one search with
+   ``LatencyLoss(target=T)`` on that table
+   (:func:`.search_quality.search`, resumable); its net is the most
+   probable one whose calibrated prediction is at most T
+   (``arch/budget.yaml``, :mod:`densenas_mm.apis.latency_budget`), and the
+   search itself logs the ``budget T: ...`` line with a first measurement;
+3. in one sitting at the end, every budget net and the calibration's own
+   nets timed end to end together, in interleaved rounds, ``repeats``
+   times: the budget nets' measured latency against their targets, and the
+   calibration nets' current error (how far the machine has drifted since
+   the fit), next to the re-measurement agreement (the ceiling).
+
+Results: ``budget_check.json`` and ``budget_check.md`` in the work dir
+(atomic). The command line: ``tools/benchmark/budget_check.py``.
+"""
+import json
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
+from .search_quality import schedule_options, search
+
+#: Share of the target a measured budget net must land within.
+TOLERANCE = 0.05
+
+
+def default_targets(config: str,
+                    lut: str,
+                    quantiles: Sequence[float] = (0.2, 0.5, 0.8),
+                    seed: int = 0,
+                    draws: int = 1000) -> List[float]:
+    """Targets across the space's range: ``quantiles`` of the calibrated
+    predicted latency of ``draws`` random nets, rounded to 0.01 ms.
+
+    Raises:
+        ValueError: For a quantile outside (0, 1).
+    """
+    from densenas_mm.apis.latency_agreement import predicted_latency
+    from densenas_mm.apis.random_arch import (build_search_mutator,
+                                              random_arch)
+    from densenas_mm.latency import LatencyTable
+    bad = [q for q in quantiles if not 0 < q < 1]
+    if bad:
+        raise ValueError(f'quantiles lie in (0, 1), got {bad}')
+    table = LatencyTable.load(lut)
+    mutator = build_search_mutator(config)
+    gen = torch.Generator().manual_seed(seed)
+    values = [
+        predicted_latency(table, random_arch(mutator, gen))
+        for _ in range(draws)
+    ]
+    return [round(float(np.quantile(values, q)), 2) for q in quantiles]
+
+
+def _errors(values: Sequence[float], truth: Sequence[float]) -> List[float]:
+    return [v / t - 1 for v, t in zip(values, truth)]
+
+
+def _summary(errors: Sequence[float]) -> Dict[str, float]:
+    a = np.abs(np.asarray(errors, dtype=float))
+    return dict(mean_abs=float(a.mean()), max_abs=float(a.max()),
+                within_5=float((a <= 0.05).mean()),
+                within_10=float((a <= 0.10).mean()))
+
+
+def budget_check(config: str,
+                 lut: str,
+                 *,
+                 work_dir: str = 'work_dirs/budget_check',
+                 targets: Sequence[float] = (),
+                 quantiles: Sequence[float] = (0.2, 0.5, 0.8),
+                 nets: int = 20,
+                 seed: int = 0,
+                 repeats: int = 2,
+                 search_epochs: Optional[int] = None,
+                 warmup_epochs: Optional[int] = None,
+                 search_options: Sequence[str] = (),
+                 reuse: bool = True,
+                 device: str = 'cpu',
+                 command: Optional[str] = None,
+                 **timing: Any) -> Dict[str, Any]:
+    """Calibrate, search for each target, measure the budget nets.
+
+    Args:
+        config (str): The search config.
+        lut (str): The latency table to calibrate (its entries are kept;
+            an existing calibration is refitted).
+        work_dir (str): Where the calibrated table, the searches and the
+            results go.
+        targets (Sequence[float]): Latency budgets in ms (default: from
+            ``quantiles``, :func:`default_targets`).
+        quantiles (Sequence[float]): See ``targets``.
+        nets (int): Nets of the calibration.
+        seed (int): Seed of the calibration nets, the targets' draw and
+            every search.
+        repeats (int): Times every net is measured at the end (>= 2: the
+            second and later give the re-measurement agreement).
+        search_epochs (int, optional): Override the search's max_epochs.
+        warmup_epochs (int, optional): Override its warm-up epochs.
+        search_options (Sequence[str]): More ``key=value`` search options.
+        reuse (bool): Reuse the calibrated table and finished searches.
+        device (str): Where to time (the table's device type).
+        command (str, optional): The command line, recorded.
+        **timing: Round settings of
+            :func:`densenas_mm.apis.latency_audit.measure_like_table`.
+
+    Returns:
+        dict: The report (also ``budget_check.json`` / ``.md``).
+
+    Raises:
+        ValueError: For ``repeats`` < 2.
+    """
+    from densenas_mm.apis.latency_agreement import (measure_nets,
+                                                    predicted_latency)
+    from densenas_mm.apis.latency_calibration import calibrate_table
+    from densenas_mm.apis.latency_budget import BUDGET_FILE
+    from densenas_mm.latency import LatencyTable
+    from densenas_mm.structures import DerivedArch
+    if repeats < 2:
+        raise ValueError(f'repeats must be >= 2, got {repeats}')
+    os.makedirs(work_dir, exist_ok=True)
+    cal_lut = osp.join(work_dir, 'table_cal.json')
+    if not (reuse and osp.isfile(cal_lut)):
+        calibrate_table(config, lut, nets, seed, out=cal_lut, device=device,
+                        **timing)
+    targets = [float(t) for t in targets] or default_targets(
+        config, cal_lut, quantiles, seed)
+    opts = schedule_options(search_options, search_epochs, warmup_epochs)
+    searches = []
+    for target in targets:
+        wd = osp.join(work_dir, f'budget_{target:g}')
+        arch = search(config, wd, seed, cal_lut,
+                      opts + [f'model.cost_loss.target={target}'], 'budget',
+                      reuse=reuse)
+        with open(osp.join(wd, BUDGET_FILE), encoding='utf-8') as f:
+            searches.append((target, arch, json.load(f)))
+    table = LatencyTable.load(cal_lut)
+    budget_nets = [DerivedArch.load(a) for _, a, _ in searches]
+    ref = budget_nets[0]  # the space's input size, classes, stem, act
+    cal_nets = [
+        DerivedArch.from_net_config(
+            r['net'], input_size=ref.input_size, num_classes=ref.num_classes,
+            stem_stride=ref.stem_stride, in_channels=ref.in_channels,
+            act=ref.act) for r in table.calibration.fit['samples']
+    ]
+    threads = torch.get_num_threads()
+    if device == 'cpu':
+        torch.set_num_threads(
+            int(table.metadata.get('num_threads') or threads))
+    try:
+        rounds = [[s.value for s in measure_nets(
+            table, budget_nets + cal_nets, device, **timing)]
+            for _ in range(repeats)]
+    finally:
+        torch.set_num_threads(threads)
+    n = len(budget_nets)
+    measured = np.asarray(rounds)  # repeats x nets
+    mean = measured.mean(axis=0)
+    rows = []
+    for k, (target, arch, report) in enumerate(searches):
+        rows.append(dict(
+            target=target, arch=osp.relpath(arch, work_dir),
+            predicted=report['predicted'],
+            argmax_predicted=report.get('argmax_predicted'),
+            derivation=report.get('derivation'),
+            measured_at_search_end=report.get('measured'),
+            measured=[float(v) for v in measured[:, k]],
+            measured_mean=float(mean[k]),
+            error=float(mean[k] / target - 1),
+            net_config=report['net_config']))
+    cal_pred = [predicted_latency(table, a) for a in cal_nets]
+    result = dict(
+        config=config, table=lut, calibrated_table=cal_lut, seed=seed,
+        command=command, calibration=table.calibration.describe(),
+        calibration_fit=dict(
+            date=table.calibration.fit.get('date'),
+            load=table.calibration.fit.get('load')),
+        measured_date=_now(), load=list(os.getloadavg()),
+        threads=int(table.metadata.get('num_threads') or threads),
+        targets=targets, budgets=rows, calibration_nets=len(cal_nets),
+        within_tolerance=int(sum(abs(r['error']) <= TOLERANCE
+                                 for r in rows)),
+        budget_vs_predicted=_summary(_errors(
+            [r['predicted'] for r in rows], list(mean[:n]))),
+        calibration_nets_now=_summary(_errors(cal_pred, list(mean[n:]))),
+        remeasurement=_summary(_errors(list(measured[1]),
+                                       list(measured[0]))),
+        timing={k: v for k, v in timing.items() if v is not None})
+    dump_json_atomic(result, osp.join(work_dir, 'budget_check.json'),
+                     indent=2)
+    write_text_atomic(format_budget_check(result) + '\n',
+                      osp.join(work_dir, 'budget_check.md'))
+    return result
+
+
+def _now() -> str:
+    from densenas_mm.latency.measure import timestamp
+    return timestamp()
+
+
+def _pct(x: float) -> str:
+    return f'{100 * x:+.1f} %'
+
+
+def format_budget_check(result: Dict[str, Any]) -> str:
+    """The report as Markdown: one row per budget, then the agreement of
+    the calibration's nets now and of the re-measurement."""
+    lines = [
+        f'calibration: {result["calibration"]} (fitted '
+        f'{result["calibration_fit"]["date"]})',
+        '',
+        '| budget T (ms) | predicted (ms) | argmax net predicted (ms) | '
+        'measured at search end (ms) | measured now, mean (ms) | '
+        'measured vs T |',
+        '|---|---|---|---|---|---|',
+    ]
+    for r in result['budgets']:
+        end = r['measured_at_search_end']
+        argmax = r['argmax_predicted']
+        lines.append(
+            f'| {r["target"]:g} | {r["predicted"]:.3f} | '
+            f'{"-" if argmax is None else f"{argmax:.3f}"} | '
+            f'{"-" if end is None else f"{end:.3f}"} | '
+            f'{r["measured_mean"]:.3f} | {_pct(r["error"])} |')
+    now, again = result['calibration_nets_now'], result['remeasurement']
+    pred = result['budget_vs_predicted']
+    lines += [
+        '',
+        f'{result["within_tolerance"]} of {len(result["budgets"])} budget '
+        f'nets measured within +-{100 * TOLERANCE:g} % of their budget '
+        f'(measured {result["measured_date"]}, load '
+        f'{result["load"][0]:.2f}, {result["threads"]} thread(s)).',
+        f'budget nets, prediction vs measurement: mean abs error '
+        f'{100 * pred["mean_abs"]:.1f} %, max {100 * pred["max_abs"]:.1f} %.',
+        f'the calibration\'s own {result["calibration_nets"]} nets now: '
+        f'mean abs error {100 * now["mean_abs"]:.1f} %, '
+        f'{100 * now["within_5"]:.0f} % within +-5 % (drift since the fit).',
+        f're-measurement agreement (ceiling): mean abs '
+        f'{100 * again["mean_abs"]:.1f} %, '
+        f'{100 * again["within_5"]:.0f} % within +-5 %.',
+    ]
+    return '\n'.join(lines)

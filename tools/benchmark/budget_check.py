@@ -1,0 +1,86 @@
+"""Budget check: does a latency budget hold in real milliseconds?
+
+Calibrates ``--lut`` from ``--nets`` whole nets timed end to end (written
+to ``--work-dir``/table_cal.json), runs one search with
+``LatencyLoss(target=T)`` on the calibrated table for each ``--targets``
+value (default: the 20/50/80 % quantiles of random nets' calibrated
+latency), takes each search's most probable net within its budget
+(``arch/budget.yaml``) and, at the end and in one sitting, times every
+budget net and the calibration's own nets together, ``--repeats`` times:
+the measured latency of each budget net against its target (the goal:
+within +-5 %), the calibration nets' current error (drift since the fit)
+and the re-measurement agreement (the ceiling). Resumable: the calibrated
+table and finished searches are reused. Writes ``budget_check.json`` and
+``budget_check.md``. What it runs: ``densenas_mm.experiments.budget_check``.
+
+Example (the demo space, docs/latency.md)::
+
+    python tools/benchmark/budget_check.py \
+        configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py \
+        --lut work_dirs/latency/densenas_demo_32_cpu_b32_t1.json \
+        --work-dir work_dirs/budget_check
+"""
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
+import argparse
+import shlex
+import sys
+from typing import List, Optional
+
+from densenas_mm.apis.cli import add_round_args, round_settings, run_cli
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command line."""
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', help='search config')
+    p.add_argument('--lut', required=True,
+                   help='latency table to calibrate (JSON)')
+    p.add_argument('--targets', type=float, nargs='+', default=[],
+                   help='latency budgets in ms (default: --quantiles)')
+    p.add_argument('--quantiles', type=float, nargs='+',
+                   default=[0.2, 0.5, 0.8],
+                   help="quantiles of random nets' calibrated latency used "
+                   'as targets (default 0.2 0.5 0.8)')
+    p.add_argument('--nets', type=int, default=20,
+                   help='nets of the calibration (default 20)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the calibration nets, targets and searches')
+    p.add_argument('--repeats', type=int, default=2,
+                   help='end-to-end measurements of every net at the end '
+                   '(default 2, at least 2)')
+    p.add_argument('--search-epochs', type=int,
+                   help="override the search's max_epochs")
+    p.add_argument('--warmup-epochs', type=int,
+                   help="override the search's warm-up epochs")
+    p.add_argument('--search-options', nargs='*', default=[],
+                   help='more key=value options of every search')
+    p.add_argument('--no-reuse', dest='reuse', action='store_false',
+                   help='calibrate and search again even when done')
+    p.add_argument('--device', default='cpu')
+    add_round_args(p, rounds=7, max_seconds=0.1)
+    p.add_argument('--work-dir', default='work_dirs/budget_check')
+    args = p.parse_args(argv)
+    if args.repeats < 2:
+        p.error('--repeats must be at least 2')
+    if args.nets < 4:
+        p.error('--nets must be at least 4 (the calibration fits 3 terms)')
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Entry point; returns what budget_check.json holds."""
+    from densenas_mm.experiments.budget_check import (budget_check,
+                                                      format_budget_check)
+    args = parse_args(argv)
+    kwargs = vars(args)
+    kwargs.update(round_settings(args))
+    words = [sys.argv[0]] + list(sys.argv[1:] if argv is None else argv)
+    result = budget_check(command='python ' + shlex.join(words), **kwargs)
+    print(format_budget_check(result))
+    return result
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
