@@ -81,7 +81,7 @@ def check_run_options(cfg: Config) -> List[str]:
     would train nothing, or fail in the scheduler);
     ``model.cost_loss.loss_weight`` is a finite number (a negative one warns
     when the loss is built); ``model.sample_seed`` is an integer;
-    ``work_dir`` is not a file.
+    ``budget_window`` lies in [0, 1); ``work_dir`` is not a file.
 
     Args:
         cfg (Config): The merged config.
@@ -110,6 +110,13 @@ def check_run_options(cfg: Config) -> List[str]:
         if 'sample_seed' in model:
             option_int('model.sample_seed', model['sample_seed'])
             checked.append('model.sample_seed')
+    if 'budget_window' in cfg:
+        window = option_float('budget_window', cfg['budget_window'])
+        if not 0 <= window < 1:
+            raise ConfigError(
+                f'budget_window must lie in [0, 1) (the share of a latency '
+                f'budget below it a budget net may lie), got {window}')
+        checked.append('budget_window')
     work_dir = cfg.get('work_dir')
     if work_dir:
         # checked only: a refused config leaves nothing behind

@@ -15,7 +15,8 @@ from densenas_mm.apis.latency_budget import (budget_line, check_budget,
 from densenas_mm.latency import LatencyTable
 from densenas_mm.latency.calibration import Calibration
 from densenas_mm.models.estimators.budget_derivation import (best_under,
-                                                             pareto_front)
+                                                             pareto_front,
+                                                             window_best)
 from densenas_mm.structures import DerivedArch
 from helpers.search import build_algorithm
 
@@ -53,7 +54,7 @@ def test_budget_search_reports_predicted_and_measured(calibrated_lut,
     target = (front[0].cost + front[-1].cost) / 2
     algo.cost_loss.target = target
     want = best_under(front, target)
-    report = check_budget(algo, **QUICK)
+    report = check_budget(algo, window=0, **QUICK)
     assert report['derivation'] == 'budget'
     assert report['target'] == target and report['calibrated'] is True
     # the most probable net within the budget, priced by the calibration
@@ -73,7 +74,8 @@ def test_budget_search_reports_predicted_and_measured(calibrated_lut,
         f'budget {target:g}: derived {priced:.3f} ms predicted, '
         f'{report["measured"]:.3f} ms measured (')
     # through the runner hook: the lines, budget.json and arch/budget.yaml
-    runner = types.SimpleNamespace(model=algo, work_dir=str(tmp_path))
+    runner = types.SimpleNamespace(model=algo, work_dir=str(tmp_path),
+                                   cfg=dict(budget_window=0))
     assert report_budget(runner, **QUICK).startswith(
         f'budget {target:g}: derived')
     saved = json.loads((tmp_path / 'budget.json').read_text())
@@ -82,6 +84,17 @@ def test_budget_search_reports_predicted_and_measured(calibrated_lut,
     written = DerivedArch.load(str(tmp_path / 'arch' / 'budget.yaml'))
     assert written.to_net_config() == arch.to_net_config()
     assert written.meta['budget'] == target
+    # the default window: the most probable net in [0.95 T, T]
+    windowed = check_budget(algo, measure=False)
+    in_window = window_best(est.space_costs(mutator.space), mutator.space,
+                            mutator.host_arch_params(), 0.95 * target,
+                            target, mutator.graph)
+    assert windowed['window'] == 0.05
+    assert windowed['derivation'] == ('window' if in_window else 'budget')
+    if in_window is not None:
+        assert 0.95 * target <= windowed['predicted'] <= target
+        assert windowed['predicted'] == pytest.approx(in_window.cost)
+        assert 'at most 5 % below it' in derivation_line(windowed)
     # a budget below the cheapest net: the unconstrained derivation
     algo.cost_loss.target = front[0].cost * 0.5
     low = check_budget(algo, measure=False)

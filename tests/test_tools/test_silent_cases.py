@@ -54,6 +54,10 @@ OPTION_CASES = [
      ["model.cost_loss.loss_weight must be a number, got 'high' (str)"]),
     ('sample_seed_text', SEARCH_CFG, 'model.sample_seed=abc',
      ["model.sample_seed must be an integer, got 'abc' (str)"]),
+    ('budget_window_1', SEARCH_CFG, 'budget_window=1.0',
+     ['budget_window must lie in [0, 1)', 'got 1.0']),
+    ('budget_window_text', SEARCH_CFG, 'budget_window=wide',
+     ["budget_window must be a number, got 'wide' (str)"]),
     ('custom_hooks_missing', BASELINE_CFG, 'custom_hooks.0.priority=1',
      ['--cfg-options custom_hooks.0.priority=...: the config has no '
       'custom_hooks list, so there is no entry 0 to change',

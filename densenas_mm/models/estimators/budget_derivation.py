@@ -41,7 +41,8 @@ the returned net is at least as probable as the exact optimum of budget
 """
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import torch
 import torch.nn.functional as F
@@ -132,28 +133,51 @@ def prune(pairs: List[Pair], resolution: Optional[float] = None) -> List[Pair]:
     return kept
 
 
+def prune_cells(pairs: List[Pair], resolution: float) -> List[Pair]:
+    """The most probable pair of every cost cell (costs rounded up to
+    multiples of ``resolution``), cheapest cell first: no pruning across
+    cells, so sets keep the expensive nets a cost window's lower bound
+    needs (:func:`window_best`)."""
+    best: Dict[int, Pair] = {}
+    for pair in pairs:
+        cell = math.ceil(pair[0] / resolution)
+        if cell not in best or pair[1] > best[cell][1]:
+            best[cell] = pair
+    return [best[c] for c in sorted(best)]
+
+
+#: ``prune(pairs, resolution)``: :func:`prune` or :func:`prune_cells`.
+Pruner = Callable[[List[Pair], Optional[float]], List[Pair]]
+
+
 def minkowski(left: List[Pair], right: List[Pair],
-              resolution: Optional[float]) -> List[Pair]:
-    """Pareto set of ``left + right`` (costs added as ``left + right``)."""
-    return prune([(a[0] + b[0], a[1] + b[1], ('+', a[2], b[2]))
-                  for a in left for b in right], resolution)
+              resolution: Optional[float],
+              pruner: Pruner = prune) -> List[Pair]:
+    """Pruned set of ``left + right`` (costs added as ``left + right``)."""
+    return pruner([(a[0] + b[0], a[1] + b[1], ('+', a[2], b[2]))
+                   for a in left for b in right], resolution)
 
 
 def _options(costs: Sequence[float], logp: Sequence[float], alias: str,
-             resolution: Optional[float]) -> List[Pair]:
-    return prune([(float(c), lp, ('op', alias, k))
-                  for k, (c, lp) in enumerate(zip(costs, logp))], resolution)
+             resolution: Optional[float],
+             pruner: Pruner = prune) -> List[Pair]:
+    return pruner([(float(c), lp, ('op', alias, k))
+                   for k, (c, lp) in enumerate(zip(costs, logp))],
+                  resolution)
 
 
 def _stack_set(costs: SpaceCosts, graph: SpaceGraph, node: int,
                logp: Mapping[str, List[float]],
-               resolution: Optional[float]) -> Optional[List[Pair]]:
-    """Pareto set of a block's stacking layers (None for no layers)."""
+               resolution: Optional[float],
+               pruner: Pruner = prune) -> Optional[List[Pair]]:
+    """Pruned set of a block's stacking layers (None for no layers)."""
     out = None
     for k in range(graph.num_layers[node]):
         alias = layer_alias(node, k)
-        layer = _options(costs.stacks[alias], logp[alias], alias, resolution)
-        out = layer if out is None else minkowski(out, layer, resolution)
+        layer = _options(costs.stacks[alias], logp[alias], alias, resolution,
+                         pruner)
+        out = layer if out is None else minkowski(out, layer, resolution,
+                                                  pruner)
     return out
 
 
@@ -208,6 +232,15 @@ def pareto_front(costs: SpaceCosts,
     if resolution is not None and not resolution > 0:
         raise ValueError(f'resolution must be > 0, got {resolution}')
     graph = graph or SpaceGraph(space)
+    pairs = _net_pairs(costs, space, params, graph, resolution, prune)
+    return [_point(p, graph.terminal) for p in prune(pairs, resolution)]
+
+
+def _net_pairs(costs: SpaceCosts, space: SearchSpace,
+               params: Mapping[str, Any], graph: SpaceGraph,
+               resolution: Optional[float], pruner: Pruner) -> List[Pair]:
+    """Node 0's pruned set of whole nets, ``(cost, logp, trace)``: the
+    dynamic programme of the module doc with ``pruner``."""
     logp = log_probs(space, graph, params)
     sets: Dict[int, List[Pair]] = {graph.terminal: [(0.0, 0.0, None)]}
     for i in sorted(graph.nodes, reverse=True):
@@ -225,16 +258,68 @@ def pareto_front(costs: SpaceCosts,
                 heads = [(c, lp + lp_route, ('+', step, t))
                          for c, lp, t in _options(costs.heads[alias],
                                                   logp[alias], alias,
-                                                  resolution)]
+                                                  resolution, pruner)]
             merged += [(h[0] + r[0], h[1] + r[1], ('+', h[2], r[2]))
                        for h in heads for r in sets[j]]
-        merged = prune(merged, resolution)
-        stack = _stack_set(costs, graph, i, logp, resolution)
+        merged = pruner(merged, resolution)
+        stack = _stack_set(costs, graph, i, logp, resolution, pruner)
         sets[i] = merged if stack is None else minkowski(
-            merged, stack, resolution)
-    front = [((costs.stem + c) + costs.classifier, lp, t)
-             for c, lp, t in sets[0]]
-    return [_point(p, graph.terminal) for p in prune(front, resolution)]
+            merged, stack, resolution, pruner)
+    return [((costs.stem + c) + costs.classifier, lp, t)
+            for c, lp, t in sets[0]]
+
+
+def window_best(costs: SpaceCosts,
+                space: SearchSpace,
+                params: Mapping[str, Any],
+                low: float,
+                high: float,
+                graph: Optional[SpaceGraph] = None,
+                resolution: Optional[float] = None) -> Optional[FrontPoint]:
+    """The most probable net whose cost lies in ``[low, high]``.
+
+    A budget is spent, not only respected, when the net must cost at
+    least ``low`` too: the most probable net under a budget
+    (:func:`best_under`) can be far cheaper than the budget when the search
+    put little probability between them. A lower bound breaks the Pareto
+    pruning (a cheaper, more probable partial net no longer dominates), so
+    the programme keeps the most probable partial net of every cost cell of
+    width ``resolution`` instead (:func:`prune_cells`). The returned net's
+    exact cost lies in the window (checked on exact costs); it is at least
+    as probable as every net whose cost lies in ``[low + e, high - e]``,
+    ``e = steps * resolution`` with ``steps`` the pruning steps of a path
+    (its nodes and stacking layers), and exactly the optimum when no two
+    partial nets share a cell.
+
+    Args:
+        costs (SpaceCosts): Per-candidate costs.
+        space (SearchSpace): The search space.
+        params (Mapping[str, Tensor]): Alias -> alpha / beta logits.
+        low (float): Least cost.
+        high (float): Most cost (the budget).
+        graph (SpaceGraph, optional): The space's graph.
+        resolution (float, optional): Cell width (default
+            ``(high - low) / 100``).
+
+    Returns:
+        FrontPoint, optional: The net; None when no net lies in the window.
+
+    Raises:
+        ValueError: For ``low > high`` or a resolution <= 0.
+    """
+    if not low <= high:
+        raise ValueError(f'the window needs low <= high, got [{low}, {high}]')
+    resolution = resolution or (high - low) / 100 or high * 1e-4
+    if not resolution > 0:
+        raise ValueError(f'resolution must be > 0, got {resolution}')
+    graph = graph or SpaceGraph(space)
+    inside = [
+        p for p in _net_pairs(costs, space, params, graph, resolution,
+                              prune_cells) if low <= p[0] <= high
+    ]
+    if not inside:
+        return None
+    return _point(max(inside, key=lambda p: p[1]), graph.terminal)
 
 
 def best_under(front: Sequence[FrontPoint], budget: float) -> FrontPoint:

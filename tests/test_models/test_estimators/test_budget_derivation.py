@@ -15,7 +15,8 @@ from helpers.brute_force import (brute_force, brute_front, random_costs,
 
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.models.estimators.budget_derivation import (
-    BudgetError, arch_logp, best_under, pareto_front, point_arch, prune)
+    BudgetError, arch_logp, best_under, pareto_front, point_arch, prune,
+    window_best)
 from densenas_mm.search_space import SearchSpace, SpaceGraph, load_preset
 from densenas_mm.search_space.naming import head_alias, layer_alias
 from densenas_mm.structures import derive_arch
@@ -171,3 +172,65 @@ def test_calibrated_costs_equal_calibrated_path_cost():
         want = pytest.approx(point.cost, rel=1e-9)
         assert est.path_cost(arch, space) == want
         assert est.estimate(arch)['latency'] == want
+
+
+@pytest.mark.parametrize('space_index,seed,random_cost', CASES)
+def test_window_best_equals_brute_force(space_index, seed, random_cost):
+    """The most probable net with cost in [low, high]: with a fine cell
+    (no two partial nets share one) the brute-force optimum of the window,
+    and never a net outside it; None for an empty window."""
+    space = small_spaces()[space_index]
+    graph = SpaceGraph(space)
+    params = random_params(space, graph, seed)
+    costs = flops_costs(space)
+    if random_cost:
+        costs = random_costs(costs, seed)
+    nets = brute_force(costs, space, graph, params)
+    lo, hi = min(n[0] for n in nets), max(n[0] for n in nets)
+    front = pareto_front(costs, space, params, graph)
+    checked = 0
+    for t in range(1, 21):
+        high = lo + (hi - lo) * t / 20
+        low = high * 0.9
+        inside = [n for n in nets if low <= n[0] <= high]
+        got = window_best(costs, space, params, low, high, graph,
+                          resolution=(hi - lo) * 1e-7)
+        if not inside:
+            assert got is None
+            continue
+        checked += 1
+        best = max(inside, key=lambda n: n[1])
+        assert low <= got.cost <= high
+        assert got.logp == pytest.approx(best[1], rel=1e-12, abs=1e-12)
+        # its logp is the objective of the net it names
+        arch = point_arch(space, graph, params, got)
+        assert arch_logp(space, graph, params, arch) == pytest.approx(
+            got.logp, rel=1e-12, abs=1e-12)
+        # the most probable net under the budget, when it lies in the
+        # window, is the window's optimum too
+        under = best_under(front, high)
+        if under.cost >= low:
+            assert got.logp == pytest.approx(under.logp, abs=1e-12)
+    assert checked >= 10
+    with pytest.raises(ValueError, match='low <= high'):
+        window_best(costs, space, params, 2.0, 1.0, graph)
+
+
+def test_window_best_reaches_into_the_window_on_the_demo_space():
+    """On the demo space with random alphas / betas the default cell
+    (a hundredth of the window) returns a net in every non-empty window,
+    costing at least the window's low end, where the most probable net
+    under the budget can lie far below it."""
+    space = load_preset('densenas_demo_32')
+    graph = SpaceGraph(space)
+    params = random_params(space, graph, 5)
+    costs = flops_costs(space)
+    front = pareto_front(costs, space, params, graph)
+    lo, hi = front[0].cost, front[-1].cost
+    below = 0
+    for t in (0.3, 0.5, 0.7, 0.9):
+        high = lo + (hi - lo) * t
+        got = window_best(costs, space, params, 0.95 * high, high, graph)
+        assert got is not None and 0.95 * high <= got.cost <= high
+        below += best_under(front, high).cost < 0.95 * high
+    assert below >= 1  # the case the window exists for
