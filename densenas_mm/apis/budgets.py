@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.models.estimators.budget_derivation import (
     BudgetError, FrontPoint, arch_logp, best_under, log_probs, pareto_front,
-    point_arch)
+    point_arch, window_best)
 from densenas_mm.search_space import SpaceGraph, search_space_from_cfg
 from densenas_mm.structures import (check_params, derive_arch,
                                     params_from_state_dict)
@@ -87,6 +87,15 @@ def _csv(rows: List[Dict[str, Any]], keys: Sequence[str]) -> str:
     return buf.getvalue()
 
 
+def _pick(costs: Any, space: Any, params: Any, graph: SpaceGraph,
+          front: Sequence[FrontPoint], budget: float,
+          window: float) -> FrontPoint:
+    """The net of one budget: in the window when one lies there."""
+    point = (window_best(costs, space, params, (1 - window) * budget,
+                         budget, graph) if window > 0 else None)
+    return point or best_under(front, budget)
+
+
 def arch_file_name(budget: float) -> str:
     """``budget_<value>.yaml`` (``%g`` of the budget)."""
     return f'budget_{budget:g}.yaml'
@@ -100,7 +109,8 @@ def derive_budgets(config: str,
                    metric: Optional[str] = None,
                    resolution: Optional[float] = None,
                    out_dir: str = '.',
-                   allow_noisy_lut: bool = False) -> ToolOutput:
+                   allow_noisy_lut: bool = False,
+                   window: float = 0.0) -> ToolOutput:
     """Derive the most probable net under each budget from one search.
 
     Args:
@@ -118,6 +128,11 @@ def derive_budgets(config: str,
             :mod:`~densenas_mm.models.estimators.budget_derivation`.
         out_dir (str): Where the YAMLs, CSVs, JSON and PNG go.
         allow_noisy_lut (bool): Use a table marked noisy (warns).
+        window (float): With ``W > 0`` a budget's net is the most probable
+            one costing between ``(1 - W) x budget`` and the budget
+            (:func:`~densenas_mm.models.estimators.budget_derivation
+            .window_best`), else (and when none lies there) the most
+            probable one under the budget.
 
     Returns:
         ToolOutput: The table of budget / cost / logp / path and the files
@@ -143,7 +158,8 @@ def derive_budgets(config: str,
     if not asked:
         return ToolOutput(2, err='give --budgets and/or --front N')
     try:
-        picks = [(b, best_under(points, b)) for b in asked]
+        picks = [(b, _pick(costs, space, params, graph, points, b, window))
+                 for b in asked]
     except BudgetError as err:
         return ToolOutput(1, err=f'error: {err} ({est.metric}, '
                           f'{UNITS[est.metric]})')
@@ -163,7 +179,7 @@ def derive_budgets(config: str,
                          net_config=arch.to_net_config()))
     result = dict(
         metric=est.metric, unit=UNITS[est.metric], space=space.name,
-        search_checkpoint=search_ckpt, resolution=resolution,
+        search_checkpoint=search_ckpt, resolution=resolution, window=window,
         budgets=rows, front=[_row(p) for p in points],
         viterbi_argmax=today_row, joint_optimum=_row(points[-1]))
     dump_json_atomic(result, osp.join(out_dir, 'front.json'), indent=2)

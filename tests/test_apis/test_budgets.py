@@ -117,6 +117,47 @@ def test_demo_checkpoint_through_the_tool(demo_ckpt, tmp_path, capsys):
         zip(arch.path, arch.path[1:]))
 
 
+def test_window_spends_the_budget(demo_ckpt, tmp_path):
+    """--window 0.05: every budget's net costs between 0.95 x budget and
+    the budget where the space has a net there (checked on path_cost) and
+    is the most probable such net; elsewhere the plain derivation."""
+    from densenas_mm.models.estimators.budget_derivation import window_best
+    tool = load_tool('analysis/derive_budgets.py')
+    plain, windowed = tmp_path / 'plain', tmp_path / 'win'
+    args = [DEMO_CFG, demo_ckpt, '--front', '6', '--lut', DEMO_LUT]
+    assert tool.main(args + ['--out-dir', str(plain)]) == 0
+    assert tool.main(args + ['--window', '0.05', '--out-dir',
+                             str(windowed)]) == 0
+    with open(plain / 'front.json', encoding='utf-8') as f:
+        before = json.load(f)
+    with open(windowed / 'front.json', encoding='utf-8') as f:
+        after = json.load(f)
+    assert after['window'] == 0.05 and before['window'] == 0.0
+    space = search_space_from_cfg(DEMO_CFG)
+    est = ChainedLatencyEstimator(lut=DEMO_LUT, metric='latency',
+                                  target_device=None)
+    params = params_from_state_dict(torch.load(demo_ckpt)['state_dict'])
+    costs = est.space_costs(space)
+    moved = 0
+    for old, new in zip(before['budgets'], after['budgets']):
+        budget = new['budget']
+        arch = DerivedArch.load(str(windowed / new['arch']))
+        cost = est.path_cost(arch, space)
+        assert cost <= budget and cost == pytest.approx(new['cost'])
+        want = window_best(costs, space, params, 0.95 * budget, budget)
+        if want is None:  # nothing in the window: the plain derivation
+            assert new['logp'] == pytest.approx(old['logp'])
+            continue
+        assert 0.95 * budget <= cost
+        assert new['logp'] == pytest.approx(want.logp)
+        assert new['logp'] <= old['logp'] + 1e-12  # a constraint more
+        moved += old['cost'] < 0.95 * budget
+    assert moved >= 1
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(args + ['--window', '1.5', '--out-dir', str(tmp_path)])
+    assert exit_info.value.code == 2
+
+
 def test_budget_below_the_cheapest_net(demo_ckpt, tmp_path, capsys):
     tool = load_tool('analysis/derive_budgets.py')
     assert tool.main([DEMO_CFG, demo_ckpt, '--budgets', '0.1', '5',

@@ -8,7 +8,10 @@ of the search) is at most the budget, found exactly by dynamic programming
 over Pareto sets; and the whole front, every Pareto-optimal net. Writes one
 architecture YAML per budget (``best.yaml``'s format: give it to a subnet
 config as ``model.backbone.arch``), ``front.csv``, ``budgets.csv``,
-``front.json`` and ``front.png``.
+``front.json`` and ``front.png``. With ``--window W`` a budget's net is the
+most probable one costing between ``(1 - W) x budget`` and the budget (it
+spends the budget; the most probable net under a budget can be far cheaper),
+found by the same programme over cost cells.
 
 Examples:
     python tools/analysis/derive_budgets.py \
@@ -47,6 +50,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='prune the front at this cost resolution, '
                         'rounded up (smaller fronts, may miss nets; '
                         'default exact)')
+    parser.add_argument('--window', type=float, default=0.0, metavar='W',
+                        help='the most probable net costing between (1 - W) '
+                        'x budget and the budget (spends the budget; falls '
+                        'back to the most probable net under it when none '
+                        'lies there; default 0: no lower bound)')
     parser.add_argument('--allow-noisy-lut', action='store_true',
                         help='use a latency table marked noisy (warns)')
     parser.add_argument('--out-dir', default='.', help='where files go')
@@ -55,6 +63,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('give --budgets and/or --front N')
     if args.front is not None and args.front < 1:
         parser.error('--front takes N >= 1')
+    if not 0 <= args.window < 1:
+        parser.error(f'--window takes W in [0, 1), got {args.window}')
     return args
 
 
