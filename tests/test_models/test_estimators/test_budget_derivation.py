@@ -26,19 +26,27 @@ def flops_costs(space: SearchSpace):
     return ChainedLatencyEstimator(metric='flops').space_costs(space)
 
 
-CASES = [(s, seed, rnd) for s in (0, 1) for seed in (0, 1)
-         for rnd in (False, True)]
-
-
-@pytest.mark.parametrize('space_index,seed,random_cost', CASES)
-def test_equals_brute_force(space_index, seed, random_cost):
+def enumerated_case(space_index: int, seed: int, random_cost: bool):
+    """A small space, its graph, random alpha / beta, costs (FLOPs or
+    random) and every net of it (brute force)."""
     space = small_spaces()[space_index]
     graph = SpaceGraph(space)
     params = random_params(space, graph, seed)
     costs = flops_costs(space)
     if random_cost:
         costs = random_costs(costs, seed)
-    nets = brute_force(costs, space, graph, params)
+    return space, graph, params, costs, brute_force(costs, space, graph,
+                                                    params)
+
+
+CASES = [(s, seed, rnd) for s in (0, 1) for seed in (0, 1)
+         for rnd in (False, True)]
+
+
+@pytest.mark.parametrize('space_index,seed,random_cost', CASES)
+def test_equals_brute_force(space_index, seed, random_cost):
+    space, graph, params, costs, nets = enumerated_case(
+        space_index, seed, random_cost)
     front = pareto_front(costs, space, params, graph)
     expected = sorted(brute_front(nets), key=lambda n: n[0])
     # the front is the brute-force Pareto set (as (cost, logp) pairs; with
@@ -179,13 +187,8 @@ def test_window_best_equals_brute_force(space_index, seed, random_cost):
     """The most probable net with cost in [low, high]: with a fine cell
     (no two partial nets share one) the brute-force optimum of the window,
     and never a net outside it; None for an empty window."""
-    space = small_spaces()[space_index]
-    graph = SpaceGraph(space)
-    params = random_params(space, graph, seed)
-    costs = flops_costs(space)
-    if random_cost:
-        costs = random_costs(costs, seed)
-    nets = brute_force(costs, space, graph, params)
+    space, graph, params, costs, nets = enumerated_case(
+        space_index, seed, random_cost)
     lo, hi = min(n[0] for n in nets), max(n[0] for n in nets)
     front = pareto_front(costs, space, params, graph)
     checked = 0
