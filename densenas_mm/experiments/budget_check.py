@@ -252,3 +252,10 @@ def format_budget_check(result: Dict[str, Any]) -> str:
         f'{100 * again["within_5"]:.0f} % within +-5 %.',
     ]
     return '\n'.join(lines)
+
+
+def run_and_print(**kwargs: Any) -> Dict[str, Any]:
+    """:func:`budget_check`, then its report printed (the tool's job)."""
+    result = budget_check(**kwargs)
+    print(format_budget_check(result))
+    return result

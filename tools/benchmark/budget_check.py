@@ -71,15 +71,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns what budget_check.json holds."""
-    from densenas_mm.experiments.budget_check import (budget_check,
-                                                      format_budget_check)
+    from densenas_mm.experiments.budget_check import run_and_print
     args = parse_args(argv)
-    kwargs = vars(args)
-    kwargs.update(round_settings(args))
     words = [sys.argv[0]] + list(sys.argv[1:] if argv is None else argv)
-    result = budget_check(command='python ' + shlex.join(words), **kwargs)
-    print(format_budget_check(result))
-    return result
+    return run_and_print(command='python ' + shlex.join(words),
+                         **dict(vars(args), **round_settings(args)))
 
 
 if __name__ == '__main__':
