@@ -26,6 +26,7 @@ gives:
 numpy and scipy only; every random draw comes from a seeded ``numpy``
 generator.
 """
+import warnings
 from itertools import combinations
 from typing import Any, Dict, Sequence
 
@@ -101,15 +102,19 @@ def _check_pair(x: Sequence[float], y: Sequence[float]):
 def rank_correlations(x: Sequence[float],
                       y: Sequence[float]) -> Dict[str, float]:
     """Kendall's tau-b and Spearman's rho of ``x`` vs ``y`` with their
-    two-sided p-values against no association (``scipy.stats``).
+    two-sided p-values against no association (``scipy.stats``); NaN when
+    ``x`` or ``y`` is constant (e.g. a supernet that scores every net
+    alike).
 
     Raises:
         ValueError: Unequal lengths, fewer than 3 values, non-finite ones.
     """
     from scipy.stats import kendalltau, spearmanr
     xa, ya = _check_pair(x, y)
-    tau = kendalltau(xa, ya)
-    rho = spearmanr(xa, ya)
+    with warnings.catch_warnings():  # constant input: NaN, said above
+        warnings.simplefilter('ignore')
+        tau = kendalltau(xa, ya)
+        rho = spearmanr(xa, ya)
     return dict(kendall_tau=float(tau.statistic), kendall_p=float(tau.pvalue),
                 spearman_rho=float(rho.statistic),
                 spearman_p=float(rho.pvalue))
