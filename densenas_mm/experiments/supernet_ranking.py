@@ -44,7 +44,8 @@ import torch.nn.functional as F
 from densenas_mm.utils.io import (dump_json_atomic, prepare_output_dir,
                                   write_text_atomic)
 from densenas_mm.utils.options import ConfigError
-from .rank_stats import STATISTICS, rank_bootstrap, seed_ceiling
+from .rank_stats import (STATISTICS, rank_bootstrap, rank_correlations,
+                         seed_ceiling)
 
 #: Format version of ``ranking.json``.
 RANKING_VERSION = 1
@@ -372,6 +373,11 @@ def format_report(result: Dict[str, Any]) -> str:
     else:
         lines += ['', '- no seed ceiling: fewer than 2 seeds common to '
                   'every net']
+    lines.append(
+        "- Kendall's tau of each score vs the recalibrated supernet top-1 "
+        "(the supernet's own order; no retrain noise): " + '; '.join(
+            f'{SCORES[k]}: {v:+.3f}'
+            for k, v in result['agreement_with_recalibrated'].items()))
     lines += [
         f"- supernet: {result['config']}, {result['checkpoint']}; search-val"
         f" {result['val_images']} images; BN recalibration on "
@@ -471,6 +477,14 @@ def supernet_ranking(config: str,
                             reps=bootstrap_reps)
         for key in SCORES
     }
+    # how the supernet's own order of the nets changes with the BN mode
+    # (and how the path probability orders them): no retrain noise here
+    reference = [score_values(n)['top1_recalibrated'] for n in nets]
+    agreement = {
+        key: rank_correlations(
+            [score_values(n)[key] for n in nets], reference)['kendall_tau']
+        for key in SCORES if key != 'top1_recalibrated'
+    }
     seeds, table = common_seed_table(sig['nets'])
     ceiling = (seed_ceiling(table, reps=bootstrap_reps)
                if len(seeds) >= 2 else None)
@@ -483,7 +497,8 @@ def supernet_ranking(config: str,
         scores=dict(SCORES), statistics=list(STATISTICS),
         bootstrap=dict(level=0.95, reps=bootstrap_reps,
                        resampled='nets'),
-        nets=nets, correlations=correlations, ceiling_seeds=seeds,
+        nets=nets, correlations=correlations,
+        agreement_with_recalibrated=agreement, ceiling_seeds=seeds,
         ceiling=ceiling,
         date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
         wall_s=time.time() - start, cpu_s=_cpu_seconds() - cpu0)

@@ -291,6 +291,11 @@ def test_tool_end_to_end(search_ckpt, tmp_path, demo_data_root,
         r = result['correlations'][key]
         assert r['kendall_tau'] == pytest.approx(
             kendalltau(vals, range(4)).statistic, nan_ok=True)
+    ref = [SR.score_values(n)['top1_recalibrated'] for n in result['nets']]
+    logps = [n['logp'] for n in result['nets']]
+    assert result['agreement_with_recalibrated']['logp'] == pytest.approx(
+        kendalltau(logps, ref).statistic, nan_ok=True)
+    assert 'top1_recalibrated' not in result['agreement_with_recalibrated']
     c = result['ceiling']
     assert result['ceiling_seeds'] == [0, 1, 2]
     assert c['pairs']['kendall_tau'] == pytest.approx(1.0)
