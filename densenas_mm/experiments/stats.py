@@ -373,6 +373,6 @@ def summarize(groups: Groups,
 
 __all__ = [
     'Anova', 'anova', 'detectable_difference', 'diff_bootstrap', 'diff_se',
-    'icc_bootstrap', 'mean_of_means', 'percentile_ci', 'simulate_table', 'simulated_power',
-    'summarize'
+    'icc_bootstrap', 'mean_of_means', 'percentile_ci', 'simulate_table',
+    'simulated_power', 'summarize'
 ]

@@ -337,8 +337,8 @@ def format_report(result: Dict[str, Any]) -> str:
     lines += [
         '',
         f"{len(result['nets'])} nets; score vs mean retrained top-1 "
-        f"({result['bootstrap']['level']:.0%} CIs: {result['bootstrap']['reps']}"
-        ' bootstrap resamples of the nets)',
+        f"({result['bootstrap']['level']:.0%} CIs: "
+        f"{result['bootstrap']['reps']} bootstrap resamples of the nets)",
         '',
         "| score | Kendall's tau (CI) | p | Spearman's rho (CI) | p |",
         '|---|---|---|---|---|',

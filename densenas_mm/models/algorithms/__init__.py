@@ -10,6 +10,6 @@ from .steps import (PHASES, batch_stat_bn, recalibrate_bn, search_batch,
 __all__ = [
     'DenseNAS', 'DenseNASDDP', 'SearchSnapshot', 'SAMPLING_OF_PHASE',
     'GRAD_ZEROING', 'WEIGHT_PATHS', 'CHANNELS_LAST', 'PHASES',
-    'batch_stat_bn', 'recalibrate_bn', 'search_batch', 'step_seed', 'DivergenceGuard',
-    'StepGuards', 'checkpoint_note', 'MemoryFormatPolicy'
+    'batch_stat_bn', 'recalibrate_bn', 'search_batch', 'step_seed',
+    'DivergenceGuard', 'StepGuards', 'checkpoint_note', 'MemoryFormatPolicy'
 ]
