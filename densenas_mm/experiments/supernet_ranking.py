@@ -406,14 +406,15 @@ def ranking_figure(result: Dict[str, Any]):
         r = result['correlations'][key]
         ax.set_title(f"tau {r['kendall_tau']:+.2f} "
                      f"({_ci(r['kendall_tau_ci'])})", fontsize=9)
-        ax.set_xlabel(SCORES[key], fontsize=9)
+        unit = ' (%, search-val)' if key.startswith('top1') else ''
+        ax.set_xlabel(SCORES[key] + unit, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('retrained top-1, mean of seeds (%)')
     c = result['ceiling']
     ceiling = ('' if c is None else
                f"; seed-vs-seed tau {c['pairs']['kendall_tau']:+.2f}")
-    fig.suptitle(f"supernet score vs retraining, {len(ys)} nets{ceiling}",
-                 fontsize=10)
+    fig.suptitle(f'supernet score vs retraining, {len(ys)} nets (bars: SD '
+                 f'over retrain seeds){ceiling}', fontsize=10)
     fig.tight_layout()
     return fig
 
