@@ -157,7 +157,9 @@ def _resample(table: np.ndarray, sizes: np.ndarray, reps: int,
     return values, mask
 
 
-def _percentile_ci(samples: np.ndarray, level: float) -> Tuple[float, float]:
+def percentile_ci(samples: np.ndarray, level: float) -> Tuple[float, float]:
+    """Percentile interval of the finite bootstrap ``samples`` at ``level``
+    (NaN, NaN when none is finite)."""
     samples = samples[np.isfinite(samples)]
     if samples.size == 0:
         return (float('nan'), float('nan'))
@@ -200,8 +202,8 @@ def icc_bootstrap(groups: Groups,
     values, mask = _resample(table, sizes, reps,
                              np.random.default_rng(seed), resample_seeds)
     r = _anova_arrays(values, mask)
-    return dict(icc=_percentile_ci(r['icc'], level),
-                sd_means=_percentile_ci(r['sd_means'], level))
+    return dict(icc=percentile_ci(r['icc'], level),
+                sd_means=percentile_ci(r['sd_means'], level))
 
 
 def _arm_means(groups: Groups, reps: int,
@@ -250,7 +252,7 @@ def diff_bootstrap(arm_a: Groups,
     rng = np.random.default_rng(seed)
     boots = _arm_means(arm_a, reps, rng) - _arm_means(arm_b, reps, rng)
     return dict(diff=mean_of_means(arm_a) - mean_of_means(arm_b),
-                ci=_percentile_ci(boots, level), level=level, reps=reps)
+                ci=percentile_ci(boots, level), level=level, reps=reps)
 
 
 def diff_se(var_arch: float, var_seed: float, n_searched: int,
@@ -371,6 +373,6 @@ def summarize(groups: Groups,
 
 __all__ = [
     'Anova', 'anova', 'detectable_difference', 'diff_bootstrap', 'diff_se',
-    'icc_bootstrap', 'mean_of_means', 'simulate_table', 'simulated_power',
-    'summarize'
+    'icc_bootstrap', 'mean_of_means', 'percentile_ci', 'simulate_table',
+    'simulated_power', 'summarize'
 ]

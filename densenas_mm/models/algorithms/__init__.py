@@ -4,11 +4,12 @@ from .densenas import (GRAD_ZEROING, SAMPLING_OF_PHASE, WEIGHT_PATHS,
                        DenseNAS, SearchSnapshot)
 from .guards import DivergenceGuard, StepGuards, checkpoint_note
 from .memory_format import CHANNELS_LAST, MemoryFormatPolicy
-from .steps import PHASES, batch_stat_bn, search_batch, step_seed
+from .steps import (PHASES, batch_stat_bn, recalibrate_bn, search_batch,
+                    step_seed)
 
 __all__ = [
     'DenseNAS', 'DenseNASDDP', 'SearchSnapshot', 'SAMPLING_OF_PHASE',
     'GRAD_ZEROING', 'WEIGHT_PATHS', 'CHANNELS_LAST', 'PHASES',
-    'batch_stat_bn', 'search_batch', 'step_seed', 'DivergenceGuard',
-    'StepGuards', 'checkpoint_note', 'MemoryFormatPolicy'
+    'batch_stat_bn', 'recalibrate_bn', 'search_batch', 'step_seed',
+    'DivergenceGuard', 'StepGuards', 'checkpoint_note', 'MemoryFormatPolicy'
 ]

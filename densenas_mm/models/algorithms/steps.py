@@ -12,7 +12,7 @@ to the algorithm and on to its loss. Phases:
   cost term on).
 """
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator
+from typing import Any, Callable, Dict, Iterable, Iterator
 
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -67,3 +67,49 @@ def batch_stat_bn(module: torch.nn.Module) -> Iterator[None]:
             m.momentum = momentum
             if tracked is not None:
                 m.num_batches_tracked.copy_(tracked)
+
+
+@torch.no_grad()
+def recalibrate_bn(module: torch.nn.Module, run: Callable[[Any], Any],
+                   batches: Iterable[Any]) -> int:
+    """Re-estimate the running statistics of every BN layer of ``module``
+    on ``batches``, as SPOS and OFA do before evaluating a subnet.
+
+    The statistics are reset, then every BN layer runs in training mode
+    with ``momentum=None`` (a cumulative average: after the last batch each
+    running mean / variance is the average over the batches of their
+    batch mean / unbiased variance) while ``run(batch)`` is called without
+    gradients for each batch. Afterwards every BN layer has its former mode
+    and momentum again; the other layers' modes are not touched. A BN layer
+    that no batch reaches keeps the reset statistics (mean 0, variance 1).
+
+    Args:
+        module (nn.Module): The model (or part) whose BN layers to reset.
+        run (Callable): Runs the model on one batch (e.g. its forward).
+        batches (Iterable): The batches.
+
+    Returns:
+        int: How many batches ran.
+
+    Raises:
+        ValueError: If ``batches`` is empty (the statistics would stay
+            reset).
+    """
+    layers = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    saved = [(m, m.training, m.momentum) for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
+    count = 0
+    try:
+        for batch in batches:
+            run(batch)
+            count += 1
+    finally:
+        for m, training, momentum in saved:
+            m.train(training)
+            m.momentum = momentum
+    if count == 0:
+        raise ValueError('BN recalibration needs at least one batch')
+    return count
