@@ -128,10 +128,8 @@ def score_archs(config: str,
 
     from densenas_mm.apis.model_io import build_classifier, load_config
     from densenas_mm.structures import DerivedArch
-    from densenas_mm.utils.setup_env import register_all_modules
     if recal_batches < 1:
         raise ValueError(f'recal_batches must be >= 1, got {recal_batches}')
-    register_all_modules()
     torch.manual_seed(seed)
     cfg = load_config(config, cfg_options)
     model = build_classifier(cfg, checkpoint, init=False)
