@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
+from densenas_mm.utils.options import ConfigError
 from . import arm_stats
 from .hand_designed import closest_uniform, uniform_nets
 from .latency_windows import LatencyWindow, latency_window
@@ -133,7 +134,7 @@ def rsws_options(config: str, search_opts: Sequence[str],
     supernet validation, and ``weight_paths``.
 
     Raises:
-        ValueError: If the config has no warm-up hook.
+        ConfigError: If the config has no warm-up hook.
     """
     from densenas_mm.apis.derive import WARMUP_HOOK
     from densenas_mm.apis.model_io import load_config
@@ -142,8 +143,8 @@ def rsws_options(config: str, search_opts: Sequence[str],
     hooks = [i for i, h in enumerate(cfg.get('custom_hooks', []))
              if h.get('type') == WARMUP_HOOK]
     if not hooks:
-        raise ValueError(f'{config} has no {WARMUP_HOOK} in custom_hooks: '
-                         'the RS-WS arm trains the supernet as a warm-up')
+        raise ConfigError(f'{config} has no {WARMUP_HOOK} in custom_hooks: '
+                          'the RS-WS arm trains the supernet as a warm-up')
     return [
         *search_opts, f'custom_hooks.{hooks[0]}.warmup_epochs={epochs}',
         f'train_cfg.val_begin={epochs + 1}',
@@ -262,9 +263,10 @@ def search_vs_random(config: str,
         dict: What ``results.json`` holds.
 
     Raises:
-        ValueError: Bad counts, too few random nets in a window (at
-            ``max_tolerance``), a pool or work dir of other settings,
+        ConfigError: Bad counts or windows, too few random nets in a
+            window (at ``max_tolerance``), a pool of other settings,
             nothing finished with ``finished_only``.
+        ValueError: A work dir of other nets.
         RuntimeError: A run failed (with its log's end).
     """
     settings = {k: (list(v) if isinstance(v, tuple) else v)
@@ -274,24 +276,33 @@ def search_vs_random(config: str,
     from densenas_mm.structures import DerivedArch
     from .search_vs_random_report import format_report, plot_report
     if not search_seeds or n_random < 1 or seeds < 1:
-        raise ValueError(f'need at least one search seed, one random net '
+        raise ConfigError(f'need at least one search seed, one random net '
                          f'and one retrain seed, got {list(search_seeds)}, '
                          f'{n_random}, {seeds}')
     if seeds > len(seed_list):
-        raise ValueError(f'--seeds {seeds} exceeds the seed list '
+        raise ConfigError(f'--seeds {seeds} exceeds the seed list '
                          f'{list(seed_list)}')
     if arch not in ('last', 'best'):
-        raise ValueError(f"arch must be 'last' or 'best', got {arch!r}")
+        raise ConfigError(f"arch must be 'last' or 'best', got {arch!r}")
     wd = osp.abspath(work_dir)
     lut = osp.abspath(lut)
     if not osp.isfile(lut):
         raise LatencyTableError(f'no latency table {lut}: build it with '
                                 'tools/build_latency_lut.py')
+    if not 0 < tolerance <= max_tolerance:
+        raise ConfigError(f'need 0 < --tolerance <= --max-tolerance, got '
+                          f'{tolerance} and {max_tolerance}')
+    if rsws and rsws_candidates < 1:
+        raise ConfigError(f'--rsws-candidates must be >= 1, got '
+                          f'{rsws_candidates}')
     used_seeds = list(seed_list)[:seeds]
     pool_path = osp.abspath(pool or osp.join(wd, 'pool.json.gz'))
-    the_pool = load_or_draw_pool(pool_path, config, lut, pool_seed,
-                                 pool_draws, latency_key=latency_key,
-                                 allow_noisy_lut=allow_noisy_lut)
+    try:
+        the_pool = load_or_draw_pool(pool_path, config, lut, pool_seed,
+                                     pool_draws, latency_key=latency_key,
+                                     allow_noisy_lut=allow_noisy_lut)
+    except ValueError as err:  # a pool of other settings: bad input
+        raise ConfigError(str(err)) from None
     pool_lats = [e['latency'] for e in the_pool['archs']]
     sopts = schedule_options(search_options, search_epochs, warmup_epochs)
     if allow_noisy_lut:
@@ -336,7 +347,7 @@ def search_vs_random(config: str,
         win = latency_window(pool_lats, lat, n_random, tolerance,
                              max_tolerance)
         if win.inside < n_random:
-            raise ValueError(
+            raise ConfigError(
                 f'only {win.inside} pool nets lie within '
                 f'{max_tolerance:.1%} of the searched net of seed {seed} '
                 f'({lat:.3f} ms; pool {min(pool_lats):.3f}-'
@@ -412,7 +423,7 @@ def search_vs_random(config: str,
         for arm in ARMS
     }
     if comparisons['searched']['pooled'] is None:
-        raise ValueError(
+        raise ConfigError(
             f'no search seed has a finished searched net and finished '
             f'random nets in {wd}: run without --finished-only')
     between = {

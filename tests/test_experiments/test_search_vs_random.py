@@ -231,6 +231,33 @@ def test_too_few_random_nets_in_the_widest_window(lut, tmp_path,
                              pool_draws=50, rsws=False, finished_only=True)
 
 
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(n_random=0), 'one random net'),
+    (dict(seeds=3, seed_list=[0, 1]), 'exceeds the seed list'),
+    (dict(arch='first'), "'last' or 'best'"),
+    (dict(tolerance=0.1), r'--tolerance <= --max-tolerance'),
+    (dict(rsws_candidates=0), '--rsws-candidates'),
+])
+def test_bad_settings_are_refused_before_anything_runs(lut, tmp_path, kwargs,
+                                                       match):
+    from densenas_mm.utils.options import ConfigError
+    with pytest.raises(ConfigError, match=match):
+        SVR.search_vs_random(DIGITS_SEARCH, DIGITS_SUBNET, lut,
+                             work_dir=str(tmp_path), **kwargs)
+    assert not (tmp_path / 'pool.json.gz').exists()
+
+
+def test_a_pool_of_other_settings_is_an_input_error(lut, tmp_path):
+    from densenas_mm.experiments.signal_check import load_or_draw_pool
+    from densenas_mm.utils.options import ConfigError
+    pool = str(tmp_path / 'pool.json.gz')
+    load_or_draw_pool(pool, DIGITS_SEARCH, lut, seed=0, draws=20)
+    with pytest.raises(ConfigError, match=r'other settings draws: 20 '
+                       r'\(asked 5000'):
+        SVR.search_vs_random(DIGITS_SEARCH, DIGITS_SUBNET, lut, pool=pool,
+                             work_dir=str(tmp_path), finished_only=True)
+
+
 # -------------------------------------------------------- end to end
 @pytest.mark.slow
 def test_search_vs_random_tool_end_to_end_and_resume(lut, tmp_path,
