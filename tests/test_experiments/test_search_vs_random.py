@@ -212,6 +212,45 @@ def test_net_book_keeps_one_net_per_net_config(demo_mutator, tmp_path):
         SVR.NetBook(str(tmp_path)).add(b, 'pool_3', 5.0, 'random_s0')
 
 
+def test_measure_fills_every_net_with_the_tables_threads(lut, tmp_path,
+                                                         monkeypatch,
+                                                         demo_mutator):
+    import types
+
+    from densenas_mm.apis import latency_agreement
+    from densenas_mm.apis.random_arch import random_arch
+    from densenas_mm.latency import LatencyTable
+    table = LatencyTable.load(lut)
+    table.metadata['num_threads'] = 1
+    table.save(str(tmp_path / 'lut.json'))
+    gen = torch.Generator().manual_seed(1)
+    book = SVR.NetBook(str(tmp_path / 'nets'))
+    for k in range(3):
+        book.add(random_arch(demo_mutator, gen), f'pool_{k}', 4.0 + k,
+                 'random_s0')
+    nets = list(book.nets.values())
+    assert len(nets) >= 2
+    seen = {}
+
+    def fake(table, archs, device='cpu', **timing):
+        seen.update(threads=torch.get_num_threads(),
+                    configs=[a.to_net_config() for a in archs])
+        return [types.SimpleNamespace(value=10.0 + i)
+                for i in range(len(archs))]
+
+    monkeypatch.setattr(latency_agreement, 'measure_nets', fake)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        SVR.measure_protocol_nets(nets, str(tmp_path / 'lut.json'))
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert seen['threads'] == 1
+    assert seen['configs'] == [n.net_config for n in nets]
+    assert [n.measured for n in nets] == [10.0 + i for i in range(len(nets))]
+
+
 def test_too_few_random_nets_in_the_widest_window(lut, tmp_path,
                                                   monkeypatch):
     # a finished search (faked) whose net lies far outside the pool
