@@ -12,7 +12,8 @@ checkout and is not part of a non-editable install (see docs/design.md).
   at one latency (with :mod:`.stats`);
 - :mod:`.search_vs_random`: the comparison protocol (searched, latency-
   matched random, RS-WS, hand-designed; :mod:`.latency_windows`,
-  :mod:`.supernet_score`, :mod:`.hand_designed`, :mod:`.arm_stats`,
+  :mod:`.protocol_nets`, :mod:`.rsws`, :mod:`.supernet_score`,
+  :mod:`.hand_designed`, :mod:`.arm_stats`,
   :mod:`.search_vs_random_report`);
 - :mod:`.demo_summary`: the demo's summary table;
 - :mod:`.gpu_check`: the prepared GPU check (CUDA vs CPU, AMP, CUDA table

@@ -18,103 +18,42 @@ Arms, one net each per search seed ``k`` (seeds fixed on the command line):
   and with ``weight_paths='sampled'``, the default, one uniformly sampled
   path per step), then the ``rsws_candidates`` first pool nets in each
   searched net's latency window scored by the supernet with recalibrated
-  BN on search-val (:mod:`.supernet_score`); the best is retrained;
+  BN on search-val (:mod:`.rsws`, :mod:`.supernet_score`); the best is
+  retrained;
 * **hand-designed**: the uniform MobileNetV2-like net of the space whose
   predicted latency is closest to the searched net's
   (:mod:`.hand_designed`).
 
-Every net is retrained with the first ``seeds`` seeds of ``seed_list``
-(one retrain per net and seed: a net serving several arms or windows,
-identified by its ``net_config``, is retrained once), each run in its own
-worker process and reused when finished (:mod:`.workers`), so a protocol
-can be split over sittings; ``finished_only`` reports what has finished.
+Every net is retrained with the first ``seeds`` seeds of ``seed_list``:
+one retrain per net and seed (a net serving several arms or windows,
+identified by its ``net_config``, is retrained once:
+:mod:`.protocol_nets`), each run in its own worker process and reused
+when finished (:mod:`.workers`), so a protocol can be split over
+sittings; ``finished_only`` reports what has finished.
 Statistics: :mod:`.arm_stats`. Results (atomic): ``results.json``,
 ``results.md``, ``results.png`` (:mod:`.search_vs_random_report`). The
 command line: ``tools/benchmark/search_vs_random.py``.
 """
 import json
 import os.path as osp
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from dataclasses import asdict
+from typing import Any, Dict, List, Optional, Sequence
 
-from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from densenas_mm.utils.options import ConfigError
 from . import arm_stats
 from .hand_designed import closest_uniform, uniform_nets
-from .latency_windows import LatencyWindow, latency_window
-from .search_quality import (SEARCH_LOADERS, loader_options, retrain,
-                             retrain_options, schedule_options, search)
-from .signal_check import (SEED_LIST, finished, load_or_draw_pool,
-                           write_arch)
-from .supernet_score import score_archs
-from .workers import DONE_FILE, cpu_seconds, parallel, run_job
+from .latency_windows import latency_window
+from .protocol_nets import (NetBook, latency_estimator,
+                            measure_protocol_nets, pool_net)
+from .rsws import rsws_arm, rsws_options
+from .search_quality import (retrain, retrain_options, schedule_options,
+                             search)
+from .signal_check import SEED_LIST, finished, load_or_draw_pool
+from .workers import DONE_FILE, cpu_seconds, parallel
 
 #: The arms compared with the random nets.
 ARMS = ('searched', 'rsws', 'hand')
-
-
-@dataclass
-class ProtocolNet:
-    """One net of the protocol (retrained once, whatever roles it has).
-
-    Attributes:
-        name (str): ``searched_s<seed>``, ``pool_<index>`` (random nets and
-            RS-WS picks) or ``uniform_<index>`` (hand-designed).
-        arch (str): Its architecture YAML.
-        net_config (str): Its identity.
-        latency (float): Predicted latency (the pool's estimator number).
-        path (list[int]): Its block path.
-        roles (list[str]): ``<arm>_s<search seed>`` for each role.
-        pool_index (int, optional): Its index in the pool.
-        seeds (list[int]): Retrain seeds with a finished run.
-        top1_seeds (list[float]): Their top-1 (%).
-        measured (float, optional): Measured whole-net latency (ms).
-        supernet_top1 (float, optional): Its RS-WS supernet score.
-    """
-    name: str
-    arch: str
-    net_config: str
-    latency: float
-    path: List[int]
-    roles: List[str] = field(default_factory=list)
-    pool_index: Optional[int] = None
-    seeds: List[int] = field(default_factory=list)
-    top1_seeds: List[float] = field(default_factory=list)
-    measured: Optional[float] = None
-    supernet_top1: Optional[float] = None
-
-    @property
-    def scores(self) -> Dict[int, float]:
-        """Retrain seed -> top-1."""
-        return dict(zip(self.seeds, self.top1_seeds))
-
-
-class NetBook:
-    """The protocol's nets by ``net_config`` (each written once under
-    ``<work_dir>/nets/``)."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self.nets: Dict[str, ProtocolNet] = {}
-
-    def add(self, arch: Any, name: str, latency: float, role: str,
-            pool_index: Optional[int] = None) -> ProtocolNet:
-        """The net of ``arch`` (a ``DerivedArch``), added under ``name``
-        unless a net of the same ``net_config`` is already there; ``role``
-        appended."""
-        key = arch.to_net_config()
-        net = self.nets.get(key)
-        if net is None:
-            path = write_arch(arch.to_dict(), osp.join(self.folder,
-                                                       f'{name}.yaml'),
-                              dict(latency=round(latency, 4)))
-            net = ProtocolNet(name, path, key, float(latency),
-                              list(arch.path or []), pool_index=pool_index)
-            self.nets[key] = net
-        if role not in net.roles:
-            net.roles.append(role)
-        return net
 
 
 def search_done(work_dir: str, arch: str) -> bool:
@@ -125,60 +64,6 @@ def search_done(work_dir: str, arch: str) -> bool:
         return False
     with open(done, encoding='utf-8') as f:
         return 'train' in json.load(f)
-
-
-def rsws_options(config: str, search_opts: Sequence[str],
-                 weight_paths: str = 'sampled') -> List[str]:
-    """Options of the RS-WS supernet: the search's options with the warm-up
-    over all its epochs (weight steps only, uniformly sampled ops), no
-    supernet validation, and ``weight_paths``.
-
-    Raises:
-        ConfigError: If the config has no warm-up hook.
-    """
-    from densenas_mm.apis.derive import WARMUP_HOOK
-    from densenas_mm.apis.model_io import load_config
-    cfg = load_config(config, parse_cfg_options(list(search_opts)))
-    epochs = int(cfg.train_cfg.max_epochs)
-    hooks = [i for i, h in enumerate(cfg.get('custom_hooks', []))
-             if h.get('type') == WARMUP_HOOK]
-    if not hooks:
-        raise ConfigError(f'{config} has no {WARMUP_HOOK} in custom_hooks: '
-                          'the RS-WS arm trains the supernet as a warm-up')
-    return [
-        *search_opts, f'custom_hooks.{hooks[0]}.warmup_epochs={epochs}',
-        f'train_cfg.val_begin={epochs + 1}',
-        f'model.weight_paths={weight_paths}'
-    ]
-
-
-def latency_estimator(mutator: Any, lut: str, key: str,
-                      allow_noisy_lut: bool) -> Callable[[Any], float]:
-    """``arch -> predicted latency`` with the pool's estimator and key."""
-    from densenas_mm.models.estimators import ChainedLatencyEstimator
-    est = ChainedLatencyEstimator(lut=lut, target_device=None,
-                                  allow_noisy_lut=allow_noisy_lut)
-    est.bind(mutator.space)
-    return lambda arch: float(est.estimate(arch)[key])
-
-
-def measure_protocol_nets(nets: Sequence[ProtocolNet], lut: str) -> None:
-    """Fill ``measured``: whole-net latency timed the way the table was,
-    all nets in interleaved rounds, with the table's thread count."""
-    import torch
-
-    from densenas_mm.apis.latency_agreement import measure_nets
-    from densenas_mm.latency import LatencyTable
-    from densenas_mm.structures import DerivedArch
-    table = LatencyTable.load(lut)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(table.metadata.get('num_threads') or threads))
-    try:
-        stats = measure_nets(table, [DerivedArch.load(n.arch) for n in nets])
-    finally:
-        torch.set_num_threads(threads)
-    for net, s in zip(nets, stats):
-        net.measured = float(s.value)
 
 
 def search_vs_random(config: str,
@@ -356,7 +241,7 @@ def search_vs_random(config: str,
                 'raise --max-tolerance or lower --random')
         slot['window'] = win
         slot['random'] = [
-            _pool_net(book, the_pool, i, f'random_s{seed}')
+            pool_net(book, the_pool, i, f'random_s{seed}')
             for i in win.indices
         ]
 
@@ -364,10 +249,10 @@ def search_vs_random(config: str,
     searched_slots = [s for s in slots if s['searched'] is not None]
     rsws_done = rsws and trained[-1] is not None
     if rsws_done:
-        rsws_done = _rsws_arm(config, lut, book, the_pool, searched_slots,
-                              trained[-1], rsws_dir, rsws_candidates,
-                              tolerance, max_tolerance, recal_batches,
-                              rsws_seed, allow_noisy_lut, finished_only)
+        rsws_done = rsws_arm(config, lut, book, the_pool, searched_slots,
+                             trained[-1], rsws_dir, rsws_candidates,
+                             tolerance, max_tolerance, recal_batches,
+                             rsws_seed, allow_noisy_lut, finished_only)
 
     # 4. hand-designed: the closest uniform net
     if hand and searched_slots:
@@ -452,70 +337,6 @@ def search_vs_random(config: str,
     return result
 
 
-def _pool_net(book: NetBook, pool: Dict[str, Any], index: int,
-              role: str) -> ProtocolNet:
-    from densenas_mm.structures import DerivedArch
-    entry = pool['archs'][index]
-    return book.add(DerivedArch.from_dict(entry['arch']), f'pool_{index}',
-                    entry['latency'], role, pool_index=index)
-
-
-def _rsws_arm(config: str, lut: str, book: NetBook, pool: Dict[str, Any],
-              slots: List[Dict[str, Any]], supernet_arch: str,
-              folder: str, candidates: int, tolerance: float,
-              max_tolerance: float, recal_batches: int, seed: int,
-              allow_noisy_lut: bool, finished_only: bool) -> bool:
-    """Score each slot's candidates with the RS-WS supernet and put the
-    best in ``slot['rsws']``; False when the scoring has not finished
-    (``finished_only``)."""
-    from densenas_mm.structures import DerivedArch
-    from densenas_mm.utils.resume import read_last_checkpoint
-    lats = [e['latency'] for e in pool['archs']]
-    windows: List[LatencyWindow] = []
-    union: List[int] = []
-    for slot in slots:
-        win = latency_window(lats, slot['searched'].latency, candidates,
-                             tolerance, max_tolerance)
-        slot['rsws_window'] = win
-        windows.append(win)
-        union += [i for i in win.indices if i not in union]
-    paths = [
-        write_arch(pool['archs'][i]['arch'],
-                   osp.join(book.folder, f'pool_{i}.yaml'),
-                   dict(latency=round(lats[i], 4))) for i in union
-    ]
-    out = osp.join(folder, 'scores.json')
-    if finished_only:
-        if not osp.isfile(out):
-            return False
-    else:
-        options = parse_cfg_options([f'model.estimator.lut={lut}',
-                                     *loader_options(SEARCH_LOADERS)] + (
-                                         ['model.estimator.allow_noisy_lut='
-                                          'True'] if allow_noisy_lut else []))
-        supernet_dir = osp.dirname(osp.dirname(supernet_arch))
-        run_job('score', score_archs, dict(
-            config=config, checkpoint=read_last_checkpoint(supernet_dir),
-            archs=paths, out=out, cfg_options=options,
-            recal_batches=recal_batches, seed=seed),
-            osp.join(folder, 'score.log'), reuse=True)
-    with open(out, encoding='utf-8') as f:
-        data = json.load(f)
-    scored = dict(zip(data['archs'], data['scores']))
-    if not set(paths) <= set(scored):  # finished_only: scores of other nets
-        return False
-    for slot, win in zip(slots, windows):
-        best = max(win.indices,
-                   key=lambda i: (scored[osp.join(book.folder,
-                                                  f'pool_{i}.yaml')], -i))
-        net = book.add(DerivedArch.from_dict(pool['archs'][best]['arch']),
-                       f'pool_{best}', lats[best],
-                       f'rsws_s{slot["search_seed"]}', pool_index=best)
-        net.supernet_top1 = scored[osp.join(book.folder, f'pool_{best}.yaml')]
-        slot['rsws'] = net
-    return True
-
-
 def _slot_record(slot: Dict[str, Any]) -> Dict[str, Any]:
     """What results.json keeps of a search seed's arms (net names)."""
     rec: Dict[str, Any] = dict(search_seed=slot['search_seed'])
@@ -529,8 +350,4 @@ def _slot_record(slot: Dict[str, Any]) -> Dict[str, Any]:
     return rec
 
 
-__all__ = [
-    'ARMS', 'NetBook', 'ProtocolNet', 'latency_estimator',
-    'measure_protocol_nets', 'rsws_options', 'search_done',
-    'search_vs_random'
-]
+__all__ = ['ARMS', 'search_done', 'search_vs_random']

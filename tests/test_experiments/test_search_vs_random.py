@@ -12,7 +12,9 @@ import torch
 import densenas_mm  # noqa: F401
 from densenas_mm.experiments import arm_stats as AS
 from densenas_mm.experiments import hand_designed as HD
+from densenas_mm.experiments import protocol_nets as PN
 from densenas_mm.experiments import search_vs_random as SVR
+from densenas_mm.experiments.rsws import rsws_options
 from densenas_mm.experiments.latency_windows import latency_window
 from densenas_mm.experiments.supernet_score import recalibrate_bn
 from densenas_mm.structures import DerivedArch
@@ -126,7 +128,7 @@ def demo_mutator():
 
 def test_uniform_nets_of_the_demo_space(demo_mutator, lut):
     space, graph = demo_mutator.space, demo_mutator.graph
-    latency_of = SVR.latency_estimator(demo_mutator, lut, 'latency', False)
+    latency_of = PN.latency_estimator(demo_mutator, lut, 'latency', False)
     nets = HD.uniform_nets(space, graph, latency_of)
     # 9 paths x depths 0 and 1 (at most one stacking layer per block)
     assert graph.num_paths() == 9 and len(nets) == 18
@@ -179,7 +181,7 @@ def test_rsws_options_train_weights_only_over_all_epochs():
     from densenas_mm.apis.model_io import load_config
     from densenas_mm.experiments.search_quality import schedule_options
     sopts = schedule_options([], 3, 1)
-    opts = SVR.rsws_options(DIGITS_SEARCH, sopts)
+    opts = rsws_options(DIGITS_SEARCH, sopts)
     assert opts[:len(sopts)] == sopts
     cfg = load_config(DIGITS_SEARCH, parse_cfg_options(opts))
     assert cfg.train_cfg.max_epochs == 3 and cfg.train_cfg.val_begin == 4
@@ -187,7 +189,7 @@ def test_rsws_options_train_weights_only_over_all_epochs():
     assert cfg.model.weight_paths == 'sampled'
     # the digits config's own schedule (12 + 8 epochs)
     cfg = load_config(DIGITS_SEARCH, parse_cfg_options(
-        SVR.rsws_options(DIGITS_SEARCH, [], 'all')))
+        rsws_options(DIGITS_SEARCH, [], 'all')))
     assert cfg.custom_hooks[0].warmup_epochs == 20
     assert cfg.model.weight_paths == 'all'
 
@@ -198,7 +200,7 @@ def test_net_book_keeps_one_net_per_net_config(demo_mutator, tmp_path):
     a = random_arch(demo_mutator, gen)
     b = next(x for x in (random_arch(demo_mutator, gen) for _ in range(50))
              if x.to_net_config() != a.to_net_config())
-    book = SVR.NetBook(str(tmp_path))
+    book = PN.NetBook(str(tmp_path))
     first = book.add(a, 'pool_3', 4.0, 'random_s0', pool_index=3)
     again = book.add(DerivedArch.from_dict(a.to_dict()), 'searched_s1', 4.0,
                      'searched_s1')
@@ -209,7 +211,7 @@ def test_net_book_keeps_one_net_per_net_config(demo_mutator, tmp_path):
     assert DerivedArch.load(first.arch).meta['latency'] == 4.0
     # a work dir whose file holds another net is refused
     with pytest.raises(ValueError, match='use a new --work-dir'):
-        SVR.NetBook(str(tmp_path)).add(b, 'pool_3', 5.0, 'random_s0')
+        PN.NetBook(str(tmp_path)).add(b, 'pool_3', 5.0, 'random_s0')
 
 
 def test_measure_fills_every_net_with_the_tables_threads(lut, tmp_path,
@@ -224,7 +226,7 @@ def test_measure_fills_every_net_with_the_tables_threads(lut, tmp_path,
     table.metadata['num_threads'] = 1
     table.save(str(tmp_path / 'lut.json'))
     gen = torch.Generator().manual_seed(1)
-    book = SVR.NetBook(str(tmp_path / 'nets'))
+    book = PN.NetBook(str(tmp_path / 'nets'))
     for k in range(3):
         book.add(random_arch(demo_mutator, gen), f'pool_{k}', 4.0 + k,
                  'random_s0')
@@ -242,7 +244,7 @@ def test_measure_fills_every_net_with_the_tables_threads(lut, tmp_path,
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        SVR.measure_protocol_nets(nets, str(tmp_path / 'lut.json'))
+        PN.measure_protocol_nets(nets, str(tmp_path / 'lut.json'))
         assert torch.get_num_threads() == 2  # restored
     finally:
         torch.set_num_threads(before)
