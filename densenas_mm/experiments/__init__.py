@@ -8,6 +8,13 @@ checkout and is not part of a non-editable install (see docs/design.md).
 - :mod:`.benchmark`: search-step, estimator, depthwise-gradient, kernel
   profile and latency-table stability benchmarks;
 - :mod:`.search_quality`: searched vs random nets at matched latency;
+- :mod:`.signal_check`: the architecture share of the top-1 variance
+  at one latency (with :mod:`.stats`);
+- :mod:`.search_vs_random`: the comparison protocol (searched, latency-
+  matched random, RS-WS, hand-designed; :mod:`.latency_windows`,
+  :mod:`.protocol_nets`, :mod:`.rsws`, :mod:`.supernet_score`,
+  :mod:`.hand_designed`, :mod:`.arm_stats`,
+  :mod:`.search_vs_random_report`);
 - :mod:`.demo_summary`: the demo's summary table;
 - :mod:`.gpu_check`: the prepared GPU check (CUDA vs CPU, AMP, CUDA table
   chunk, DDP), with a CPU dry run.

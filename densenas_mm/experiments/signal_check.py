@@ -200,30 +200,38 @@ def pick_matched(pool: Dict[str, Any], count: int,
     return latency, inside[:count]
 
 
-def write_archs(entries: Sequence[Dict[str, Any]], folder: str) -> List[str]:
-    """The picked architectures as ``arch_<k>.yaml`` files.
+def write_arch(arch_dict: Dict[str, Any], path: str,
+               meta: Optional[Dict[str, Any]] = None) -> str:
+    """Write one architecture (``DerivedArch.to_dict`` form, ``meta``
+    added) to ``path``; an existing file of the same net is kept.
 
     Raises:
-        ValueError: If ``folder`` already holds a different ``arch_<k>``
-            (its runs would be reused for another net): use a new work dir.
+        ValueError: If ``path`` already holds a different architecture (its
+            runs would be reused for another net): use a new work dir.
     """
     from densenas_mm.structures import DerivedArch
-    paths = []
-    for k, entry in enumerate(entries):
-        arch = DerivedArch.from_dict(entry['arch'])
-        path = osp.join(folder, f'arch_{k}.yaml')
-        if osp.isfile(path):
-            old = DerivedArch.load(path).to_net_config()
-            if old != arch.to_net_config():
-                raise ValueError(
-                    f'{path} holds another architecture than the pool picks '
-                    'now (other pool, latency or tolerance); its runs would '
-                    'be reused for the wrong net: use a new --work-dir')
-        else:
-            arch.meta.update(latency=round(entry['latency'], 4))
-            arch.dump(path)
-        paths.append(path)
-    return paths
+    arch = DerivedArch.from_dict(arch_dict)
+    if osp.isfile(path):
+        old = DerivedArch.load(path).to_net_config()
+        if old != arch.to_net_config():
+            raise ValueError(
+                f'{path} holds another architecture than the one asked now '
+                '(other pool, latency, tolerance or search); its runs would '
+                'be reused for the wrong net: use a new --work-dir')
+    else:
+        arch.meta.update(meta or {})
+        arch.dump(path)
+    return path
+
+
+def write_archs(entries: Sequence[Dict[str, Any]], folder: str) -> List[str]:
+    """The picked architectures as ``arch_<k>.yaml`` files
+    (:func:`write_arch`)."""
+    return [
+        write_arch(entry['arch'], osp.join(folder, f'arch_{k}.yaml'),
+                   dict(latency=round(entry['latency'], 4)))
+        for k, entry in enumerate(entries)
+    ]
 
 
 def finished(run_dir: str) -> bool:
@@ -428,5 +436,5 @@ def signal_check(config: str,
 __all__ = [
     'POOL_VERSION', 'SEED_LIST', 'draw_pool', 'format_table',
     'finished', 'load_or_draw_pool', 'pick_matched', 'read_pool', 'signal_check',
-    'write_archs', 'write_pool'
+    'write_arch', 'write_archs', 'write_pool'
 ]

@@ -1,0 +1,353 @@
+"""Searched vs random, with statistics: the comparison protocol (issue 21.4).
+
+Arms, one net each per search seed ``k`` (seeds fixed on the command line):
+
+* **searched**: a search with the search config (:func:`.search_quality.
+  search`, resumable); its net is ``arch/last.yaml`` by default (the
+  architecture derived at the end of the search, what the paper retrains)
+  or ``arch/best.yaml`` (the epoch with the best supernet validation);
+* **random**: the ``n_random`` first nets of the shared pool
+  (:func:`.signal_check.load_or_draw_pool`, the signal check's file
+  format; ``pool`` reuses one) within ``tolerance`` of the searched net's
+  own predicted latency, the window widened stepwise up to
+  ``max_tolerance`` when it holds fewer (:mod:`.latency_windows`; the
+  window used is reported);
+* **RS-WS** (random search with weight sharing, equal cost): one supernet
+  trained for the search's total epochs with weight steps only (the
+  warm-up hook's ``warmup_epochs`` = ``max_epochs``: uniformly sampled ops,
+  and with ``weight_paths='sampled'``, the default, one uniformly sampled
+  path per step), then the ``rsws_candidates`` first pool nets in each
+  searched net's latency window scored by the supernet with recalibrated
+  BN on search-val (:mod:`.rsws`, :mod:`.supernet_score`); the best is
+  retrained;
+* **hand-designed**: the uniform MobileNetV2-like net of the space whose
+  predicted latency is closest to the searched net's
+  (:mod:`.hand_designed`).
+
+Every net is retrained with the first ``seeds`` seeds of ``seed_list``:
+one retrain per net and seed (a net serving several arms or windows,
+identified by its ``net_config``, is retrained once:
+:mod:`.protocol_nets`), each run in its own worker process and reused
+when finished (:mod:`.workers`), so a protocol can be split over
+sittings; ``finished_only`` reports what has finished.
+Statistics: :mod:`.arm_stats`. Results (atomic): ``results.json``,
+``results.md``, ``results.png`` (:mod:`.search_vs_random_report`). The
+command line: ``tools/benchmark/search_vs_random.py``.
+"""
+import json
+import os.path as osp
+from dataclasses import asdict
+from typing import Any, Dict, List, Optional, Sequence
+
+from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
+from densenas_mm.utils.options import ConfigError
+from . import arm_stats
+from .hand_designed import closest_uniform, uniform_nets
+from .latency_windows import latency_window
+from .protocol_nets import (NetBook, latency_estimator,
+                            measure_protocol_nets, pool_net)
+from .rsws import rsws_arm, rsws_options
+from .search_quality import (retrain, retrain_options, schedule_options,
+                             search)
+from .signal_check import SEED_LIST, finished, load_or_draw_pool
+from .workers import DONE_FILE, cpu_seconds, parallel
+
+#: The arms compared with the random nets.
+ARMS = ('searched', 'rsws', 'hand')
+
+
+def search_done(work_dir: str, arch: str) -> bool:
+    """Whether a search work dir holds a finished search and its net."""
+    done = osp.join(work_dir, DONE_FILE)
+    if not osp.isfile(done) or not osp.isfile(
+            osp.join(work_dir, 'arch', f'{arch}.yaml')):
+        return False
+    with open(done, encoding='utf-8') as f:
+        return 'train' in json.load(f)
+
+
+def search_vs_random(config: str,
+                     subnet_config: str,
+                     lut: str,
+                     *,
+                     work_dir: str = 'work_dirs/search_vs_random',
+                     search_seeds: Sequence[int] = (0, 1, 2, 3),
+                     seeds: int = 3,
+                     seed_list: Sequence[int] = SEED_LIST,
+                     n_random: int = 10,
+                     tolerance: float = 0.01,
+                     max_tolerance: float = 0.05,
+                     arch: str = 'last',
+                     search_epochs: Optional[int] = None,
+                     warmup_epochs: Optional[int] = None,
+                     search_options: Sequence[str] = (),
+                     retrain_epochs: Optional[int] = None,
+                     subnet_options: Sequence[str] = (),
+                     pool: Optional[str] = None,
+                     pool_seed: int = 0,
+                     pool_draws: int = 5000,
+                     latency_key: str = 'latency',
+                     rsws: bool = True,
+                     rsws_candidates: int = 100,
+                     rsws_seed: Optional[int] = None,
+                     rsws_weight_paths: str = 'sampled',
+                     recal_batches: int = 20,
+                     hand: bool = True,
+                     hand_head_op: Optional[str] = None,
+                     hand_stack_op: Optional[str] = None,
+                     jobs: int = 2,
+                     measure: bool = False,
+                     bootstrap_reps: int = 2000,
+                     finished_only: bool = False,
+                     allow_noisy_lut: bool = False,
+                     command: Optional[str] = None) -> Dict[str, Any]:
+    """Run the protocol (module doc); resumable.
+
+    Args:
+        config (str): The search config.
+        subnet_config (str): The retrain config.
+        lut (str): The latency table of searches and matching (calibrated
+            where it carries a calibration).
+        work_dir (str): Where everything goes.
+        search_seeds (Sequence[int]): One search per seed.
+        seeds (int): Retrain seeds of every net (the first of
+            ``seed_list``).
+        seed_list (Sequence[int]): The shared seed list.
+        n_random (int): Random nets per searched net.
+        tolerance (float): Relative latency window of the matching.
+        max_tolerance (float): The widest window (stepwise widening).
+        arch (str): ``'last'`` or ``'best'``: a search's net.
+        search_epochs (int, optional): Override the search's max_epochs.
+        warmup_epochs (int, optional): Override its warm-up.
+        search_options (Sequence[str]): More search ``key=value`` options.
+        retrain_epochs (int, optional): Override the retrain's epochs.
+        subnet_options (Sequence[str]): More retrain options.
+        pool (str, optional): The pool file (default
+            ``<work_dir>/pool.json.gz``; drawn when missing).
+        pool_seed (int): Seed of the pool's draws.
+        pool_draws (int): Draws of the pool.
+        latency_key (str): The estimator's number the pool is matched on.
+        rsws (bool): Run the RS-WS arm.
+        rsws_candidates (int): Candidates per searched net.
+        rsws_seed (int, optional): Seed of the RS-WS supernet (default:
+            the first search seed).
+        rsws_weight_paths (str): ``'sampled'`` (one uniform path per step)
+            or ``'all'`` (every path, as the search's warm-up).
+        recal_batches (int): BN recalibration batches of the scoring.
+        hand (bool): Run the hand-designed arm.
+        hand_head_op (str, optional): Its head op (default: module rule).
+        hand_stack_op (str, optional): Its stacking op.
+        jobs (int): Runs at once.
+        measure (bool): Measure every net's whole-net latency here.
+        bootstrap_reps (int): Bootstrap replicates.
+        finished_only (bool): Start nothing; report what has finished.
+        allow_noisy_lut (bool): Use a table marked noisy.
+        command (str, optional): The command line, recorded.
+
+    Returns:
+        dict: What ``results.json`` holds.
+
+    Raises:
+        ConfigError: Bad counts or windows, too few random nets in a
+            window (at ``max_tolerance``), a pool of other settings,
+            nothing finished with ``finished_only``.
+        ValueError: A work dir of other nets.
+        RuntimeError: A run failed (with its log's end).
+    """
+    settings = {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in locals().items()}
+    from densenas_mm.apis.random_arch import build_search_mutator
+    from densenas_mm.latency.schema import LatencyTableError
+    from densenas_mm.structures import DerivedArch
+    from .search_vs_random_report import format_report, plot_report
+    if not search_seeds or n_random < 1 or seeds < 1:
+        raise ConfigError(f'need at least one search seed, one random net '
+                         f'and one retrain seed, got {list(search_seeds)}, '
+                         f'{n_random}, {seeds}')
+    if seeds > len(seed_list):
+        raise ConfigError(f'--seeds {seeds} exceeds the seed list '
+                         f'{list(seed_list)}')
+    if arch not in ('last', 'best'):
+        raise ConfigError(f"arch must be 'last' or 'best', got {arch!r}")
+    wd = osp.abspath(work_dir)
+    lut = osp.abspath(lut)
+    if not osp.isfile(lut):
+        raise LatencyTableError(f'no latency table {lut}: build it with '
+                                'tools/build_latency_lut.py')
+    if not 0 < tolerance <= max_tolerance:
+        raise ConfigError(f'need 0 < --tolerance <= --max-tolerance, got '
+                          f'{tolerance} and {max_tolerance}')
+    if rsws and rsws_candidates < 1:
+        raise ConfigError(f'--rsws-candidates must be >= 1, got '
+                          f'{rsws_candidates}')
+    used_seeds = list(seed_list)[:seeds]
+    pool_path = osp.abspath(pool or osp.join(wd, 'pool.json.gz'))
+    try:
+        the_pool = load_or_draw_pool(pool_path, config, lut, pool_seed,
+                                     pool_draws, latency_key=latency_key,
+                                     allow_noisy_lut=allow_noisy_lut)
+    except ValueError as err:  # a pool of other settings: bad input
+        raise ConfigError(str(err)) from None
+    pool_lats = [e['latency'] for e in the_pool['archs']]
+    sopts = schedule_options(search_options, search_epochs, warmup_epochs)
+    if allow_noisy_lut:
+        sopts.append('model.estimator.allow_noisy_lut=True')
+    rsws_seed = search_seeds[0] if rsws_seed is None else rsws_seed
+    rsws_dir = osp.join(wd, 'rsws')
+    supernet_dir = osp.join(rsws_dir, 'supernet')
+    ropts = (rsws_options(config, sopts, rsws_weight_paths) if rsws
+             else [])
+
+    # 1. the searches and the RS-WS supernet (independent: run together)
+    def train(job) -> Optional[str]:
+        kind, seed = job
+        folder = (supernet_dir if kind == 'rsws' else
+                  osp.join(wd, f'search_s{seed}'))
+        which = 'last' if kind == 'rsws' else arch
+        if finished_only:
+            return (osp.join(folder, 'arch', f'{which}.yaml')
+                    if search_done(folder, which) else None)
+        return search(config, folder, seed, lut,
+                      ropts if kind == 'rsws' else sopts, which, reuse=True)
+
+    trains = [('search', s) for s in search_seeds] + (
+        [('rsws', rsws_seed)] if rsws else [])
+    trained = parallel(jobs, train, trains)
+    mutator = build_search_mutator(config)
+    latency_of = latency_estimator(mutator, lut, latency_key,
+                                   allow_noisy_lut)
+    book = NetBook(osp.join(wd, 'nets'))
+
+    # 2. searched nets and their windows of random nets
+    slots: List[Dict[str, Any]] = []
+    for seed, path in zip(search_seeds, trained):
+        slot: Dict[str, Any] = dict(search_seed=seed, searched=None)
+        slots.append(slot)
+        if path is None:
+            continue
+        net_arch = DerivedArch.load(path)
+        lat = latency_of(net_arch)
+        slot['searched'] = book.add(net_arch, f'searched_s{seed}', lat,
+                                    f'searched_s{seed}')
+        win = latency_window(pool_lats, lat, n_random, tolerance,
+                             max_tolerance)
+        if win.inside < n_random:
+            raise ConfigError(
+                f'only {win.inside} pool nets lie within '
+                f'{max_tolerance:.1%} of the searched net of seed {seed} '
+                f'({lat:.3f} ms; pool {min(pool_lats):.3f}-'
+                f'{max(pool_lats):.3f} ms, {len(pool_lats)} nets), '
+                f'{n_random} asked: draw a larger pool (--pool-draws), '
+                'raise --max-tolerance or lower --random')
+        slot['window'] = win
+        slot['random'] = [
+            pool_net(book, the_pool, i, f'random_s{seed}')
+            for i in win.indices
+        ]
+
+    # 3. RS-WS: candidates in each window, scored by the supernet
+    searched_slots = [s for s in slots if s['searched'] is not None]
+    rsws_done = rsws and trained[-1] is not None
+    if rsws_done:
+        rsws_done = rsws_arm(config, lut, book, the_pool, searched_slots,
+                             trained[-1], rsws_dir, rsws_candidates,
+                             tolerance, max_tolerance, recal_batches,
+                             rsws_seed, allow_noisy_lut, finished_only)
+
+    # 4. hand-designed: the closest uniform net
+    if hand and searched_slots:
+        candidates = uniform_nets(mutator.space, mutator.graph, latency_of,
+                                  hand_head_op, hand_stack_op)
+        for slot in searched_slots:
+            u = closest_uniform(candidates, slot['searched'].latency)
+            slot['hand'] = book.add(
+                u.arch, f'uniform_{candidates.index(u)}', u.latency,
+                f'hand_s{slot["search_seed"]}')
+
+    # 5. retrains
+    nets = list(book.nets.values())
+    ropts_retrain = retrain_options(subnet_options, retrain_epochs)
+    jobs_list = [(n, s) for n in nets for s in used_seeds]
+
+    def run_dir(job) -> str:
+        return osp.join(wd, 'runs', f'{job[0].name}_seed{job[1]}')
+
+    before = [finished(run_dir(j)) for j in jobs_list]
+    if finished_only:
+        jobs_list = [j for j, done in zip(jobs_list, before) if done]
+
+    def run(job) -> float:
+        net, seed = job
+        if finished_only:
+            with open(osp.join(run_dir(job), 'metrics.json'),
+                      encoding='utf-8') as f:
+                return float(json.load(f)['accuracy/top1'])
+        return float(retrain(subnet_config, net.arch, run_dir(job), seed,
+                             ropts_retrain, reuse=True)['accuracy/top1'])
+
+    scores = parallel(jobs, run, jobs_list)
+    for (net, seed), top in zip(jobs_list, scores):
+        net.seeds.append(seed)
+        net.top1_seeds.append(top)
+    new_runs = 0 if finished_only else sum(not b for b in before)
+    if measure and nets:
+        measure_protocol_nets(nets, lut)
+
+    # 6. statistics
+    def arm_of(key: str) -> List[Optional[Dict[int, float]]]:
+        out = []
+        for slot in slots:
+            net = slot.get(key)
+            out.append(net.scores if net is not None and net.seeds else None)
+        return out
+
+    randoms = [[n.scores for n in slot.get('random', []) if n.seeds]
+               for slot in slots]
+    comparisons = {
+        arm: arm_stats.compare_arm(arm_of(arm), randoms, bootstrap_reps)
+        for arm in ARMS
+    }
+    if comparisons['searched']['pooled'] is None:
+        raise ConfigError(
+            f'no search seed has a finished searched net and finished '
+            f'random nets in {wd}: run without --finished-only')
+    between = {
+        f'searched-{arm}': arm_stats.compare_arms(
+            arm_of('searched'), arm_of(arm), bootstrap_reps)
+        for arm in ('rsws', 'hand')
+    }
+    cpu = dict(
+        searches=sum(cpu_seconds(osp.join(wd, f'search_s{s}'))
+                     for s in search_seeds) / 3600,
+        rsws=(cpu_seconds(supernet_dir) + cpu_seconds(rsws_dir)) / 3600,
+        retrains=sum(cpu_seconds(run_dir(j)) for j in jobs_list) / 3600)
+    result = dict(
+        settings=settings, command=command, pool=pool_path,
+        pool_size=len(pool_lats), retrain_seeds=used_seeds,
+        slots=[_slot_record(s) for s in slots],
+        nets=[asdict(n) for n in nets], comparisons=comparisons,
+        between=between, rsws_finished=bool(rsws_done),
+        runs=len(jobs_list), planned_runs=len(nets) * len(used_seeds),
+        new_runs=new_runs, cpu_hours=dict(cpu, total=sum(cpu.values())))
+    text = format_report(result)
+    dump_json_atomic(result, osp.join(wd, 'results.json'))
+    write_text_atomic(text, osp.join(wd, 'results.md'))
+    plot_report(result, osp.join(wd, 'results.png'))
+    print(text, end='')
+    return result
+
+
+def _slot_record(slot: Dict[str, Any]) -> Dict[str, Any]:
+    """What results.json keeps of a search seed's arms (net names)."""
+    rec: Dict[str, Any] = dict(search_seed=slot['search_seed'])
+    for key in ('searched', 'rsws', 'hand'):
+        net = slot.get(key)
+        rec[key] = None if net is None else net.name
+    rec['random'] = [n.name for n in slot.get('random', [])]
+    for key in ('window', 'rsws_window'):
+        win = slot.get(key)
+        rec[key] = None if win is None else win.as_dict()
+    return rec
+
+
+__all__ = ['ARMS', 'search_done', 'search_vs_random']

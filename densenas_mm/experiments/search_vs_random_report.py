@@ -1,0 +1,226 @@
+"""The searched-vs-random protocol's report: Markdown and a figure.
+
+:func:`format_report` and :func:`plot_report` read what
+:func:`.search_vs_random.search_vs_random` returns (its ``results.json``):
+
+* per search seed, each arm's net (searched, RS-WS, hand-designed) with
+  its predicted and measured latency, its mean top-1 over the retrain
+  seeds, the difference to its matched random nets with the hierarchical
+  bootstrap 95 % CI, its percentile among them and the seed-matched pairs
+  it wins; the random nets' mean and the latency window used;
+* pooled over the search seeds, each arm minus random, searched minus
+  RS-WS and searched minus hand-designed, with CIs;
+* every net and every run (the top-1 of each retrain seed);
+* the figure: top-1 against predicted latency and against measured
+  latency (when measured), one colour per search seed, the searched net,
+  its random nets, the RS-WS and hand-designed nets, each with the 95 %
+  t-interval of its mean over seeds.
+"""
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+#: Arm labels of the report.
+ARM_LABELS = dict(searched='searched', rsws='RS-WS', hand='hand-designed',
+                  random='random')
+#: Figure markers per arm.
+MARKERS = dict(random=dict(marker='o', s=22, alpha=0.45),
+               searched=dict(marker='*', s=170, edgecolors='k',
+                             linewidths=0.6),
+               rsws=dict(marker='D', s=55, edgecolors='k', linewidths=0.6),
+               hand=dict(marker='s', s=55, edgecolors='k', linewidths=0.6))
+
+
+def _ci(ci: Sequence[float]) -> str:
+    return f'[{ci[0]:+.2f}, {ci[1]:+.2f}]'
+
+
+def _ms(value: Optional[float]) -> str:
+    return '-' if value is None else f'{value:.3f}'
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    if not values:
+        return '-'
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f'{np.mean(values):.2f} +- {sd:.2f} (n={len(values)})'
+
+
+def format_report(result: Dict[str, Any]) -> str:
+    """The report as Markdown (module doc)."""
+    s = result['settings']
+    nets = {n['name']: n for n in result['nets']}
+    seeds = result['retrain_seeds']
+    lines = [
+        f"search config `{s['config']}` (net: `arch/{s['arch']}.yaml`), "
+        f"retrain config `{s['subnet_config']}`, table `{s['lut']}` "
+        f"(matched on `{s['latency_key']}`), pool `{result['pool']}` "
+        f"({result['pool_size']} nets); search seeds "
+        f"{list(s['search_seeds'])}, retrain seeds {seeds}, "
+        f"{s['n_random']} random nets per searched net within "
+        f"+-{100 * s['tolerance']:.1f} % (widened up to "
+        f"+-{100 * s['max_tolerance']:.1f} %).",
+        '',
+        '| search seed | arm | net | predicted ms | measured ms | top-1 mean '
+        '+- sd | minus its random nets [95 % CI] | percentile | pairs won |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
+    comps = result['comparisons']
+    for k, slot in enumerate(result['slots']):
+        for arm in ('searched', 'rsws', 'hand'):
+            name = slot.get(arm)
+            if name is None:
+                lines.append(f"| {slot['search_seed']} | {ARM_LABELS[arm]} "
+                             '| - | - | - | - | - | - | - |')
+                continue
+            net = nets[name]
+            c = comps[arm]['per_seed'][k]
+            versus = ('-' if c is None else
+                      f"{c['diff']:+.2f} {_ci(c['ci'])} | "
+                      f"{c['percentile']:.0f} % | "
+                      f"{100 * c['pair_share']:.0f} % of {c['pairs']}")
+            if c is None:
+                versus += ' | - | -'
+            extra = ''
+            if arm == 'rsws' and net.get('supernet_top1') is not None:
+                extra = f" (supernet {net['supernet_top1']:.1f} %)"
+            lines.append(
+                f"| {slot['search_seed']} | {ARM_LABELS[arm]} | {name}"
+                f"{extra} | {_ms(net['latency'])} | {_ms(net['measured'])} |"
+                f" {_mean_sd(net['top1_seeds'])} | {versus} |")
+        rand = [nets[n] for n in slot.get('random', [])]
+        means = [float(np.mean(n['top1_seeds'])) for n in rand
+                 if n['top1_seeds']]
+        win = slot.get('window')
+        where = ('' if win is None else
+                 f", window +-{100 * win['tolerance']:.1f} %"
+                 + (' (widened)' if win['steps'] > 1 else ''))
+        lats = [n['latency'] for n in rand]
+        lat_text = (f'{min(lats):.3f}-{max(lats):.3f}' if lats else '-')
+        lines.append(
+            f"| {slot['search_seed']} | random ({len(rand)} nets{where}) | "
+            f"- | {lat_text} | - | {_mean_sd(means)} of net means | - | - "
+            '| - |')
+    lines += ['', 'Pooled over the search seeds (difference of the means '
+              'of net means, hierarchical bootstrap 95 % CI: nets, then '
+              'seeds):']
+    for arm in ('searched', 'rsws', 'hand'):
+        p = comps[arm]['pooled']
+        if p is None:
+            lines.append(f'- {ARM_LABELS[arm]} minus random: no finished '
+                         'nets')
+            continue
+        lines.append(
+            f"- {ARM_LABELS[arm]} minus random: {p['diff']:+.2f} points "
+            f"{_ci(p['ci'])} ({p['n_nets']} nets vs {p['n_random']} "
+            f"random nets); seed-matched pairs won "
+            f"{100 * p['pair_share']:.0f} % of {p['pairs']}")
+    for key, b in result['between'].items():
+        arm = ARM_LABELS[key.split('-', 1)[1]]
+        lines.append(
+            f'- searched minus {arm}: ' +
+            ('no finished pairs' if b is None else
+             f"{b['diff']:+.2f} points {_ci(b['ci'])} ({b['n_nets']} "
+             'search seeds)'))
+    lines += [
+        '',
+        '| net | roles | path | predicted ms | measured ms | ' +
+        ' | '.join(f'seed {x}' for x in seeds) + ' | mean +- sd |',
+        '|---|---|---|---|---|' + '---|' * len(seeds) + '---|',
+    ]
+    for net in result['nets']:
+        by_seed = dict(zip(net['seeds'], net['top1_seeds']))
+        lines.append(
+            f"| {net['name']} | {', '.join(net['roles'])} | {net['path']} | "
+            f"{_ms(net['latency'])} | {_ms(net['measured'])} | " +
+            ' | '.join('-' if x not in by_seed else f'{by_seed[x]:.2f}'
+                       for x in seeds) +
+            f" | {_mean_sd(net['top1_seeds'])} |")
+    cpu = result['cpu_hours']
+    lines += [
+        '',
+        f"runs: {result['runs']} reported of {result['planned_runs']} "
+        f"planned, {result['new_runs']} new in this call; CPU-hours "
+        f"{cpu['total']:.2f} (searches {cpu['searches']:.2f}, RS-WS "
+        f"supernet + scoring {cpu['rsws']:.2f}, retrains "
+        f"{cpu['retrains']:.2f})",
+    ]
+    if result.get('command'):
+        lines.append(f"command: `{result['command']}`")
+    return '\n'.join(lines) + '\n'
+
+
+def _t_halfwidth(values: Sequence[float], level: float = 0.95) -> float:
+    """Half-width of the t-interval of the mean (0 for one value)."""
+    if len(values) < 2:
+        return 0.0
+    from scipy.stats import t
+    sd = float(np.std(values, ddof=1))
+    return float(t.ppf(0.5 + level / 2, len(values) - 1) * sd /
+                 np.sqrt(len(values)))
+
+
+def report_points(result: Dict[str, Any],
+                  key: str) -> List[Dict[str, Any]]:
+    """The figure's points for latency ``key`` (``'latency'`` or
+    ``'measured'``): one per (search seed, arm net) with ``seed_index``,
+    ``arm``, ``x``, ``y`` (mean top-1) and ``err`` (95 % t half-width);
+    nets without runs or without that latency are left out."""
+    nets = {n['name']: n for n in result['nets']}
+    points = []
+    for k, slot in enumerate(result['slots']):
+        named = [('random', n) for n in slot.get('random', [])] + [
+            (arm, slot.get(arm)) for arm in ('rsws', 'hand', 'searched')]
+        for arm, name in named:
+            net = nets.get(name) if name else None
+            if not net or not net['top1_seeds'] or net.get(key) is None:
+                continue
+            points.append(dict(seed_index=k, arm=arm, x=net[key],
+                               y=float(np.mean(net['top1_seeds'])),
+                               err=_t_halfwidth(net['top1_seeds'])))
+    return points
+
+
+def plot_report(result: Dict[str, Any], path: str) -> None:
+    """Write the figure (module doc) as a PNG to ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from densenas_mm.visualization import save_figure
+    panels = [('latency', 'predicted latency (ms)')]
+    if any(n.get('measured') is not None for n in result['nets']):
+        panels.append(('measured', 'measured latency (ms)'))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4),
+                             squeeze=False)
+    colours = plt.get_cmap('tab10')
+    for ax, (key, label) in zip(axes[0], panels):
+        for p in report_points(result, key):
+            colour = colours(p['seed_index'] % 10)
+            ax.errorbar(p['x'], p['y'], yerr=p['err'], fmt='none',
+                        ecolor=colour, alpha=0.5, lw=0.8)
+            ax.scatter(p['x'], p['y'], color=colour, zorder=3,
+                       **MARKERS[p['arm']])
+        ax.set_xlabel(label)
+        ax.set_ylabel('test top-1 (%), mean over retrain seeds')
+        ax.grid(alpha=0.3)
+    handles = [
+        Line2D([], [], linestyle='none', color='0.3', label=ARM_LABELS[a],
+               markersize=8 if a != 'searched' else 12,
+               marker=MARKERS[a]['marker']) for a in MARKERS
+    ] + [
+        Line2D([], [], linestyle='none', marker='o', color=colours(k % 10),
+               label=f"search seed {slot['search_seed']}")
+        for k, slot in enumerate(result['slots'])
+    ]
+    # below the panels: a legend inside an axes can cover a point
+    fig.legend(handles=handles, loc='lower center',
+               ncol=min(len(handles), 8), fontsize=8, frameon=False)
+    fig.suptitle('searched vs latency-matched random nets (error bars: 95 % '
+                 't-interval over retrain seeds)', fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    save_figure(fig, path)
+
+
+__all__ = ['ARM_LABELS', 'format_report', 'plot_report', 'report_points']

@@ -1,0 +1,131 @@
+"""Searched vs random with statistics: the comparison protocol (issue 21.4).
+
+One search per ``--search-seeds`` seed; each searched net against the
+``--random`` first nets of the shared pool within ``--tolerance`` of its own
+predicted latency (widened stepwise up to ``--max-tolerance``); an
+equal-cost RS-WS arm (one supernet trained with uniformly sampled ops and
+paths for the search's epochs, the best of ``--rsws-candidates``
+latency-matched pool nets by recalibrated supernet score); a hand-designed
+uniform net at the same latency. Every net is retrained with the first
+``--seeds`` seeds of ``--seed-list`` and tested; the report gives each
+arm minus its random nets with hierarchical bootstrap CIs, percentiles and
+seed-matched pairs won. Resumable: a second call reuses every finished
+search, scoring and retrain; ``--finished-only`` reports what has finished
+without starting anything. Writes ``results.json``, ``results.md`` and
+``results.png`` (and ``pool.json.gz`` unless ``--pool`` names another) into
+``--work-dir``. What it runs: ``densenas_mm.experiments.search_vs_random``.
+
+Example (docs/search_quality.md, "Searched vs random")::
+
+    python tools/benchmark/search_vs_random.py \
+        configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py \
+        --subnet-config \
+        configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist.py \
+        --lut docs/records/demo_lut_epyc_t1.json \
+        --pool docs/records/signal_demo/pool.json.gz \
+        --search-seeds 0 1 2 3 --seeds 3 --random 10 --jobs 2 \
+        --work-dir work_dirs/search_vs_random_demo
+"""
+# densenas_mm first: its compat fixes must precede any mmrazor import.
+import densenas_mm  # noqa: F401  # isort: skip
+
+import argparse
+import os
+import shlex
+import sys
+from typing import List, Optional
+
+from densenas_mm.apis.cli import run_cli
+from densenas_mm.experiments.search_vs_random import search_vs_random
+from densenas_mm.experiments.signal_check import SEED_LIST
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command line."""
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', help='search config')
+    p.add_argument('--subnet-config', required=True, help='retrain config')
+    p.add_argument('--lut', required=True,
+                   help='latency table (JSON; calibrated where it carries '
+                   'a calibration)')
+    p.add_argument('--search-seeds', type=int, nargs='+',
+                   default=[0, 1, 2, 3],
+                   help='one search per seed (default %(default)s)')
+    p.add_argument('--seeds', type=int, default=3,
+                   help='retrain seeds of every net: the first S of the '
+                   'seed list (default 3)')
+    p.add_argument('--seed-list', type=int, nargs='+',
+                   default=list(SEED_LIST),
+                   help='the shared retrain seed list (default %(default)s)')
+    p.add_argument('--random', dest='n_random', type=int, default=10,
+                   help='random nets per searched net (default 10)')
+    p.add_argument('--tolerance', type=float, default=0.01,
+                   help='relative latency window (default 0.01)')
+    p.add_argument('--max-tolerance', type=float, default=0.05,
+                   help='widest window when the first holds too few nets '
+                   '(stepwise: 1x, 2x, ... the tolerance; default 0.05)')
+    p.add_argument('--arch', choices=['last', 'best'], default='last',
+                   help="a search's net: last.yaml (default: derived at the "
+                   "search's end, as the paper) or best.yaml (best "
+                   'supernet validation epoch)')
+    p.add_argument('--search-epochs', type=int, help='override max_epochs')
+    p.add_argument('--warmup-epochs', type=int,
+                   help='override the warm-up epochs')
+    p.add_argument('--search-options', nargs='*', default=[],
+                   help='more --cfg-options of every search (and the RS-WS '
+                   'supernet)')
+    p.add_argument('--retrain-epochs', type=int,
+                   help='override the subnet max_epochs')
+    p.add_argument('--subnet-options', nargs='*', default=[],
+                   help='more --cfg-options of every retrain')
+    p.add_argument('--pool', help='pool file of random nets (default '
+                   '<work-dir>/pool.json.gz; drawn when missing; the '
+                   "signal check's pool can be reused)")
+    p.add_argument('--pool-seed', type=int, default=0)
+    p.add_argument('--pool-draws', type=int, default=5000)
+    p.add_argument('--latency-key', default='latency',
+                   help="the estimator's number nets are matched on")
+    p.add_argument('--no-rsws', dest='rsws', action='store_false',
+                   help='leave out the RS-WS arm')
+    p.add_argument('--rsws-candidates', type=int, default=100,
+                   help='RS-WS candidates per searched net (default 100)')
+    p.add_argument('--rsws-seed', type=int,
+                   help='seed of the RS-WS supernet (default: the first '
+                   'search seed)')
+    p.add_argument('--rsws-weight-paths', choices=['sampled', 'all'],
+                   default='sampled',
+                   help='RS-WS weight steps: one uniformly sampled path '
+                   "(default) or every path (the search's warm-up)")
+    p.add_argument('--recal-batches', type=int, default=20,
+                   help='search-train batches of the BN recalibration')
+    p.add_argument('--no-hand', dest='hand', action='store_false',
+                   help='leave out the hand-designed arm')
+    p.add_argument('--hand-head-op', help='head op of the uniform nets')
+    p.add_argument('--hand-stack-op', help='stacking op of the uniform nets')
+    p.add_argument('--jobs', type=int, default=2,
+                   help='runs at once (each with one thread)')
+    p.add_argument('--measure', action='store_true',
+                   help="measure every net's whole-net latency here")
+    p.add_argument('--bootstrap-reps', type=int, default=2000)
+    p.add_argument('--finished-only', action='store_true',
+                   help='start no run: report the runs finished so far')
+    p.add_argument('--allow-noisy-lut', action='store_true',
+                   help='use a latency table marked noisy')
+    p.add_argument('--work-dir', default='work_dirs/search_vs_random')
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Entry point; returns what results.json holds."""
+    args = parse_args(argv)
+    # every worker process runs with one thread
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import torch
+    torch.set_num_threads(1)
+    command = shlex.join(['python', 'tools/benchmark/search_vs_random.py'] +
+                         list(sys.argv[1:] if argv is None else argv))
+    return search_vs_random(**vars(args), command=command)
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
