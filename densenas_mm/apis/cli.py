@@ -314,3 +314,12 @@ def emit(output: ToolOutput, exit_on_error: bool = False) -> int:
     if exit_on_error and output.status:
         raise SystemExit(output.status)
     return output.status
+
+
+def one_thread_per_run() -> None:
+    """Run this process and every worker it spawns with one torch / OpenMP
+    thread (``OMP_NUM_THREADS=1`` unless set): the benchmarks run several
+    one-thread runs at once on a few cores."""
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import torch
+    torch.set_num_threads(1)

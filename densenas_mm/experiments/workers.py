@@ -148,3 +148,4 @@ __all__ = [
     'DONE_FILE', 'call_record', 'cpu_file', 'cpu_seconds', 'parallel',
     'run_job'
 ]
+

@@ -9,11 +9,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = sorted(p for p in (REPO / 'tools').rglob('*.py'))
 # argument parsing and printing a job's result, allowed next to the one job
-# call: apis.cli's helpers and a job's ``format_*`` (its result as text)
+# call: apis.cli's helpers (and its process setup for benchmarks) and a
+# job's ``format_*`` (its result as text)
 HELPERS = {
     'add_cfg_options', 'add_launcher', 'add_round_args', 'add_shape',
     'round_settings', 'input_shape', 'run_cli', 'emit', 'print_and_save',
-    'parse_cfg_options'
+    'parse_cfg_options', 'one_thread_per_run'
 }
 MAX_STATEMENTS = 8
 

@@ -20,11 +20,10 @@ Example (the numbers in README; about an hour on 2 CPU cores)::
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import run_cli
+from densenas_mm.apis.cli import one_thread_per_run, run_cli
 from densenas_mm.experiments.search_quality import (DEMO_SEARCH, DEMO_SUBNET,
                                                     compare)
 
@@ -84,10 +83,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns the summary."""
     args = parse_args(argv)
-    # every worker process runs with one thread
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
-    import torch
-    torch.set_num_threads(1)
+    one_thread_per_run()  # every worker process runs with one thread
     return compare(**vars(args))
 
 

@@ -30,12 +30,11 @@ Example (docs/search_quality.md, "Searched vs random")::
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import os
 import shlex
 import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import run_cli
+from densenas_mm.apis.cli import one_thread_per_run, run_cli
 from densenas_mm.experiments.search_vs_random import search_vs_random
 from densenas_mm.experiments.signal_check import SEED_LIST
 
@@ -118,10 +117,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns what results.json holds."""
     args = parse_args(argv)
-    # every worker process runs with one thread
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
-    import torch
-    torch.set_num_threads(1)
+    one_thread_per_run()  # every worker process runs with one thread
     command = shlex.join(['python', 'tools/benchmark/search_vs_random.py'] +
                          list(sys.argv[1:] if argv is None else argv))
     return search_vs_random(**vars(args), command=command)

@@ -26,11 +26,10 @@ Example (the demo setting, docs/search_quality.md)::
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import run_cli
+from densenas_mm.apis.cli import one_thread_per_run, run_cli
 from densenas_mm.experiments.signal_check import SEED_LIST, signal_check
 
 
@@ -83,10 +82,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns what signal.json holds."""
     args = parse_args(argv)
-    # every worker process runs with one thread
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
-    import torch
-    torch.set_num_threads(1)
+    one_thread_per_run()  # every worker process runs with one thread
     return signal_check(**vars(args))
 
 
