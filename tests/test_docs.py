@@ -22,6 +22,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from helpers import REPO_ROOT
 from helpers.docs import (MARKS, OUTPUT_DIRS, REPO_DIRS, REPO_FILES,
                           SHELL_LANGS, USER_INPUTS, commands, documents,
@@ -172,7 +174,7 @@ def test_check_commands_load_their_configs():
     """Each config a ``check`` command names loads with its
     ``--cfg-options``, as ``tools/train.py`` would merge and derive them."""
     from densenas_mm.apis.model_io import load_config
-    problems, loaded = [], 0
+    problems, loaded, seen = [], 0, set()
     for cmd in CHECKED:
         _, args = tool_call(cmd)
         configs = [
@@ -181,6 +183,9 @@ def test_check_commands_load_their_configs():
         ]
         options = _cfg_options(args)
         for config in configs:
+            if (config, repr(options)) in seen:
+                continue
+            seen.add((config, repr(options)))
             try:
                 cfg = load_config(osp.join(REPO_ROOT, config), options)
             except Exception as err:  # noqa: B902 (report every one)
@@ -194,9 +199,10 @@ def test_check_commands_load_their_configs():
                     node = node[int(part)] if part.isdigit() else node[part]
                 assert node == value, (cmd.where, key)
     assert problems == []
-    assert loaded > 40
+    assert loaded >= 15
 
 
+@pytest.mark.slow
 def test_every_tool_of_a_check_command_answers_help():
     """One real ``python <tool> --help`` per distinct tool, in parallel."""
     tools = sorted({tool_call(c)[0] for c in CHECKED})

@@ -10,13 +10,14 @@ fails stops at that command; its test names the document, the line, the
 command and the last line of its stderr.
 """
 import os.path as osp
+import sys
 import time
 from typing import Dict, List
 
 import pytest
 
-from helpers.doc_runs import Outcome, is_demo, run_command
-from helpers.docs import commands, documents
+from helpers.doc_runs import Outcome, is_demo, reduced_argv, run_command
+from helpers.docs import Doc, commands, documents
 
 RUN_DOCS = [
     doc for doc in documents()
@@ -59,6 +60,54 @@ def test_the_documents_have_run_commands():
     assert len(RUN_DOCS) >= 5
     assert sum(map(len, by_doc.values())) >= 25
     assert [c.argv[:2] for c in by_doc['README.md'][:1]] == [['make', 'demo']]
+
+
+def test_the_reduction(tmp_path):
+    """One mechanism: a second --cfg-options for trainings (a schedule the
+    command gives is kept), capped nets, appended timing options, the
+    newest checkpoint for a documented epoch the reduced run did not
+    reach, the demo recognised."""
+    text = '\n'.join([
+        '```bash run',
+        'python tools/train.py configs/densenas/x_supernet.py \\',
+        '    --cfg-options search_epochs=2 warmup_epochs=1',
+        'python tools/train.py configs/baseline/net.py',
+        'python tools/analysis/latency_audit.py --random 12 --lut t.json',
+        'python tools/test.py configs/baseline/net.py work_dirs/net/epoch_9.pth',
+        'WORK_DIR=work_dirs/b make demo',
+        '```', ''])
+    search, train, audit, test, demo = commands(
+        Doc(str(tmp_path / 'x.md'), text))
+    (tmp_path / 'work_dirs' / 'net').mkdir(parents=True)
+    (tmp_path / 'work_dirs' / 'net' / 'last_checkpoint').write_text(
+        'epoch_1.pth')
+    argv = reduced_argv(search, str(tmp_path))
+    assert argv[0] == sys.executable
+    assert argv[-10:] == [
+        '--cfg-options', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_dataloader.dataset.indices=64',
+        'train_cfg.arch_dataloader.num_workers=0',
+        'train_cfg.arch_dataloader.persistent_workers=False',
+        'train_cfg.arch_dataloader.dataset.indices=32',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'val_dataloader.dataset.indices=32']
+    assert 'search_epochs=1' not in argv and argv.count('--cfg-options') == 2
+    argv = reduced_argv(train, str(tmp_path))
+    assert argv[-3:] == ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                         'default_hooks.checkpoint.interval=1']
+    argv = reduced_argv(audit, str(tmp_path))
+    assert argv[argv.index('--random') + 1] == '3'
+    assert argv[-10:] == ['--rounds', '2', '--warmup', '1', '--min-repeats',
+                          '1', '--max-repeats', '3', '--extra-rounds', '0']
+    argv = reduced_argv(test, str(tmp_path))
+    assert argv[3] == 'work_dirs/net/epoch_1.pth'
+    assert argv[-4:] == ['--cfg-options', 'test_dataloader.num_workers=0',
+                         'test_dataloader.persistent_workers=False',
+                         'test_dataloader.dataset.indices=32']
+    assert is_demo(demo) and demo.env == {'WORK_DIR': 'work_dirs/b'}
+    assert (search.line, demo.line) == (2, 7)
 
 
 @pytest.mark.slow
