@@ -3,7 +3,8 @@ import os
 import os.path as osp
 import socket
 import sys
-from typing import Dict
+import subprocess
+from typing import Dict, Tuple
 
 import pytest
 
@@ -39,6 +40,34 @@ def tool_env(demo_data_root: str) -> Dict[str, str]:
     env['PYTHON'] = sys.executable
     env['PYTHONWARNINGS'] = 'ignore'
     return env
+
+
+@pytest.fixture(scope='session')
+def docs_workspace(tmp_path_factory: pytest.TempPathFactory,
+                   tool_env: Dict[str, str]) -> Tuple[str, Dict[str, str]]:
+    """A copy of the checkout where the documents' commands run, and their
+    environment (see ``tests/helpers/doc_runs.py``)."""
+    from helpers.doc_runs import docs_env, fashion_mnist_root, make_workspace
+    root = tmp_path_factory.mktemp('docs')
+    workspace = make_workspace(str(root / 'checkout'))
+    return workspace, docs_env(tool_env,
+                               fashion_mnist_root(str(root / 'fmnist')))
+
+
+@pytest.fixture(scope='session')
+def reduced_demo(docs_workspace) -> Tuple[str, subprocess.CompletedProcess,
+                                          float]:
+    """``tools/demo.sh`` reduced, run once per session in the docs
+    workspace (``work_dirs/demo``; the latency table under the demo's
+    default name): its work dir, process and seconds. Used by the demo
+    test and by the documents' ``make demo``."""
+    import time
+    from helpers.doc_runs import run_demo
+    workspace, env = docs_workspace
+    start = time.monotonic()
+    proc = run_demo(workspace, env)
+    return (osp.join(workspace, 'work_dirs', 'demo'), proc,
+            time.monotonic() - start)
 
 
 @pytest.fixture(scope='module')

@@ -7,18 +7,29 @@ command, an ``--out`` / ``--out-dir`` / ``--work-dir`` / ``--json``, the
 demo's and the latency builder's folders, or the ImageNet copy README asks
 the user to provide). Every documented command that runs a tool parses
 with that tool's own argument parser, and every ``make`` target exists.
+
+Every shell block is marked ``run`` or ``check`` (``tests/helpers/docs.py``);
+the configs of the ``check`` commands load with their ``--cfg-options``
+and every tool they call answers ``--help``. The ``run`` commands run in
+``tests/test_docs_run.py``.
 """
+import argparse
 import contextlib
 import inspect
 import io
 import os.path as osp
 import re
+import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from helpers import REPO_ROOT
-from helpers.docs import (OUTPUT_DIRS, REPO_DIRS, REPO_FILES, USER_INPUTS,
-                          commands, documents, is_placeholder, links_in,
-                          paths_in, tool_call, written_by)
+from helpers.docs import (MARKS, OUTPUT_DIRS, REPO_DIRS, REPO_FILES,
+                          SHELL_LANGS, USER_INPUTS, commands, documents,
+                          is_placeholder, links_in, paths_in, tool_call,
+                          written_by)
 from helpers.tools import load_tool
 
 DOCS = documents()
@@ -125,3 +136,89 @@ def test_every_documented_command_parses(monkeypatch):
             problems.append(f'{cmd.doc}: {cmd.text}: {error}')
     assert problems == []
     assert parsed > 30
+
+
+def test_every_shell_block_is_marked():
+    problems = [p for doc in DOCS for p in doc.mark_problems()]
+    assert problems == []
+    blocks = [b for d in DOCS for b in d.blocks() if b.lang in SHELL_LANGS]
+    assert len(blocks) > 50
+    assert {b.mark for b in blocks} == set(MARKS)
+    assert {c.mark for c in COMMANDS} == set(MARKS)
+
+
+def test_an_unmarked_block_is_named_with_its_line():
+    from helpers.docs import Doc
+    doc = Doc(osp.join(REPO_ROOT, 'x.md'),
+              'text\n```bash\nmake demo\n```\n\n```\nout\n```\n'
+              '```bash run\nmake demo\n```\n```sh later\nls\n```\n')
+    problems = doc.mark_problems()
+    assert len(problems) == 3
+    assert problems[0].startswith("x.md:2: shell block marked None")
+    assert problems[1].startswith('x.md:6: a fence without a language')
+    assert problems[2].startswith("x.md:12: shell block marked 'later'")
+    cmd = next(commands(doc))
+    assert (cmd.where, cmd.mark) == ('x.md:3', None)
+
+
+CHECKED = [c for c in COMMANDS if c.mark == 'check' and tool_call(c)]
+
+
+def _cfg_options(args):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_known_args(args)[0].cfg_options
+
+
+def test_check_commands_load_their_configs():
+    """Each config a ``check`` command names loads with its
+    ``--cfg-options``, as ``tools/train.py`` would merge and derive them."""
+    from densenas_mm.apis.model_io import load_config
+    problems, loaded, seen = [], 0, set()
+    for cmd in CHECKED:
+        _, args = tool_call(cmd)
+        configs = [
+            a for a in args if a.startswith('configs/') and
+            a.endswith('.py') and not is_placeholder(a)
+        ]
+        options = _cfg_options(args)
+        for config in configs:
+            if (config, repr(options)) in seen:
+                continue
+            seen.add((config, repr(options)))
+            try:
+                cfg = load_config(osp.join(REPO_ROOT, config), options)
+            except Exception as err:  # noqa: B902 (report every one)
+                problems.append(f'{cmd.where}: {config}: '
+                                f'{type(err).__name__}: {err}')
+                continue
+            loaded += 1
+            for key, value in (options or {}).items():
+                node = cfg
+                for part in key.split('.'):
+                    node = node[int(part)] if part.isdigit() else node[part]
+                assert node == value, (cmd.where, key)
+    assert problems == []
+    assert loaded >= 15
+
+
+@pytest.mark.slow
+def test_every_tool_of_a_check_command_answers_help():
+    """One real ``python <tool> --help`` per distinct tool, two at a time
+    (the machine's cores)."""
+    tools = sorted({tool_call(c)[0] for c in CHECKED})
+    assert len(tools) >= 15
+
+    def help_problem(tool):
+        proc = subprocess.run([sys.executable, tool, '--help'],
+                              cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=600)
+        if proc.returncode or 'usage:' not in proc.stdout:
+            return (f'{tool} --help: exit {proc.returncode}: '
+                    f'{(proc.stderr or proc.stdout).strip()[-300:]}')
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        problems = [p for p in pool.map(help_problem, tools) if p]
+    assert problems == []

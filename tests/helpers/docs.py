@@ -1,14 +1,30 @@
-"""Paths and commands of the project's Markdown documents.
+"""Paths, commands and command marks of the project's Markdown documents.
 
-Used by ``tests/test_docs.py``: every path a document names must exist in
-the repository or be written by a step the documents describe, and every
-documented command line must parse with the tool it calls.
+Used by ``tests/test_docs.py`` and ``tests/test_docs_run.py``: every path a
+document names must exist in the repository or be written by a step the
+documents describe, every documented command line must parse with the tool
+it calls, and every shell block carries a mark in its fence's info string
+that says what CI does with its commands:
+
+- ```` ```bash run ````: CI runs the commands, in document order, reduced
+  (``tests/helpers/doc_runs.py`` says how);
+- ```` ```bash check ````: commands that need what a fresh clone lacks
+  (ImageNet, a GPU, Slurm, hours, a second demo run), synopses with
+  placeholders, and commands another document's ``run`` block runs with
+  the same tool and config; CI parses their arguments with the tool's parser, loads the
+  configs they name (with their ``--cfg-options``) and runs each tool's
+  ``--help``.
+
+Renderers (GitHub included) highlight by the info string's first word, so
+a reader sees an ordinary bash block. A shell block without a mark, and a
+fence without a language (use ``text`` for output and diagrams), fail
+``tests/test_docs.py``, naming the file and line.
 """
 import os
 import os.path as osp
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from helpers import REPO_ROOT
@@ -43,8 +59,23 @@ _FILE = re.compile(r'(?<![\w./-])(' + '|'.join(re.escape(f)
 _LINK = re.compile(r'\]\(([^)\s]+)\)')
 _ABSOLUTE = re.compile(
     r'(?<![\w.:/])(/(?:work|home|root|tmp|mnt)/[^\s`\'")]+)')
-_FENCE = re.compile(r'^```(\w*)\s*$')
+_FENCE = re.compile(r'^```(\w*)(?:[ \t]+(\S+))?\s*$')
 _PLACEHOLDER = re.compile(r'(^|/)[A-Z][A-Z0-9_]*(?=/|\.|$)')
+
+
+#: Languages of the blocks whose lines are shell commands.
+SHELL_LANGS = ('bash', 'shell', 'sh')
+#: The marks of a shell block (the info string's second word).
+MARKS = ('run', 'check')
+
+
+@dataclass
+class Block:
+    """A fenced block: language, mark, the line of its opening fence."""
+    lang: str
+    mark: Optional[str]
+    line: int
+    text: str
 
 
 @dataclass
@@ -57,18 +88,43 @@ class Doc:
     def rel(self) -> str:
         return osp.relpath(self.path, REPO_ROOT)
 
+    def blocks(self) -> Iterator[Block]:
+        """Every fenced block, with its language and mark."""
+        block, lines = None, []
+        for number, line in enumerate(self.text.splitlines(), 1):
+            m = _FENCE.match(line.strip())
+            if m and block is None:
+                block, lines = Block(m.group(1), m.group(2), number, ''), []
+            elif line.strip() == '```' and block is not None:
+                block.text = '\n'.join(lines)
+                yield block
+                block = None
+            elif block is not None:
+                lines.append(line)
+
     def code_blocks(self) -> Iterator[Tuple[str, str]]:
         """``(language, text)`` of every fenced block."""
-        lang, lines = None, []
-        for line in self.text.splitlines():
-            m = _FENCE.match(line.strip())
-            if m and lang is None:
-                lang, lines = m.group(1), []
-            elif line.strip() == '```' and lang is not None:
-                yield lang, '\n'.join(lines)
-                lang = None
-            elif lang is not None:
-                lines.append(line)
+        for block in self.blocks():
+            yield block.lang, block.text
+
+    def mark_problems(self) -> List[str]:
+        """``file:line: problem`` for every fence without a language and
+        every shell block without a valid mark."""
+        problems = []
+        for block in self.blocks():
+            where = f'{self.rel}:{block.line}'
+            if not block.lang:
+                problems.append(
+                    f'{where}: a fence without a language (write ```text '
+                    'for output or a diagram, ```bash run / ```bash check '
+                    'for commands)')
+            elif block.lang in SHELL_LANGS and block.mark not in MARKS:
+                problems.append(
+                    f'{where}: shell block marked {block.mark!r}: mark it '
+                    f'```{block.lang} run (CI runs it, reduced) or '
+                    f'```{block.lang} check (CI parses it and loads its '
+                    'configs), see tests/helpers/docs.py')
+        return problems
 
     def inline_code(self) -> List[str]:
         """Text of every inline code span outside fenced blocks."""
@@ -126,33 +182,45 @@ class Command:
     doc: str
     argv: List[str]
     text: str
+    line: int = 0
+    mark: Optional[str] = None
+    #: ``VAR=value`` words before the command (its environment).
+    env: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        """``document:line`` of the command's first line."""
+        return f'{self.doc}:{self.line}'
 
 
-def _logical_lines(block: str) -> Iterator[str]:
-    buf = ''
-    for line in block.splitlines():
+def _logical_lines(block: str) -> Iterator[Tuple[int, str]]:
+    """``(offset of the first line, text)`` of every logical line."""
+    buf, first = '', 0
+    for offset, line in enumerate(block.splitlines()):
         stripped = line.rstrip()
+        if not buf:
+            first = offset
         if stripped.endswith('\\'):
             buf += stripped[:-1] + ' '
             continue
-        yield buf + stripped
+        yield first, buf + stripped
         buf = ''
     if buf:
-        yield buf
+        yield first, buf
 
 
 def commands(doc: Doc) -> Iterator[Command]:
     """Shell commands of the bash / shell blocks of ``doc``.
 
     ``NAME=value`` lines define variables used by later lines of the same
-    block (``$NAME``); leading ``VAR=value`` words are dropped; a comment
-    ends the command.
+    block (``$NAME``); leading ``VAR=value`` words become the command's
+    ``env``; a comment ends the command.
     """
-    for lang, block in doc.code_blocks():
-        if lang not in ('bash', 'shell', 'sh', ''):
+    for block in doc.blocks():
+        if block.lang not in SHELL_LANGS:
             continue
         variables: Dict[str, str] = {}
-        for line in _logical_lines(block):
+        for offset, line in _logical_lines(block.text):
             line = line.split(' #', 1)[0].strip()
             if not line or line.startswith('#'):
                 continue
@@ -167,10 +235,13 @@ def commands(doc: Doc) -> Iterator[Command]:
                     argv = shlex.split(part)
                 except ValueError:
                     argv = part.split()
+                env = {}
                 while argv and re.match(r'^[A-Z_]+=', argv[0]):
-                    argv.pop(0)
+                    key, value = argv.pop(0).split('=', 1)
+                    env[key] = value
                 if argv:
-                    yield Command(doc.rel, argv, part)
+                    yield Command(doc.rel, argv, part,
+                                  block.line + 1 + offset, block.mark, env)
 
 
 def tool_call(cmd: Command) -> Optional[Tuple[str, List[str]]]:

@@ -1,36 +1,20 @@
 """An end-to-end run of tools/demo.sh (reduced schedule)."""
 import json
-import os.path as osp
-import subprocess
+from pathlib import Path
 
 import pytest
 
-from helpers import REPO_ROOT as ROOT
-
 
 @pytest.mark.slow
-def test_demo_end_to_end_reduced(tmp_path, tool_env):
+def test_demo_end_to_end_reduced(reduced_demo):
     """tools/demo.sh with 2 search epochs (1 warm-up), two random nets and 1
     retrain epoch, on the digits (the fallback data, present everywhere;
-    the Fashion-MNIST dataset has its own tests)."""
-    env = dict(tool_env)
-    wd = tmp_path / 'demo'
-    env.update(
-        WORK_DIR=str(wd),
-        DEMO_DATA='digits',
-        DEMO_RANDOM='2',
-        DEMO_SEARCH_EPOCHS='2',
-        DEMO_WARMUP_EPOCHS='1',
-        DEMO_RETRAIN_EPOCHS='1',
-        DEMO_LUT=str(tmp_path / 'lut.json'),
-        # --max-noisy 1: a reduced run must not depend on the machine's load
-        DEMO_LUT_ARGS='--max-repeats 5 --max-seconds 0.05 --max-noisy 1 '
-        '--no-progress',
-        DEMO_AUDIT_ARGS='--max-repeats 5')
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'demo.sh')],
-                          cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+    the Fashion-MNIST dataset has its own tests): the session's reduced demo
+    (``tests/helpers/doc_runs.py: REDUCED_DEMO``), which the documents'
+    ``make demo`` commands reuse."""
+    work_dir, proc, _ = reduced_demo
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    wd = Path(work_dir)
     summary = json.load(open(wd / 'summary.json'))
     searched, rand0, rand1 = summary['nets']
     assert (searched['net'], rand0['net'], rand1['net']) == (
