@@ -150,8 +150,9 @@ def _seed_table(table: LatencyTable, path: str, strict: bool) -> None:
     """Copy entries of the table at ``path`` into ``table`` if compatible.
 
     Raises:
-        LatencyTableError: If the file is not a valid table; the message
-            says how to get past it (rerunning would repeat the error).
+        LatencyTableError: If the file is not a valid table, or (``strict``)
+            one measured with another setting; the message says how to get
+            past it (rerunning would repeat the error).
     """
     if not os.path.isfile(path):
         return
@@ -168,7 +169,7 @@ def _seed_table(table: LatencyTable, path: str, strict: bool) -> None:
     if differ:
         detail = ', '.join(differ)
         if strict:
-            raise ValueError(
+            raise LatencyTableError(
                 f'{path} exists but was measured with another setting '
                 f'({detail}); pass another --out or delete it')
         warnings.warn(

@@ -9,6 +9,7 @@ asserts stderr holds exactly one line starting with ``error:``, no
 """
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 from typing import Dict, List
@@ -118,6 +119,22 @@ CASES = [
 def test_tool_prints_one_error_line(files, argv, fragments):
     out = run_tool([a.format(**files) for a in argv])
     assert_one_error_line(out, *fragments)
+
+
+def test_lut_build_into_a_table_of_another_setting(tmp_path):
+    """An existing --out table measured at batch 32: a batch-8 build into
+    it is one error line naming the difference, and the table is kept."""
+    out = tmp_path / 'demo.json'
+    shutil.copy(osp.join(REPO_ROOT, 'docs/records/demo_lut_epyc_t1.json'),
+                out)
+    before = out.read_bytes()
+    result = run_tool(['tools/build_latency_lut.py',
+                       'configs/_base_/search_spaces/densenas_demo_32.py',
+                       '--batch-size', '8', '--threads', '1', '--out',
+                       str(out), '--no-progress'])
+    assert_one_error_line(result, 'exists but was measured with another '
+                          'setting', 'batch', 'pass another --out')
+    assert out.read_bytes() == before
 
 
 def test_fashion_mnist_reader_prints_one_error_line(files):
