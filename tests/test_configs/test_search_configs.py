@@ -20,7 +20,8 @@ RESNET_R1 = osp.join(CFG_DIR,
                      'densenas_supernet-resnet-r1_4xb128-70e_in100.py')
 ALL = sorted(
     glob.glob(osp.join(CFG_DIR, '*.py')) +
-    glob.glob(osp.join(CFG_DIR, 'subnets', '*.py')))
+    glob.glob(osp.join(CFG_DIR, 'subnets', '*.py')) +
+    glob.glob(osp.join(CFG_DIR, 'lab', '*.py')))
 
 
 @pytest.mark.parametrize('path', ALL, ids=osp.basename)
@@ -217,3 +218,44 @@ def test_classifier_init_is_pytorch_default_with_zero_bias():
     # uniform(-b, b): std b / sqrt(3) (mmcls's default would be 0.01)
     assert float(weight.std()) == pytest.approx(bound / 3**0.5, rel=0.05)
     assert torch.equal(fc.bias.detach(), torch.zeros_like(fc.bias))
+
+
+LAB = osp.join(CFG_DIR, 'lab')
+
+
+def test_lab_configs_change_one_thing_each():
+    """The item-5 option configs differ from the demo search only in the
+    option they name (and the uniform one in its longer warm-up, with the
+    schedule following it)."""
+    base = Config.fromfile(
+        osp.join(CFG_DIR, 'densenas_supernet-demo_1xb32-20e_fmnist.py'))
+    hooks = [h.type for h in base.custom_hooks]
+    recal = Config.fromfile(
+        osp.join(LAB, 'densenas_supernet-demo-bnrecal_1xb32-20e_fmnist.py'))
+    assert [h.type for h in recal.custom_hooks] == hooks + [
+        'densenas_mm.DenseNASBNRecalibrationHook']
+    assert recal.custom_hooks[-1].batches == 20
+    assert recal.model == base.model
+    assert recal.custom_hooks[0] == base.custom_hooks[0]
+    paths = Config.fromfile(
+        osp.join(LAB,
+                 'densenas_supernet-demo-pathsampled_1xb32-20e_fmnist.py'))
+    assert paths.model.weight_paths == 'sampled'
+    assert paths.train_cfg == base.train_cfg
+    uni = Config.fromfile(
+        osp.join(LAB, 'densenas_supernet-demo-uniform_1xb32-25e_fmnist.py'))
+    assert uni.model.weight_sampling == 'uniform'
+    assert (uni.train_cfg.max_epochs, uni.train_cfg.val_begin) == (25, 16)
+    assert uni.param_scheduler.architecture[0].T_max == 25
+    assert uni.custom_hooks[0].warmup_epochs == 15
+    assert [h.type for h in uni.custom_hooks] == hooks
+    for cfg in (recal, paths, uni):
+        model = copy.deepcopy(cfg.model)
+        model.estimator.update(metric='flops', lut=None)
+        model.pop('cost_loss')
+        if DefaultScope.get_current_instance() is None:
+            DefaultScope.get_instance('densenas_lab_cfg', scope_name='mmcls')
+        algo = MODELS.build(model)
+        assert algo.weight_sampling == cfg.model.get('weight_sampling',
+                                                     'alpha')
+        assert algo.weight_paths == cfg.model.get('weight_paths', 'all')

@@ -370,3 +370,102 @@ def test_read_signal_checks_the_arch_files(tmp_path):
     with pytest.raises(SR.RankingInputError, match='mixes two checks'):
         SR.read_signal(str(tmp_path))
     assert nets
+
+
+# ------------------------------------------- options beyond the paper
+def _option_config(folder, name, body):
+    """A search config: the digits demo search with ``body`` added."""
+    path = osp.join(folder, f'{name}.py')
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{DIGITS_SEARCH!r}]\n{body}\n')
+    return path
+
+
+@pytest.mark.slow
+def test_ranking_options_end_to_end(tmp_path, lut, demo_data_root,
+                                    monkeypatch):
+    """Real 1 + 1 epoch digits searches with the BN-recalibration hook and
+    with uniform weight sampling, each ranked on a fake signal check; a
+    second call reuses the searches."""
+    from densenas_mm.experiments import ranking_options as RO
+    monkeypatch.setenv('DENSENAS_DEMO_DATA', demo_data_root)
+    options = dict(
+        paper=DIGITS_SEARCH,
+        bn_recal=_option_config(
+            str(tmp_path), 'bnrecal',
+            "custom_hooks = [\n"
+            "    dict(type='densenas_mm.DenseNASWarmupHook', "
+            "warmup_epochs=1),\n"
+            "    dict(type='densenas_mm.DenseNASArchHook', topk=2),\n"
+            "    dict(type='densenas_mm.DenseNASBNRecalibrationHook', "
+            "batches=2)]"),
+        uniform=_option_config(str(tmp_path), 'uniform',
+                               "model = dict(weight_sampling='uniform')"))
+    top1 = [[80.0 + k, 80.5 + k, 79.8 + k] for k in range(4)]
+    signal = tmp_path / 'signal'
+    _fake_signal(str(signal), top1)
+    shrink = ['warmup_epochs=1', 'search_epochs=1']
+    for loader in ('train_dataloader', 'val_dataloader',
+                   'train_cfg.arch_dataloader'):
+        shrink += [f'{loader}.batch_size=16',
+                   f'{loader}.dataset.indices='
+                   f"{64 if loader == 'train_dataloader' else 32}"]
+    wd = tmp_path / 'options'
+    tool = load_tool('benchmark/ranking_options.py')
+    args = ['--signal', str(signal), '--lut', lut, '--option',
+            *[f'{k}={v}' for k, v in options.items()], '--search-seeds',
+            '0', '--bn-batches', '2', '--bootstrap-reps', '50',
+            '--search-options', *shrink, '--work-dir', str(wd)]
+    result = tool.main(args)
+    assert [(r['option'], r['search_seed']) for r in result['rows']] == [
+        ('paper', 0), ('bn_recal', 0), ('uniform', 0)]
+    assert result['nets'] == 4 and result['ceiling_seeds'] == [0, 1, 2]
+    assert result['ceiling']['pairs']['kendall_tau'] == pytest.approx(1.0)
+    for row in result['rows']:
+        ranking = json.loads(
+            (wd / row['option'] / 's0' / 'ranking' / 'ranking.json'
+             ).read_text())
+        for key in SR.SCORES:
+            assert row['tau'][key] == pytest.approx(
+                ranking['correlations'][key]['kendall_tau'], nan_ok=True)
+        assert row['checkpoint'].endswith('epoch_2.pth')
+        assert len(row['archs']['last']['path']) >= 3
+        assert row['cpu_hours'] > 0
+        summary = result['options'][row['option']]
+        assert summary['mean_tau']['logp'][0] == pytest.approx(
+            row['tau']['logp'], nan_ok=True)
+    # the hook ran in the real search: validation on re-estimated BN, and
+    # the selection it fed
+    log = (wd / 'bn_recal' / 's0' / 'search.log').read_text()
+    assert log.count('BN statistics re-estimated on 2 search-train '
+                     'batches') == 1
+    assert 'BN statistics re-estimated' not in (
+        wd / 'paper' / 's0' / 'search.log').read_text()
+    assert (wd / 'bn_recal' / 's0' / 'arch' / 'best.yaml').is_file()
+    text = (wd / 'options.md').read_text()
+    assert '| uniform | 0 |' in text and 'Ceiling' in text
+    # resumed: the searches are reused, the report is the same
+    stamp = (wd / 'paper' / 's0' / 'search.log').stat().st_mtime_ns
+    again = tool.main(args)
+    assert (wd / 'paper' / 's0' / 'search.log').stat().st_mtime_ns == stamp
+    assert json.dumps([r['tau'] for r in again['rows']]) == \
+        json.dumps([r['tau'] for r in result['rows']])  # NaN-safe
+
+
+def test_ranking_options_refusals(tmp_path):
+    from densenas_mm.experiments import ranking_options as RO
+    from densenas_mm.utils.options import ConfigError
+    assert list(RO.parse_options(None)) == [
+        'paper', 'bn_recal', 'uniform_long_warmup', 'path_sampled']
+    for config in RO.DEFAULT_OPTIONS.values():
+        assert osp.isfile(osp.join(REPO_ROOT, config)), config
+    with pytest.raises(ConfigError, match='give NAME=CONFIG'):
+        RO.parse_options(['paper'])
+    with pytest.raises(ConfigError, match='given twice'):
+        RO.parse_options(['a=x.py', 'a=y.py'])
+    with pytest.raises(ConfigError, match="config 'nope.py' not found"):
+        RO.ranking_options(str(tmp_path), str(tmp_path),
+                           dict(a='nope.py'), work_dir=str(tmp_path / 'w'))
+    with pytest.raises(ConfigError, match='search seeds repeat'):
+        RO.ranking_options(str(tmp_path), str(tmp_path), None,
+                           search_seeds=(1, 1), work_dir=str(tmp_path / 'w'))

@@ -1,5 +1,6 @@
 """DenseNAS hooks."""
 from .arch_hook import DenseNASArchHook
+from .bn_recalibration_hook import DenseNASBNRecalibrationHook
 from .checkpoint_hook import DenseNASCheckpointHook, save_runner_checkpoint
 from .logger_hook import DenseNASLoggerHook
 from .rank_check_hook import DenseNASRankCheckHook
@@ -8,7 +9,8 @@ from .visualization_hook import DenseNASVisualizationHook
 from .warmup_hook import DenseNASWarmupHook
 
 __all__ = [
-    'DenseNASArchHook', 'DenseNASCheckpointHook', 'DenseNASLoggerHook',
+    'DenseNASArchHook', 'DenseNASBNRecalibrationHook',
+    'DenseNASCheckpointHook', 'DenseNASLoggerHook',
     'DenseNASRankCheckHook', 'DenseNASTimerHook', 'DenseNASVisualizationHook', 'DenseNASWarmupHook',
     'save_runner_checkpoint'
 ]

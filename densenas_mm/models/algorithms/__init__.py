@@ -1,7 +1,7 @@
 """DenseNAS algorithm, its step tags and its distributed wrapper."""
 from .ddp import DenseNASDDP
 from .densenas import (GRAD_ZEROING, SAMPLING_OF_PHASE, WEIGHT_PATHS,
-                       DenseNAS, SearchSnapshot)
+                       WEIGHT_SAMPLING, DenseNAS, SearchSnapshot)
 from .guards import DivergenceGuard, StepGuards, checkpoint_note
 from .memory_format import CHANNELS_LAST, MemoryFormatPolicy
 from .steps import (PHASES, batch_stat_bn, recalibrate_bn, search_batch,
@@ -9,7 +9,7 @@ from .steps import (PHASES, batch_stat_bn, recalibrate_bn, search_batch,
 
 __all__ = [
     'DenseNAS', 'DenseNASDDP', 'SearchSnapshot', 'SAMPLING_OF_PHASE',
-    'GRAD_ZEROING', 'WEIGHT_PATHS', 'CHANNELS_LAST', 'PHASES',
+    'GRAD_ZEROING', 'WEIGHT_PATHS', 'WEIGHT_SAMPLING', 'CHANNELS_LAST', 'PHASES',
     'batch_stat_bn', 'recalibrate_bn', 'search_batch', 'step_seed',
     'DivergenceGuard', 'StepGuards', 'checkpoint_note', 'MemoryFormatPolicy'
 ]

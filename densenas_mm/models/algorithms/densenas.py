@@ -26,6 +26,9 @@ GRAD_ZEROING = ('set_to_none', 'in_place')
 #: What a weight step runs (the ``weight_paths`` argument of
 #: :class:`DenseNAS`): every path (the paper) or one sampled path.
 WEIGHT_PATHS = ('all', 'sampled')
+#: How the search's weight steps draw ops (the ``weight_sampling`` argument
+#: of :class:`DenseNAS`): from softmax(alpha) (the paper) or uniformly.
+WEIGHT_SAMPLING = ('alpha', 'uniform')
 
 
 @dataclass
@@ -133,6 +136,15 @@ class DenseNAS(BaseAlgorithm):
               from softmax(beta / T) after; same path on every rank, replayed
               on resume), runs unweighted, so a weight step costs about one
               network (docs/benchmarks.md).
+        weight_sampling (str): How the weight steps after warm-up draw one op
+            per mixed op (warm-up weight steps always draw uniformly):
+
+            - ``'alpha'`` (the paper, the default): from softmax(alpha);
+            - ``'uniform'`` (beyond the paper, as SPOS trains its
+              supernet): uniformly, so every op keeps getting trained
+              however alpha develops; with ``weight_paths='sampled'`` the
+              path is drawn uniformly per route too. Arch steps are
+              unchanged.
         channels_last (bool | str): Memory format of the steps: ``False``
             (default) keeps weights and batches contiguous; ``True`` keeps
             the supernet's weights and every batch channels-last;
@@ -165,6 +177,7 @@ class DenseNAS(BaseAlgorithm):
                      factor=100.0, window=100, min_steps=20, floor=1.0),
                  channels_last: Union[bool, str] = False,
                  weight_paths: str = 'all',
+                 weight_sampling: str = 'alpha',
                  data_preprocessor: Optional[Union[Dict,
                                                    torch.nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
@@ -207,6 +220,15 @@ class DenseNAS(BaseAlgorithm):
             raise ValueError(f'DenseNAS: weight_paths must be one of '
                              f'{WEIGHT_PATHS}, got {weight_paths!r}')
         self.weight_paths = weight_paths
+        if weight_sampling not in WEIGHT_SAMPLING:
+            raise ValueError(f'DenseNAS: weight_sampling must be one of '
+                             f'{WEIGHT_SAMPLING}, got {weight_sampling!r}')
+        self.weight_sampling = weight_sampling
+        #: Which BN statistics supernet validation uses: ``'batch'`` (the
+        #: batch's own, as the reference) or ``'running'`` (the running
+        #: statistics, which ``DenseNASBNRecalibrationHook`` re-estimates
+        #: before every validation and puts back after it).
+        self.val_bn = 'batch'
         self._untagged_steps = 0
         # The architecture's parameters, listed once (_weights_frozen).
         self._weight_params: Optional[List[torch.nn.Parameter]] = None
@@ -252,8 +274,11 @@ class DenseNAS(BaseAlgorithm):
         self._check_optim_wrapper(optim_wrapper)
         model_call = model_call or self
         generator = torch.Generator().manual_seed(seed)
+        mode = SAMPLING_OF_PHASE[phase]
+        if phase == 'weight' and self.weight_sampling == 'uniform':
+            mode = 'uniform'
         self.mutator.set_sampling(
-            SAMPLING_OF_PHASE[phase],
+            mode,
             generator,
             arch_grad=phase == 'arch',
             sample_path=phase != 'arch' and self.weight_paths == 'sampled')
@@ -432,19 +457,26 @@ class DenseNAS(BaseAlgorithm):
     def val_step(self, data: Any) -> list:
         """Supernet validation with the ``val_sampling`` mode.
 
-        As in the reference, BN normalises with the batch's statistics: the
-        running statistics of a supernet op were gathered on inputs from
-        other sampled ops and do not fit the validated mixture. Unlike the
-        reference, the running statistics are left untouched (momentum 0),
-        so validating does not change the model.
+        As in the reference (``val_bn == 'batch'``), BN normalises with the
+        batch's statistics: the running statistics of a supernet op were
+        gathered on inputs from other sampled ops and do not fit the
+        validated mixture. Unlike the reference, the running statistics are
+        left untouched (momentum 0), so validating does not change the
+        model. With ``val_bn == 'running'`` (set by
+        ``DenseNASBNRecalibrationHook`` after it re-estimated them for the
+        validated mixture) BN uses the running statistics.
         """
         self.mutator.set_sampling(self.val_sampling)
+        if self.val_bn == 'running':
+            return super().val_step(data)
         with batch_stat_bn(self.architecture):
             return super().val_step(data)
 
     def test_step(self, data: Any) -> list:
         """Same as :meth:`val_step`."""
         self.mutator.set_sampling(self.val_sampling)
+        if self.val_bn == 'running':
+            return super().test_step(data)
         with batch_stat_bn(self.architecture):
             return super().test_step(data)
 

@@ -1,8 +1,8 @@
 """DenseNAS(weight_paths='sampled'): weight steps on one sampled path."""
 import pytest
 import torch
-from helpers.search import (build_algorithm, build_optim, changed, fake_batch,
-                            split_params)
+from helpers.search import (active_sets, build_algorithm, build_optim, changed,
+                            fake_batch, split_params)
 from mmengine.config import Config
 
 from densenas_mm.models.algorithms import search_batch, step_seed
@@ -110,3 +110,38 @@ def test_one_cfg_option_switches_the_demo_search():
     model['estimator'] = dict(model['estimator'], metric='flops', lut=None)
     algo = MODELS.build(model)
     assert algo.weight_paths == 'sampled'
+
+
+def _ops_in_play(algo, phase, seed):
+    _step(algo, build_optim(algo), phase, seed)
+    return active_sets(algo)
+
+
+def test_uniform_weight_sampling_draws_as_warm_up():
+    """weight_sampling='uniform': a search weight step draws the ops the
+    warm-up step of the same seed draws, whatever alpha says; the faithful
+    'alpha' mode follows a peaked alpha."""
+    picks = {}
+    for mode in ('alpha', 'uniform'):
+        algo = build_algorithm(seed=4, weight_sampling=mode)
+        with torch.no_grad():
+            for alias in algo.mutator.alphas():  # all mass on op 0
+                alpha = algo.mutator.arch_params[alias]
+                alpha.fill_(-50.0)
+                alpha[0] = 50.0
+        picks[mode] = [_ops_in_play(algo, 'weight', s) for s in range(3)]
+        picks[f'{mode}_warmup'] = [
+            _ops_in_play(algo, 'warmup', s) for s in range(3)
+        ]
+    searchable = list(picks['alpha'][0])
+    assert len(searchable) > 5
+    for sets in picks['alpha']:
+        assert all(sets[a] == [0] for a in searchable)
+    assert picks['uniform'] == picks['uniform_warmup']
+    chosen = {sets[a][0] for sets in picks['uniform'] for a in searchable}
+    assert len(chosen) > 1
+
+
+def test_bad_weight_sampling():
+    with pytest.raises(ValueError, match='weight_sampling must be one of'):
+        build_algorithm(seed=0, weight_sampling='fair')
