@@ -143,6 +143,14 @@ def collect(work_dir: str) -> Dict:
     return summary
 
 
+#: The summary's one line on what its comparison can tell (issue 21).
+COMPARISON_NOTE = (
+    'one retrain per net: this cannot tell whether the search beats random '
+    '(retrain noise is of the size of these differences); the comparison '
+    'with statistics: docs/search_quality.md, '
+    'tools/benchmark/search_vs_random.py')
+
+
 def _fmt(value, spec: str) -> str:
     return '-' if value is None else format(value, spec)
 
@@ -178,7 +186,8 @@ def format_table(summary: Dict) -> str:
             f'{comp["random_mean"]:.2f} +- {std} (min '
             f'{comp["random_min"]:.2f}, max {comp["random_max"]:.2f}, '
             f'{len(comp["random"])} nets); rank of the searched net: '
-            f'{comp["ranks"][0]} of {comp["of"]}'
+            f'{comp["ranks"][0]} of {comp["of"]}',
+            COMPARISON_NOTE
         ]
     lines.append('')
     for r in summary['nets']:

@@ -96,6 +96,10 @@ def test_summary_table_from_inputs(tmp_path, mutator):
     assert lines[4].startswith('random 0') and '90.00' in lines[4]
     assert 'vs random 87.50 +- 6.14' in text
     assert 'rank of the searched net: 2 of 4' in text
+    # the next line says where the comparison with statistics lives
+    after = text.split('rank of the searched net: 2 of 4\n')[1]
+    assert after.startswith('one retrain per net: this cannot tell')
+    assert 'docs/search_quality.md' in after.splitlines()[0]
     assert 'alpha entropy 1.000 -> 0.500' in text
     assert 'expected latency 8.00 -> 6.00 ms' in text
     assert 'derived path changed 2 times' in text
