@@ -38,14 +38,16 @@ from .workers import cpu_seconds, parallel
 
 #: Format version of ``options.json``.
 OPTIONS_VERSION = 1
-#: The default options: name -> search config (the paper's demo search
-#: first, as the reference every option is compared with).
+#: The default options: name -> ``CONFIG[,KEY=VALUE...]`` (a search config
+#: and its own ``--cfg-options``; the paper's demo search first, as the
+#: reference every option is compared with).
 DEFAULT_OPTIONS = {
     'paper': 'configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py',
     'bn_recal': 'configs/densenas/lab/'
                 'densenas_supernet-demo-bnrecal_1xb32-20e_fmnist.py',
     'uniform_long_warmup': 'configs/densenas/lab/'
-                           'densenas_supernet-demo-uniform_1xb32-25e_fmnist.py',
+                           'densenas_supernet-demo-uniform_1xb32-20e_fmnist.py'
+                           ',warmup_epochs=15',
     'path_sampled': 'configs/densenas/lab/'
                     'densenas_supernet-demo-pathsampled_1xb32-20e_fmnist.py',
 }
@@ -54,29 +56,47 @@ REPORTED = ('top1_recalibrated', 'top1_batch_stats', 'top1_inherited',
             'logp')
 
 
-def parse_options(pairs: Optional[Sequence[str]]) -> Dict[str, str]:
-    """``NAME=CONFIG`` pairs as an ordered dict (None: the defaults).
+def split_spec(spec: str) -> Tuple[str, List[str]]:
+    """``CONFIG[,KEY=VALUE...]`` as the config and its options.
 
     Raises:
-        ConfigError: A pair without ``=``, a repeated name, or a config
-            file that does not exist.
+        ConfigError: An option without ``=``.
+    """
+    config, *extra = spec.split(',')
+    for item in extra:
+        if '=' not in item:
+            raise ConfigError(f'option spec {spec!r}: {item!r} is not '
+                              'KEY=VALUE (give CONFIG[,KEY=VALUE...]; a '
+                              'list value needs a config file)')
+    return config, extra
+
+
+def parse_options(pairs: Optional[Sequence[str]]) -> Dict[str, str]:
+    """``NAME=CONFIG[,KEY=VALUE...]`` pairs as an ordered dict of name ->
+    spec (None: the defaults).
+
+    Raises:
+        ConfigError: A pair without ``=``, a repeated name, or a bad spec.
     """
     if not pairs:
         return dict(DEFAULT_OPTIONS)
     out: Dict[str, str] = {}
     for pair in pairs:
-        name, sep, config = pair.partition('=')
-        if not sep or not name or not config:
-            raise ConfigError(f'--option {pair!r}: give NAME=CONFIG, e.g. '
-                              f'paper={DEFAULT_OPTIONS["paper"]}')
+        name, sep, spec = pair.partition('=')
+        if not sep or not name or not spec:
+            raise ConfigError(f'--option {pair!r}: give NAME=CONFIG'
+                              '[,KEY=VALUE...], e.g. uniform_long_warmup='
+                              f'{DEFAULT_OPTIONS["uniform_long_warmup"]}')
         if name in out:
             raise ConfigError(f'--option name {name!r} given twice')
-        out[name] = config
+        split_spec(spec)
+        out[name] = spec
     return out
 
 
 def _check_configs(options: Dict[str, str]) -> None:
-    for name, config in options.items():
+    for name, spec in options.items():
+        config, _ = split_spec(spec)
         if not osp.isfile(config) and not osp.isfile(repo_path(config)):
             raise ConfigError(f'option {name!r}: config {config!r} not found '
                               '(paths are relative to the checkout)')
@@ -172,8 +192,9 @@ def ranking_options(signal: str,
             (its nets are the ones ranked; their space must be the
             options' space).
         lut (str): The latency table every search uses.
-        options (dict, optional): Option name -> search config
-            (default :data:`DEFAULT_OPTIONS`).
+        options (dict, optional): Option name -> search config with its
+            own options, ``CONFIG[,KEY=VALUE...]`` (default
+            :data:`DEFAULT_OPTIONS`).
         search_seeds (Sequence[int]): One search per option and seed.
         jobs (int): Searches at once (each in its own process).
         bn_batches (int): Search-train batches of the BN recalibration.
@@ -206,9 +227,12 @@ def ranking_options(signal: str,
     def folder(run: Tuple[str, int]) -> str:
         return osp.join(wd, run[0], f's{run[1]}')
 
+    specs = {name: split_spec(spec) for name, spec in options.items()}
+
     def do_search(run: Tuple[str, int]) -> str:
-        search(options[run[0]], folder(run), run[1], lut,
-               options=search_options, arch='last', reuse=True)
+        config, extra = specs[run[0]]
+        search(config, folder(run), run[1], lut,
+               options=[*search_options, *extra], arch='last', reuse=True)
         ckpt = read_last_checkpoint(folder(run))
         if not ckpt or not osp.isfile(ckpt):
             raise RuntimeError(f'the search in {folder(run)} left no '
@@ -216,19 +240,22 @@ def ranking_options(signal: str,
         return ckpt
 
     checkpoints = parallel(jobs, do_search, runs)
-    rank_options = dict(parse_cfg_options(search_options) or {})
-    rank_options['model.estimator.lut'] = lut
     rows, rankings = [], []
     for run, ckpt in zip(runs, checkpoints):
+        config, extra = specs[run[0]]
+        rank_options = dict(
+            parse_cfg_options([*search_options, *extra]) or {})
+        rank_options['model.estimator.lut'] = lut
         ranking = supernet_ranking(
-            options[run[0]], ckpt, signal, bn_batches=bn_batches,
+            config, ckpt, signal, bn_batches=bn_batches,
             out_dir=osp.join(folder(run), 'ranking'),
             bootstrap_reps=bootstrap_reps,
             cfg_options=rank_options, quiet=True)
         rankings.append(ranking)
         corr = ranking['correlations']
         rows.append(dict(
-            option=run[0], search_seed=run[1], config=options[run[0]],
+            option=run[0], search_seed=run[1], config=config,
+            config_options=extra,
             checkpoint=ckpt,
             tau={k: corr[k]['kendall_tau'] for k in SCORES},
             ci={k: corr[k]['kendall_tau_ci'] for k in SCORES},
@@ -237,14 +264,14 @@ def ranking_options(signal: str,
             cpu_hours=cpu_seconds(folder(run)) / 3600))
     summaries = {
         name: dict(
-            config=config,
+            spec=spec,
             mean_tau={
                 k: _mean_tau([r for r in rows if r['option'] == name], k)
                 for k in SCORES
             },
             cpu_hours=sum(r['cpu_hours'] for r in rows
                           if r['option'] == name))
-        for name, config in options.items()
+        for name, spec in options.items()
     }
     first = rankings[0]
     result = dict(
@@ -266,5 +293,5 @@ def ranking_options(signal: str,
 
 __all__ = [
     'DEFAULT_OPTIONS', 'OPTIONS_VERSION', 'REPORTED', 'format_report',
-    'parse_options', 'ranking_options'
+    'parse_options', 'ranking_options', 'split_spec'
 ]

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import densenas_mm  # noqa: F401
+from densenas_mm.apis.derive import derive_search_length
 from densenas_mm.registry import MODELS
 
 from helpers import REPO_ROOT
@@ -243,11 +244,16 @@ def test_lab_configs_change_one_thing_each():
     assert paths.model.weight_paths == 'sampled'
     assert paths.train_cfg == base.train_cfg
     uni = Config.fromfile(
-        osp.join(LAB, 'densenas_supernet-demo-uniform_1xb32-25e_fmnist.py'))
+        osp.join(LAB, 'densenas_supernet-demo-uniform_1xb32-20e_fmnist.py'))
     assert uni.model.weight_sampling == 'uniform'
+    assert uni.train_cfg == base.train_cfg
+    # the longer warm-up of the lab run: the schedule follows the knob
+    uni.merge_from_dict({'warmup_epochs': 15})
+    changes = derive_search_length(uni, {'warmup_epochs'})
     assert (uni.train_cfg.max_epochs, uni.train_cfg.val_begin) == (25, 16)
     assert uni.param_scheduler.architecture[0].T_max == 25
     assert uni.custom_hooks[0].warmup_epochs == 15
+    assert len(changes) == 4
     assert [h.type for h in uni.custom_hooks] == hooks
     for cfg in (recal, paths, uni):
         model = copy.deepcopy(cfg.model)

@@ -400,7 +400,8 @@ def test_ranking_options_end_to_end(tmp_path, lut, demo_data_root,
             "    dict(type='densenas_mm.DenseNASBNRecalibrationHook', "
             "batches=2)]"),
         uniform=_option_config(str(tmp_path), 'uniform',
-                               "model = dict(weight_sampling='uniform')"))
+                               "model = dict(weight_sampling='uniform')") +
+        ',warmup_epochs=0')
     top1 = [[80.0 + k, 80.5 + k, 79.8 + k] for k in range(4)]
     signal = tmp_path / 'signal'
     _fake_signal(str(signal), top1)
@@ -428,7 +429,8 @@ def test_ranking_options_end_to_end(tmp_path, lut, demo_data_root,
         for key in SR.SCORES:
             assert row['tau'][key] == pytest.approx(
                 ranking['correlations'][key]['kendall_tau'], nan_ok=True)
-        assert row['checkpoint'].endswith('epoch_2.pth')
+        epochs = 1 if row['option'] == 'uniform' else 2
+        assert row['checkpoint'].endswith(f'epoch_{epochs}.pth')
         assert len(row['archs']['last']['path']) >= 3
         assert row['cpu_hours'] > 0
         summary = result['options'][row['option']]
@@ -444,6 +446,15 @@ def test_ranking_options_end_to_end(tmp_path, lut, demo_data_root,
     assert (wd / 'bn_recal' / 's0' / 'arch' / 'best.yaml').is_file()
     text = (wd / 'options.md').read_text()
     assert '| uniform | 0 |' in text and 'Ceiling' in text
+    # the option's own options: no warm-up, so both epochs searched
+    assert result['rows'][2]['config_options'] == ['warmup_epochs=0']
+    from densenas_mm.structures import DerivedArch
+    phases = {
+        name: DerivedArch.load(
+            str(wd / name / 's0' / 'arch' / 'epoch_1.yaml')).meta['phase']
+        for name in ('paper', 'uniform')
+    }
+    assert phases == dict(paper='warmup', uniform='search')
     # resumed: the searches are reused, the report is the same
     stamp = (wd / 'paper' / 's0' / 'search.log').stat().st_mtime_ns
     again = tool.main(args)
@@ -457,8 +468,13 @@ def test_ranking_options_refusals(tmp_path):
     from densenas_mm.utils.options import ConfigError
     assert list(RO.parse_options(None)) == [
         'paper', 'bn_recal', 'uniform_long_warmup', 'path_sampled']
-    for config in RO.DEFAULT_OPTIONS.values():
+    for spec in RO.DEFAULT_OPTIONS.values():
+        config, _ = RO.split_spec(spec)
         assert osp.isfile(osp.join(REPO_ROOT, config)), config
+    assert RO.split_spec(RO.DEFAULT_OPTIONS['uniform_long_warmup'])[1] == [
+        'warmup_epochs=15']
+    with pytest.raises(ConfigError, match='is not KEY=VALUE'):
+        RO.parse_options(['a=x.py,oops'])
     with pytest.raises(ConfigError, match='give NAME=CONFIG'):
         RO.parse_options(['paper'])
     with pytest.raises(ConfigError, match='given twice'):

@@ -1,7 +1,9 @@
 """Search options beyond the paper, measured by the supernet ranking.
 
-Runs one search per option (a search config, ``--option NAME=CONFIG``;
-default: the demo search and the three ``configs/densenas/lab/`` options)
+Runs one search per option (a search config with its own options,
+``--option NAME=CONFIG[,KEY=VALUE...]``; default: the demo search and the
+three ``configs/densenas/lab/`` options, the uniform one with
+``warmup_epochs=15``)
 and search seed with one latency table, then ranks every search's supernet
 on the nets of a finished signal check (``--signal``) as
 ``tools/benchmark/supernet_ranking.py`` does, and reports Kendall's tau per
@@ -37,7 +39,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='finished signal check: work dir or records folder')
     p.add_argument('--lut', required=True,
                    help='latency table of every search (JSON)')
-    p.add_argument('--option', nargs='+', metavar='NAME=CONFIG',
+    p.add_argument('--option', nargs='+',
+                   metavar='NAME=CONFIG[,KEY=VALUE...]',
                    help='options to compare (default: ' +
                    ', '.join(DEFAULT_OPTIONS) + ')')
     p.add_argument('--search-seeds', nargs='+', type=int, default=[0, 1],
