@@ -222,7 +222,9 @@ def ranking_options(signal: str,
     wd = prepare_output_dir(work_dir, '--work-dir')
     start = time.time()
     lut = osp.abspath(lut)
-    runs = [(name, seed) for name in options for seed in search_seeds]
+    # seed-major: every option's first seed finishes before any second one
+    # (a run stopped early has comparable rows); reported option-major
+    runs = [(name, seed) for seed in search_seeds for name in options]
 
     def folder(run: Tuple[str, int]) -> str:
         return osp.join(wd, run[0], f's{run[1]}')
@@ -239,7 +241,9 @@ def ranking_options(signal: str,
                                'checkpoint')
         return ckpt
 
-    checkpoints = parallel(jobs, do_search, runs)
+    done = dict(zip(runs, parallel(jobs, do_search, runs)))
+    runs = [(name, seed) for name in options for seed in search_seeds]
+    checkpoints = [done[run] for run in runs]
     rows, rankings = [], []
     for run, ckpt in zip(runs, checkpoints):
         config, extra = specs[run[0]]
