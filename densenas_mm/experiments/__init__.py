@@ -15,6 +15,11 @@ checkout and is not part of a non-editable install (see docs/design.md).
   :mod:`.protocol_nets`, :mod:`.rsws`, :mod:`.supernet_score`,
   :mod:`.hand_designed`, :mod:`.arm_stats`,
   :mod:`.search_vs_random_report`);
+- :mod:`.supernet_ranking`: does the supernet rank nets as retraining
+  does (:mod:`.rank_stats`, :mod:`.supernet_ranking_report`);
+- :mod:`.supernet_scorer`: a search checkpoint's supernet scoring nets of
+  its space (used by the ranking and the RS-WS arm);
+- :mod:`.budget_check`: does a latency budget hold in real milliseconds;
 - :mod:`.demo_summary`: the demo's summary table;
 - :mod:`.gpu_check`: the prepared GPU check (CUDA vs CPU, AMP, CUDA table
   chunk, DDP), with a CPU dry run.

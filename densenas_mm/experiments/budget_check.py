@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from densenas_mm.latency.accuracy import prediction_accuracy
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from .search_quality import schedule_options, search
 
@@ -62,17 +63,6 @@ def default_targets(config: str,
         for _ in range(draws)
     ]
     return [round(float(np.quantile(values, q)), 2) for q in quantiles]
-
-
-def _errors(values: Sequence[float], truth: Sequence[float]) -> List[float]:
-    return [v / t - 1 for v, t in zip(values, truth)]
-
-
-def _summary(errors: Sequence[float]) -> Dict[str, float]:
-    a = np.abs(np.asarray(errors, dtype=float))
-    return dict(mean_abs=float(a.mean()), max_abs=float(a.max()),
-                within_5=float((a <= 0.05).mean()),
-                within_10=float((a <= 0.10).mean()))
 
 
 def budget_check(config: str,
@@ -192,11 +182,14 @@ def budget_check(config: str,
         targets=targets, budgets=rows, calibration_nets=len(cal_nets),
         within_tolerance=int(sum(abs(r['error']) <= TOLERANCE
                                  for r in rows)),
-        budget_vs_predicted=_summary(_errors(
-            [r['predicted'] for r in rows], list(mean[:n]))),
-        calibration_nets_now=_summary(_errors(cal_pred, list(mean[n:]))),
-        remeasurement=_summary(_errors(list(measured[1]),
-                                       list(measured[0]))),
+        budget_vs_predicted=prediction_accuracy(
+            [r['predicted'] for r in rows], list(mean[:n])),
+        calibration_nets_now=prediction_accuracy(cal_pred, list(mean[n:])),
+        calibration_net_rows=[
+            dict(predicted=p, measured=[float(v) for v in measured[:, n + i]])
+            for i, p in enumerate(cal_pred)],
+        remeasurement=prediction_accuracy(list(measured[1]),
+                                          list(measured[0])),
         timing={k: v for k, v in timing.items() if v is not None})
     dump_json_atomic(result, osp.join(work_dir, 'budget_check.json'),
                      indent=2)
@@ -243,13 +236,15 @@ def format_budget_check(result: Dict[str, Any]) -> str:
         f'(measured {result["measured_date"]}, load '
         f'{result["load"][0]:.2f}, {result["threads"]} thread(s)).',
         f'budget nets, prediction vs measurement: mean abs error '
-        f'{100 * pred["mean_abs"]:.1f} %, max {100 * pred["max_abs"]:.1f} %.',
+        f'{100 * pred["mean_abs_rel_error"]:.1f} %, max '
+        f'{100 * pred["max_abs_rel_error"]:.1f} %.',
         f'the calibration\'s own {result["calibration_nets"]} nets now: '
-        f'mean abs error {100 * now["mean_abs"]:.1f} %, '
-        f'{100 * now["within_5"]:.0f} % within +-5 % (drift since the fit).',
+        f'mean abs error {100 * now["mean_abs_rel_error"]:.1f} %, '
+        f'{100 * now["within_5pct"]:.0f} % within +-5 % (drift since the '
+        'fit).',
         f're-measurement agreement (ceiling): mean abs '
-        f'{100 * again["mean_abs"]:.1f} %, '
-        f'{100 * again["within_5"]:.0f} % within +-5 %.',
+        f'{100 * again["mean_abs_rel_error"]:.1f} %, '
+        f'{100 * again["within_5pct"]:.0f} % within +-5 %.',
     ]
     return '\n'.join(lines)
 

@@ -33,7 +33,8 @@ from densenas_mm.utils.options import ConfigError
 from densenas_mm.utils.resume import read_last_checkpoint
 from .paths import repo_path
 from .search_quality import search
-from .supernet_ranking import SCORES, supernet_ranking
+from .supernet_ranking import supernet_ranking
+from .supernet_scorer import SCORES
 from .workers import cpu_seconds, parallel
 
 #: Format version of ``options.json``.

@@ -67,7 +67,7 @@ def prediction_accuracy(predicted: Sequence[float],
     Returns:
         dict: ``nets``, ``mean_abs_rel_error``, ``max_abs_rel_error``,
         ``within_5pct``, ``within_10pct`` (shares), ``kendall_tau``
-        (tau-a over all pairs), ``kendall_tau_in_bins`` (pooled over the
+        (tau-a over all pairs; NaN for one net), ``kendall_tau_in_bins`` (pooled over the
         pairs of nets in one bin; NaN without such pairs),
         ``bin_pairs``, ``bins`` (per bin of >= 2 nets: ``nets``,
         ``predicted_ms`` range, ``measured_ms`` range, ``spread`` =
@@ -75,12 +75,12 @@ def prediction_accuracy(predicted: Sequence[float],
         ``median_spread`` over those bins.
 
     Raises:
-        ValueError: For fewer than 2 nets or lengths that differ.
+        ValueError: For no nets or lengths that differ.
     """
     pred = np.asarray(predicted, dtype=float)
     meas = np.asarray(measured, dtype=float)
-    if pred.shape != meas.shape or pred.size < 2:
-        raise ValueError(f'need >= 2 nets and as many predictions as '
+    if pred.shape != meas.shape or pred.size < 1:
+        raise ValueError(f'need >= 1 net and as many predictions as '
                          f'measurements, got {pred.size} and {meas.size}')
     rel = np.abs(pred - meas) / meas
     in_bins = dict(concordant=0, discordant=0)

@@ -6,7 +6,9 @@
   optimisers and fake batches;
 - :mod:`helpers.estimators`: small spaces and fake mutators for the cost
   estimation tests;
-- :mod:`helpers.search_hooks`: a registered hook the end-to-end runs use.
+- :mod:`helpers.search_hooks`: a registered hook the end-to-end runs use;
+- :mod:`helpers.experiment_tools`: the digits demo configs, a benchmark
+  tool set up on the demo data, and its resume check.
 """
 import os.path as osp
 

@@ -71,7 +71,17 @@ def test_budget_check_tool_end_to_end(lut, tmp_path, demo_data_root,
     assert row['error'] == pytest.approx(row['measured_mean'] / target - 1)
     assert result['within_tolerance'] == int(abs(row['error']) <= 0.05)
     assert result['calibration_nets'] == 4
-    assert 0 <= result['remeasurement']['within_5'] <= 1
+    # the agreement numbers: prediction_accuracy's, one budget net
+    pred = result['budget_vs_predicted']
+    assert pred['nets'] == 1
+    assert pred['mean_abs_rel_error'] == pytest.approx(
+        abs(row['predicted'] / row['measured_mean'] - 1))
+    assert result['calibration_nets_now']['nets'] == 4
+    rows = result['calibration_net_rows']
+    assert len(rows) == 4 and all(len(r['measured']) == 2 for r in rows)
+    again = result['remeasurement']
+    assert again['nets'] == 5 and 0 <= again['within_5pct'] <= 1
+    assert -1 <= again['kendall_tau'] <= 1
     saved = json.loads((wd / 'budget_check.json').read_text())
     assert saved['budgets'][0]['net_config'] == net.to_net_config()
     text = (wd / 'budget_check.md').read_text()

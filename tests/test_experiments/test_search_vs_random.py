@@ -3,7 +3,6 @@ percentiles on synthetic numbers, the hand-designed uniform nets, BN
 recalibration, the RS-WS supernet options, and the tool end to end with its
 resume (densenas_mm.experiments.search_vs_random and its modules)."""
 import json
-import os.path as osp
 
 import numpy as np
 import pytest
@@ -17,13 +16,9 @@ from densenas_mm.experiments import search_vs_random as SVR
 from densenas_mm.experiments.rsws import rsws_options
 from densenas_mm.experiments.latency_windows import latency_window
 from densenas_mm.structures import DerivedArch
-from helpers import REPO_ROOT
-from helpers.tools import load_tool
-
-DIGITS_SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
-                         'densenas_supernet-demo_1xb32-20e_digits.py')
-DIGITS_SUBNET = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
-                         'densenas_subnet-demo_1xb32-10e_digits.py')
+from helpers.experiment_tools import (DIGITS_SEARCH, DIGITS_SUBNET,
+                                      assert_resume_runs_nothing, demo_tool,
+                                      retrain_tool_args)
 
 
 # ------------------------------------------------------------- windows
@@ -285,19 +280,16 @@ def test_search_vs_random_tool_end_to_end_and_resume(lut, tmp_path,
     window: every pool net lies within it), RS-WS over 3 candidates, the
     hand-designed nets, 1-epoch retrains with 1 seed; a second call runs
     nothing and gives the same numbers."""
-    monkeypatch.setenv('DENSENAS_DEMO_DATA', demo_data_root)
-    monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    tool = load_tool('benchmark/search_vs_random.py')
+    tool = demo_tool('search_vs_random', monkeypatch, demo_data_root)
     wd = tmp_path / 'svr'
-    args = [
-        DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET, '--lut', lut,
+    args = retrain_tool_args(lut, wd, [
         '--search-seeds', '0', '1', '--seeds', '1', '--random', '2',
         '--tolerance', '10', '--max-tolerance', '10',
         '--search-epochs', '2', '--warmup-epochs', '1',
         '--retrain-epochs', '1', '--pool-draws', '100',
         '--rsws-candidates', '3', '--recal-batches', '2',
-        '--bootstrap-reps', '200', '--jobs', '2', '--work-dir', str(wd)
-    ]
+        '--bootstrap-reps', '200', '--jobs', '2'
+    ])
     result = tool.main(args)
     slots = result['slots']
     assert [s['search_seed'] for s in slots] == [0, 1]
@@ -345,12 +337,7 @@ def test_search_vs_random_tool_end_to_end_and_resume(lut, tmp_path,
     assert json.load(open(wd / 'results.json'))['nets'] == result['nets']
     assert (wd / 'results.png').stat().st_size > 0
     # resume: nothing runs again, nothing is rewritten, the same numbers
-    logs = sorted(wd.rglob('*.log'))
-    stamps = [p.stat().st_mtime_ns for p in logs]
-    again = tool.main(args)
-    assert again['new_runs'] == 0
-    assert [p.stat().st_mtime_ns for p in logs] == stamps
-    assert again['nets'] == result['nets']
+    assert_resume_runs_nothing(tool, args, wd, result)
     # the finished runs only (a protocol split over sittings)
     (wd / 'runs' / 'pool_1_seed0' / 'done.json').unlink()
     partial = tool.main(args + ['--finished-only'])

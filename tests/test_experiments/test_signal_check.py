@@ -8,13 +8,9 @@ import pytest
 import densenas_mm  # noqa: F401
 from densenas_mm.experiments import signal_check as SC
 from densenas_mm.structures import DerivedArch
-from helpers import REPO_ROOT
-from helpers.tools import load_tool
-
-DIGITS_SEARCH = osp.join(REPO_ROOT, 'configs', 'densenas',
-                         'densenas_supernet-demo_1xb32-20e_digits.py')
-DIGITS_SUBNET = osp.join(REPO_ROOT, 'configs', 'densenas', 'subnets',
-                         'densenas_subnet-demo_1xb32-10e_digits.py')
+from helpers.experiment_tools import (DIGITS_SEARCH, DIGITS_SUBNET,
+                                      assert_resume_runs_nothing, demo_tool,
+                                      retrain_tool_args)
 
 
 @pytest.fixture(scope='module')
@@ -111,16 +107,13 @@ def test_signal_check_tool_end_to_end_and_resume(lut, tmp_path,
                                                  monkeypatch):
     """K=2 archs x S=2 seeds, 1 retrain epoch on the digits; a second call
     runs nothing and gives the same numbers."""
-    monkeypatch.setenv('DENSENAS_DEMO_DATA', demo_data_root)
-    monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    tool = load_tool('benchmark/signal_check.py')
+    tool = demo_tool('signal_check', monkeypatch, demo_data_root)
     wd = tmp_path / 'signal'
-    args = [
-        DIGITS_SEARCH, '--subnet-config', DIGITS_SUBNET, '--lut', lut,
+    args = retrain_tool_args(lut, wd, [
         '--archs', '2', '--seeds', '2', '--tolerance', '1.0',
         '--pool-draws', '200', '--retrain-epochs', '1', '--jobs', '2',
-        '--bootstrap-reps', '200', '--work-dir', str(wd)
-    ]
+        '--bootstrap-reps', '200'
+    ])
     result = tool.main(args)
     assert result['runs'] == 4 and result['new_runs'] == 4
     assert result['seeds'] == [0, 1]
@@ -141,12 +134,7 @@ def test_signal_check_tool_end_to_end_and_resume(lut, tmp_path,
             cpu = json.load(open(run / 'cpu_train.json'))['cpu_s']
             assert cpu > 0
     # resume: every run reused, nothing rewritten, the same numbers
-    logs = sorted(wd.rglob('*.log'))
-    stamps = [p.stat().st_mtime_ns for p in logs]
-    again = tool.main(args)
-    assert again['new_runs'] == 0
-    assert [p.stat().st_mtime_ns for p in logs] == stamps
-    assert again['nets'] == result['nets']
+    again = assert_resume_runs_nothing(tool, args, wd, result)
     assert again['cpu_hours'] == pytest.approx(result['cpu_hours'])
     # a report of the finished runs only (a check split over sittings)
     (wd / 'runs' / 'arch_1_seed1' / 'done.json').unlink()

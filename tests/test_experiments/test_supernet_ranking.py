@@ -18,6 +18,7 @@ from scipy.stats import kendalltau, spearmanr
 import densenas_mm  # noqa: F401
 from densenas_mm.experiments import rank_stats as RS
 from densenas_mm.experiments import supernet_ranking as SR
+from densenas_mm.experiments import supernet_scorer as SS
 from densenas_mm.models.algorithms import recalibrate_bn
 from helpers import REPO_ROOT
 from helpers.tools import load_tool
@@ -277,7 +278,7 @@ def test_tool_end_to_end(search_ckpt, tmp_path, demo_data_root,
         assert net['logp'] == pytest.approx(
             arch_logp(space, SpaceGraph(space), params, arch))
         assert net['logp'] < 0
-        for mode in SR.BN_MODES:
+        for mode in SS.BN_MODES:
             s = net['supernet'][mode]
             assert s['images'] == 32 and 0 <= s['top1'] <= 100
             assert s['loss'] > 0
@@ -286,12 +287,12 @@ def test_tool_end_to_end(search_ckpt, tmp_path, demo_data_root,
         assert net['top1_mean'] == pytest.approx(np.mean(net['top1_seeds']))
     # the nets' means rise with k: a score's correlations are those of
     # its values vs k
-    for key in SR.SCORES:
-        vals = [SR.score_values(n)[key] for n in result['nets']]
+    for key in SS.SCORES:
+        vals = [SS.score_values(n)[key] for n in result['nets']]
         r = result['correlations'][key]
         assert r['kendall_tau'] == pytest.approx(
             kendalltau(vals, range(4)).statistic, nan_ok=True)
-    ref = [SR.score_values(n)['top1_recalibrated'] for n in result['nets']]
+    ref = [SS.score_values(n)['top1_recalibrated'] for n in result['nets']]
     logps = [n['logp'] for n in result['nets']]
     assert result['agreement_with_recalibrated']['logp'] == pytest.approx(
         kendalltau(logps, ref).statistic, nan_ok=True)
@@ -313,6 +314,38 @@ def test_tool_end_to_end(search_ckpt, tmp_path, demo_data_root,
                      for o in SHRINK_OPTIONS})
     assert [n['supernet'] for n in again['nets']] == \
         [n['supernet'] for n in result['nets']]
+
+
+@pytest.mark.slow
+def test_rsws_score_is_the_scorers_recalibrated_top1(search_ckpt, tmp_path,
+                                                     demo_data_root,
+                                                     monkeypatch):
+    """The RS-WS arm's scores (supernet_score.score_archs) are the
+    recalibrated top-1 of the ranking's scorer: one way to put a net in
+    play, recalibrate BN and evaluate."""
+    from densenas_mm.experiments.supernet_score import score_archs
+    from densenas_mm.structures import DerivedArch
+    monkeypatch.setenv('DENSENAS_DEMO_DATA', demo_data_root)
+    nets = _fake_signal(str(tmp_path / 'signal'), [[1.0, 2.0, 3.0]] * 3)
+    archs = [str(tmp_path / 'signal' / 'archs' / f"{n['name']}.yaml")
+             for n in nets]
+    opts = {o.split('=')[0]: int(o.split('=')[1]) for o in SHRINK_OPTIONS}
+    out = tmp_path / 'scores.json'
+    scores = score_archs(DIGITS_SEARCH, search_ckpt, archs, str(out),
+                         cfg_options=opts, recal_batches=2, seed=0)
+    scorer = SS.SupernetScorer(DIGITS_SEARCH, search_ckpt, 2, opts)
+    full = [scorer.score(DerivedArch.load(a)) for a in archs]
+    assert scores == [f['recalibrated']['top1'] for f in full]
+    assert all(f['recalibrated']['images'] == 32 for f in full)
+    saved = json.loads(out.read_text())
+    assert saved['scores'] == scores and saved['archs'] == archs
+    assert saved['recal_batches'] == 2 and scorer.bn_images == 32
+    # 64 search-train images in batches of 16: 4 batches
+    with pytest.raises(SS.ScorerInputError, match='has only 4'):
+        SS.SupernetScorer(DIGITS_SEARCH, search_ckpt, 5, opts)
+    with pytest.raises(SS.ScorerInputError, match='>= 1 search-train'):
+        score_archs(DIGITS_SEARCH, search_ckpt, archs, str(out),
+                    cfg_options=opts, recal_batches=0)
 
 
 @pytest.mark.slow

@@ -187,5 +187,12 @@ def test_equal_latency_bins_and_accuracy_numbers():
     assert [b['nets'] for b in acc['bins']] == [3, 2]
     assert acc['bins'][0]['spread'] == pytest.approx(0.1 / (3.15 / 3))
     assert acc['max_spread'] == pytest.approx(0.1 / (3.15 / 3))
-    with pytest.raises(ValueError, match='need >= 2 nets'):
-        prediction_accuracy([1.0], [1.0])
+    # one net: its error, no pairs to rank
+    one = prediction_accuracy([1.02], [1.0])
+    assert one['nets'] == 1 and one['bins'] == [] and one['bin_pairs'] == 0
+    assert one['mean_abs_rel_error'] == pytest.approx(0.02)
+    assert one['within_5pct'] == 1.0 and np.isnan(one['kendall_tau'])
+    with pytest.raises(ValueError, match='need >= 1 net'):
+        prediction_accuracy([], [])
+    with pytest.raises(ValueError, match='got 2 and 1'):
+        prediction_accuracy([1.0, 2.0], [1.0])
