@@ -27,8 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from densenas_mm.apis.cli import parse_cfg_options
-from densenas_mm.utils.io import (dump_json_atomic, prepare_output_dir,
-                                  write_text_atomic)
+from densenas_mm.utils.io import prepare_output_dir, write_report
 from densenas_mm.utils.options import ConfigError
 from densenas_mm.utils.resume import read_last_checkpoint
 from .paths import repo_path
@@ -289,10 +288,7 @@ def ranking_options(signal: str,
         date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
         wall_s=time.time() - start)
     text = format_report(result)
-    dump_json_atomic(result, osp.join(wd, 'options.json'))
-    write_text_atomic(text, osp.join(wd, 'options.md'))
-    if not quiet:
-        print(text, end='')
+    write_report(wd, 'options', result, text, echo=not quiet)
     return result
 
 

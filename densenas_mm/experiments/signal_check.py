@@ -33,8 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from densenas_mm.utils.io import (atomic_path, dump_json_atomic,
-                                  write_text_atomic)
+from densenas_mm.utils.io import atomic_path, write_report
 from . import stats
 from .search_quality import retrain, retrain_options
 from .workers import DONE_FILE, cpu_seconds, parallel
@@ -427,9 +426,7 @@ def signal_check(config: str,
         runs=len(jobs_list), planned_runs=planned, new_runs=new_runs,
         cpu_hours=cpu_s / 3600)
     text = format_table(result)
-    dump_json_atomic(result, osp.join(wd, 'signal.json'))
-    write_text_atomic(text, osp.join(wd, 'signal.md'))
-    print(text, end='')
+    write_report(wd, 'signal', result, text)
     return result
 
 

@@ -41,8 +41,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from densenas_mm.utils.io import (dump_json_atomic, prepare_output_dir,
-                                  write_text_atomic)
+from densenas_mm.utils.io import prepare_output_dir, write_report
 from densenas_mm.utils.options import ConfigError
 from .rank_stats import (STATISTICS, rank_bootstrap, rank_correlations,
                          seed_ceiling)
@@ -251,10 +250,7 @@ def supernet_ranking(config: str,
     text = format_report(result)
     from densenas_mm.visualization import save_figure
     save_figure(ranking_figure(result), osp.join(out_dir, 'ranking.png'))
-    dump_json_atomic(result, osp.join(out_dir, 'ranking.json'))
-    write_text_atomic(text, osp.join(out_dir, 'ranking.md'))
-    if not quiet:
-        print(text, end='')
+    write_report(out_dir, 'ranking', result, text, echo=not quiet)
     return result
 
 

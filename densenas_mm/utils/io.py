@@ -151,3 +151,13 @@ def dump_yaml_atomic(data: Any, path: str) -> None:
 def dump_json_atomic(data: Any, path: str, indent: int = 1) -> None:
     """Write ``data`` as JSON."""
     write_text_atomic(json.dumps(data, indent=indent) + '\n', path)
+
+
+def write_report(folder: str, stem: str, data: Any, text: str,
+                 echo: bool = True) -> None:
+    """An experiment's report: ``<stem>.json`` (``data``) and ``<stem>.md``
+    (``text``) in ``folder``, both atomic; ``text`` printed when ``echo``."""
+    dump_json_atomic(data, os.path.join(folder, f'{stem}.json'))
+    write_text_atomic(text, os.path.join(folder, f'{stem}.md'))
+    if echo:
+        print(text, end='')
