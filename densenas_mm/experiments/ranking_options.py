@@ -22,7 +22,7 @@ command line: ``tools/benchmark/ranking_options.py``.
 import os.path as osp
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -176,7 +176,8 @@ def format_report(result: Dict[str, Any]) -> str:
 
 def ranking_options(signal: str,
                     lut: str,
-                    options: Optional[Dict[str, str]] = None,
+                    options: Optional[Union[Dict[str, str],
+                                            Sequence[str]]] = None,
                     search_seeds: Sequence[int] = (0, 1),
                     jobs: int = 1,
                     bn_batches: int = 20,
@@ -192,9 +193,10 @@ def ranking_options(signal: str,
             (its nets are the ones ranked; their space must be the
             options' space).
         lut (str): The latency table every search uses.
-        options (dict, optional): Option name -> search config with its
-            own options, ``CONFIG[,KEY=VALUE...]`` (default
-            :data:`DEFAULT_OPTIONS`).
+        options (dict | Sequence[str], optional): Option name -> search
+            config with its own options, ``CONFIG[,KEY=VALUE...]``, or the
+            command line's ``NAME=CONFIG[,KEY=VALUE...]`` pairs
+            (:func:`parse_options`; default :data:`DEFAULT_OPTIONS`).
         search_seeds (Sequence[int]): One search per option and seed.
         jobs (int): Searches at once (each in its own process).
         bn_batches (int): Search-train batches of the BN recalibration.
@@ -211,7 +213,8 @@ def ranking_options(signal: str,
     Raises:
         ConfigError: Bad options, seeds or paths.
     """
-    options = dict(DEFAULT_OPTIONS if options is None else options)
+    options = dict(options if isinstance(options, dict) else
+                   parse_options(options))
     if not options or not search_seeds:
         raise ConfigError('need at least one option and one search seed')
     if len(set(search_seeds)) != len(search_seeds):

@@ -28,7 +28,6 @@ from typing import List, Optional
 
 from densenas_mm.apis.cli import one_thread_per_run, run_cli
 from densenas_mm.experiments.ranking_options import (DEFAULT_OPTIONS,
-                                                     parse_options,
                                                      ranking_options)
 
 
@@ -63,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     one_thread_per_run()
     return ranking_options(
-        args.signal, args.lut, parse_options(args.option),
+        args.signal, args.lut, args.option,
         search_seeds=args.search_seeds, jobs=args.jobs,
         bn_batches=args.bn_batches, bootstrap_reps=args.bootstrap_reps,
         search_options=args.search_options, work_dir=args.work_dir)
