@@ -32,18 +32,11 @@ Example (docs/search_quality.md, "Searched vs random")::
         --search-seeds 0 1 2 3 --seeds 3 --random 10 --jobs 2 \
         --work-dir work_dirs/search_vs_random_demo
 
-With an extra arm (setting A, the uniform option; adding it to a finished
-run reuses every finished search and retrain)::
+With an extra arm, the same command plus (adding it to a finished run
+reuses every finished search and retrain; setting A's full command is in
+docs/search_quality.md)::
 
-    python tools/benchmark/search_vs_random.py \
-        configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py \
-        --subnet-config \
-        configs/densenas/subnets/densenas_subnet-demo_1xb32-12e_fmnist10k.py \
-        --lut docs/records/demo_lut_epyc_t1_cal_idle.json \
-        --pool docs/records/signal_a/pool.json.gz \
-        --search-seeds 0 1 2 3 --seeds 3 --random 10 --jobs 2 \
-        --extra-arm uniform_long_warmup=configs/densenas/lab/densenas_supernet-demo-uniform_1xb32-20e_fmnist.py,warmup_epochs=15 \
-        --work-dir work_dirs/search_vs_random_a
+    --extra-arm uniform_long_warmup=configs/densenas/lab/densenas_supernet-demo-uniform_1xb32-20e_fmnist.py,warmup_epochs=15
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip
