@@ -50,8 +50,8 @@ from .protocol_nets import NetBook, latency_estimator, measure_protocol_nets
 from .rsws import rsws_arm, rsws_options
 from .search_quality import (retrain, retrain_options, schedule_options,
                              search)
-from .searched_arms import (arm_scores, extra_arm_record, match_searched,
-                            parse_extra_arms, random_scores)
+from .searched_arms import (arm_scores, check_same_space, extra_arm_record,
+                            match_searched, parse_extra_arms, random_scores)
 from .signal_check import SEED_LIST, finished, load_or_draw_pool
 from .workers import DONE_FILE, cpu_seconds, parallel
 
@@ -187,6 +187,12 @@ def search_vs_random(config: str,
         raise ConfigError(f'--rsws-candidates must be >= 1, got '
                           f'{rsws_candidates}')
     extras = parse_extra_arms(extra_arms)
+    n_seeds = len(search_seeds)
+    sopts = schedule_options(search_options, search_epochs, warmup_epochs)
+    if allow_noisy_lut:
+        sopts.append('model.estimator.allow_noisy_lut=True')
+    mutator = build_search_mutator(config)
+    check_same_space(extras, mutator.space, sopts)
     used_seeds = list(seed_list)[:seeds]
     pool_path = osp.abspath(pool or osp.join(wd, 'pool.json.gz'))
     try:
@@ -196,10 +202,6 @@ def search_vs_random(config: str,
     except ValueError as err:  # a pool of other settings: bad input
         raise ConfigError(str(err)) from None
     pool_lats = [e['latency'] for e in the_pool['archs']]
-    n_seeds = len(search_seeds)
-    sopts = schedule_options(search_options, search_epochs, warmup_epochs)
-    if allow_noisy_lut:
-        sopts.append('model.estimator.allow_noisy_lut=True')
     rsws_seed = search_seeds[0] if rsws_seed is None else rsws_seed
     rsws_dir = osp.join(wd, 'rsws')
     supernet_dir = osp.join(rsws_dir, 'supernet')
@@ -223,7 +225,6 @@ def search_vs_random(config: str,
     trained = parallel(jobs, train, trains)
     rsws_ckpt = trained[n_seeds] if rsws else None
     extra_trained = trained[n_seeds + int(rsws):]
-    mutator = build_search_mutator(config)
     latency_of = latency_estimator(mutator, lut, latency_key,
                                    allow_noisy_lut)
     book = NetBook(osp.join(wd, 'nets'))

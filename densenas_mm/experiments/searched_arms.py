@@ -6,7 +6,8 @@ The default searched arm searches with the protocol's search config in
 (``--extra-arm NAME=CONFIG[,KEY=VALUE...]``, the grammar of
 :mod:`.named_specs`) searches with its own config once per search seed, with
 the protocol's common search options and then its own ``KEY=VALUE``
-options (so its own win), in ``<work_dir>/search_<NAME>_s<seed>/``; its net
+options (so its own win), in ``<work_dir>/search_<NAME>_s<seed>/``, over
+the protocol's search space (:func:`check_same_space`); its net
 of seed ``k`` is ``<NAME>_s<k>`` (the same ``arch/<last|best>.yaml`` as the
 default arm). Every searched net, default or extra, is matched to **its
 own** latency window of the one shared pool (:func:`match_searched`, roles
@@ -77,6 +78,35 @@ def parse_extra_arms(pairs: Optional[Sequence[str]]) -> List[ExtraArm]:
     return [ExtraArm(name, spec, spec_config(name, spec, '--extra-arm'),
                      tuple(split_spec(spec)[1]))
             for name, spec in specs.items()]
+
+
+def check_same_space(arms: Sequence[ExtraArm], space: Any,
+                     common: Sequence[str]) -> None:
+    """Every extra arm searches ``space`` (the protocol's: its nets are
+    matched to the pool's nets by the pool's latency estimator), with the
+    common options and its own.
+
+    Raises:
+        ConfigError: An arm whose config (with its options) has another
+            space or does not load.
+    """
+    from densenas_mm.apis.cli import parse_cfg_options
+    from densenas_mm.apis.model_io import load_config
+    from densenas_mm.apis.random_arch import build_search_mutator
+    for arm in arms:
+        try:
+            own = build_search_mutator(load_config(
+                arm.config, parse_cfg_options(arm.search_options(common))))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ConfigError(f'--extra-arm {arm.name!r}: {arm.spec!r} does '
+                              f'not build a search: {err}') from None
+        diff = own.space.differences(space)
+        if diff:
+            raise ConfigError(
+                f'--extra-arm {arm.name!r}: {arm.config!r} searches another '
+                f"space than the protocol's search config ({'; '.join(diff)})"
+                ': an extra arm must search the same space (its nets are '
+                "matched to the pool's)")
 
 
 def match_searched(book: NetBook, pool: Dict[str, Any], arch_path: str,
@@ -174,6 +204,6 @@ def extra_arm_record(arm: ExtraArm, slots: Sequence[Dict[str, Any]],
 
 
 __all__ = [
-    'EXAMPLE', 'ExtraArm', 'RESERVED', 'arm_scores', 'extra_arm_record',
-    'match_searched', 'parse_extra_arms', 'random_scores'
+    'EXAMPLE', 'ExtraArm', 'RESERVED', 'arm_scores', 'check_same_space',
+    'extra_arm_record', 'match_searched', 'parse_extra_arms', 'random_scores'
 ]

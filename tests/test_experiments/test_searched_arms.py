@@ -41,6 +41,8 @@ def test_extra_arm_specs_parse_into_arms():
      'found'),
     ('x={cfg},warmup_epochs', "'warmup_epochs' is not KEY=VALUE"),
     ('uniform', 'give NAME=CONFIG'),
+    ('wide=configs/densenas/densenas_supernet-demowide_1xb32-20e_fmnist.py',
+     "searches another space than the protocol's search config"),
 ])
 def test_a_bad_extra_arm_is_one_error_line_at_load_time(
         spec, match, lut, tmp_path, monkeypatch, demo_data_root, capsys):
