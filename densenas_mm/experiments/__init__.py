@@ -11,10 +11,12 @@ checkout and is not part of a non-editable install (see docs/design.md).
 - :mod:`.signal_check`: the architecture share of the top-1 variance
   at one latency (with :mod:`.stats`);
 - :mod:`.search_vs_random`: the comparison protocol (searched, latency-
-  matched random, RS-WS, hand-designed; :mod:`.latency_windows`,
-  :mod:`.protocol_nets`, :mod:`.rsws`, :mod:`.supernet_score`,
-  :mod:`.hand_designed`, :mod:`.arm_stats`,
-  :mod:`.search_vs_random_report`);
+  matched random, RS-WS, hand-designed, extra searched arms;
+  :mod:`.searched_arms`, :mod:`.latency_windows`, :mod:`.protocol_nets`,
+  :mod:`.rsws`, :mod:`.supernet_score`, :mod:`.hand_designed`,
+  :mod:`.arm_stats`, :mod:`.search_vs_random_report`);
+- :mod:`.named_specs`: the ``NAME=CONFIG[,KEY=VALUE...]`` grammar of named
+  search configs (ranking options, extra searched arms);
 - :mod:`.supernet_ranking`: does the supernet rank nets as retraining
   does (:mod:`.rank_stats`, :mod:`.supernet_ranking_report`);
 - :mod:`.supernet_scorer`: a search checkpoint's supernet scoring nets of

@@ -30,7 +30,7 @@ from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.utils.io import prepare_output_dir, write_report
 from densenas_mm.utils.options import ConfigError
 from densenas_mm.utils.resume import read_last_checkpoint
-from .paths import repo_path
+from .named_specs import check_spec_configs, parse_named_specs, split_spec
 from .search_quality import search
 from .supernet_ranking import supernet_ranking
 from .supernet_scorer import SCORES
@@ -56,50 +56,18 @@ REPORTED = ('top1_recalibrated', 'top1_batch_stats', 'top1_inherited',
             'logp')
 
 
-def split_spec(spec: str) -> Tuple[str, List[str]]:
-    """``CONFIG[,KEY=VALUE...]`` as the config and its options.
-
-    Raises:
-        ConfigError: An option without ``=``.
-    """
-    config, *extra = spec.split(',')
-    for item in extra:
-        if '=' not in item:
-            raise ConfigError(f'option spec {spec!r}: {item!r} is not '
-                              'KEY=VALUE (give CONFIG[,KEY=VALUE...]; a '
-                              'list value needs a config file)')
-    return config, extra
-
-
 def parse_options(pairs: Optional[Sequence[str]]) -> Dict[str, str]:
     """``NAME=CONFIG[,KEY=VALUE...]`` pairs as an ordered dict of name ->
-    spec (None: the defaults).
+    spec (None: the defaults; :func:`.named_specs.parse_named_specs`).
 
     Raises:
         ConfigError: A pair without ``=``, a repeated name, or a bad spec.
     """
     if not pairs:
         return dict(DEFAULT_OPTIONS)
-    out: Dict[str, str] = {}
-    for pair in pairs:
-        name, sep, spec = pair.partition('=')
-        if not sep or not name or not spec:
-            raise ConfigError(f'--option {pair!r}: give NAME=CONFIG'
-                              '[,KEY=VALUE...], e.g. uniform_long_warmup='
-                              f'{DEFAULT_OPTIONS["uniform_long_warmup"]}')
-        if name in out:
-            raise ConfigError(f'--option name {name!r} given twice')
-        split_spec(spec)
-        out[name] = spec
-    return out
-
-
-def _check_configs(options: Dict[str, str]) -> None:
-    for name, spec in options.items():
-        config, _ = split_spec(spec)
-        if not osp.isfile(config) and not osp.isfile(repo_path(config)):
-            raise ConfigError(f'option {name!r}: config {config!r} not found '
-                              '(paths are relative to the checkout)')
+    return parse_named_specs(
+        pairs, '--option',
+        f'uniform_long_warmup={DEFAULT_OPTIONS["uniform_long_warmup"]}')
 
 
 def _arch_summary(search_dir: str) -> Dict[str, Any]:
@@ -219,7 +187,7 @@ def ranking_options(signal: str,
         raise ConfigError('need at least one option and one search seed')
     if len(set(search_seeds)) != len(search_seeds):
         raise ConfigError(f'search seeds repeat: {list(search_seeds)}')
-    _check_configs(options)
+    check_spec_configs(options, 'option')
     if not osp.isfile(lut):
         raise ConfigError(f'latency table {lut!r} not found')
     wd = prepare_output_dir(work_dir, '--work-dir')

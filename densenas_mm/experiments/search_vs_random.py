@@ -22,7 +22,10 @@ Arms, one net each per search seed ``k`` (seeds fixed on the command line):
   retrained;
 * **hand-designed**: the uniform MobileNetV2-like net of the space whose
   predicted latency is closest to the searched net's
-  (:mod:`.hand_designed`).
+  (:mod:`.hand_designed`);
+* **extra searched arms** (``extra_arms``, optional): other search configs
+  and options, each searched once per search seed and matched to its own
+  latency windows of the same pool (:mod:`.searched_arms`).
 
 Every net is retrained with the first ``seeds`` seeds of ``seed_list``:
 one retrain per net and seed (a net serving several arms or windows,
@@ -43,12 +46,12 @@ from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from densenas_mm.utils.options import ConfigError
 from . import arm_stats
 from .hand_designed import closest_uniform, uniform_nets
-from .latency_windows import latency_window
-from .protocol_nets import (NetBook, latency_estimator,
-                            measure_protocol_nets, pool_net)
+from .protocol_nets import NetBook, latency_estimator, measure_protocol_nets
 from .rsws import rsws_arm, rsws_options
 from .search_quality import (retrain, retrain_options, schedule_options,
                              search)
+from .searched_arms import (arm_scores, check_same_space, extra_arm_record,
+                            match_searched, parse_extra_arms, random_scores)
 from .signal_check import SEED_LIST, finished, load_or_draw_pool
 from .workers import DONE_FILE, cpu_seconds, parallel
 
@@ -81,6 +84,7 @@ def search_vs_random(config: str,
                      search_epochs: Optional[int] = None,
                      warmup_epochs: Optional[int] = None,
                      search_options: Sequence[str] = (),
+                     extra_arms: Sequence[str] = (),
                      retrain_epochs: Optional[int] = None,
                      subnet_options: Sequence[str] = (),
                      pool: Optional[str] = None,
@@ -119,7 +123,10 @@ def search_vs_random(config: str,
         arch (str): ``'last'`` or ``'best'``: a search's net.
         search_epochs (int, optional): Override the search's max_epochs.
         warmup_epochs (int, optional): Override its warm-up.
-        search_options (Sequence[str]): More search ``key=value`` options.
+        search_options (Sequence[str]): More search ``key=value`` options
+            (of every search, the extra arms' too).
+        extra_arms (Sequence[str]): Extra searched arms,
+            ``NAME=CONFIG[,KEY=VALUE...]`` each (:mod:`.searched_arms`).
         retrain_epochs (int, optional): Override the retrain's epochs.
         subnet_options (Sequence[str]): More retrain options.
         pool (str, optional): The pool file (default
@@ -148,9 +155,9 @@ def search_vs_random(config: str,
         dict: What ``results.json`` holds.
 
     Raises:
-        ConfigError: Bad counts or windows, too few random nets in a
-            window (at ``max_tolerance``), a pool of other settings,
-            nothing finished with ``finished_only``.
+        ConfigError: Bad counts or windows, a bad extra arm, too few
+            random nets in a window (at ``max_tolerance``), a pool of other
+            settings, nothing finished with ``finished_only``.
         ValueError: A work dir of other nets.
         RuntimeError: A run failed (with its log's end).
     """
@@ -158,7 +165,6 @@ def search_vs_random(config: str,
                 for k, v in locals().items()}
     from densenas_mm.apis.random_arch import build_search_mutator
     from densenas_mm.latency.schema import LatencyTableError
-    from densenas_mm.structures import DerivedArch
     from .search_vs_random_report import format_report, plot_report
     if not search_seeds or n_random < 1 or seeds < 1:
         raise ConfigError(f'need at least one search seed, one random net '
@@ -180,6 +186,13 @@ def search_vs_random(config: str,
     if rsws and rsws_candidates < 1:
         raise ConfigError(f'--rsws-candidates must be >= 1, got '
                           f'{rsws_candidates}')
+    extras = parse_extra_arms(extra_arms)
+    n_seeds = len(search_seeds)
+    sopts = schedule_options(search_options, search_epochs, warmup_epochs)
+    if allow_noisy_lut:
+        sopts.append('model.estimator.allow_noisy_lut=True')
+    mutator = build_search_mutator(config)
+    check_same_space(extras, mutator.space, sopts)
     used_seeds = list(seed_list)[:seeds]
     pool_path = osp.abspath(pool or osp.join(wd, 'pool.json.gz'))
     try:
@@ -189,68 +202,52 @@ def search_vs_random(config: str,
     except ValueError as err:  # a pool of other settings: bad input
         raise ConfigError(str(err)) from None
     pool_lats = [e['latency'] for e in the_pool['archs']]
-    sopts = schedule_options(search_options, search_epochs, warmup_epochs)
-    if allow_noisy_lut:
-        sopts.append('model.estimator.allow_noisy_lut=True')
     rsws_seed = search_seeds[0] if rsws_seed is None else rsws_seed
     rsws_dir = osp.join(wd, 'rsws')
     supernet_dir = osp.join(rsws_dir, 'supernet')
     ropts = (rsws_options(config, sopts, rsws_weight_paths) if rsws
              else [])
 
-    # 1. the searches and the RS-WS supernet (independent: run together)
+    # 1. the searches (default arm, RS-WS supernet, extra arms) at once
     def train(job) -> Optional[str]:
-        kind, seed = job
-        folder = (supernet_dir if kind == 'rsws' else
-                  osp.join(wd, f'search_s{seed}'))
-        which = 'last' if kind == 'rsws' else arch
+        folder, cfg, opts, which, seed = job
         if finished_only:
             return (osp.join(folder, 'arch', f'{which}.yaml')
                     if search_done(folder, which) else None)
-        return search(config, folder, seed, lut,
-                      ropts if kind == 'rsws' else sopts, which, reuse=True)
+        return search(cfg, folder, seed, lut, opts, which, reuse=True)
 
-    trains = [('search', s) for s in search_seeds] + (
-        [('rsws', rsws_seed)] if rsws else [])
+    trains = [(osp.join(wd, f'search_s{s}'), config, sopts, arch, s)
+              for s in search_seeds]
+    trains += [(supernet_dir, config, ropts, 'last', rsws_seed)] if rsws \
+        else []
+    trains += [(a.folder(wd, s), a.config, a.search_options(sopts), arch, s)
+               for a in extras for s in search_seeds]
     trained = parallel(jobs, train, trains)
-    mutator = build_search_mutator(config)
+    rsws_ckpt = trained[n_seeds] if rsws else None
+    extra_trained = trained[n_seeds + int(rsws):]
     latency_of = latency_estimator(mutator, lut, latency_key,
                                    allow_noisy_lut)
     book = NetBook(osp.join(wd, 'nets'))
+    match = dict(latency_of=latency_of, n_random=n_random,
+                 tolerance=tolerance, max_tolerance=max_tolerance)
 
     # 2. searched nets and their windows of random nets
     slots: List[Dict[str, Any]] = []
     for seed, path in zip(search_seeds, trained):
         slot: Dict[str, Any] = dict(search_seed=seed, searched=None)
         slots.append(slot)
-        if path is None:
-            continue
-        net_arch = DerivedArch.load(path)
-        lat = latency_of(net_arch)
-        slot['searched'] = book.add(net_arch, f'searched_s{seed}', lat,
-                                    f'searched_s{seed}')
-        win = latency_window(pool_lats, lat, n_random, tolerance,
-                             max_tolerance)
-        if win.inside < n_random:
-            raise ConfigError(
-                f'only {win.inside} pool nets lie within '
-                f'{max_tolerance:.1%} of the searched net of seed {seed} '
-                f'({lat:.3f} ms; pool {min(pool_lats):.3f}-'
-                f'{max(pool_lats):.3f} ms, {len(pool_lats)} nets), '
-                f'{n_random} asked: draw a larger pool (--pool-draws), '
-                'raise --max-tolerance or lower --random')
-        slot['window'] = win
-        slot['random'] = [
-            pool_net(book, the_pool, i, f'random_s{seed}')
-            for i in win.indices
-        ]
+        if path is not None:
+            m = match_searched(book, the_pool, path, 'searched', seed,
+                               **match)
+            slot.update(searched=m['net'], window=m['window'],
+                        random=m['random'])
 
     # 3. RS-WS: candidates in each window, scored by the supernet
     searched_slots = [s for s in slots if s['searched'] is not None]
-    rsws_done = rsws and trained[-1] is not None
+    rsws_done = rsws_ckpt is not None
     if rsws_done:
         rsws_done = rsws_arm(config, lut, book, the_pool, searched_slots,
-                             trained[-1], rsws_dir, rsws_candidates,
+                             rsws_ckpt, rsws_dir, rsws_candidates,
                              tolerance, max_tolerance, recal_batches,
                              rsws_seed, allow_noisy_lut, finished_only)
 
@@ -264,7 +261,18 @@ def search_vs_random(config: str,
                 u.arch, f'uniform_{candidates.index(u)}', u.latency,
                 f'hand_s{slot["search_seed"]}')
 
-    # 5. retrains
+    # 5. extra searched arms, each net in its own window (added last: the
+    # nets the other arms named keep their names and finished runs)
+    extra_slots = {}
+    for k, arm in enumerate(extras):
+        paths = extra_trained[k * n_seeds:(k + 1) * n_seeds]
+        extra_slots[arm.name] = [
+            dict(search_seed=seed, **({} if path is None else match_searched(
+                book, the_pool, path, arm.name, seed, **match)))
+            for seed, path in zip(search_seeds, paths)
+        ]
+
+    # 6. retrains
     nets = list(book.nets.values())
     ropts_retrain = retrain_options(subnet_options, retrain_epochs)
     jobs_list = [(n, s) for n in nets for s in used_seeds]
@@ -293,16 +301,11 @@ def search_vs_random(config: str,
     if measure and nets:
         measure_protocol_nets(nets, lut)
 
-    # 6. statistics
+    # 7. statistics
     def arm_of(key: str) -> List[Optional[Dict[int, float]]]:
-        out = []
-        for slot in slots:
-            net = slot.get(key)
-            out.append(net.scores if net is not None and net.seeds else None)
-        return out
+        return arm_scores([slot.get(key) for slot in slots])
 
-    randoms = [[n.scores for n in slot.get('random', []) if n.seeds]
-               for slot in slots]
+    randoms = random_scores(slots)
     comparisons = {
         arm: arm_stats.compare_arm(arm_of(arm), randoms, bootstrap_reps)
         for arm in ARMS
@@ -316,17 +319,24 @@ def search_vs_random(config: str,
             arm_of('searched'), arm_of(arm), bootstrap_reps)
         for arm in ('rsws', 'hand')
     }
+    extra_records = {
+        arm.name: extra_arm_record(arm, extra_slots[arm.name],
+                                   arm_of('searched'), wd, bootstrap_reps)
+        for arm in extras
+    }
     cpu = dict(
         searches=sum(cpu_seconds(osp.join(wd, f'search_s{s}'))
                      for s in search_seeds) / 3600,
         rsws=(cpu_seconds(supernet_dir) + cpu_seconds(rsws_dir)) / 3600,
-        retrains=sum(cpu_seconds(run_dir(j)) for j in jobs_list) / 3600)
+        retrains=sum(cpu_seconds(run_dir(j)) for j in jobs_list) / 3600,
+        extra_searches=sum(r['cpu_hours'] for r in extra_records.values()))
     result = dict(
         settings=settings, command=command, pool=pool_path,
         pool_size=len(pool_lats), retrain_seeds=used_seeds,
         slots=[_slot_record(s) for s in slots],
         nets=[asdict(n) for n in nets], comparisons=comparisons,
-        between=between, rsws_finished=bool(rsws_done),
+        between=between, extra_arms=extra_records,
+        rsws_finished=bool(rsws_done),
         runs=len(jobs_list), planned_runs=len(nets) * len(used_seeds),
         new_runs=new_runs, cpu_hours=dict(cpu, total=sum(cpu.values())))
     text = format_report(result)

@@ -6,7 +6,13 @@ predicted latency (widened stepwise up to ``--max-tolerance``); an
 equal-cost RS-WS arm (one supernet trained with uniformly sampled ops and
 paths for the search's epochs, the best of ``--rsws-candidates``
 latency-matched pool nets by recalibrated supernet score); a hand-designed
-uniform net at the same latency. Every net is retrained with the first
+uniform net at the same latency; optional extra searched arms
+(``--extra-arm NAME=CONFIG[,KEY=VALUE...]``, repeatable: another search
+config with its own config options, e.g. an option beyond the paper,
+searched once per search seed in ``<work-dir>/search_<NAME>_s<seed>/``,
+each net matched to its own window of the same pool; the report adds the
+arm minus its random nets and searched minus the arm). Every net is
+retrained with the first
 ``--seeds`` seeds of ``--seed-list`` and tested; the report gives each
 arm minus its random nets with hierarchical bootstrap CIs, percentiles and
 seed-matched pairs won. Resumable: a second call reuses every finished
@@ -25,6 +31,12 @@ Example (docs/search_quality.md, "Searched vs random")::
         --pool docs/records/signal_demo/pool.json.gz \
         --search-seeds 0 1 2 3 --seeds 3 --random 10 --jobs 2 \
         --work-dir work_dirs/search_vs_random_demo
+
+With an extra arm, the same command plus (adding it to a finished run
+reuses every finished search and retrain; setting A's full command is in
+docs/search_quality.md)::
+
+    --extra-arm uniform_long_warmup=configs/densenas/lab/densenas_supernet-demo-uniform_1xb32-20e_fmnist.py,warmup_epochs=15
 """
 # densenas_mm first: its compat fixes must precede any mmrazor import.
 import densenas_mm  # noqa: F401  # isort: skip
@@ -73,6 +85,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--search-options', nargs='*', default=[],
                    help='more --cfg-options of every search (and the RS-WS '
                    'supernet)')
+    p.add_argument('--extra-arm', dest='extra_arms', action='extend',
+                   nargs='+', default=[],
+                   metavar='NAME=CONFIG[,KEY=VALUE...]',
+                   help='an extra searched arm (repeatable): a search '
+                   'config and its own config options, searched per search '
+                   'seed in <work-dir>/search_<NAME>_s<seed>/ and matched '
+                   'to its own latency windows of the pool; NAME a plain '
+                   'identifier other than searched, random, rsws, hand')
     p.add_argument('--retrain-epochs', type=int,
                    help='override the subnet max_epochs')
     p.add_argument('--subnet-options', nargs='*', default=[],
