@@ -28,6 +28,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import torch
 import torch.nn.functional as F
 
+from densenas_mm.models.algorithms.steps import bn_state, load_bn_state
 from densenas_mm.utils.options import ConfigError
 
 #: The supernet evaluation modes (BN statistics), in report order.
@@ -98,7 +99,7 @@ class SupernetScorer:
         self.config = config
         self.checkpoint = checkpoint
         self.bn_batches = bn_batches
-        self._bn_state = self._bn_buffers()
+        self._bn_state = bn_state(self.model)
         self._val = _loader(cfg.val_dataloader, seed)
         self._recal = self._first_batches(_loader(cfg.train_dataloader, seed),
                                           bn_batches)
@@ -114,14 +115,9 @@ class SupernetScorer:
         """Images of the BN recalibration batches."""
         return sum(len(b['data_samples']) for b in self._recal)
 
-    def _bn_buffers(self) -> Dict[str, torch.Tensor]:
-        return {k: v.clone() for k, v in self.model.state_dict().items()
-                if k.rsplit('.', 1)[-1] in ('running_mean', 'running_var',
-                                            'num_batches_tracked')}
-
     def restore_bn(self) -> None:
         """The checkpoint's BN running statistics again."""
-        self.model.load_state_dict(self._bn_state, strict=False)
+        load_bn_state(self.model, self._bn_state)
 
     def _first_batches(self, loader: Any, count: int) -> List[Dict]:
         batches = []

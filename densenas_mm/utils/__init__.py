@@ -12,7 +12,7 @@ from .io import (OutputPathError, atomic_path, dump_json_atomic,
                  dump_yaml_atomic, prepare_output_dir, prepare_output_file,
                  write_text_atomic)
 from .resume import resolve_resume
-from .seeding import derive_seed, seeded_rngs
+from .seeding import derive_seed, preserved_rngs, seeded_rngs
 from .timing import TimingStats, relative_sem, summarize, time_samples
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     'use_safe_checkpoint_loader', 'OutputPathError', 'atomic_path',
     'dump_json_atomic', 'dump_yaml_atomic', 'prepare_output_dir',
     'prepare_output_file', 'write_text_atomic', 'TimingStats',
-    'relative_sem', 'summarize', 'time_samples', 'derive_seed', 'seeded_rngs'
+    'relative_sem', 'summarize', 'time_samples', 'derive_seed',
+    'preserved_rngs', 'seeded_rngs'
 ]

@@ -5,7 +5,8 @@ where it happens (run seed, epoch, step or sample index) rather than of
 how many draws came before: :func:`derive_seed` turns such a position into
 a seed (op sampling, data augmentation), :func:`seeded_rngs` runs a block
 with Python's, NumPy's and torch's global generators seeded by it and puts
-their previous states back afterwards.
+their previous states back afterwards; :func:`preserved_rngs` only puts the
+states back (a block that draws but must not shift later draws).
 """
 import random
 from contextlib import contextmanager
@@ -33,6 +34,31 @@ def derive_seed(*position: int) -> int:
 
 
 @contextmanager
+def preserved_rngs() -> Iterator[None]:
+    """Put the states of ``random``, ``numpy.random`` and torch's CPU
+    generator back after the block, whatever it drew (also on error).
+
+    Example:
+        >>> with preserved_rngs():
+        ...     _ = torch.rand(3)  # later draws are as without this line
+    """
+    states = (random.getstate(), np.random.get_state(),
+              torch.get_rng_state())
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.default_generator.manual_seed(seed)
+
+
+@contextmanager
 def seeded_rngs(seed: int, restore: bool = True) -> Iterator[None]:
     """Seed ``random``, ``numpy.random`` and torch's CPU generator with
     ``seed`` for the block, then (``restore``) put their states back.
@@ -40,24 +66,19 @@ def seeded_rngs(seed: int, restore: bool = True) -> Iterator[None]:
     Transforms of the OpenMMLab stack draw from these global generators;
     seeding them per sample makes a sample's augmentation independent of
     the worker process that loads it and of the samples loaded before.
-    Restoring the states keeps the block invisible to the code around it
-    (with ``num_workers=0`` that is the training process itself); a data
-    worker, whose generators serve nothing else, can skip it (saving and
-    restoring NumPy's state costs more than the seeding).
+    Restoring the states (:func:`preserved_rngs`) keeps the block
+    invisible to the code around it (with ``num_workers=0`` that is the
+    training process itself); a data worker, whose generators serve
+    nothing else, can skip it (saving and restoring NumPy's state costs
+    more than the seeding).
 
     Only the CPU generator of torch is seeded (``torch.manual_seed`` would
     also visit every accelerator's, about 0.5 ms a call).
     """
-    if restore:
-        states = (random.getstate(), np.random.get_state(),
-                  torch.get_rng_state())
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.default_generator.manual_seed(seed)
-    try:
+    if not restore:
+        _seed_all(seed)
         yield
-    finally:
-        if restore:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.set_rng_state(states[2])
+        return
+    with preserved_rngs():
+        _seed_all(seed)
+        yield

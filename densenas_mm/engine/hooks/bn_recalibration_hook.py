@@ -1,17 +1,17 @@
 """Re-estimates the supernet's BN statistics before supernet validation."""
-import random
 from itertools import islice
 from typing import Any, Dict, Optional
 
-import numpy as np
 import torch
 from mmengine.dist import all_reduce_params, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from densenas_mm.models.algorithms.steps import recalibrate_bn
+from densenas_mm.models.algorithms.steps import (BN_BUFFERS, bn_state,
+                                                 load_bn_state,
+                                                 recalibrate_bn)
 from densenas_mm.registry import HOOKS
+from densenas_mm.utils.seeding import preserved_rngs
 
 
 @HOOKS.register_module()
@@ -69,26 +69,11 @@ class DenseNASBNRecalibrationHook(Hook):
                 f'{type(model).__name__}')
         return model
 
-    @staticmethod
-    def _bn_buffers(module: torch.nn.Module) -> Dict[str, torch.Tensor]:
-        return {
-            name: buf
-            for mod_name, m in module.named_modules()
-            if isinstance(m, _BatchNorm)
-            for name, buf in ((f'{mod_name}.{b}', getattr(m, b))
-                              for b in ('running_mean', 'running_var',
-                                        'num_batches_tracked'))
-            if buf is not None
-        }
-
     def before_val_epoch(self, runner) -> None:
         """Save the BN buffers and re-estimate them on search-train."""
         algo = self._algorithm(runner)
         loader = runner.train_dataloader
-        buffers = self._bn_buffers(algo.architecture)
-        self._saved = {k: v.clone() for k, v in buffers.items()}
-        states = (random.getstate(), np.random.get_state(),
-                  torch.get_rng_state())
+        self._saved = bn_state(algo.architecture)
         algo.mutator.set_sampling(algo.val_sampling)
 
         def run(batch: Any) -> None:
@@ -96,17 +81,14 @@ class DenseNASBNRecalibrationHook(Hook):
                 algo.data_preprocessor(batch, False))
             algo.architecture(data['inputs'], mode='tensor')
 
-        try:
+        with preserved_rngs():
             count = recalibrate_bn(algo.architecture, run,
                                    islice(iter(loader), self.batches))
-        finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.set_rng_state(states[2])
         if get_world_size() > 1:
+            buffers = dict(algo.architecture.named_buffers())
             all_reduce_params(
-                [b for k, b in buffers.items()
-                 if not k.endswith('num_batches_tracked')], op='mean')
+                [buffers[k] for k in self._saved
+                 if k.endswith(BN_BUFFERS[:2])], op='mean')
         algo.val_bn = 'running'
         runner.logger.info(
             f'BN statistics re-estimated on {count} search-train batches '
@@ -118,7 +100,5 @@ class DenseNASBNRecalibrationHook(Hook):
         algo.val_bn = 'batch'
         if self._saved is None:
             return
-        buffers = self._bn_buffers(algo.architecture)
-        for name, saved in self._saved.items():
-            buffers[name].copy_(saved)
+        load_bn_state(algo.architecture, self._saved)
         self._saved = None

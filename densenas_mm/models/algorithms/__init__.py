@@ -4,12 +4,12 @@ from .densenas import (GRAD_ZEROING, SAMPLING_OF_PHASE, WEIGHT_PATHS,
                        WEIGHT_SAMPLING, DenseNAS, SearchSnapshot)
 from .guards import DivergenceGuard, StepGuards, checkpoint_note
 from .memory_format import CHANNELS_LAST, MemoryFormatPolicy
-from .steps import (PHASES, batch_stat_bn, recalibrate_bn, search_batch,
-                    step_seed)
+from .steps import (PHASES, batch_stat_bn, bn_state, load_bn_state,
+                    recalibrate_bn, search_batch, step_seed)
 
 __all__ = [
     'DenseNAS', 'DenseNASDDP', 'SearchSnapshot', 'SAMPLING_OF_PHASE',
     'GRAD_ZEROING', 'WEIGHT_PATHS', 'WEIGHT_SAMPLING', 'CHANNELS_LAST', 'PHASES',
-    'batch_stat_bn', 'recalibrate_bn', 'search_batch', 'step_seed',
+    'batch_stat_bn', 'bn_state', 'load_bn_state', 'recalibrate_bn', 'search_batch', 'step_seed',
     'DivergenceGuard', 'StepGuards', 'checkpoint_note', 'MemoryFormatPolicy'
 ]

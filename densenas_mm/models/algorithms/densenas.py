@@ -466,19 +466,18 @@ class DenseNAS(BaseAlgorithm):
         ``DenseNASBNRecalibrationHook`` after it re-estimated them for the
         validated mixture) BN uses the running statistics.
         """
-        self.mutator.set_sampling(self.val_sampling)
-        if self.val_bn == 'running':
-            return super().val_step(data)
-        with batch_stat_bn(self.architecture):
-            return super().val_step(data)
+        return self._supernet_eval(super().val_step, data)
 
     def test_step(self, data: Any) -> list:
         """Same as :meth:`val_step`."""
+        return self._supernet_eval(super().test_step, data)
+
+    def _supernet_eval(self, step: Callable[[Any], list], data: Any) -> list:
         self.mutator.set_sampling(self.val_sampling)
         if self.val_bn == 'running':
-            return super().test_step(data)
+            return step(data)
         with batch_stat_bn(self.architecture):
-            return super().test_step(data)
+            return step(data)
 
     # ----------------------------------------------------------- helpers
     @staticmethod

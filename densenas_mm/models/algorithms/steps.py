@@ -69,6 +69,40 @@ def batch_stat_bn(module: torch.nn.Module) -> Iterator[None]:
                 m.num_batches_tracked.copy_(tracked)
 
 
+BN_BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
+
+
+def bn_state(module: torch.nn.Module) -> Dict[str, torch.Tensor]:
+    """Copies of the running statistics of every BN layer of ``module``,
+    keyed as in its ``state_dict`` (restore with :func:`load_bn_state`).
+    """
+    return {
+        f'{prefix}.{name}' if prefix else name: buf.detach().clone()
+        for prefix, m in module.named_modules()
+        if isinstance(m, _BatchNorm)
+        for name in BN_BUFFERS
+        for buf in (getattr(m, name), ) if buf is not None
+    }
+
+
+@torch.no_grad()
+def load_bn_state(module: torch.nn.Module,
+                  state: Dict[str, torch.Tensor]) -> None:
+    """Put BN running statistics saved by :func:`bn_state` back in place.
+
+    Raises:
+        KeyError: If ``state`` names a buffer ``module`` does not have (it
+            was saved from another model).
+    """
+    buffers = dict(module.named_buffers())
+    missing = sorted(set(state) - set(buffers))
+    if missing:
+        raise KeyError(f'load_bn_state: {len(missing)} saved BN buffers are '
+                       f'not in the module, e.g. {missing[0]!r}')
+    for name, saved in state.items():
+        buffers[name].copy_(saved)
+
+
 @torch.no_grad()
 def recalibrate_bn(module: torch.nn.Module, run: Callable[[Any], Any],
                    batches: Iterable[Any]) -> int:

@@ -10,7 +10,8 @@ import torch
 from helpers.search import build_algorithm, fake_batch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from densenas_mm.models.algorithms import recalibrate_bn
+from densenas_mm.models.algorithms import (bn_state, load_bn_state,
+                                          recalibrate_bn)
 from densenas_mm.registry import HOOKS
 
 
@@ -140,3 +141,24 @@ def test_needs_a_densenas_model():
     runner = _runner(torch.nn.Linear(2, 2), [])
     with pytest.raises(TypeError, match='needs a DenseNAS model'):
         hook.before_val_epoch(runner)
+
+
+def test_bn_state_round_trip_and_foreign_state():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
+                                torch.nn.BatchNorm2d(4),
+                                torch.nn.Sequential(torch.nn.BatchNorm1d(2)))
+    state = bn_state(model)
+    assert sorted(state) == sorted(
+        f'{m}.{b}' for m in ('1', '2.0')
+        for b in ('running_mean', 'running_var', 'num_batches_tracked'))
+    assert state['1.running_mean'].data_ptr() != \
+        model[1].running_mean.data_ptr()
+    model[1].running_mean.fill_(3.0)
+    model[1].num_batches_tracked.fill_(7)
+    model[2][0].running_var.fill_(0.25)
+    load_bn_state(model, state)
+    assert torch.equal(model[1].running_mean, torch.zeros(4))
+    assert int(model[1].num_batches_tracked) == 0
+    assert torch.equal(model[2][0].running_var, torch.ones(2))
+    with pytest.raises(KeyError, match='not in the module'):
+        load_bn_state(torch.nn.Sequential(torch.nn.BatchNorm2d(4)), state)
