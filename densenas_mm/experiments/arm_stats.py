@@ -14,6 +14,7 @@ same seeds of one shared seed list. For an arm this module reports:
 * each net's **percentile** among its random nets (:func:`percentile_among`:
   the share of them whose mean top-1 is below the net's, ties counting
   half, in %);
+* an arm's **mean** with its CI (:func:`arm_mean`);
 * the share of **pairs it wins** (:func:`pair_wins`): over every (random
   net, retrain seed) pair, whether the net's top-1 with that seed beats
   the random net's top-1 with the same seed (ties half); pairs are matched
@@ -134,6 +135,25 @@ def compare_arm(arm: Sequence[Optional[SeedScores]],
     return dict(pooled=pooled, per_seed=per_seed)
 
 
+def arm_mean(nets: Sequence[SeedScores],
+             reps: int = 2000,
+             seed: int = 0) -> Optional[Dict[str, Any]]:
+    """Mean top-1 of an arm's nets (the mean of net means) with the
+    hierarchical bootstrap 95 % CI of :func:`.stats.mean_bootstrap` (nets
+    resampled, then seeds; for one net its seeds only); None without a
+    finished net.
+
+    Returns:
+        dict, optional: ``mean``, ``ci``, ``n_nets``, ``n_runs``.
+    """
+    groups = [list(n.values()) for n in nets if n]
+    if not groups:
+        return None
+    boot = stats.mean_bootstrap(groups, reps, seed=seed)
+    return dict(mean=boot['mean'], ci=list(boot['ci']), n_nets=len(groups),
+                n_runs=sum(len(g) for g in groups))
+
+
 def compare_arms(arm_a: Sequence[Optional[SeedScores]],
                  arm_b: Sequence[Optional[SeedScores]],
                  reps: int = 2000,
@@ -151,6 +171,6 @@ def compare_arms(arm_a: Sequence[Optional[SeedScores]],
 
 
 __all__ = [
-    'SeedScores', 'compare_arm', 'compare_arms', 'pair_wins',
+    'SeedScores', 'arm_mean', 'compare_arm', 'compare_arms', 'pair_wins',
     'percentile_among'
 ]

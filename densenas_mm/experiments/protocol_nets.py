@@ -4,15 +4,19 @@ A net can play several roles (a random net of two latency windows, the
 RS-WS pick that is also a random net, a searched net that the pool also
 holds): :class:`NetBook` keeps one :class:`ProtocolNet` per ``net_config``,
 its architecture written once under ``<work_dir>/nets/``; its retrains are
-the runs of that one name. Also: the pool's latency estimator
-(:func:`latency_estimator`) and the whole-net measurement of every net
-(:func:`measure_protocol_nets`).
+the runs of that one name (:func:`retrain_nets`: one run per net and seed
+in ``<work_dir>/runs/<name>_seed<seed>/``, finished runs reused). Also: the
+pool's latency estimator (:func:`latency_estimator`) and the whole-net
+measurement of every net (:func:`measure_protocol_nets`).
 """
+import json
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .signal_check import write_arch
+from .search_quality import retrain
+from .signal_check import finished, write_arch
+from .workers import cpu_seconds, parallel
 
 
 @dataclass
@@ -107,6 +111,73 @@ def measure_protocol_nets(nets: Sequence[ProtocolNet], lut: str) -> None:
         net.measured = float(s.value)
 
 
+def run_dir(work_dir: str, net: ProtocolNet, seed: int) -> str:
+    """The retrain folder of ``net`` with ``seed``."""
+    return osp.join(work_dir, 'runs', f'{net.name}_seed{seed}')
+
+
+@dataclass
+class Retrains:
+    """What :func:`retrain_nets` did.
+
+    Attributes:
+        runs (int): Runs reported (finished ones with ``finished_only``).
+        planned (int): Nets x seeds.
+        new (int): Runs that ran in this call.
+        cpu_hours (float): CPU-hours recorded by the reported runs.
+    """
+    runs: int
+    planned: int
+    new: int
+    cpu_hours: float
+
+
+def retrain_nets(nets: Sequence[ProtocolNet], subnet_config: str,
+                 seeds: Sequence[int], work_dir: str,
+                 options: Sequence[str], jobs: int,
+                 finished_only: bool = False) -> Retrains:
+    """Retrain every net with every seed (:func:`.search_quality.retrain`,
+    one worker process each, ``jobs`` at once; a finished run is reused)
+    and record the top-1 in each net's ``seeds`` / ``top1_seeds``.
+
+    Args:
+        nets (Sequence[ProtocolNet]): The nets (each retrained once per
+            seed, whatever its roles).
+        subnet_config (str): The retrain config.
+        seeds (Sequence[int]): The retrain seeds.
+        work_dir (str): The experiment's work dir (runs under ``runs/``).
+        options (Sequence[str]): The retrains' config options.
+        jobs (int): Runs at once.
+        finished_only (bool): Start nothing: read the finished runs only.
+
+    Raises:
+        RuntimeError: A run failed (with its log's end).
+    """
+    jobs_list = [(n, s) for n in nets for s in seeds]
+    before = [finished(run_dir(work_dir, *j)) for j in jobs_list]
+    if finished_only:
+        jobs_list = [j for j, done in zip(jobs_list, before) if done]
+
+    def run(job) -> float:
+        folder = run_dir(work_dir, *job)
+        if finished_only:
+            with open(osp.join(folder, 'metrics.json'),
+                      encoding='utf-8') as f:
+                return float(json.load(f)['accuracy/top1'])
+        return float(retrain(subnet_config, job[0].arch, folder, job[1],
+                             options, reuse=True)['accuracy/top1'])
+
+    scores = parallel(jobs, run, jobs_list)
+    for (net, seed), top in zip(jobs_list, scores):
+        net.seeds.append(seed)
+        net.top1_seeds.append(top)
+    return Retrains(
+        runs=len(jobs_list), planned=len(nets) * len(seeds),
+        new=0 if finished_only else sum(not b for b in before),
+        cpu_hours=sum(cpu_seconds(run_dir(work_dir, *j))
+                      for j in jobs_list) / 3600)
+
+
 def pool_net(book: NetBook, pool: Dict[str, Any], index: int,
              role: str) -> ProtocolNet:
     """The pool's net ``index`` in ``book`` (``pool_<index>``), with
@@ -118,6 +189,6 @@ def pool_net(book: NetBook, pool: Dict[str, Any], index: int,
 
 
 __all__ = [
-    'NetBook', 'ProtocolNet', 'latency_estimator', 'measure_protocol_nets',
-    'pool_net'
+    'NetBook', 'ProtocolNet', 'Retrains', 'latency_estimator',
+    'measure_protocol_nets', 'pool_net', 'retrain_nets', 'run_dir'
 ]

@@ -46,13 +46,13 @@ from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from densenas_mm.utils.options import ConfigError
 from . import arm_stats
 from .hand_designed import closest_uniform, uniform_nets
-from .protocol_nets import NetBook, latency_estimator, measure_protocol_nets
+from .protocol_nets import (NetBook, latency_estimator, measure_protocol_nets,
+                            retrain_nets)
 from .rsws import rsws_arm, rsws_options
-from .search_quality import (retrain, retrain_options, schedule_options,
-                             search)
+from .search_quality import retrain_options, schedule_options, search
 from .searched_arms import (arm_scores, check_same_space, extra_arm_record,
                             match_searched, parse_extra_arms, random_scores)
-from .signal_check import SEED_LIST, finished, load_or_draw_pool
+from .signal_check import SEED_LIST, load_or_draw_pool
 from .workers import DONE_FILE, cpu_seconds, parallel
 
 #: The arms compared with the random nets.
@@ -274,30 +274,9 @@ def search_vs_random(config: str,
 
     # 6. retrains
     nets = list(book.nets.values())
-    ropts_retrain = retrain_options(subnet_options, retrain_epochs)
-    jobs_list = [(n, s) for n in nets for s in used_seeds]
-
-    def run_dir(job) -> str:
-        return osp.join(wd, 'runs', f'{job[0].name}_seed{job[1]}')
-
-    before = [finished(run_dir(j)) for j in jobs_list]
-    if finished_only:
-        jobs_list = [j for j, done in zip(jobs_list, before) if done]
-
-    def run(job) -> float:
-        net, seed = job
-        if finished_only:
-            with open(osp.join(run_dir(job), 'metrics.json'),
-                      encoding='utf-8') as f:
-                return float(json.load(f)['accuracy/top1'])
-        return float(retrain(subnet_config, net.arch, run_dir(job), seed,
-                             ropts_retrain, reuse=True)['accuracy/top1'])
-
-    scores = parallel(jobs, run, jobs_list)
-    for (net, seed), top in zip(jobs_list, scores):
-        net.seeds.append(seed)
-        net.top1_seeds.append(top)
-    new_runs = 0 if finished_only else sum(not b for b in before)
+    done = retrain_nets(nets, subnet_config, used_seeds, wd,
+                        retrain_options(subnet_options, retrain_epochs),
+                        jobs, finished_only)
     if measure and nets:
         measure_protocol_nets(nets, lut)
 
@@ -328,7 +307,7 @@ def search_vs_random(config: str,
         searches=sum(cpu_seconds(osp.join(wd, f'search_s{s}'))
                      for s in search_seeds) / 3600,
         rsws=(cpu_seconds(supernet_dir) + cpu_seconds(rsws_dir)) / 3600,
-        retrains=sum(cpu_seconds(run_dir(j)) for j in jobs_list) / 3600,
+        retrains=done.cpu_hours,
         extra_searches=sum(r['cpu_hours'] for r in extra_records.values()))
     result = dict(
         settings=settings, command=command, pool=pool_path,
@@ -337,8 +316,8 @@ def search_vs_random(config: str,
         nets=[asdict(n) for n in nets], comparisons=comparisons,
         between=between, extra_arms=extra_records,
         rsws_finished=bool(rsws_done),
-        runs=len(jobs_list), planned_runs=len(nets) * len(used_seeds),
-        new_runs=new_runs, cpu_hours=dict(cpu, total=sum(cpu.values())))
+        runs=done.runs, planned_runs=done.planned,
+        new_runs=done.new, cpu_hours=dict(cpu, total=sum(cpu.values())))
     text = format_report(result)
     dump_json_atomic(result, osp.join(wd, 'results.json'))
     write_text_atomic(text, osp.join(wd, 'results.md'))

@@ -129,6 +129,26 @@ def _extra_arm_lines(name: str, rec: Dict[str, Any],
     return lines
 
 
+def net_table(nets: Sequence[Dict[str, Any]],
+              seeds: Sequence[int]) -> List[str]:
+    """Every net (``results.json``'s ``nets``) with its roles, path,
+    latencies and the top-1 of every retrain seed, as Markdown rows."""
+    lines = [
+        '| net | roles | path | predicted ms | measured ms | ' +
+        ' | '.join(f'seed {x}' for x in seeds) + ' | mean +- sd |',
+        '|---|---|---|---|---|' + '---|' * len(seeds) + '---|',
+    ]
+    for net in nets:
+        by_seed = dict(zip(net['seeds'], net['top1_seeds']))
+        lines.append(
+            f"| {net['name']} | {', '.join(net['roles'])} | {net['path']} | "
+            f"{_ms(net['latency'])} | {_ms(net['measured'])} | " +
+            ' | '.join('-' if x not in by_seed else f'{by_seed[x]:.2f}'
+                       for x in seeds) +
+            f" | {_mean_sd(net['top1_seeds'])} |")
+    return lines
+
+
 def format_report(result: Dict[str, Any]) -> str:
     """The report as Markdown (module doc)."""
     s = result['settings']
@@ -162,20 +182,7 @@ def format_report(result: Dict[str, Any]) -> str:
         lines.append(_between_line(ARM_LABELS[key.split('-', 1)[1]], b))
     for name, rec in result.get('extra_arms', {}).items():
         lines += _extra_arm_lines(name, rec, nets)
-    lines += [
-        '',
-        '| net | roles | path | predicted ms | measured ms | ' +
-        ' | '.join(f'seed {x}' for x in seeds) + ' | mean +- sd |',
-        '|---|---|---|---|---|' + '---|' * len(seeds) + '---|',
-    ]
-    for net in result['nets']:
-        by_seed = dict(zip(net['seeds'], net['top1_seeds']))
-        lines.append(
-            f"| {net['name']} | {', '.join(net['roles'])} | {net['path']} | "
-            f"{_ms(net['latency'])} | {_ms(net['measured'])} | " +
-            ' | '.join('-' if x not in by_seed else f'{by_seed[x]:.2f}'
-                       for x in seeds) +
-            f" | {_mean_sd(net['top1_seeds'])} |")
+    lines += ['', *net_table(result['nets'], seeds)]
     cpu = result['cpu_hours']
     lines += [
         '',
@@ -192,7 +199,7 @@ def format_report(result: Dict[str, Any]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _t_halfwidth(values: Sequence[float], level: float = 0.95) -> float:
+def t_halfwidth(values: Sequence[float], level: float = 0.95) -> float:
     """Half-width of the t-interval of the mean (0 for one value)."""
     if len(values) < 2:
         return 0.0
@@ -225,7 +232,7 @@ def report_points(result: Dict[str, Any],
             continue
         points.append(dict(seed_index=k, arm=arm, x=net[key],
                            y=float(np.mean(net['top1_seeds'])),
-                           err=_t_halfwidth(net['top1_seeds'])))
+                           err=t_halfwidth(net['top1_seeds'])))
     return points
 
 
@@ -286,5 +293,6 @@ def plot_report(result: Dict[str, Any], path: str) -> None:
 
 __all__ = [
     'ARM_LABELS', 'ARM_TABLE_HEAD', 'EXTRA_MARKERS', 'MARKERS',
-    'format_report', 'markers', 'plot_report', 'report_points'
+    'format_report', 'markers', 'net_table', 'plot_report', 'report_points',
+    't_halfwidth'
 ]

@@ -17,7 +17,8 @@ random-effects model::
   the seeds within each drawn architecture.
 * :func:`diff_bootstrap` gives the hierarchical bootstrap CI of a difference
   of means between two arms (e.g. searched minus random nets): nets
-  resampled within each arm, then seeds within each net.
+  resampled within each arm, then seeds within each net;
+  :func:`mean_bootstrap` the same CI of one arm's mean.
 * :func:`detectable_difference` is the power computation of the comparison
   protocol (``n_searched`` searched nets, ``m`` random nets for each, ``S``
   seeds each): the smallest true difference of means that a two-sided test
@@ -225,6 +226,28 @@ def mean_of_means(groups: Groups) -> float:
     return float(np.mean([np.mean(g) for g in groups]))
 
 
+def mean_bootstrap(groups: Groups,
+                   reps: int = 2000,
+                   level: float = 0.95,
+                   seed: int = 0) -> Dict[str, Any]:
+    """Mean of one arm (the mean of its nets' means) with its hierarchical
+    bootstrap percentile CI: nets drawn with replacement, then seeds within
+    each drawn net (for one net: its seeds resampled).
+
+    Args:
+        groups: Per-net seed values of the arm.
+        reps (int): Bootstrap replicates.
+        level (float): Confidence level.
+        seed (int): Seed of the resampling.
+
+    Returns:
+        dict: ``mean``, ``ci`` (low, high), ``level``, ``reps``.
+    """
+    boots = _arm_means(groups, reps, np.random.default_rng(seed))
+    return dict(mean=mean_of_means(groups), ci=percentile_ci(boots, level),
+                level=level, reps=reps)
+
+
 def diff_bootstrap(arm_a: Groups,
                    arm_b: Groups,
                    reps: int = 2000,
@@ -373,6 +396,7 @@ def summarize(groups: Groups,
 
 __all__ = [
     'Anova', 'anova', 'detectable_difference', 'diff_bootstrap', 'diff_se',
-    'icc_bootstrap', 'mean_of_means', 'percentile_ci', 'simulate_table',
+    'icc_bootstrap', 'mean_bootstrap', 'mean_of_means', 'percentile_ci',
+    'simulate_table',
     'simulated_power', 'summarize'
 ]
