@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .search_vs_random_report import net_table, t_halfwidth
+from .search_vs_random_report import latency_panels, net_table, t_halfwidth
 
 #: Figure markers per arm.
 MARKERS = dict(random=dict(marker='o', s=22, alpha=0.45),
@@ -174,30 +174,12 @@ def report_points(result: Dict[str, Any],
 
 def plot_report(result: Dict[str, Any], path: str) -> None:
     """Write the figure (module doc) as a PNG to ``path``."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     from densenas_mm.visualization import save_figure
-    panels = [('latency', 'predicted latency (ms)')]
-    if any(n.get('measured') is not None for n in result['nets']):
-        panels.append(('measured', 'measured latency (ms)'))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4),
-                             squeeze=False)
-    colours = plt.get_cmap('tab10')
-    for ax, (key, label) in zip(axes[0], panels):
-        for k, rec in enumerate(result['budgets']):
-            ax.axvline(rec['budget'], color=colours(k % 10), ls=':', lw=1)
-        for p in report_points(result, key):
-            colour = colours(p['budget_index'] % 10)
-            ax.errorbar(p['x'], p['y'], yerr=p['err'], fmt='none',
-                        ecolor=colour, alpha=0.5, lw=0.8)
-            ax.scatter(p['x'], p['y'], color=colour, zorder=3,
-                       **MARKERS[p['arm']])
-        ax.set_xlabel(label)
-        ax.set_ylabel('test top-1 (%), mean over retrain seeds')
-        ax.grid(alpha=0.3)
+    fig, colours = latency_panels(
+        result, report_points, 'budget_index', MARKERS,
+        [rec['budget'] for rec in result['budgets']])
     handles = [
         Line2D([], [], linestyle='none', color='0.3', label=LABELS[a],
                marker=style['marker'], markersize=12 if a == 'front' else 8)

@@ -21,7 +21,7 @@
   net (its own marker; its random nets as dots), each with the 95 %
   t-interval of its mean over seeds.
 """
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -246,24 +246,34 @@ def markers(result: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return out
 
 
-def plot_report(result: Dict[str, Any], path: str) -> None:
-    """Write the figure (module doc) as a PNG to ``path``."""
+def latency_panels(result: Dict[str, Any],
+                   points_of: Callable[[Dict[str, Any], str],
+                                       List[Dict[str, Any]]],
+                   group: str, styles: Dict[str, Dict[str, Any]],
+                   guides: Sequence[float] = ()) -> Tuple[Any, Any]:
+    """A figure of top-1 against predicted latency, and against measured
+    latency when a net of ``result['nets']`` was measured: the points of
+    ``points_of(result, key)`` with their error bars, coloured by their
+    ``group`` index, styled by ``styles[arm]``; ``guides[k]`` a dotted
+    vertical line in group ``k``'s colour.
+
+    Returns:
+        tuple: The figure and the colour map (group index -> colour).
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from densenas_mm.visualization import save_figure
     panels = [('latency', 'predicted latency (ms)')]
     if any(n.get('measured') is not None for n in result['nets']):
         panels.append(('measured', 'measured latency (ms)'))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4),
                              squeeze=False)
     colours = plt.get_cmap('tab10')
-    styles = markers(result)
     for ax, (key, label) in zip(axes[0], panels):
-        for p in report_points(result, key):
-            colour = colours(p['seed_index'] % 10)
+        for k, x in enumerate(guides):
+            ax.axvline(x, color=colours(k % 10), ls=':', lw=1)
+        for p in points_of(result, key):
+            colour = colours(p[group] % 10)
             ax.errorbar(p['x'], p['y'], yerr=p['err'], fmt='none',
                         ecolor=colour, alpha=0.5, lw=0.8)
             ax.scatter(p['x'], p['y'], color=colour, zorder=3,
@@ -271,6 +281,17 @@ def plot_report(result: Dict[str, Any], path: str) -> None:
         ax.set_xlabel(label)
         ax.set_ylabel('test top-1 (%), mean over retrain seeds')
         ax.grid(alpha=0.3)
+    return fig, colours
+
+
+def plot_report(result: Dict[str, Any], path: str) -> None:
+    """Write the figure (module doc) as a PNG to ``path``."""
+    from matplotlib.lines import Line2D
+
+    from densenas_mm.visualization import save_figure
+    styles = markers(result)
+    fig, colours = latency_panels(result, report_points, 'seed_index',
+                                  styles)
     extras = tuple(result.get('extra_arms', {}))
     handles = [
         Line2D([], [], linestyle='none', color='0.3',
@@ -293,6 +314,6 @@ def plot_report(result: Dict[str, Any], path: str) -> None:
 
 __all__ = [
     'ARM_LABELS', 'ARM_TABLE_HEAD', 'EXTRA_MARKERS', 'MARKERS',
-    'format_report', 'markers', 'net_table', 'plot_report', 'report_points',
-    't_halfwidth'
+    'format_report', 'latency_panels', 'markers', 'net_table', 'plot_report',
+    'report_points', 't_halfwidth'
 ]

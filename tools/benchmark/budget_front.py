@@ -44,18 +44,13 @@ from typing import List, Optional
 from densenas_mm.apis.cli import one_thread_per_run, run_cli
 from densenas_mm.apis.latency_budget import BUDGET_WINDOW
 from densenas_mm.experiments.budget_front_check import budget_front
-from densenas_mm.experiments.signal_check import SEED_LIST
+from densenas_mm.experiments.protocol_args import add_inputs, add_runs
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command line."""
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', help='search config (as the pool was drawn '
-                   'with it)')
-    p.add_argument('--subnet-config', required=True, help='retrain config')
-    p.add_argument('--lut', required=True,
-                   help='latency table (JSON; calibrated where it carries '
-                   'a calibration)')
+    add_inputs(p, 5, 'budget')
     p.add_argument('--pool', required=True,
                    help='the shared pool of random nets (an existing file, '
                    "e.g. the signal check's pool.json.gz)")
@@ -66,47 +61,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--search-dir',
                    help='derive from this finished search instead of '
                    'running one (e.g. <protocol work dir>/search_s0)')
-    p.add_argument('--seeds', type=int, default=3,
-                   help='retrain seeds of every net: the first S of the '
-                   'seed list (default 3)')
-    p.add_argument('--seed-list', type=int, nargs='+',
-                   default=list(SEED_LIST),
-                   help='the shared retrain seed list (default %(default)s)')
-    p.add_argument('--random', dest='n_random', type=int, default=5,
-                   help='random nets per budget (default 5)')
-    p.add_argument('--tolerance', type=float, default=0.01,
-                   help='relative latency window (default 0.01)')
-    p.add_argument('--max-tolerance', type=float, default=0.05,
-                   help='widest window when the first holds too few nets '
-                   '(stepwise; default 0.05)')
     p.add_argument('--window', type=float, default=BUDGET_WINDOW,
                    metavar='W',
                    help='a front net and a budget search net are the most '
                    'probable nets costing between (1 - W) x budget and the '
                    'budget (default %(default)s, the budget searches\' '
                    'default)')
-    p.add_argument('--search-epochs', type=int, help='override max_epochs')
-    p.add_argument('--warmup-epochs', type=int,
-                   help='override the warm-up epochs')
-    p.add_argument('--search-options', nargs='*', default=[],
-                   help='more --cfg-options of every search')
     p.add_argument('--budget-options', nargs='*', default=[],
                    help='more --cfg-options of the budget searches only '
                    '(e.g. model.cost_loss.loss_weight=3)')
-    p.add_argument('--retrain-epochs', type=int,
-                   help='override the subnet max_epochs')
-    p.add_argument('--subnet-options', nargs='*', default=[],
-                   help='more --cfg-options of every retrain')
-    p.add_argument('--jobs', type=int, default=2,
-                   help='runs at once (each with one thread)')
-    p.add_argument('--measure', action='store_true',
-                   help="measure every net's whole-net latency here")
-    p.add_argument('--bootstrap-reps', type=int, default=2000)
-    p.add_argument('--finished-only', action='store_true',
-                   help='start no run: report the runs finished so far')
-    p.add_argument('--allow-noisy-lut', action='store_true',
-                   help='use a latency table marked noisy')
-    p.add_argument('--work-dir', default='work_dirs/budget_front')
+    add_runs(p, 'work_dirs/budget_front')
     return p.parse_args(argv)
 
 

@@ -47,44 +47,21 @@ import sys
 from typing import List, Optional
 
 from densenas_mm.apis.cli import one_thread_per_run, run_cli
+from densenas_mm.experiments.protocol_args import add_inputs, add_runs
 from densenas_mm.experiments.search_vs_random import search_vs_random
-from densenas_mm.experiments.signal_check import SEED_LIST
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command line."""
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', help='search config')
-    p.add_argument('--subnet-config', required=True, help='retrain config')
-    p.add_argument('--lut', required=True,
-                   help='latency table (JSON; calibrated where it carries '
-                   'a calibration)')
+    add_inputs(p, 10, 'searched net')
     p.add_argument('--search-seeds', type=int, nargs='+',
                    default=[0, 1, 2, 3],
                    help='one search per seed (default %(default)s)')
-    p.add_argument('--seeds', type=int, default=3,
-                   help='retrain seeds of every net: the first S of the '
-                   'seed list (default 3)')
-    p.add_argument('--seed-list', type=int, nargs='+',
-                   default=list(SEED_LIST),
-                   help='the shared retrain seed list (default %(default)s)')
-    p.add_argument('--random', dest='n_random', type=int, default=10,
-                   help='random nets per searched net (default 10)')
-    p.add_argument('--tolerance', type=float, default=0.01,
-                   help='relative latency window (default 0.01)')
-    p.add_argument('--max-tolerance', type=float, default=0.05,
-                   help='widest window when the first holds too few nets '
-                   '(stepwise: 1x, 2x, ... the tolerance; default 0.05)')
     p.add_argument('--arch', choices=['last', 'best'], default='last',
                    help="a search's net: last.yaml (default: derived at the "
                    "search's end, as the paper) or best.yaml (best "
                    'supernet validation epoch)')
-    p.add_argument('--search-epochs', type=int, help='override max_epochs')
-    p.add_argument('--warmup-epochs', type=int,
-                   help='override the warm-up epochs')
-    p.add_argument('--search-options', nargs='*', default=[],
-                   help='more --cfg-options of every search (and the RS-WS '
-                   'supernet)')
     p.add_argument('--extra-arm', dest='extra_arms', action='extend',
                    nargs='+', default=[],
                    metavar='NAME=CONFIG[,KEY=VALUE...]',
@@ -93,10 +70,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'seed in <work-dir>/search_<NAME>_s<seed>/ and matched '
                    'to its own latency windows of the pool; NAME a plain '
                    'identifier other than searched, random, rsws, hand')
-    p.add_argument('--retrain-epochs', type=int,
-                   help='override the subnet max_epochs')
-    p.add_argument('--subnet-options', nargs='*', default=[],
-                   help='more --cfg-options of every retrain')
     p.add_argument('--pool', help='pool file of random nets (default '
                    '<work-dir>/pool.json.gz; drawn when missing; the '
                    "signal check's pool can be reused)")
@@ -121,16 +94,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='leave out the hand-designed arm')
     p.add_argument('--hand-head-op', help='head op of the uniform nets')
     p.add_argument('--hand-stack-op', help='stacking op of the uniform nets')
-    p.add_argument('--jobs', type=int, default=2,
-                   help='runs at once (each with one thread)')
-    p.add_argument('--measure', action='store_true',
-                   help="measure every net's whole-net latency here")
-    p.add_argument('--bootstrap-reps', type=int, default=2000)
-    p.add_argument('--finished-only', action='store_true',
-                   help='start no run: report the runs finished so far')
-    p.add_argument('--allow-noisy-lut', action='store_true',
-                   help='use a latency table marked noisy')
-    p.add_argument('--work-dir', default='work_dirs/search_vs_random')
+    add_runs(p, 'work_dirs/search_vs_random')
     return p.parse_args(argv)
 
 
