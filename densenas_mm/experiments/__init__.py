@@ -14,7 +14,11 @@ checkout and is not part of a non-editable install (see docs/design.md).
   matched random, RS-WS, hand-designed, extra searched arms;
   :mod:`.searched_arms`, :mod:`.latency_windows`, :mod:`.protocol_nets`,
   :mod:`.rsws`, :mod:`.supernet_score`, :mod:`.hand_designed`,
-  :mod:`.arm_stats`, :mod:`.search_vs_random_report`);
+  :mod:`.arm_stats`, :mod:`.search_vs_random_report`; the tools' shared
+  arguments: :mod:`.protocol_args`);
+- :mod:`.budget_front_check`: one search, many budgets: derived nets vs
+  latency-matched random nets vs budget searches
+  (:mod:`.budget_front_report`);
 - :mod:`.named_specs`: the ``NAME=CONFIG[,KEY=VALUE...]`` grammar of named
   search configs (ranking options, extra searched arms);
 - :mod:`.supernet_ranking`: does the supernet rank nets as retraining
