@@ -333,3 +333,38 @@ def test_the_cheapest_net_bounds_every_pool_net(lut, pool):
     low = BF.cheapest_cost(DIGITS_SEARCH, lut)
     lats = [e['latency'] for e in read_pool(pool)['archs']]
     assert 0 < low <= min(lats)
+
+
+@pytest.mark.slow
+def test_budget_front_tool_with_real_runs(lut, pool, tmp_path, monkeypatch,
+                                          demo_data_root):
+    """One budget at the pool's median: the one search and the budget
+    search (2 epochs each, 1 warm-up), one random net, 1-epoch retrains
+    with one seed, through the real worker processes; both nets within the
+    budget; a second call runs nothing."""
+    from densenas_mm.experiments.signal_check import read_pool
+    tool = demo_tool('budget_front', monkeypatch, demo_data_root)
+    lats = [e['latency'] for e in read_pool(pool)['archs']]
+    budget = round(float(np.median(lats)), 3)
+    wd = tmp_path / 'real'
+    args = tool_args(lut, pool, wd, [budget], '--search-epochs', '2',
+                     '--warmup-epochs', '1', '--retrain-epochs', '1')
+    args[args.index('--seeds') + 1] = '1'
+    args[args.index('--random') + 1] = '1'
+    args[args.index('--max-tolerance') + 1] = '10'
+    result = tool.main(args)
+    rec, = result['budgets']
+    nets = {n['name']: n for n in result['nets']}
+    front, bnet = nets[rec['front']], nets[rec['budget_search']]
+    assert front['latency'] <= budget and bnet['latency'] <= budget
+    assert len(rec['random']) == 1
+    assert result['runs'] == result['planned_runs'] == len(nets) <= 3
+    assert all(n['seeds'] == [0] and 0 <= n['top1_seeds'][0] <= 100
+               for n in nets.values())
+    budget_json = json.load(open(wd / f'budget_{budget:g}_s0' /
+                                 'budget.json'))
+    assert budget_json['target'] == budget and budget_json['window'] == 0.05
+    cpu = result['cpu_hours']
+    assert min(cpu['search'], cpu['budget_searches_total'],
+               cpu['retrains']) > 0
+    assert_resume_runs_nothing(tool, args, wd, result)
