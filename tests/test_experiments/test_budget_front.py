@@ -314,6 +314,19 @@ def test_bad_input_is_refused_before_anything_runs(lut, pool, tmp_path,
     assert not (tmp_path / 'wd').exists() and fakes.searches == []
 
 
+def test_the_tool_says_what_is_wrong_in_one_line(lut, pool, tmp_path,
+                                                 fakes, monkeypatch,
+                                                 demo_data_root, capsys):
+    from densenas_mm.apis.cli import run_cli
+    tool = demo_tool('budget_front', monkeypatch, demo_data_root)
+    args = tool_args(lut, pool, tmp_path / 'wd', [0.01, 100])
+    assert run_cli(lambda: tool.main(args)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('error: budgets [0.01] lie '
+                                               'below the cheapest net')
+    assert not (tmp_path / 'wd').exists() and fakes.searches == []
+
+
 def test_a_pool_of_another_table_is_refused(lut, pool, tmp_path, fakes):
     from densenas_mm.latency import LatencyTable
     from densenas_mm.utils.options import ConfigError
