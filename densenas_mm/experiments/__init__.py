@@ -7,7 +7,11 @@ checkout and is not part of a non-editable install (see docs/design.md).
 
 - :mod:`.benchmark`: search-step, estimator, depthwise-gradient, kernel
   profile and latency-table stability benchmarks;
-- :mod:`.search_quality`: searched vs random nets at matched latency;
+- :mod:`.runs`: the run primitives (one search, one retrain, schedule
+  options, latency-matched random nets, LUT and measured latency) the
+  experiments below share;
+- :mod:`.search_quality`: searched vs random nets at matched latency
+  (:mod:`.search_quality_report`);
 - :mod:`.signal_check`: the architecture share of the top-1 variance
   at one latency (with :mod:`.stats`);
 - :mod:`.search_vs_random`: the comparison protocol (searched, latency-

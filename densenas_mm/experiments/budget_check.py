@@ -8,7 +8,7 @@ The check of a calibrated table end to end, for budget searches:
 2. for each target T (given, or quantiles of random nets' calibrated
    latency: :func:`default_targets`), one search with
    ``LatencyLoss(target=T)`` on that table
-   (:func:`.search_quality.search`, resumable); its net is the most
+   (:func:`.runs.search`, resumable); its net is the most
    probable one whose calibrated prediction is at most T
    (``arch/budget.yaml``, :mod:`densenas_mm.apis.latency_budget`), and the
    search itself logs the ``budget T: ...`` line with a first measurement;
@@ -31,7 +31,7 @@ import torch
 
 from densenas_mm.latency.accuracy import prediction_accuracy
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
-from .search_quality import schedule_options, search
+from .runs import schedule_options, search
 
 #: Share of the target a measured budget net must land within.
 TOLERANCE = 0.05

@@ -40,7 +40,7 @@ from densenas_mm.utils.options import ConfigError
 from . import arm_stats
 from .protocol_nets import (NetBook, latency_estimator, measure_protocol_nets,
                             retrain_nets)
-from .search_quality import retrain_options, schedule_options, search
+from .runs import retrain_options, schedule_options, search
 from .search_vs_random import search_done
 from .searched_arms import arm_scores, match_searched, random_scores
 from .signal_check import SEED_LIST, load_or_draw_pool, read_pool

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional
 from densenas_mm.apis.latency_budget import BUDGET_FILE, budget_line
 from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
-from .search_quality import rank_summary
+from .search_quality_report import rank_summary
 
 
 def _load_json(path: str):

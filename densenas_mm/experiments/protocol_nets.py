@@ -14,7 +14,7 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .search_quality import retrain
+from .runs import retrain
 from .signal_check import finished, write_arch
 from .workers import cpu_seconds, parallel
 

@@ -31,7 +31,7 @@ from densenas_mm.utils.io import prepare_output_dir, write_report
 from densenas_mm.utils.options import ConfigError
 from densenas_mm.utils.resume import read_last_checkpoint
 from .named_specs import check_spec_configs, parse_named_specs, split_spec
-from .search_quality import search
+from .runs import search
 from .supernet_ranking import supernet_ranking
 from .supernet_scorer import SCORES
 from .workers import cpu_seconds, parallel

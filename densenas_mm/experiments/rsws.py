@@ -17,7 +17,7 @@ from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.utils.options import ConfigError
 from .latency_windows import LatencyWindow, latency_window
 from .protocol_nets import NetBook
-from .search_quality import SEARCH_LOADERS, loader_options
+from .runs import SEARCH_LOADERS, loader_options
 from .signal_check import write_arch
 from .supernet_score import score_archs
 from .workers import run_job

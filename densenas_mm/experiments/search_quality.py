@@ -18,335 +18,29 @@ same space at a matched budget), run with this project's tools:
    derived latency lands.
 
 Every search, retrain and test runs in its own worker process
-(:mod:`.workers`: mmengine's process-wide state), logged under the work dir,
-resumable with ``reuse``; results are JSON, every file written atomically.
-:func:`compare` runs the whole protocol (the command line:
-``tools/benchmark/search_quality.py``).
+(:mod:`.runs`, :mod:`.workers`: mmengine's process-wide state), logged
+under the work dir, resumable with ``reuse``; results are JSON, every file
+written atomically (:mod:`.search_quality_report`). :func:`compare` runs the
+whole protocol (the command line: ``tools/benchmark/search_quality.py``).
 """
-import json
 import os.path as osp
-from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
-import numpy as np
-
-from densenas_mm.apis.cli import parse_cfg_options
-from densenas_mm.apis.launch import run_test, run_train
-from densenas_mm.utils.resume import read_last_checkpoint
-from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
+from densenas_mm.utils.io import write_text_atomic
 from .paths import repo_path
-from .workers import parallel, run_job
+from .runs import (NetResult, arch_latency, measure_latencies,
+                   random_baselines, retrain, retrain_options,
+                   schedule_options, search)
+from .search_quality_report import (budget_text, format_summary,
+                                    plot_results, rank_summary, save_results,
+                                    top1_by_kind)
+from .workers import parallel
 
 #: The demo's search and subnet configs (the defaults of :func:`compare`).
 DEMO_SEARCH = repo_path('configs', 'densenas',
                         'densenas_supernet-demo_1xb32-20e_fmnist.py')
 DEMO_SUBNET = repo_path('configs', 'densenas', 'subnets',
                         'densenas_subnet-demo_1xb32-12e_fmnist.py')
-
-
-@dataclass
-class NetResult:
-    """One retrained net.
-
-    Attributes:
-        name (str): ``searched_s<seed>``, ``random_<k>`` or ``budget_<T>``.
-        kind (str): ``'searched'``, ``'random'`` or ``'budget'``.
-        arch (str): The architecture YAML.
-        lut_latency (float): LUT-predicted latency in ms.
-        top1 (float, optional): Test top-1 after retraining, the mean over
-            the retrain seeds (None when the net was not retrained).
-        seed (int, optional): Search seed (searched / budget nets).
-        target (float, optional): The latency budget of a budget search.
-        path (list[int]): The block path.
-        measured_latency (float, optional): Measured whole-net latency in ms.
-        best_latency (float, optional): A budget search's ``best.yaml`` LUT
-            latency (its ``arch`` is the most probable net within the
-            budget where it ended, ``budget.yaml``).
-        top1_seeds (list[float]): Top-1 of each retrain seed.
-    """
-    name: str
-    kind: str
-    arch: str
-    lut_latency: float
-    top1: Optional[float] = None
-    seed: Optional[int] = None
-    target: Optional[float] = None
-    path: List[int] = field(default_factory=list)
-    measured_latency: Optional[float] = None
-    best_latency: Optional[float] = None
-    top1_seeds: List[float] = field(default_factory=list)
-
-
-def loader_options(names: Sequence[str]) -> List[str]:
-    """Config options that load data in-process (``num_workers=0``)."""
-    out = []
-    for name in names:
-        out += [f'{name}.num_workers=0', f'{name}.persistent_workers=False']
-    return out
-
-
-SEARCH_LOADERS = ('train_dataloader', 'train_cfg.arch_dataloader',
-                  'val_dataloader')
-SUBNET_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-
-
-def search(config: str, work_dir: str, seed: int, lut: str,
-           options: Sequence[str] = (), arch: str = 'best',
-           reuse: bool = False) -> str:
-    """One search; returns its derived architecture YAML (``arch/<arch>``;
-    ``options``: more ``key=value`` config options; ``reuse``: see
-    :func:`~.workers.run_job`)."""
-    run_job('train', run_train, dict(
-        config=config, work_dir=work_dir, cfg_options=parse_cfg_options([
-            f'randomness.seed={seed}', f'model.sample_seed={seed}',
-            f'model.estimator.lut={lut}', *loader_options(SEARCH_LOADERS),
-            *options])), osp.join(work_dir, 'search.log'), reuse=reuse)
-    path = osp.join(work_dir, 'arch', f'{arch}.yaml')
-    if not osp.isfile(path):
-        raise RuntimeError(f'the search wrote no {path}')
-    return path
-
-
-def retrain(config: str, arch: str, work_dir: str, seed: int = 0,
-            options: Sequence[str] = (),
-            reuse: bool = False) -> Dict[str, float]:
-    """Retrain ``arch`` from scratch with ``config``; test metrics
-    (``reuse``: see :func:`~.workers.run_job`)."""
-    common = parse_cfg_options([
-        f'model.backbone.arch={arch}', f'randomness.seed={seed}',
-        *loader_options(SUBNET_LOADERS), *options])
-    run_job('train', run_train,
-            dict(config=config, work_dir=work_dir, cfg_options=common),
-            osp.join(work_dir, 'train.log'), reuse=reuse)
-    ckpt = read_last_checkpoint(work_dir)
-    out = osp.join(work_dir, 'metrics.json')
-    run_job('test', run_test,
-            dict(config=config, checkpoint=ckpt, work_dir=work_dir, out=out,
-                 cfg_options=common),
-            osp.join(work_dir, 'test.log'), reuse=reuse)
-    with open(out, encoding='utf-8') as f:
-        return json.load(f)
-
-
-def random_baselines(config: str, lut: str, target: float, count: int,
-                     out_dir: str, seed: int = 0, tolerance: float = 0.05,
-                     draws: int = 5000,
-                     allow_noisy_lut: bool = False) -> List[NetResult]:
-    """``count`` distinct random architectures closest to ``target``
-    (LUT ms), written as YAML files into ``out_dir``.
-
-    Raises:
-        RuntimeError: If the ``count``-th is farther than ``tolerance``
-            (relative) from the target.
-    """
-    import torch
-
-    from densenas_mm.apis.random_arch import (build_search_mutator,
-                                              matched_random_archs)
-    from densenas_mm.models.estimators import ChainedLatencyEstimator
-    mutator = build_search_mutator(config)
-    est = ChainedLatencyEstimator(
-        lut=lut, target_device=None, allow_noisy_lut=allow_noisy_lut)
-    est.bind(mutator.space)
-    picked = matched_random_archs(mutator, est, target,
-                                  torch.Generator().manual_seed(seed), count,
-                                  draws)
-    worst = abs(picked[-1][0] / target - 1)
-    if worst > tolerance:
-        raise RuntimeError(
-            f'only {sum(abs(c / target - 1) <= tolerance for c, _ in picked)}'
-            f' of {count} random architectures lie within {tolerance:.0%} '
-            f'of {target:.3f} ms ({draws} draws); raise --tolerance or lower'
-            ' --random')
-    results = []
-    for k, (lat, arch) in enumerate(picked):
-        name = f'random_{k}'
-        path = osp.join(out_dir, f'{name}.yaml')
-        arch.meta.update(random_seed=seed, latency=round(lat, 4),
-                         matched_latency=round(target, 4))
-        arch.dump(path)
-        results.append(NetResult(name, 'random', path, lat,
-                                 path=list(arch.path)))
-    return results
-
-
-def arch_latency(arch: str, lut: str, allow_noisy_lut: bool = False) -> float:
-    """LUT latency (ms) of an architecture YAML."""
-    from densenas_mm.models.estimators import ChainedLatencyEstimator
-    from densenas_mm.structures import DerivedArch
-    est = ChainedLatencyEstimator(
-        lut=lut, target_device=None, allow_noisy_lut=allow_noisy_lut)
-    return float(est.estimate(DerivedArch.load(arch))['latency'])
-
-
-def rank_summary(searched: Sequence[float],
-                 random: Sequence[float]) -> Dict[str, Any]:
-    """Searched vs random top-1: means, spreads and ranks.
-
-    A searched net's rank is 1 + the number of random nets with a strictly
-    higher top-1 (1 = at least as good as every random net).
-
-    Args:
-        searched (Sequence[float]): Top-1 of the searched nets.
-        random (Sequence[float]): Top-1 of the random nets.
-    """
-    searched, rand = list(searched), list(random)
-    out: Dict[str, Any] = dict(
-        searched=searched,
-        random=rand,
-        random_mean=float(np.mean(rand)) if rand else None,
-        random_std=float(np.std(rand, ddof=1)) if len(rand) > 1 else None,
-        random_min=min(rand) if rand else None,
-        random_max=max(rand) if rand else None)
-    if searched:
-        out['searched_mean'] = float(np.mean(searched))
-        out['searched_std'] = (float(np.std(searched, ddof=1))
-                               if len(searched) > 1 else None)
-        out['ranks'] = [1 + sum(t > s for t in rand) for s in searched]
-        out['of'] = len(rand) + 1
-    return out
-
-
-def top1_by_kind(results: Sequence[NetResult], kind: str) -> List[float]:
-    """Top-1 of the retrained nets of one kind."""
-    return [r.top1 for r in results if r.kind == kind and r.top1 is not None]
-
-
-def format_summary(results: Sequence[NetResult],
-                   summary: Dict[str, Any]) -> str:
-    """A markdown table of the nets and a line with the comparison."""
-    lines = [
-        '| net | path | LUT ms | measured ms | top-1 |',
-        '|---|---|---|---|---|',
-    ]
-    for r in results:
-        meas = ('-' if r.measured_latency is None else
-                f'{r.measured_latency:.2f}')
-        top1 = '-' if r.top1 is None else f'{r.top1:.2f}'
-        if len(r.top1_seeds) > 1:
-            top1 += ' (' + ' / '.join(f'{t:.2f}' for t in r.top1_seeds) + ')'
-        lines.append(f'| {r.name} | {r.path} | {r.lut_latency:.2f} | '
-                     f'{meas} | {top1} |')
-    if summary.get('random_mean') is not None and summary.get('searched'):
-        std = summary['random_std'] or 0.0
-        lines += [
-            '',
-            f"searched top-1 {', '.join(f'{t:.2f}' for t in summary['searched'])}"
-            f" (ranks {summary['ranks']} of {summary['of']}); random "
-            f"{summary['random_mean']:.2f} +- {std:.2f} (min "
-            f"{summary['random_min']:.2f}, max {summary['random_max']:.2f}, "
-            f'n={len(summary["random"])})'
-        ]
-    return '\n'.join(lines) + '\n'
-
-
-def plot_results(results: Sequence[NetResult], path: str) -> None:
-    """Write :func:`results_figure` as a PNG to ``path``."""
-    from densenas_mm.visualization import save_figure
-    save_figure(results_figure(results), path)
-
-
-def results_figure(results: Sequence[NetResult]):
-    """LUT latency vs top-1 and measured latency vs top-1, searched vs
-    random (vs budget searches); the legend below the panels."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    styles = dict(
-        random=dict(c='#7f7f7f', marker='o', label='random (matched LUT)'),
-        searched=dict(c='#d62728', marker='*', s=140, label='searched'),
-        budget=dict(c='#1f77b4', marker='^', label='budget searches'))
-    for ax, key, name in ((axes[0], 'lut_latency', 'LUT latency (ms)'),
-                          (axes[1], 'measured_latency',
-                           'measured latency (ms)')):
-        for kind, style in styles.items():
-            pts = [(getattr(r, key), r.top1) for r in results
-                   if r.kind == kind and r.top1 is not None
-                   and getattr(r, key) is not None]
-            if pts:
-                xs, ys = zip(*pts)
-                ax.scatter(xs, ys, **style)
-        ax.set_xlabel(name)
-        ax.set_ylabel('test top-1 (%)')
-        ax.grid(alpha=0.3)
-    # one legend below both panels: inside an axes it can cover a point
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc='lower center', ncol=len(handles),
-                   fontsize=8, frameon=False)
-    fig.suptitle('searched vs random architectures, same retraining recipe',
-                 fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig
-
-
-def measure_latencies(results: Sequence[NetResult], lut: str,
-                      **timing: Any) -> None:
-    """Fill ``measured_latency`` with the whole-net row of the audit."""
-    from densenas_mm.apis.latency_audit import audit_arch
-    from densenas_mm.latency import LatencyTable
-    from densenas_mm.structures import DerivedArch
-    table = LatencyTable.load(lut)
-    for r in results:
-        rows = audit_arch(DerivedArch.load(r.arch), table, **timing)
-        r.measured_latency = [x for x in rows
-                              if x.name == 'whole net'][0].measured
-
-
-def save_results(results: Sequence[NetResult], summary: Dict[str, Any],
-                 path: str, **extra: Any) -> None:
-    """Everything as one JSON file."""
-    dump_json_atomic(
-        dict(nets=[asdict(r) for r in results], summary=summary, **extra),
-        path)
-
-
-def schedule_options(search_options: Sequence[str] = (),
-                     search_epochs: Optional[int] = None,
-                     warmup_epochs: Optional[int] = None) -> List[str]:
-    """Config options of a search with its schedule overridden."""
-    opts = list(search_options)
-    if search_epochs:
-        opts += [f'train_cfg.max_epochs={search_epochs}',
-                 f'param_scheduler.architecture.0.T_max={search_epochs}']
-    if warmup_epochs is not None:
-        opts += [f'custom_hooks.0.warmup_epochs={warmup_epochs}',
-                 f'train_cfg.val_begin={warmup_epochs + 1}']
-    return opts
-
-
-def retrain_options(subnet_options: Sequence[str] = (),
-                    retrain_epochs: Optional[int] = None) -> List[str]:
-    """Config options of a retrain with its schedule overridden."""
-    opts = list(subnet_options)
-    if retrain_epochs:
-        e = retrain_epochs
-        opts += [f'train_cfg.max_epochs={e}', f'param_scheduler.0.T_max={e}',
-                 f'param_scheduler.0.end={e}', f'train_cfg.val_interval={e}',
-                 f'default_hooks.checkpoint.interval={e}']
-    return opts
-
-
-def budget_text(budgets: Sequence[Dict[str, Any]]) -> str:
-    """One line per budget search: where its derived latency lands,
-    predicted (the table's, calibrated when it is) and, with ``measure``,
-    measured end to end."""
-    text = ''
-    for b in budgets:
-        text += (f"budget {b['target']:g}: derived {b['achieved']:.2f} ms "
-                 f"predicted ({100 * b['rel_error']:+.1f} %)")
-        if b.get('measured') is not None:
-            text += (f", {b['measured']:.2f} ms measured "
-                     f"({100 * (b['measured'] / b['target'] - 1):+.1f} %)")
-        text += ' at the end of the search'
-        if b['achieved_best'] is not None:
-            text += (f"; best.yaml {b['achieved_best']:.2f} ms "
-                     f"({100 * (b['achieved_best'] / b['target'] - 1):+.1f}"
-                     ' %)')
-        text += '\n'
-    return text
 
 
 def compare(lut: str,
@@ -408,8 +102,8 @@ def compare(lut: str,
         subnet_options (Sequence[str]): More options of every retrain.
 
     Returns:
-        dict: The summary (:func:`rank_summary` plus ``target_ms`` and
-        ``budgets``).
+        dict: The summary (:func:`~.search_quality_report.rank_summary`
+        plus ``target_ms`` and ``budgets``).
 
     Raises:
         LatencyTableError: If ``lut`` is no file.

@@ -2,8 +2,8 @@
 
 Arms, one net each per search seed ``k`` (seeds fixed on the command line):
 
-* **searched**: a search with the search config (:func:`.search_quality.
-  search`, resumable); its net is ``arch/last.yaml`` by default (the
+* **searched**: a search with the search config (:func:`.runs.search`,
+  resumable); its net is ``arch/last.yaml`` by default (the
   architecture derived at the end of the search, what the paper retrains)
   or ``arch/best.yaml`` (the epoch with the best supernet validation);
 * **random**: the ``n_random`` first nets of the shared pool
@@ -49,7 +49,7 @@ from .hand_designed import closest_uniform, uniform_nets
 from .protocol_nets import (NetBook, latency_estimator, measure_protocol_nets,
                             retrain_nets)
 from .rsws import rsws_arm, rsws_options
-from .search_quality import retrain_options, schedule_options, search
+from .runs import retrain_options, schedule_options, search
 from .searched_arms import (arm_scores, check_same_space, extra_arm_record,
                             match_searched, parse_extra_arms, random_scores)
 from .signal_check import SEED_LIST, load_or_draw_pool

@@ -14,7 +14,7 @@ retrains of one architecture. This experiment measures it:
    first ``K`` in the pool's random draw order, so a random sample of the
    window);
 3. each retrained from scratch with ``S`` seeds of a fixed seed list and
-   tested on the test split (:func:`.search_quality.retrain`, one worker
+   tested on the test split (:func:`.runs.retrain`, one worker
    process per run, resumable: a finished run is reused);
 4. the one-way random-effects ANOVA of the K x S top-1 table
    (:mod:`.stats`): the architecture share of the variance (ICC) with a
@@ -35,7 +35,7 @@ import numpy as np
 
 from densenas_mm.utils.io import atomic_path, write_report
 from . import stats
-from .search_quality import retrain, retrain_options
+from .runs import retrain, retrain_options
 from .workers import DONE_FILE, cpu_seconds, parallel
 
 #: Format version of ``pool.json``.

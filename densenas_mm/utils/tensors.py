@@ -5,9 +5,10 @@ Every read of a device tensor by the host (``.item()``, ``.tolist()``,
 GPU each such read is a synchronisation that stalls the launch queue. The
 search step therefore collects what it must read (the stop flags, the
 updated alpha/beta that the next steps sample from, the values it logs) and
-reads them with :func:`to_host`, once.
+reads them with :func:`to_host`, once (the logged scalars stacked into one
+tensor first, :func:`stack_scalars`).
 """
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 from torch import Tensor
@@ -32,3 +33,20 @@ def to_host(tensors: Sequence[Tensor]) -> List[Tensor]:
         part.view(t.shape) for part, t in zip(
             flat.cpu().split([t.numel() for t in tensors]), tensors)
     ]
+
+
+def stack_scalars(values: Dict[str, Tensor]) -> Tensor:
+    """The one-element tensors of ``values`` as one float32 tensor, in
+    their order (detached; empty for no values).
+
+    Args:
+        values (dict[str, Tensor]): One-element tensors, e.g. a step's log
+            values.
+
+    Returns:
+        Tensor: Shape ``(len(values),)``, on the values' device.
+    """
+    if not values:
+        return torch.zeros(0)
+    return torch.stack(
+        [v.detach().float().reshape(()) for v in values.values()])

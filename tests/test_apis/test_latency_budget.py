@@ -119,7 +119,7 @@ def test_uncalibrated_budget_says_table_milliseconds(tmp_path):
 
 def test_demo_summary_and_search_quality_print_the_budget(tmp_path):
     from densenas_mm.experiments.demo_summary import write_summary
-    from densenas_mm.experiments.search_quality import budget_text
+    from densenas_mm.experiments.search_quality_report import budget_text
     (tmp_path / 'search').mkdir()
     (tmp_path / 'search' / 'budget.json').write_text(json.dumps(dict(
         target=4.0, predicted=3.95, measured=4.1, calibrated=True,

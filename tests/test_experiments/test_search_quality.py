@@ -10,7 +10,8 @@ from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.apis.launch import run_train
 from densenas_mm.apis.random_arch import (build_search_mutator,
                                           matched_random_archs)
-from densenas_mm.experiments import search_quality as Q
+from densenas_mm.experiments import runs as R
+from densenas_mm.experiments import search_quality_report as Q
 from densenas_mm.experiments import workers as W
 from densenas_mm.models.estimators import ChainedLatencyEstimator
 from densenas_mm.structures import DerivedArch
@@ -51,16 +52,16 @@ def test_matched_random_archs_are_distinct_and_closest_first(lut):
 
 
 def test_random_baselines_files_and_tolerance(lut, tmp_path):
-    out = Q.random_baselines(DIGITS_SEARCH, lut, 6.0, 3, str(tmp_path),
+    out = R.random_baselines(DIGITS_SEARCH, lut, 6.0, 3, str(tmp_path),
                              tolerance=0.5, draws=500)
     assert [r.name for r in out] == ['random_0', 'random_1', 'random_2']
     for r in out:
         arch = DerivedArch.load(r.arch)
         assert arch.meta['matched_latency'] == 6.0
         assert abs(r.lut_latency / 6.0 - 1) <= 0.5
-        assert r.lut_latency == pytest.approx(Q.arch_latency(r.arch, lut))
+        assert r.lut_latency == pytest.approx(R.arch_latency(r.arch, lut))
     with pytest.raises(RuntimeError, match='raise --tolerance'):
-        Q.random_baselines(DIGITS_SEARCH, lut, 6.0, 50, str(tmp_path),
+        R.random_baselines(DIGITS_SEARCH, lut, 6.0, 50, str(tmp_path),
                            tolerance=1e-6, draws=500)
 
 
@@ -104,16 +105,16 @@ def test_cfg_options_parse_like_the_command_line():
 
 def test_format_summary():
     results = [
-        Q.NetResult('searched_s0', 'searched', 'a.yaml', 5.0, 90.0,
+        R.NetResult('searched_s0', 'searched', 'a.yaml', 5.0, 90.0,
                     path=[0, 1, 7]),
-        Q.NetResult('random_0', 'random', 'b.yaml', 5.1, 88.0,
+        R.NetResult('random_0', 'random', 'b.yaml', 5.1, 88.0,
                     path=[0, 2, 7], measured_latency=4.2)
     ]
     text = Q.format_summary(results, Q.rank_summary([90.0], [88.0]))
     assert '| searched_s0 | [0, 1, 7] | 5.00 | - | 90.00 |' in text
     assert '| random_0 | [0, 2, 7] | 5.10 | 4.20 | 88.00 |' in text
     assert 'ranks [1] of 2' in text
-    seeds = Q.NetResult('random_1', 'random', 'c.yaml', 5.0, 87.5,
+    seeds = R.NetResult('random_1', 'random', 'c.yaml', 5.0, 87.5,
                         path=[0, 7], top1_seeds=[87.0, 88.0])
     assert '| random_1 | [0, 7] | 5.00 | - | 87.50 (87.00 / 88.00) |' in \
         Q.format_summary([seeds], Q.rank_summary([], [87.5]))

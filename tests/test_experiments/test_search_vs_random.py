@@ -151,7 +151,7 @@ def test_uniform_nets_of_the_demo_space(demo_mutator, lut):
 def test_rsws_options_train_weights_only_over_all_epochs():
     from densenas_mm.apis.cli import parse_cfg_options
     from densenas_mm.apis.model_io import load_config
-    from densenas_mm.experiments.search_quality import schedule_options
+    from densenas_mm.experiments.runs import schedule_options
     sopts = schedule_options([], 3, 1)
     opts = rsws_options(DIGITS_SEARCH, sopts)
     assert opts[:len(sopts)] == sopts

@@ -12,7 +12,8 @@ import pytest
 import torch
 from matplotlib.patches import FancyArrowPatch
 
-from densenas_mm.experiments.search_quality import NetResult, results_figure
+from densenas_mm.experiments.runs import NetResult
+from densenas_mm.experiments.search_quality_report import results_figure
 from densenas_mm.search_space import SpaceGraph
 from densenas_mm.search_space.loading import load_preset
 from densenas_mm.search_space.naming import (head_alias, layer_alias,

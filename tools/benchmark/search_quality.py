@@ -7,7 +7,8 @@ it; optionally searches with latency budgets (``--targets``) and reports
 where the derived latency lands. Writes ``results.json``, ``results.md`` and
 ``results.png`` (LUT latency vs top-1 and measured latency vs top-1) into
 ``--work-dir``. What each step runs: ``densenas_mm.experiments.search_quality``
-(``compare``; every search, retrain and test in its own worker process).
+(``compare``; every search, retrain and test in its own worker process:
+``densenas_mm.experiments.runs``).
 
 Example (the numbers in README; about an hour on 2 CPU cores)::
 

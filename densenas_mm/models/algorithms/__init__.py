@@ -1,11 +1,12 @@
 """DenseNAS algorithm, its step tags and its distributed wrapper."""
 from .ddp import DenseNASDDP
-from .densenas import (GRAD_ZEROING, SAMPLING_OF_PHASE, WEIGHT_PATHS,
-                       WEIGHT_SAMPLING, DenseNAS, SearchSnapshot)
+from .densenas import WEIGHT_PATHS, WEIGHT_SAMPLING, DenseNAS
 from .guards import DivergenceGuard, StepGuards, checkpoint_note
 from .memory_format import CHANNELS_LAST, MemoryFormatPolicy
-from .steps import (PHASES, batch_stat_bn, bn_state, load_bn_state,
-                    recalibrate_bn, search_batch, step_seed)
+from .optimisers import GRAD_ZEROING
+from .snapshot import SearchSnapshot
+from .steps import (PHASES, SAMPLING_OF_PHASE, batch_stat_bn, bn_state,
+                    load_bn_state, recalibrate_bn, search_batch, step_seed)
 
 __all__ = [
     'DenseNAS', 'DenseNASDDP', 'SearchSnapshot', 'SAMPLING_OF_PHASE',

@@ -1,6 +1,5 @@
 """The DenseNAS algorithm: weight steps and architecture steps."""
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 import torch
@@ -11,62 +10,21 @@ from mmrazor.models.algorithms import BaseAlgorithm
 from torch import Tensor
 
 from densenas_mm.registry import MODELS, TASK_UTILS
-from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.options import option_int
-from densenas_mm.utils.tensors import to_host
+from densenas_mm.utils.tensors import stack_scalars, to_host
 from .guards import StepGuards
 from .memory_format import MemoryFormatPolicy
-from .steps import batch_stat_bn, step_seed
+from .optimisers import (GRAD_ZEROING, check_optim_wrapper, clear_grads,
+                         grads_frozen, update_arch_params)
+from .snapshot import SearchSnapshot, all_ops_expected_cost, take_snapshot
+from .steps import SAMPLING_OF_PHASE, batch_stat_bn, step_seed
 
-#: Mutator sampling mode of each step phase (see :mod:`.steps`).
-SAMPLING_OF_PHASE = dict(warmup='uniform', weight='sample', arch='pair')
-#: How gradients are cleared before every backward and after every step
-#: (see the ``grad_zeroing`` argument of :class:`DenseNAS`).
-GRAD_ZEROING = ('set_to_none', 'in_place')
 #: What a weight step runs (the ``weight_paths`` argument of
 #: :class:`DenseNAS`): every path (the paper) or one sampled path.
 WEIGHT_PATHS = ('all', 'sampled')
 #: How the search's weight steps draw ops (the ``weight_sampling`` argument
 #: of :class:`DenseNAS`): from softmax(alpha) (the paper) or uniformly.
 WEIGHT_SAMPLING = ('alpha', 'uniform')
-
-
-@dataclass
-class SearchSnapshot:
-    """The state of a search at one moment (:meth:`DenseNAS.snapshot`).
-
-    Attributes:
-        arch (DerivedArch): The derived architecture.
-        alpha_entropy (float): Mean entropy of softmax(alpha) (nats).
-        beta_entropy (float): Mean entropy of softmax(beta) (nats).
-        expected_cost (float, optional): Chained expected cost with every
-            op weighted by softmax(alpha); None without an estimator.
-        costs (dict): Latency / FLOPs / params of ``arch`` (empty without an
-            estimator).
-    """
-    arch: DerivedArch
-    alpha_entropy: float
-    beta_entropy: float
-    expected_cost: Optional[float] = None
-    costs: Dict[str, float] = field(default_factory=dict)
-
-
-def _stack_values(values: Dict[str, Tensor]) -> Tensor:
-    """The scalar log values as one float32 tensor, in their order."""
-    if not values:
-        return torch.zeros(0)
-    return torch.stack([v.detach().float().reshape(()) for v in values.values()])
-
-
-def _restore_zero_grads(optimizer: torch.optim.Optimizer) -> None:
-    """Give every parameter the optimiser keeps state for a zero gradient
-    if it has none: in ``'in_place'`` mode exactly those parameters hold
-    one in an uninterrupted run, and a resumed run starts without any."""
-    state = optimizer.state
-    for group in optimizer.param_groups:
-        for p in group['params']:
-            if p.grad is None and state.get(p):
-                p.grad = torch.zeros_like(p)
 
 
 @MODELS.register_module()
@@ -88,13 +46,9 @@ class DenseNAS(BaseAlgorithm):
       ``mutator`` optimiser steps; then the sampled alphas are re-balanced
       (Eq. 9).
 
-    The phase of a step comes with its batch (``search_batch``, set by the
-    search loop) and is passed on to :meth:`loss`; the algorithm holds no
-    phase of its own. Before every backward both groups' gradients are
-    cleared (``grad_zeroing``), so neither step leaks gradient values into
-    the other, and nothing touches ``.grad`` after a step. Sampling uses a
-    generator seeded from (seed, pass, epoch, batch), so all ranks run the
-    same ops and resumed runs replay them exactly.
+    A step's phase and sampling seed come with its batch (docs/design.md,
+    "How control and data flow"); its gradients are cleared and its
+    optimisers stepped as :mod:`.optimisers` describes.
 
     Args:
         architecture (dict | BaseModel): mmcls ``ImageClassifier`` whose
@@ -207,23 +161,21 @@ class DenseNAS(BaseAlgorithm):
         if val_sampling not in ('all', 'argmax'):
             raise ValueError("val_sampling must be 'all' or 'argmax', got "
                              f'{val_sampling!r}')
-        if grad_zeroing not in GRAD_ZEROING:
-            raise ValueError(f'DenseNAS: grad_zeroing must be one of '
-                             f'{GRAD_ZEROING}, got {grad_zeroing!r}')
+        for name, value, allowed in (
+            ('grad_zeroing', grad_zeroing, GRAD_ZEROING),
+            ('weight_paths', weight_paths, WEIGHT_PATHS),
+            ('weight_sampling', weight_sampling, WEIGHT_SAMPLING)):
+            if value not in allowed:
+                raise ValueError(f'DenseNAS: {name} must be one of '
+                                 f'{allowed}, got {value!r}')
         self.sample_seed = option_int('model.sample_seed', sample_seed)
         self.grad_zeroing = grad_zeroing
         self.val_sampling = val_sampling
+        self.weight_paths = weight_paths
+        self.weight_sampling = weight_sampling
         self.guards = StepGuards(check_finite, divergence_guard)
         self.memory = MemoryFormatPolicy(channels_last)
         self.memory.apply_to_model(self.architecture)
-        if weight_paths not in WEIGHT_PATHS:
-            raise ValueError(f'DenseNAS: weight_paths must be one of '
-                             f'{WEIGHT_PATHS}, got {weight_paths!r}')
-        self.weight_paths = weight_paths
-        if weight_sampling not in WEIGHT_SAMPLING:
-            raise ValueError(f'DenseNAS: weight_sampling must be one of '
-                             f'{WEIGHT_SAMPLING}, got {weight_sampling!r}')
-        self.weight_sampling = weight_sampling
         #: Which BN statistics supernet validation uses: ``'batch'`` (the
         #: batch's own, as the reference) or ``'running'`` (the running
         #: statistics, which ``DenseNASBNRecalibrationHook`` re-estimates
@@ -271,7 +223,7 @@ class DenseNAS(BaseAlgorithm):
         if phase not in SAMPLING_OF_PHASE:
             raise ValueError(f'unknown step phase {phase!r}; phases are '
                              f'{tuple(SAMPLING_OF_PHASE)}')
-        self._check_optim_wrapper(optim_wrapper)
+        check_optim_wrapper(optim_wrapper)
         model_call = model_call or self
         generator = torch.Generator().manual_seed(seed)
         mode = SAMPLING_OF_PHASE[phase]
@@ -284,11 +236,7 @@ class DenseNAS(BaseAlgorithm):
             sample_path=phase != 'arch' and self.weight_paths == 'sampled')
         wrapper = optim_wrapper['mutator' if phase == 'arch' else
                                 'architecture']
-        zero_kwargs = dict(set_to_none=self.grad_zeroing == 'set_to_none')
-        for ow in optim_wrapper.values():
-            if self.grad_zeroing == 'in_place':
-                _restore_zero_grads(ow.optimizer)
-            ow.zero_grad(**zero_kwargs)
+        zero_kwargs = clear_grads(optim_wrapper, self.grad_zeroing)
         # Arch steps need no weight gradients: not computing them saves
         # about a third of the step (docs/benchmarks.md) and cannot leak.
         with self._weights_frozen(phase == 'arch'):
@@ -306,41 +254,17 @@ class DenseNAS(BaseAlgorithm):
                 # flags with the updated alpha/beta); a stop puts alpha/beta
                 # back to this snapshot, so nothing bad stays in the model.
                 snapshot = self.mutator.arch_snapshot()
-                self._arch_update(wrapper, loss, zero_kwargs, arch_grad_sync)
+                update_arch_params(wrapper, loss, zero_kwargs, self.mutator,
+                                   arch_grad_sync)
             else:
-                log_vars = self._check_weight_step(loss, phase, log_vars)
+                log_vars = self.guards.check_weight_step(
+                    loss, phase, log_vars)
                 wrapper.update_params(loss, zero_kwargs=zero_kwargs)
         if phase == 'arch':
             self.mutator.rebalance(snapshot)
             log_vars = self._finish_arch_step(loss, log_vars, snapshot)
             return {f'arch_{k}': v for k, v in log_vars.items()}
         return log_vars
-
-    def _arch_update(self, wrapper: Any, loss: Tensor, zero_kwargs: Dict,
-                     arch_grad_sync: Optional[Callable]) -> None:
-        """Backward and step of an architecture step (with the DDP
-        wrapper's all-reduce of the alpha/beta gradients in between)."""
-        if arch_grad_sync is None:
-            wrapper.update_params(loss, zero_kwargs=zero_kwargs)
-            return
-        wrapper.backward(wrapper.scale_loss(loss))
-        if wrapper.should_update():
-            arch_grad_sync(list(self.mutator.arch_params.values()))
-            wrapper.step()
-            wrapper.zero_grad(**zero_kwargs)
-
-    def _check_weight_step(self, loss: Tensor, phase: str,
-                           log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Stop before the update on a bad loss: the step's one host read
-        (the flags with the logged values, which come back as CPU tensors
-        so the loggers read nothing more from the device); none when the
-        checks are off."""
-        flags = self.guards.flags(loss, phase)
-        if flags is None:
-            return log_vars
-        host_flags, host_logs = to_host([flags, _stack_values(log_vars)])
-        self.guards.verdict(host_flags.tolist(), phase)
-        return dict(zip(log_vars, host_logs.unbind()))
 
     def _finish_arch_step(self, loss: Tensor, log_vars: Dict[str, Tensor],
                           snapshot: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -354,7 +278,7 @@ class DenseNAS(BaseAlgorithm):
         parts = [
             flat,
             self.mutator.entropy_tensor(),
-            _stack_values(log_vars)
+            stack_scalars(log_vars)
         ]
         host = to_host(parts + ([flags] if flags is not None else []))
         self.mutator.adopt_host_copy(host[0])
@@ -401,14 +325,13 @@ class DenseNAS(BaseAlgorithm):
             losses['expected_cost'] = expected.detach()
         return losses
 
-    # -------------------------------------------------------- validation
     @contextmanager
     def _weights_frozen(self, frozen: bool) -> Iterator[None]:
-        """Turn off gradients of the architecture's weights for a block.
+        """Turn off gradients of the architecture's weights for a block
+        (:func:`~.optimisers.grads_frozen`).
 
         The parameters are listed once (walking the supernet's ~7,000
-        modules took ~20 ms a step on the MobileNetV2 space); those with
-        ``requires_grad`` at entry are frozen and restored. A parameter
+        modules took ~20 ms a step on the MobileNetV2 space). A parameter
         added to the architecture later is not frozen, which costs its
         gradient's time and nothing else (gradients are cleared before
         every backward); :meth:`refresh_weight_list` lists them again.
@@ -418,20 +341,15 @@ class DenseNAS(BaseAlgorithm):
             return
         if self._weight_params is None:
             self.refresh_weight_list()
-        params = [p for p in self._weight_params if p.requires_grad]
-        for p in params:
-            p.requires_grad_(False)
-        try:
+        with grads_frozen(self._weight_params):
             yield
-        finally:
-            for p in params:
-                p.requires_grad_(True)
 
     def refresh_weight_list(self) -> None:
         """List the architecture's parameters again (after changing its
         modules), for the architecture steps' freezing."""
         self._weight_params = list(self.architecture.parameters())
 
+    # -------------------------------------------------------- validation
     @property
     def memory_format(self) -> str:
         """The memory format a run declares for its latency-table check
@@ -479,19 +397,6 @@ class DenseNAS(BaseAlgorithm):
         with batch_stat_bn(self.architecture):
             return step(data)
 
-    # ----------------------------------------------------------- helpers
-    @staticmethod
-    def _check_optim_wrapper(optim_wrapper: Any) -> None:
-        if (not isinstance(optim_wrapper, OptimWrapperDict)
-                or 'architecture' not in optim_wrapper
-                or 'mutator' not in optim_wrapper):
-            raise TypeError(
-                'DenseNAS needs two optimisers: set optim_wrapper=dict('
-                "constructor='mmrazor.SeparateOptimWrapperConstructor', "
-                'architecture=dict(optimizer=dict(type=\'SGD\', ...)), '
-                'mutator=dict(optimizer=dict(type=\'Adam\', ...))) in the '
-                f'config (got {type(optim_wrapper).__name__})')
-
     # ------------------------------------------------------------ queries
     def expected_cost(self) -> float:
         """Chained expected cost with every op weighted by softmax(alpha).
@@ -501,23 +406,11 @@ class DenseNAS(BaseAlgorithm):
         """
         if self.estimator is None:
             raise RuntimeError('no estimator configured')
-        with torch.no_grad():
-            return float(
-                self.estimator.expected_cost(self.mutator, all_ops=True))
+        return all_ops_expected_cost(self.mutator, self.estimator)
 
     def snapshot(self, meta: Optional[Dict] = None) -> SearchSnapshot:
         """Derived architecture, entropies and costs of the current state.
 
-        A query, as :meth:`expected_cost`.
+        A query, as :meth:`expected_cost` (:func:`~.snapshot.take_snapshot`).
         """
-        arch = self.mutator.derived_arch(meta)
-        entropies = self.mutator.entropy()
-        expected, costs = None, {}
-        if self.estimator is not None:
-            costs = {
-                k: float(v)
-                for k, v in self.estimator.estimate(arch).items()
-            }
-            expected = self.expected_cost()
-        return SearchSnapshot(arch, entropies['alpha_entropy'],
-                              entropies['beta_entropy'], expected, costs)
+        return take_snapshot(self.mutator, self.estimator, meta)

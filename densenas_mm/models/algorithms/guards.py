@@ -19,6 +19,8 @@ import torch
 from mmengine.dist import all_reduce, get_rank, is_distributed
 from torch import Tensor
 
+from densenas_mm.utils.tensors import stack_scalars, to_host
+
 
 class DivergenceGuard:
     """Running median of recent losses per stream and the stop threshold.
@@ -234,3 +236,29 @@ class StepGuards:
         flags = self.flags(loss, phase)
         if flags is not None:
             self.verdict(flags.tolist(), phase)
+
+    def check_weight_step(self, loss: Tensor, phase: str,
+                          log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Stop a weight step before its update on a bad loss.
+
+        The step's one host read: the flags with the logged values, which
+        come back as CPU tensors so the loggers read nothing more from the
+        device; no read when no check is on.
+
+        Args:
+            loss (Tensor): The step's scalar loss.
+            phase (str): ``'warmup'`` or ``'weight'``.
+            log_vars (dict[str, Tensor]): The step's logged scalars.
+
+        Returns:
+            dict[str, Tensor]: ``log_vars`` (as CPU tensors when read).
+
+        Raises:
+            FloatingPointError: Saying which, where and what to do.
+        """
+        flags = self.flags(loss, phase)
+        if flags is None:
+            return log_vars
+        host_flags, host_logs = to_host([flags, stack_scalars(log_vars)])
+        self.verdict(host_flags.tolist(), phase)
+        return dict(zip(log_vars, host_logs.unbind()))

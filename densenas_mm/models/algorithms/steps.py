@@ -20,6 +20,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from densenas_mm.utils.seeding import derive_seed
 
 PHASES = ('warmup', 'weight', 'arch')
+#: Mutator sampling mode of each step phase.
+SAMPLING_OF_PHASE = dict(warmup='uniform', weight='sample', arch='pair')
 # Warm-up and search weight steps draw from one seed stream (both are steps
 # of the weight pass); 'untagged': weight steps on plain batches.
 _SEED_STREAM = {'untagged': 0, 'warmup': 1, 'weight': 1, 'arch': 2}
