@@ -1,6 +1,7 @@
 """Argument helpers shared by the command line tools."""
 import argparse
 import os
+import shlex
 import sys
 from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
                     Tuple, Type)
@@ -323,3 +324,20 @@ def one_thread_per_run() -> None:
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     import torch
     torch.set_num_threads(1)
+
+
+def command_line(tool: str, argv: Optional[Sequence[str]] = None) -> str:
+    """The command that ran a tool, as a shell line for its report.
+
+    Args:
+        tool (str): The tool's path from the repository root, e.g.
+            ``'tools/benchmark/budget_front.py'``.
+        argv (Sequence[str], optional): Its arguments; ``sys.argv[1:]``
+            when None (a call from the shell).
+
+    Returns:
+        str: ``python <tool> <arguments>``, quoted so that it pastes back
+        into a shell unchanged.
+    """
+    given = sys.argv[1:] if argv is None else argv
+    return shlex.join(['python', tool] + list(given))

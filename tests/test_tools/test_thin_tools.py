@@ -14,7 +14,7 @@ TOOLS = sorted(p for p in (REPO / 'tools').rglob('*.py'))
 HELPERS = {
     'add_cfg_options', 'add_launcher', 'add_round_args', 'add_shape',
     'round_settings', 'input_shape', 'run_cli', 'emit', 'print_and_save',
-    'parse_cfg_options', 'one_thread_per_run'
+    'parse_cfg_options', 'one_thread_per_run', 'command_line'
 }
 MAX_STATEMENTS = 8
 

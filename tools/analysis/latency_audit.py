@@ -31,7 +31,8 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
-from densenas_mm.apis.cli import add_round_args, round_settings, run_cli
+from densenas_mm.apis.cli import (add_round_args, command_line, round_settings,
+                                  run_cli)
 from densenas_mm.apis.latency_check import check_latency
 
 
@@ -102,10 +103,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Entry point: print the audit of the mode the arguments select."""
     args = vars(parse_args(argv))
-    given = sys.argv[1:] if argv is None else argv
     print(check_latency(
-        command=' '.join(['python tools/analysis/latency_audit.py'] +
-                         list(given)),
+        command=command_line('tools/analysis/latency_audit.py', argv),
         **args))
     return 0
 

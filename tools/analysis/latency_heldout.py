@@ -19,7 +19,8 @@ import densenas_mm  # noqa: F401  # isort: skip
 import argparse
 import sys
 
-from densenas_mm.apis.cli import add_net_timing_args, emit, round_settings
+from densenas_mm.apis.cli import (add_net_timing_args, command_line, emit,
+                                  round_settings)
 from densenas_mm.apis.latency_calibration import heldout_accuracy
 
 
@@ -47,11 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     """Entry point: measure, print the numbers."""
-    given = sys.argv[1:] if argv is None else argv
     return emit(
         heldout_accuracy(
-            command=' '.join(['python tools/analysis/latency_heldout.py'] +
-                             list(given)),
+            command=command_line('tools/analysis/latency_heldout.py', argv),
             **vars(parse_args(argv))))
 
 

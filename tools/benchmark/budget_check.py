@@ -24,11 +24,11 @@ Example (the demo space, docs/latency.md)::
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import shlex
 import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import add_round_args, round_settings, run_cli
+from densenas_mm.apis.cli import (add_round_args, command_line, round_settings,
+                                  run_cli)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -73,8 +73,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns what budget_check.json holds."""
     from densenas_mm.experiments.budget_check import run_and_print
     args = parse_args(argv)
-    words = [sys.argv[0]] + list(sys.argv[1:] if argv is None else argv)
-    return run_and_print(command='python ' + shlex.join(words),
+    return run_and_print(command=command_line(
+        'tools/benchmark/budget_check.py', argv),
                          **dict(vars(args), **round_settings(args)))
 
 

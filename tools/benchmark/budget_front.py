@@ -37,11 +37,10 @@ pay?")::
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import shlex
 import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import one_thread_per_run, run_cli
+from densenas_mm.apis.cli import command_line, one_thread_per_run, run_cli
 from densenas_mm.apis.latency_budget import BUDGET_WINDOW
 from densenas_mm.experiments.budget_front_check import budget_front
 from densenas_mm.experiments.protocol_args import add_inputs, add_runs
@@ -78,9 +77,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns what budget_front.json holds."""
     args = parse_args(argv)
     one_thread_per_run()  # every worker process runs with one thread
-    command = shlex.join(['python', 'tools/benchmark/budget_front.py'] +
-                         list(sys.argv[1:] if argv is None else argv))
-    return budget_front(**vars(args), command=command)
+    return budget_front(
+        **vars(args),
+        command=command_line('tools/benchmark/budget_front.py', argv))
 
 
 if __name__ == '__main__':

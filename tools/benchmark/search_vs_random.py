@@ -42,11 +42,10 @@ docs/search_quality.md)::
 import densenas_mm  # noqa: F401  # isort: skip
 
 import argparse
-import shlex
 import sys
 from typing import List, Optional
 
-from densenas_mm.apis.cli import one_thread_per_run, run_cli
+from densenas_mm.apis.cli import command_line, one_thread_per_run, run_cli
 from densenas_mm.experiments.protocol_args import add_inputs, add_runs
 from densenas_mm.experiments.search_vs_random import search_vs_random
 
@@ -102,9 +101,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns what results.json holds."""
     args = parse_args(argv)
     one_thread_per_run()  # every worker process runs with one thread
-    command = shlex.join(['python', 'tools/benchmark/search_vs_random.py'] +
-                         list(sys.argv[1:] if argv is None else argv))
-    return search_vs_random(**vars(args), command=command)
+    return search_vs_random(
+        **vars(args),
+        command=command_line('tools/benchmark/search_vs_random.py', argv))
 
 
 if __name__ == '__main__':
