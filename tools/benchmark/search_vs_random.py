@@ -46,7 +46,8 @@ import sys
 from typing import List, Optional
 
 from densenas_mm.apis.cli import command_line, one_thread_per_run, run_cli
-from densenas_mm.experiments.protocol_args import add_inputs, add_runs
+from densenas_mm.experiments.protocol_args import (add_inputs, add_pool,
+                                                   add_runs)
 from densenas_mm.experiments.search_vs_random import search_vs_random
 
 
@@ -69,13 +70,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'seed in <work-dir>/search_<NAME>_s<seed>/ and matched '
                    'to its own latency windows of the pool; NAME a plain '
                    'identifier other than searched, random, rsws, hand')
-    p.add_argument('--pool', help='pool file of random nets (default '
-                   '<work-dir>/pool.json.gz; drawn when missing; the '
-                   "signal check's pool can be reused)")
-    p.add_argument('--pool-seed', type=int, default=0)
-    p.add_argument('--pool-draws', type=int, default=5000)
-    p.add_argument('--latency-key', default='latency',
-                   help="the estimator's number nets are matched on")
+    add_pool(p)
     p.add_argument('--no-rsws', dest='rsws', action='store_false',
                    help='leave out the RS-WS arm')
     p.add_argument('--rsws-candidates', type=int, default=100,

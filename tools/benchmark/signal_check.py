@@ -30,20 +30,17 @@ import sys
 from typing import List, Optional
 
 from densenas_mm.apis.cli import one_thread_per_run, run_cli
-from densenas_mm.experiments.signal_check import SEED_LIST, signal_check
+from densenas_mm.experiments.protocol_args import (add_pool, add_retrains,
+                                                   add_runs)
+from densenas_mm.experiments.signal_check import signal_check
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command line."""
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', help='search config (its space)')
-    p.add_argument('--subnet-config', required=True, help='retrain config')
-    p.add_argument('--lut', required=True, help='latency table (JSON)')
+    add_retrains(p)
     p.add_argument('--archs', type=int, default=12,
                    help='architectures K (default 12)')
-    p.add_argument('--seeds', type=int, default=3,
-                   help='retrain seeds S of each (the first S of the seed '
-                   f'list, default 3)')
     where = p.add_mutually_exclusive_group()
     where.add_argument('--latency', type=float,
                        help='the latency (ms) the architectures match')
@@ -51,31 +48,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                        help='else this quantile of the pool (default 0.5)')
     p.add_argument('--tolerance', type=float, default=0.01,
                    help='relative latency window (default 0.01)')
-    p.add_argument('--jobs', type=int, default=2,
-                   help='retrains at once (each with one thread)')
-    p.add_argument('--seed-list', type=int, nargs='+',
-                   default=list(SEED_LIST),
-                   help='the fixed retrain seed list (default %(default)s)')
-    p.add_argument('--pool', help='pool file of random architectures '
-                   '(default <work-dir>/pool.json.gz; drawn when missing)')
-    p.add_argument('--pool-seed', type=int, default=0)
-    p.add_argument('--pool-draws', type=int, default=5000)
-    p.add_argument('--latency-key', default='latency',
-                   help="the estimator's number the pool is matched on")
-    p.add_argument('--retrain-epochs', type=int,
-                   help='override the subnet max_epochs')
-    p.add_argument('--subnet-options', nargs='*', default=[],
-                   help='more --cfg-options of every retrain')
+    add_pool(p)
     p.add_argument('--n-searched', type=int, default=4,
                    help='searched nets of the planned comparison (power)')
     p.add_argument('--n-random', type=int, default=10,
                    help='random nets per searched net in it (power)')
-    p.add_argument('--bootstrap-reps', type=int, default=2000)
-    p.add_argument('--finished-only', action='store_true',
-                   help='start no run: report the runs finished so far')
-    p.add_argument('--allow-noisy-lut', action='store_true',
-                   help='use a latency table marked noisy')
-    p.add_argument('--work-dir', default='work_dirs/signal_check')
+    add_runs(p, 'work_dirs/signal_check', measure=False)
     return p.parse_args(argv)
 
 
