@@ -13,13 +13,14 @@ checkout and is not part of a non-editable install (see docs/design.md).
 - :mod:`.search_quality`: searched vs random nets at matched latency
   (:mod:`.search_quality_report`);
 - :mod:`.signal_check`: the architecture share of the top-1 variance
-  at one latency (with :mod:`.stats`);
+  at one latency (with :mod:`.stats`, :mod:`.power`);
 - :mod:`.search_vs_random`: the comparison protocol (searched, latency-
   matched random, RS-WS, hand-designed, extra searched arms;
   :mod:`.searched_arms`, :mod:`.latency_windows`, :mod:`.protocol_nets`,
   :mod:`.rsws`, :mod:`.supernet_score`, :mod:`.hand_designed`,
   :mod:`.arm_stats`, :mod:`.search_vs_random_report`; the tools' shared
-  arguments: :mod:`.protocol_args`);
+  arguments: :mod:`.protocol_args`); :mod:`.rerun_check`: does a rerun
+  with other seeds agree with a run;
 - :mod:`.budget_front_check`: one search, many budgets: derived nets vs
   latency-matched random nets vs budget searches
   (:mod:`.budget_front_report`);

@@ -17,7 +17,7 @@ retrains of one architecture. This experiment measures it:
    tested on the test split (:func:`.runs.retrain`, one worker
    process per run, resumable: a finished run is reused);
 4. the one-way random-effects ANOVA of the K x S top-1 table
-   (:mod:`.stats`): the architecture share of the variance (ICC) with a
+   (:mod:`.stats`, :mod:`.power`): the architecture share of the variance (ICC) with a
    bootstrap CI, the SD of the per-architecture means, and the smallest
    searched-minus-random difference the comparison protocol would detect.
 
@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from densenas_mm.utils.io import atomic_path, write_report
-from . import stats
+from . import power
 from .runs import retrain, retrain_options
 from .workers import DONE_FILE, cpu_seconds, parallel
 
@@ -421,7 +421,7 @@ def signal_check(config: str,
         latency_key=latency_key, target_latency=target,
         tolerance=tolerance, seeds=used_seeds, retrain_epochs=retrain_epochs,
         subnet_options=list(subnet_options), nets=nets,
-        stats=stats.summarize([n['top1_seeds'] for n in nets], n_searched,
+        stats=power.summarize([n['top1_seeds'] for n in nets], n_searched,
                               n_random, seeds, bootstrap_reps),
         runs=len(jobs_list), planned_runs=planned, new_runs=new_runs,
         cpu_hours=cpu_s / 3600)

@@ -12,25 +12,23 @@ random-effects model::
   moments) estimator, with Searle's ``n0`` for unequal group sizes, and the
   intra-class correlation ICC(1) = sigma_arch^2 / (sigma_arch^2 +
   sigma_seed^2): the architecture's share of the top-1 variance.
-* :func:`icc_bootstrap` gives a percentile CI of the ICC by a two-stage
-  (hierarchical) bootstrap: resample architectures with replacement, then
-  the seeds within each drawn architecture.
+* :func:`icc_bootstrap` gives a percentile CI of the ICC by the cluster
+  bootstrap: architectures drawn with replacement, each with its own seeds
+  (drawing the seeds too inflates the ICC, see there).
 * :func:`diff_bootstrap` gives the hierarchical bootstrap CI of a difference
   of means between two arms (e.g. searched minus random nets): nets
   resampled within each arm, then seeds within each net;
-  :func:`mean_bootstrap` the same CI of one arm's mean.
-* :func:`detectable_difference` is the power computation of the comparison
-  protocol (``n_searched`` searched nets, ``m`` random nets for each, ``S``
-  seeds each): the smallest true difference of means that a two-sided test
-  at level ``alpha`` detects with the given power, by the analytic normal
-  approximation; :func:`simulated_power` checks it by simulating the model
-  and counting how often the hierarchical bootstrap CI excludes zero.
+  :func:`mean_bootstrap` the same CI of one arm's mean;
+  :func:`diff_change_bootstrap` the CI of how much such a difference moved
+  between two independent runs (a rerun with other seeds).
+
+The power of the comparison protocol and the signal check's summary live
+in :mod:`.power`.
 
 numpy only; every random draw comes from a seeded ``numpy`` generator.
 """
 from dataclasses import asdict, dataclass
-from statistics import NormalDist
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -72,8 +70,17 @@ class Anova:
         return asdict(self)
 
 
+def _padded(groups: Groups) -> Tuple[np.ndarray, np.ndarray]:
+    """Groups as a ``(K, S_max)`` array (NaN padding) and their sizes."""
+    sizes = np.array([len(g) for g in groups], dtype=int)
+    table = np.full((len(sizes), sizes.max(initial=0)), np.nan)
+    for i, g in enumerate(groups):
+        table[i, :len(g)] = np.asarray(g, dtype=float)
+    return table, sizes
+
+
 def _as_padded(groups: Groups) -> Tuple[np.ndarray, np.ndarray]:
-    """Groups as a ``(K, S_max)`` array (NaN padding) and their sizes.
+    """:func:`_padded` for an ANOVA, checked.
 
     Raises:
         ValueError: If there are fewer than 2 groups, an empty group, no
@@ -89,9 +96,7 @@ def _as_padded(groups: Groups) -> Tuple[np.ndarray, np.ndarray]:
         raise ValueError('need more values than architectures (at least one '
                          'architecture with 2 seeds) to separate seed noise '
                          'from architecture differences')
-    table = np.full((len(sizes), sizes.max()), np.nan)
-    for i, g in enumerate(groups):
-        table[i, :len(g)] = np.asarray(g, dtype=float)
+    table, sizes = _padded(groups)
     if not np.isfinite(table[~np.isnan(table)]).all():
         raise ValueError('the values must be finite numbers')
     return table, sizes
@@ -212,10 +217,7 @@ def _arm_means(groups: Groups, reps: int,
     """Bootstrap means of one arm (mean over nets of each net's mean)."""
     if len(groups) < 1 or min(len(g) for g in groups) < 1:
         raise ValueError('every arm needs at least one net with one value')
-    sizes = np.array([len(g) for g in groups], dtype=int)
-    table = np.full((len(sizes), sizes.max()), np.nan)
-    for i, g in enumerate(groups):
-        table[i, :len(g)] = np.asarray(g, dtype=float)
+    table, sizes = _padded(groups)
     values, mask = _resample(table, sizes, reps, rng)
     net_means = np.where(mask, values, 0.0).sum(-1) / mask.sum(-1)
     return net_means.mean(-1)
@@ -278,125 +280,40 @@ def diff_bootstrap(arm_a: Groups,
                 ci=percentile_ci(boots, level), level=level, reps=reps)
 
 
-def diff_se(var_arch: float, var_seed: float, n_searched: int,
-            n_random: int, seeds: int) -> float:
-    """Standard error of (mean of searched nets) - (mean of random nets)
-    under the random-effects model, searched nets spread like random ones.
+def diff_change_bootstrap(first: Tuple[Groups, Groups],
+                          second: Tuple[Groups, Groups],
+                          reps: int = 2000,
+                          level: float = 0.95,
+                          seed: int = 0) -> Dict[str, Any]:
+    """Change of a difference of means between two independent runs of one
+    experiment (e.g. searched minus random with the documented seeds, then
+    with other seeds): ``(a2 - b2) - (a1 - b1)`` with its hierarchical
+    bootstrap percentile CI, each of the four arms resampled on its own
+    (nets, then seeds within each net).
 
     Args:
-        var_arch (float): sigma_arch^2.
-        var_seed (float): sigma_seed^2.
-        n_searched (int): Searched nets (search seeds).
-        n_random (int): Random nets per searched net (``n_searched *
-            n_random`` random nets in all).
-        seeds (int): Retrain seeds of every net.
-    """
-    if min(n_searched, n_random, seeds) < 1:
-        raise ValueError('n_searched, n_random and seeds must be >= 1')
-    per_net = var_arch + var_seed / seeds
-    return float(np.sqrt(per_net / n_searched +
-                         per_net / (n_searched * n_random)))
-
-
-def detectable_difference(var_arch: float,
-                          var_seed: float,
-                          n_searched: int = 4,
-                          n_random: int = 10,
-                          seeds: int = 3,
-                          alpha: float = 0.05,
-                          power: float = 0.8) -> float:
-    """Smallest true searched-minus-random difference (top-1 points) that a
-    two-sided level-``alpha`` test detects with probability ``power``:
-    ``(z_{1-alpha/2} + z_power) * diff_se(...)`` (analytic normal
-    approximation; the bootstrap CI of :func:`diff_bootstrap` is close to
-    the normal interval for these sizes, :func:`simulated_power` checks
-    it).
-    """
-    z = NormalDist()
-    return float((z.inv_cdf(1 - alpha / 2) + z.inv_cdf(power)) *
-                 diff_se(var_arch, var_seed, n_searched, n_random, seeds))
-
-
-def simulate_table(n_nets: int, seeds: int, sd_arch: float, sd_seed: float,
-                   rng: np.random.Generator,
-                   shift: float = 0.0) -> List[List[float]]:
-    """Synthetic top-1 table of the random-effects model (``n_nets``
-    architectures x ``seeds`` seeds, means ``shift``)."""
-    arch = rng.normal(shift, sd_arch, size=(n_nets, 1))
-    return (arch + rng.normal(0.0, sd_seed, size=(n_nets, seeds))).tolist()
-
-
-def simulated_power(delta: float,
-                    var_arch: float,
-                    var_seed: float,
-                    n_searched: int = 4,
-                    n_random: int = 10,
-                    seeds: int = 3,
-                    level: float = 0.95,
-                    sims: int = 200,
-                    reps: int = 500,
-                    seed: int = 0) -> float:
-    """Share of simulated protocols (true difference ``delta``) whose
-    hierarchical bootstrap CI (:func:`diff_bootstrap`) excludes zero.
+        first (tuple): ``(arm_a, arm_b)`` of the first run.
+        second (tuple): ``(arm_a, arm_b)`` of the second run.
+        reps (int): Bootstrap replicates.
+        level (float): Confidence level.
+        seed (int): Seed of the resampling.
 
     Returns:
-        float: The estimated power (Monte Carlo error about
-        ``sqrt(p (1 - p) / sims)``).
+        dict: ``first`` and ``second`` (each run's difference), ``change``
+        (second minus first), ``ci`` (low, high) of the change, ``level``,
+        ``reps``.
     """
     rng = np.random.default_rng(seed)
-    sa, ss = float(np.sqrt(var_arch)), float(np.sqrt(var_seed))
-    hits = 0
-    for i in range(sims):
-        a = simulate_table(n_searched, seeds, sa, ss, rng, shift=delta)
-        b = simulate_table(n_searched * n_random, seeds, sa, ss, rng)
-        lo, hi = diff_bootstrap(a, b, reps, level, seed=seed + 1 + i)['ci']
-        hits += bool(lo > 0 or hi < 0)
-    return hits / sims
-
-
-def summarize(groups: Groups,
-              n_searched: int = 4,
-              n_random: int = 10,
-              seeds: Optional[int] = None,
-              reps: int = 2000,
-              seed: int = 0) -> Dict[str, Any]:
-    """Everything a signal check reports about its table.
-
-    Args:
-        groups: One sequence of top-1 values per architecture.
-        n_searched (int): Searched nets of the planned comparison.
-        n_random (int): Random nets per searched net in it.
-        seeds (int, optional): Its retrain seeds (default: the largest
-            group size of ``groups``).
-        reps (int): Bootstrap replicates of the CIs.
-        seed (int): Seed of the bootstrap.
-
-    Returns:
-        dict: ``anova`` (:class:`Anova` fields), ``ci`` (ICC and SD of means,
-        95 %), ``power`` (the planned protocol and the smallest difference it
-        detects with 80 % power at alpha 0.05, normal approximation, plus
-        the same for 1, 2, 3, 5 and 10 seeds).
-    """
-    res = anova(groups)
-    seeds = seeds or max(len(g) for g in groups)
-    ci = icc_bootstrap(groups, reps=reps, seed=seed)
-
-    def detect(s: int) -> float:
-        return detectable_difference(res.var_arch, res.var_seed, n_searched,
-                                     n_random, s)
-
-    return dict(
-        anova=res.as_dict(),
-        ci=dict(level=0.95, reps=reps, **ci),
-        power=dict(method='analytic normal approximation', alpha=0.05,
-                   power=0.8, n_searched=n_searched, n_random=n_random,
-                   seeds=seeds, detectable=detect(seeds),
-                   by_seeds={str(s): detect(s) for s in (1, 2, 3, 5, 10)}))
+    boots = [_arm_means(a, reps, rng) - _arm_means(b, reps, rng)
+             for a, b in (first, second)]
+    diffs = [mean_of_means(a) - mean_of_means(b) for a, b in (first, second)]
+    return dict(first=diffs[0], second=diffs[1], change=diffs[1] - diffs[0],
+                ci=percentile_ci(boots[1] - boots[0], level), level=level,
+                reps=reps)
 
 
 __all__ = [
-    'Anova', 'anova', 'detectable_difference', 'diff_bootstrap', 'diff_se',
-    'icc_bootstrap', 'mean_bootstrap', 'mean_of_means', 'percentile_ci',
-    'simulate_table',
-    'simulated_power', 'summarize'
+    'Anova', 'Groups', 'anova', 'diff_bootstrap', 'diff_change_bootstrap',
+    'icc_bootstrap',
+    'mean_bootstrap', 'mean_of_means', 'percentile_ci'
 ]

@@ -3,6 +3,7 @@ components (densenas_mm.experiments.stats)."""
 import numpy as np
 import pytest
 
+from densenas_mm.experiments import power as pw
 from densenas_mm.experiments import stats as st
 
 
@@ -52,7 +53,7 @@ def test_anova_clips_negative_arch_variance_and_rejects_bad_tables():
 
 def test_known_components_are_recovered():
     rng = np.random.default_rng(0)
-    groups = st.simulate_table(200, 3, 1.0, 0.5, rng)
+    groups = pw.simulate_table(200, 3, 1.0, 0.5, rng)
     a = st.anova(groups)
     assert a.icc == pytest.approx(0.8, abs=0.05)
     assert a.var_arch == pytest.approx(1.0, abs=0.2)
@@ -65,7 +66,7 @@ def test_icc_ci_covers_zero_without_architecture_effect():
     rng = np.random.default_rng(1)
     cluster = two_stage = 0
     for i in range(100):
-        g = st.simulate_table(12, 3, 0.0, 0.5, rng)
+        g = pw.simulate_table(12, 3, 0.0, 0.5, rng)
         cluster += st.icc_bootstrap(g, reps=500, seed=i)['icc'][0] == 0
         two_stage += st.icc_bootstrap(g, reps=500, seed=i,
                                       resample_seeds=True)['icc'][0] <= 0
@@ -78,7 +79,7 @@ def test_icc_ci_coverage_cluster_vs_two_stage():
     rng = np.random.default_rng(2)
     cluster = two_stage = 0
     for i in range(40):
-        g = st.simulate_table(200, 3, 1.0, 0.5, rng)
+        g = pw.simulate_table(200, 3, 1.0, 0.5, rng)
         lo, hi = st.icc_bootstrap(g, reps=300, seed=i)['icc']
         cluster += lo <= 0.8 <= hi
         lo, hi = st.icc_bootstrap(g, reps=300, seed=i,
@@ -92,8 +93,8 @@ def test_diff_bootstrap_coverage_near_95_percent():
     rng = np.random.default_rng(3)
     covered = 0
     for i in range(200):
-        a = st.simulate_table(4, 3, 0.5, 0.5, rng, shift=1.0)
-        b = st.simulate_table(40, 3, 0.5, 0.5, rng)
+        a = pw.simulate_table(4, 3, 0.5, 0.5, rng, shift=1.0)
+        b = pw.simulate_table(40, 3, 0.5, 0.5, rng)
         res = st.diff_bootstrap(a, b, reps=1000, seed=i)
         lo, hi = res['ci']
         assert lo <= res['diff'] <= hi
@@ -113,40 +114,60 @@ def test_diff_bootstrap_numbers_and_unequal_seeds():
 
 
 def test_power_monotone_and_analytic():
-    d = st.detectable_difference(0.25, 0.25, 4, 10, 3)
+    d = pw.detectable_difference(0.25, 0.25, 4, 10, 3)
     # (1.95996 + 0.84162) * sqrt((0.25 + 0.25 / 3) * (1 / 4 + 1 / 40))
     assert d == pytest.approx(2.80158 * np.sqrt(
         (0.25 + 0.25 / 3) * (0.25 + 0.025)), rel=1e-4)
-    by_seeds = [st.detectable_difference(0.25, 0.25, 4, 10, s)
+    by_seeds = [pw.detectable_difference(0.25, 0.25, 4, 10, s)
                 for s in (1, 2, 3, 5, 10)]
     assert by_seeds == sorted(by_seeds, reverse=True)
-    by_nets = [st.detectable_difference(0.25, 0.25, n, 10, 3)
+    by_nets = [pw.detectable_difference(0.25, 0.25, n, 10, 3)
                for n in (2, 4, 8, 16)]
     assert by_nets == sorted(by_nets, reverse=True)
-    by_random = [st.detectable_difference(0.25, 0.25, 4, m, 3)
+    by_random = [pw.detectable_difference(0.25, 0.25, 4, m, 3)
                  for m in (1, 5, 10, 50)]
     assert by_random == sorted(by_random, reverse=True)
     with pytest.raises(ValueError, match='>= 1'):
-        st.diff_se(1.0, 1.0, 0, 10, 3)
+        pw.diff_se(1.0, 1.0, 0, 10, 3)
 
 
 def test_simulated_power_matches_the_analytic_80_percent():
-    d = st.detectable_difference(0.25, 0.25, 4, 10, 3)
-    power = st.simulated_power(d, 0.25, 0.25, 4, 10, 3, sims=200, reps=400)
+    d = pw.detectable_difference(0.25, 0.25, 4, 10, 3)
+    power = pw.simulated_power(d, 0.25, 0.25, 4, 10, 3, sims=200, reps=400)
     assert 0.65 <= power <= 0.95
-    assert st.simulated_power(0.0, 0.25, 0.25, 4, 10, 3, sims=100,
+    assert pw.simulated_power(0.0, 0.25, 0.25, 4, 10, 3, sims=100,
                               reps=300) <= 0.2
 
 
 def test_summarize_fields():
     rng = np.random.default_rng(4)
-    groups = st.simulate_table(12, 3, 0.6, 0.5, rng)
-    s = st.summarize(groups, n_searched=4, n_random=10, reps=300)
+    groups = pw.simulate_table(12, 3, 0.6, 0.5, rng)
+    s = pw.summarize(groups, n_searched=4, n_random=10, reps=300)
     assert s['anova']['n_groups'] == 12 and s['anova']['n_total'] == 36
     assert s['power']['seeds'] == 3
     assert s['power']['detectable'] == pytest.approx(
-        st.detectable_difference(s['anova']['var_arch'],
+        pw.detectable_difference(s['anova']['var_arch'],
                                  s['anova']['var_seed'], 4, 10, 3))
     assert list(s['power']['by_seeds']) == ['1', '2', '3', '5', '10']
     lo, hi = s['ci']['icc']
     assert 0 <= lo <= s['anova']['icc'] <= hi <= 1
+
+
+def test_mean_bootstrap_one_net_few_nets_and_bad_arms():
+    # one net: its seeds resampled; the CI lies inside the seeds' range
+    one = st.mean_bootstrap([[1.0, 2.0, 3.0]], reps=500, seed=0)
+    assert one['mean'] == pytest.approx(2.0)
+    lo, hi = one['ci']
+    assert 1.0 <= lo < 2.0 < hi <= 3.0
+    # a single value cannot vary
+    assert st.mean_bootstrap([[4.5]], reps=50)['ci'] == (4.5, 4.5)
+    # unequal seeds: the mean of the nets' means, not of all values
+    arm = [[80.0], [82.0, 84.0, 86.0]]
+    got = st.mean_bootstrap(arm, reps=400, seed=1)
+    assert got['mean'] == pytest.approx((80.0 + 84.0) / 2)
+    assert got['level'] == 0.95 and got['reps'] == 400
+    assert 80.0 <= got['ci'][0] <= got['mean'] <= got['ci'][1] <= 86.0
+    with pytest.raises(ValueError, match='at least one net with one value'):
+        st.mean_bootstrap([[1.0], []])
+    with pytest.raises(ValueError, match='at least one net with one value'):
+        st.mean_bootstrap([])
