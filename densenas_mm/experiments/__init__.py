@@ -12,6 +12,8 @@ checkout and is not part of a non-editable install (see docs/design.md).
   experiments below share;
 - :mod:`.search_quality`: searched vs random nets at matched latency
   (:mod:`.search_quality_report`);
+- :mod:`.pool`: the shared pool of random nets of a space (drawn once
+  per setting, reused by every experiment below) and net files;
 - :mod:`.signal_check`: the architecture share of the top-1 variance
   at one latency (with :mod:`.stats`, :mod:`.power`);
 - :mod:`.search_vs_random`: the comparison protocol (searched, latency-

@@ -38,12 +38,12 @@ from densenas_mm.apis.latency_budget import BUDGET_WINDOW
 from densenas_mm.utils.io import write_report
 from densenas_mm.utils.options import ConfigError
 from . import arm_stats
+from .pool import load_or_draw_pool, read_pool
 from .protocol_nets import (NetBook, latency_estimator, measure_protocol_nets,
                             retrain_nets)
-from .runs import retrain_options, schedule_options, search
+from .runs import SEED_LIST, retrain_options, schedule_options, search
 from .search_vs_random import search_done
 from .searched_arms import arm_scores, match_searched, random_scores
-from .signal_check import SEED_LIST, load_or_draw_pool, read_pool
 from .workers import cpu_seconds, parallel
 
 
@@ -158,7 +158,7 @@ def budget_front(config: str,
         lut (str): The latency table (calibrated where it carries a
             calibration) of every search, derivation and match.
         pool (str): The shared pool of random nets (an existing file,
-            :func:`.signal_check.load_or_draw_pool`'s format).
+            :func:`.pool.load_or_draw_pool`'s format).
         budgets (Sequence[float]): Latency budgets (ms; 3 or more).
         search_seed (int): Seed of the one search and the budget searches.
         search_dir (str, optional): A finished search to derive from

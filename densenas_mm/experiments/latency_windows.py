@@ -2,7 +2,7 @@
 
 The searched-vs-random protocol (:mod:`.search_vs_random`) matches every
 searched net to random nets of its own predicted latency: the pool entries
-(:func:`.signal_check.load_or_draw_pool`, in the pool's random draw order)
+(:func:`.pool.load_or_draw_pool`, in the pool's random draw order)
 within a relative window around that latency. When the window holds fewer
 nets than asked, it is widened stepwise (``tolerance``, ``2 * tolerance``,
 ``3 * tolerance``, ... up to ``max_tolerance``) and the window used is

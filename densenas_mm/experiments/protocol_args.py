@@ -11,7 +11,7 @@ functions.
 """
 import argparse
 
-from .signal_check import SEED_LIST
+from .runs import SEED_LIST
 
 
 def add_retrains(p: argparse.ArgumentParser) -> None:

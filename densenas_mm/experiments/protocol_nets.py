@@ -14,8 +14,8 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .runs import retrain
-from .signal_check import finished, write_arch
+from .pool import write_arch
+from .runs import finished, retrain
 from .workers import cpu_seconds, parallel
 
 

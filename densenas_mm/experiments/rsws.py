@@ -17,8 +17,8 @@ from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.utils.options import ConfigError
 from .latency_windows import LatencyWindow, latency_window
 from .protocol_nets import NetBook
+from .pool import write_arch
 from .runs import SEARCH_LOADERS, loader_options
-from .signal_check import write_arch
 from .supernet_score import score_archs
 from .workers import run_job
 

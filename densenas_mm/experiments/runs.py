@@ -26,7 +26,10 @@ from typing import Any, Dict, List, Optional, Sequence
 from densenas_mm.apis.cli import parse_cfg_options
 from densenas_mm.apis.launch import run_test, run_train
 from densenas_mm.utils.resume import read_last_checkpoint
-from .workers import run_job
+from .workers import DONE_FILE, run_job
+
+#: The retrain seeds: ``S`` seeds are the first ``S`` of this list.
+SEED_LIST = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
 
 
 @dataclass
@@ -201,3 +204,14 @@ def retrain_options(subnet_options: Sequence[str] = (),
                  f'param_scheduler.0.end={e}', f'train_cfg.val_interval={e}',
                  f'default_hooks.checkpoint.interval={e}']
     return opts
+
+
+def finished(run_dir: str) -> bool:
+    """Whether a retrain folder holds a finished test (its metrics and its
+    ``done.json`` record)."""
+    done = osp.join(run_dir, DONE_FILE)
+    if not (osp.isfile(done) and osp.isfile(osp.join(run_dir,
+                                                      'metrics.json'))):
+        return False
+    with open(done, encoding='utf-8') as f:
+        return 'test' in json.load(f)

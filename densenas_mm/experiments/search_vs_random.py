@@ -7,7 +7,7 @@ Arms, one net each per search seed ``k`` (seeds fixed on the command line):
   architecture derived at the end of the search, what the paper retrains)
   or ``arch/best.yaml`` (the epoch with the best supernet validation);
 * **random**: the ``n_random`` first nets of the shared pool
-  (:func:`.signal_check.load_or_draw_pool`, the signal check's file
+  (:func:`.pool.load_or_draw_pool`, the signal check's file
   format; ``pool`` reuses one) within ``tolerance`` of the searched net's
   own predicted latency, the window widened stepwise up to
   ``max_tolerance`` when it holds fewer (:mod:`.latency_windows`; the
@@ -48,11 +48,11 @@ from . import arm_stats
 from .hand_designed import closest_uniform, uniform_nets
 from .protocol_nets import (NetBook, latency_estimator, measure_protocol_nets,
                             retrain_nets)
+from .pool import load_or_draw_pool
 from .rsws import rsws_arm, rsws_options
-from .runs import retrain_options, schedule_options, search
+from .runs import SEED_LIST, retrain_options, schedule_options, search
 from .searched_arms import (arm_scores, check_same_space, extra_arm_record,
                             match_searched, parse_extra_arms, random_scores)
-from .signal_check import SEED_LIST, load_or_draw_pool
 from .workers import DONE_FILE, cpu_seconds, parallel
 
 #: The arms compared with the random nets.

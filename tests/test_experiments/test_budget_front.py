@@ -90,7 +90,7 @@ class FakeRuns:
 
     def retrain(self, config, arch, work_dir, seed=0, options=(),
                 reuse=False):
-        from densenas_mm.experiments.signal_check import finished
+        from densenas_mm.experiments.runs import finished
         from densenas_mm.structures import DerivedArch
         out = osp.join(work_dir, 'metrics.json')
         if reuse and finished(work_dir):
@@ -113,7 +113,7 @@ def fakes(lut, monkeypatch):
 
 @pytest.fixture(scope='module')
 def pool(lut, tmp_path_factory):
-    from densenas_mm.experiments.signal_check import load_or_draw_pool
+    from densenas_mm.experiments.pool import load_or_draw_pool
     path = str(tmp_path_factory.mktemp('pool') / 'pool.json.gz')
     load_or_draw_pool(path, DIGITS_SEARCH, lut, seed=0, draws=400)
     return path
@@ -129,7 +129,7 @@ def tool_args(lut, pool, work_dir, budgets, *extra):
 
 def budgets_of(pool_path):
     """Two budgets a hair apart (one front net, one window) and a third."""
-    from densenas_mm.experiments.signal_check import read_pool
+    from densenas_mm.experiments.pool import read_pool
     lats = [e['latency'] for e in read_pool(pool_path)['archs']]
     low, high = (round(float(np.quantile(lats, q)), 3) for q in (0.4, 0.8))
     return [low, round(low + 0.001, 3), high]
@@ -342,7 +342,7 @@ def test_a_pool_of_another_table_is_refused(lut, pool, tmp_path, fakes):
 
 
 def test_the_cheapest_net_bounds_every_pool_net(lut, pool):
-    from densenas_mm.experiments.signal_check import read_pool
+    from densenas_mm.experiments.pool import read_pool
     low = BF.cheapest_cost(DIGITS_SEARCH, lut)
     lats = [e['latency'] for e in read_pool(pool)['archs']]
     assert 0 < low <= min(lats)
@@ -355,7 +355,7 @@ def test_budget_front_tool_with_real_runs(lut, pool, tmp_path, monkeypatch,
     search (2 epochs each, 1 warm-up), one random net, 1-epoch retrains
     with one seed, through the real worker processes; both nets within the
     budget; a second call runs nothing."""
-    from densenas_mm.experiments.signal_check import read_pool
+    from densenas_mm.experiments.pool import read_pool
     tool = demo_tool('budget_front', monkeypatch, demo_data_root)
     lats = [e['latency'] for e in read_pool(pool)['archs']]
     budget = round(float(np.median(lats)), 3)

@@ -261,7 +261,7 @@ def test_bad_settings_are_refused_before_anything_runs(lut, tmp_path, kwargs,
 
 
 def test_a_pool_of_other_settings_is_an_input_error(lut, tmp_path):
-    from densenas_mm.experiments.signal_check import load_or_draw_pool
+    from densenas_mm.experiments.pool import load_or_draw_pool
     from densenas_mm.utils.options import ConfigError
     pool = str(tmp_path / 'pool.json.gz')
     load_or_draw_pool(pool, DIGITS_SEARCH, lut, seed=0, draws=20)

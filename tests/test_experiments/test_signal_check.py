@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 
 import densenas_mm  # noqa: F401
+from densenas_mm.experiments import pool as P
 from densenas_mm.experiments import signal_check as SC
 from densenas_mm.structures import DerivedArch
 from helpers.experiment_tools import (DIGITS_SEARCH, DIGITS_SUBNET,
@@ -16,16 +17,16 @@ from helpers.experiment_tools import (DIGITS_SEARCH, DIGITS_SUBNET,
 @pytest.fixture(scope='module')
 def pool_file(lut, tmp_path_factory):
     path = str(tmp_path_factory.mktemp('pool') / 'pool.json.gz')
-    SC.load_or_draw_pool(path, DIGITS_SEARCH, lut, seed=0, draws=300)
+    P.load_or_draw_pool(path, DIGITS_SEARCH, lut, seed=0, draws=300)
     return path
 
 
 def test_pool_is_distinct_estimated_and_reproducible(lut, pool_file,
                                                      tmp_path):
     from densenas_mm.models.estimators import ChainedLatencyEstimator
-    pool = SC.read_pool(pool_file)
+    pool = P.read_pool(pool_file)
     assert pool['draws'] == 300 and pool['latency_key'] == 'latency'
-    assert pool['lut_sha256'] == SC.file_sha256(lut)
+    assert pool['lut_sha256'] == P.file_sha256(lut)
     configs = [DerivedArch.from_dict(e['arch']).to_net_config()
                for e in pool['archs']]
     assert 1 < len(configs) <= 300 and len(set(configs)) == len(configs)
@@ -36,52 +37,52 @@ def test_pool_is_distinct_estimated_and_reproducible(lut, pool_file,
             entry['latency'])
     # the same settings give the same bytes (gzip header time fixed)
     again = str(tmp_path / 'again.json.gz')
-    SC.load_or_draw_pool(again, DIGITS_SEARCH, lut, seed=0, draws=300)
+    P.load_or_draw_pool(again, DIGITS_SEARCH, lut, seed=0, draws=300)
     assert open(again, 'rb').read() == open(pool_file, 'rb').read()
 
 
 def test_pool_of_other_settings_is_refused(lut, pool_file):
     # present: read back, not drawn again
-    assert SC.load_or_draw_pool(pool_file, DIGITS_SEARCH, lut, seed=0,
-                                draws=300) == SC.read_pool(pool_file)
+    assert P.load_or_draw_pool(pool_file, DIGITS_SEARCH, lut, seed=0,
+                                draws=300) == P.read_pool(pool_file)
     with pytest.raises(ValueError, match=r'other settings seed: 0 \(asked 1'):
-        SC.load_or_draw_pool(pool_file, DIGITS_SEARCH, lut, seed=1,
+        P.load_or_draw_pool(pool_file, DIGITS_SEARCH, lut, seed=1,
                              draws=300)
     with pytest.raises(ValueError, match='latency_key'):
-        SC.load_or_draw_pool(pool_file, DIGITS_SEARCH, lut, seed=0,
+        P.load_or_draw_pool(pool_file, DIGITS_SEARCH, lut, seed=0,
                              draws=300, latency_key='flops')
 
 
 def test_unknown_latency_key_is_refused(lut):
     with pytest.raises(ValueError, match="no 'calibrated'.*'latency'"):
-        SC.draw_pool(DIGITS_SEARCH, lut, draws=3, latency_key='calibrated')
+        P.draw_pool(DIGITS_SEARCH, lut, draws=3, latency_key='calibrated')
 
 
 def test_pick_matched_window_and_order():
     pool = dict(archs=[dict(latency=x, arch=i) for i, x in enumerate(
         [10.0, 5.0, 5.04, 4.97, 7.0, 5.0, 5.2])])
-    target, picked = SC.pick_matched(pool, 3, latency=5.0, tolerance=0.01)
+    target, picked = P.pick_matched(pool, 3, latency=5.0, tolerance=0.01)
     assert target == 5.0
     assert [e['arch'] for e in picked] == [1, 2, 3]  # draw order
-    target, picked = SC.pick_matched(pool, 1, quantile=0.5, tolerance=0.0)
+    target, picked = P.pick_matched(pool, 1, quantile=0.5, tolerance=0.0)
     assert target == 5.04 and [e['arch'] for e in picked] == [2]
     with pytest.raises(ValueError, match='only 1 of'):
-        SC.pick_matched(pool, 2, quantile=0.5, tolerance=0.0)
+        P.pick_matched(pool, 2, quantile=0.5, tolerance=0.0)
     with pytest.raises(ValueError, match='only 4 of the pool'):
-        SC.pick_matched(pool, 5, latency=5.0, tolerance=0.01)
+        P.pick_matched(pool, 5, latency=5.0, tolerance=0.01)
     with pytest.raises(ValueError, match='not both'):
-        SC.pick_matched(pool, 1, latency=5.0, quantile=0.5)
+        P.pick_matched(pool, 1, latency=5.0, quantile=0.5)
     with pytest.raises(ValueError, match=r'in \[0, 1\]'):
-        SC.pick_matched(pool, 1, quantile=1.5)
+        P.pick_matched(pool, 1, quantile=1.5)
 
 
 def test_write_archs_refuses_a_work_dir_of_other_archs(pool_file, tmp_path):
-    entries = SC.read_pool(pool_file)['archs']
-    paths = SC.write_archs(entries[:2], str(tmp_path))
+    entries = P.read_pool(pool_file)['archs']
+    paths = P.write_archs(entries[:2], str(tmp_path))
     assert [osp.basename(p) for p in paths] == ['arch_0.yaml', 'arch_1.yaml']
-    assert SC.write_archs(entries[:2], str(tmp_path)) == paths
+    assert P.write_archs(entries[:2], str(tmp_path)) == paths
     with pytest.raises(ValueError, match='use a new --work-dir'):
-        SC.write_archs(entries[1:3], str(tmp_path))
+        P.write_archs(entries[1:3], str(tmp_path))
 
 
 def test_bad_counts_are_refused(lut, tmp_path):
