@@ -34,27 +34,24 @@ then ``summary.json``:
     (:func:`~densenas_mm.models.algorithms.ddp.check_ranks_agree`).
 
 ``dry_run=True`` runs every stage on the CPU (gloo), small and quick: the
-test of this module and a rehearsal before a GPU is lent.
+test of this module and a rehearsal before a GPU is lent. The demo model
+and batches all stages use: :mod:`.gpu_demo`; the ``ddp`` stage:
+:mod:`.ddp_check`.
 """
 import copy
-import json
 import math
-import os
 import os.path as osp
-import tempfile
 import time
-from contextlib import contextmanager, nullcontext
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from contextlib import nullcontext
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
-import torch.distributed as dist
 
-from densenas_mm.models.algorithms.guards import StepGuards
 from densenas_mm.utils.io import dump_json_atomic, prepare_output_dir
+from .ddp_check import stage_ddp
+from .gpu_demo import (PHASES, alphas, build_demo, build_optim, demo_batch,
+                       tagged_batch)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'densenas',
-                       'densenas_supernet-demo_1xb32-20e_digits.py')
 STAGES = ('cuda_vs_cpu', 'amp', 'latency_table', 'ddp')
 #: Tolerances of the ``cuda_vs_cpu`` and ``amp`` stages (the issue's).
 COST_RTOL = 1e-6
@@ -63,62 +60,6 @@ MIN_COSINE = 0.99
 #: Largest relative difference of one module's latency on cuda:0 and
 #: cuda:1 (same GPU model) that counts as agreement.
 AGREE_RTOL = 0.1
-PHASES = ('warmup', 'weight', 'arch')
-
-
-# ------------------------------------------------------------- building
-def build_demo(seed: int = 0) -> Any:
-    """The demo search algorithm with the FLOPs cost (no table needed)."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    import densenas_mm  # noqa: F401  (registers the modules)
-    from densenas_mm.registry import MODELS
-    if DefaultScope.get_current_instance() is None:
-        DefaultScope.get_instance('densenas_gpu_check', scope_name='mmcls')
-    model = copy.deepcopy(Config.fromfile(DEMO_CONFIG).model)
-    model.estimator.update(metric='flops', lut=None)
-    torch.manual_seed(seed)
-    return MODELS.build(model)
-
-
-def build_optim(algo: Any) -> Any:
-    """The demo config's two optimisers (mmrazor's constructor)."""
-    from mmengine.config import Config
-    from mmengine.optim import build_optim_wrapper
-    cfg = Config.fromfile(DEMO_CONFIG)
-    return build_optim_wrapper(algo, copy.deepcopy(cfg.optim_wrapper))
-
-
-def demo_batch(n: int, seed: int, num_classes: int = 10) -> Dict[str, Any]:
-    """A loader-style batch: ``n`` random 32 px uint8 images and labels."""
-    from mmcls.structures import ClsDataSample
-    g = torch.Generator().manual_seed(seed)
-    images = [
-        torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8)
-        for _ in range(n)
-    ]
-    labels = torch.randint(0, num_classes, (n, ), generator=g).tolist()
-    return dict(
-        inputs=images,
-        data_samples=[ClsDataSample().set_gt_label(lb) for lb in labels])
-
-
-def _tagged(phase: str, k: int, n: int) -> Dict[str, Any]:
-    from densenas_mm.models.algorithms.steps import search_batch
-    return search_batch(demo_batch(n, seed=100 + k), phase, seed=k)
-
-
-def _sync(device: str) -> None:
-    if torch.device(device).type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def _alphas(algo: Any) -> torch.Tensor:
-    return torch.cat([
-        p.detach().double().cpu().reshape(-1)
-        for p in algo.mutator.arch_params.values()
-    ])
 
 
 # ------------------------------------------------------------- stage 1
@@ -135,17 +76,17 @@ def stage_cuda_vs_cpu(device: str, batch_size: int) -> Dict[str, Any]:
         loss_diff={},
         losses={})
     for k, phase in enumerate(PHASES):
-        before = {name: _alphas(m) for name, (m, _) in models.items()}
+        before = {name: alphas(m) for name, (m, _) in models.items()}
         losses = {}
         for name, (model, optim) in models.items():
-            log = model.train_step(_tagged(phase, k, batch_size), optim)
+            log = model.train_step(tagged_batch(phase, k, batch_size), optim)
             key = 'arch_loss' if phase == 'arch' else 'loss'
             losses[name] = float(log[key].detach())
         result['losses'][phase] = losses
         result['loss_diff'][phase] = abs(losses['cpu'] - losses['device'])
         if phase == 'arch':
             updates = {
-                name: _alphas(m) - before[name]
+                name: alphas(m) - before[name]
                 for name, (m, _) in models.items()
             }
             result['alpha_update_max'] = float(updates['cpu'].abs().max())
@@ -335,181 +276,6 @@ def stage_latency_table(device: str, out_dir: str,
         passed=bool(values)
         and all(math.isfinite(v) and v > 0 for v in values) and bool(clock_ok)
         and bool(second['passed']))
-
-
-# ------------------------------------------------------------- stage 4
-class TrafficCounter:
-    """Elements and bytes all-reduced: by DDP's reducer (a communication
-    hook, :meth:`install`) and by every other ``all_reduce`` call (while
-    :meth:`counting` is active)."""
-
-    def __init__(self) -> None:
-        self._in_hook = False
-        self.reset()
-
-    def reset(self) -> None:
-        """Start counting a new step."""
-        self.ddp_elements = 0
-        self.ddp_bytes = 0
-        self.other: List[int] = []
-        self.other_bytes = 0
-
-    def snapshot(self) -> Dict[str, Any]:
-        """What was counted since :meth:`reset`."""
-        return dict(
-            ddp_elements=self.ddp_elements,
-            ddp_bytes=self.ddp_bytes,
-            other_elements=list(self.other),
-            other_bytes=self.other_bytes)
-
-    def _hook(self, state: Any,
-              bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
-        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
-        buf = bucket.buffer()
-        self.ddp_elements += buf.numel()
-        self.ddp_bytes += buf.numel() * buf.element_size()
-        self._in_hook = True
-        try:
-            return default_hooks.allreduce_hook(state, bucket)
-        finally:
-            self._in_hook = False
-
-    def install(self, ddp_model: Any) -> None:
-        """Count the reducer's buckets of ``ddp_model``."""
-        ddp_model.register_comm_hook(None, self._hook)
-
-    @contextmanager
-    def counting(self) -> Iterator[None]:
-        """Count every ``torch.distributed.all_reduce`` outside the hook."""
-        real = dist.all_reduce
-
-        def counted(tensor, *args, **kwargs):
-            if not self._in_hook:
-                self.other.append(tensor.numel())
-                self.other_bytes += tensor.numel() * tensor.element_size()
-            return real(tensor, *args, **kwargs)
-
-        dist.all_reduce = counted
-        try:
-            yield
-        finally:
-            dist.all_reduce = real
-
-
-def ddp_rank(rank: int, world: int, init_file: str, out_dir: str, backend: str,
-             device: str, batch_size: int, steps: int) -> None:
-    """One rank of the ``ddp`` stage; writes ``ddp_rank<r>.json``."""
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
-    torch.set_num_threads(1)
-    if torch.device(device).type == 'cuda':
-        torch.cuda.set_device(torch.device(device))
-    dist.init_process_group(
-        backend,
-        init_method=f'file://{init_file}',
-        rank=rank,
-        world_size=world)
-    try:
-        result = _ddp_steps(rank, device, backend, batch_size, steps)
-        dump_json_atomic(result, osp.join(out_dir, f'ddp_rank{rank}.json'))
-    finally:
-        dist.destroy_process_group()
-
-
-def _ddp_steps(rank: int, device: str, backend: str, batch_size: int,
-               steps: int) -> Dict[str, Any]:
-    from densenas_mm.models.algorithms import DenseNASDDP
-    from densenas_mm.models.algorithms.ddp import check_ranks_agree
-    algo = build_demo().to(device)
-    optim = build_optim(algo)
-    ids = [torch.device(device).index] if backend == 'nccl' else None
-    model = DenseNASDDP(algo, device_ids=ids, broadcast_buffers=False)
-    counter = TrafficCounter()
-    counter.install(model)
-    per_phase: Dict[str, Any] = {}
-    with counter.counting():
-        for phase in PHASES:
-            seconds, traffic = [], []
-            for k in range(steps):
-                batch = _tagged(phase, k, batch_size)
-                counter.reset()
-                _sync(device)
-                start = time.perf_counter()
-                model.train_step(batch, optim)
-                _sync(device)
-                seconds.append(time.perf_counter() - start)
-                traffic.append(counter.snapshot())
-            per_phase[phase] = dict(seconds=seconds, traffic=traffic)
-        try:
-            check_ranks_agree(algo.mutator, step='end of the ddp stage')
-            agree = 'ok'
-        except RuntimeError as err:
-            agree = str(err)
-    return dict(
-        rank=rank,
-        device=str(device),
-        backend=backend,
-        n_weights=sum(p.numel() for p in algo.architecture.parameters()),
-        n_arch=sum(p.numel() for p in algo.mutator.arch_params.values()),
-        phases=per_phase,
-        ranks_agree=agree)
-
-
-def stage_ddp(device: str, out_dir: str, batch_size: int,
-              steps: int) -> Dict[str, Any]:
-    """See the module doc (``ddp``)."""
-    import torch.multiprocessing as mp
-    on_cuda = torch.device(device).type == 'cuda'
-    two_gpus = on_cuda and torch.cuda.device_count() >= 2
-    backend = 'nccl' if two_gpus else 'gloo'
-    devices = (['cuda:0', 'cuda:1'] if two_gpus else
-               ['cuda:0', 'cuda:0'] if on_cuda else ['cpu', 'cpu'])
-    with tempfile.TemporaryDirectory() as tmp:
-        mp.start_processes(
-            _ddp_entry,
-            args=(2, osp.join(tmp, 'init'), out_dir, backend, devices,
-                  batch_size, steps),
-            nprocs=2,
-            join=True,
-            start_method='spawn')
-    ranks = []
-    for r in (0, 1):
-        with open(osp.join(out_dir, f'ddp_rank{r}.json')) as f:
-            ranks.append(json.load(f))
-    checks = []
-    flags = StepGuards.NUM_FLAGS  # the step guards' all-reduced flags
-    for seen in ranks:
-        n_arch, n_all = seen['n_arch'], seen['n_weights'] + seen['n_arch']
-        for phase, data in seen['phases'].items():
-            for t in data['traffic']:
-                if phase == 'arch':
-                    checks.append(
-                        t['ddp_elements'] == 0
-                        and sorted(t['other_elements']) == sorted([flags, n_arch]))
-                else:
-                    checks.append(t['ddp_elements'] == n_all
-                                  and t['other_elements'] == [flags])
-        checks.append(seen['ranks_agree'] == 'ok')
-    summary = {
-        phase:
-        dict(
-            mean_seconds=sum(ranks[0]['phases'][phase]['seconds']) /
-            len(ranks[0]['phases'][phase]['seconds']),
-            bytes_per_step=ranks[0]['phases'][phase]['traffic'][-1])
-        for phase in PHASES
-    }
-    return dict(
-        backend=backend,
-        devices=devices,
-        per_phase=summary,
-        ranks=ranks,
-        passed=all(checks))
-
-
-def _ddp_entry(rank: int, world: int, init_file: str, out_dir: str,
-               backend: str, devices: Sequence[str], batch_size: int,
-               steps: int) -> None:
-    ddp_rank(rank, world, init_file, out_dir, backend, devices[rank],
-             batch_size, steps)
 
 
 # ---------------------------------------------------------------- runner

@@ -4,7 +4,7 @@
 Each rank builds the demo algorithm (FLOPs cost), wraps it in
 ``DenseNASDDP`` as the search config does (``broadcast_buffers=False``),
 counts what DDP's reducer and every other all-reduce move
-(:class:`~densenas_mm.experiments.gpu_check.TrafficCounter`), runs one
+(:class:`~densenas_mm.experiments.ddp_check.TrafficCounter`), runs one
 warm-up, one weight and one architecture step, checks that the ranks agree
 and writes what it saw to ``rank<r>.json``.
 """
@@ -34,7 +34,7 @@ def run_rank(rank: int,
 
 
 def _steps(rank: int, out_dir: str, perturb_rank: int) -> None:
-    from densenas_mm.experiments.gpu_check import TrafficCounter
+    from densenas_mm.experiments.ddp_check import TrafficCounter
     from densenas_mm.models.algorithms import DenseNASDDP
     from densenas_mm.models.algorithms.ddp import check_ranks_agree
     from densenas_mm.models.algorithms.steps import search_batch
