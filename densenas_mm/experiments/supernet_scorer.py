@@ -80,8 +80,8 @@ class SupernetScorer:
                  cfg_options: Optional[Dict[str, Any]] = None,
                  seed: int = 0) -> None:
         from densenas_mm.apis.model_io import build_classifier, load_config
-        from densenas_mm.utils.checkpoint import (check_state_fits,
-                                                  read_checkpoint, state_of)
+        from densenas_mm.utils.checkpoint import read_checkpoint, state_of
+        from densenas_mm.utils.state_fit import check_state_fits
         if bn_batches < 1:
             raise ScorerInputError(
                 f'the BN recalibration needs >= 1 search-train batch, got '

@@ -13,7 +13,8 @@ import torch
 from densenas_mm.apis.launch import run_test
 from densenas_mm.apis.model_io import build_classifier
 from densenas_mm.apis.run_checks import RunConfigError
-from densenas_mm.utils.checkpoint import CheckpointError, check_state_fits
+from densenas_mm.utils.checkpoint import CheckpointError
+from densenas_mm.utils.state_fit import check_state_fits
 
 from helpers import REPO_ROOT
 from helpers.search import build_algorithm

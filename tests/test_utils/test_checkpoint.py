@@ -14,11 +14,11 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 
-from densenas_mm.utils.checkpoint import (CheckpointError, check_state_fits,
-                                          intact_checkpoints, load_state_dict,
-                                          read_checkpoint, state_mismatch,
+from densenas_mm.utils.checkpoint import (CheckpointError, intact_checkpoints,
+                                          load_state_dict, read_checkpoint,
                                           state_of,
                                           use_safe_checkpoint_loader)
+from densenas_mm.utils.state_fit import check_state_fits, state_mismatch
 from densenas_mm.utils.resume import resolve_resume
 from helpers.checkpoints import malicious_checkpoint
 

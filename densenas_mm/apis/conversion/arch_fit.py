@@ -10,7 +10,8 @@ from densenas_mm.models.backbones.state_keys import (candidate, candidates_in,
                                                      supernet_terminal)
 from densenas_mm.search_space import SearchSpace
 from densenas_mm.structures import ArchError, DerivedArch, check_arch_in_space
-from densenas_mm.utils.checkpoint import CheckpointError, check_state_fits
+from densenas_mm.utils.checkpoint import CheckpointError
+from densenas_mm.utils.state_fit import check_state_fits
 
 SUPERNET_PREFIX = 'architecture.backbone.'
 

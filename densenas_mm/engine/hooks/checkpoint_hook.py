@@ -7,14 +7,13 @@ from typing import Any, Dict, List, Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.model import BaseTTAModel, is_model_wrapper
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from densenas_mm.registry import HOOKS
-from densenas_mm.utils.checkpoint import (check_state_fits, state_of,
-                                          use_safe_checkpoint_loader)
+from densenas_mm.utils.checkpoint import state_of, use_safe_checkpoint_loader
 from densenas_mm.utils.io import atomic_path, write_text_atomic
 from densenas_mm.utils.resume import (last_checkpoint_text,
                                       read_last_checkpoint)
+from densenas_mm.utils.state_fit import check_state_fits
 from .run_settings import META_KEY, changed_settings, run_settings
 
 #: Temporary files of an interrupted atomic save (see ``atomic_path``).
