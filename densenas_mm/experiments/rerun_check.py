@@ -145,6 +145,16 @@ def rerun_agreement(first: str,
     if missing:
         raise ConfigError(f'arm(s) {missing} not in both results; both '
                           f'have {both}')
+    specs = [{a: r.get('extra_arms', {}).get(a, {}).get('spec') for a in asked}
+             for r in runs]
+    other = [a for a in asked if specs[0][a] != specs[1][a]]
+    if other:
+        raise ConfigError(
+            'extra arm(s) of the same name searched with other settings: '
+            + '; '.join(f'{a}: {specs[0][a]!r} vs {specs[1][a]!r}'
+                        for a in other)
+            + '. Rerun with the documented --extra-arm, or compare other '
+            'arms (--arms)')
     rows = {}
     for i, arm in enumerate(asked):
         groups = [arm_groups(r, arm) for r in runs]
@@ -164,9 +174,9 @@ def rerun_agreement(first: str,
         raise ConfigError('no arm has finished nets and finished random nets '
                           'in both results')
     seeds = setting_differences(*runs, SEED_KEYS)
-    seeds.update({'retrain_seeds': [r.get('retrain_seeds') for r in runs]}
-                 if runs[0].get('retrain_seeds') != runs[1].get(
-                     'retrain_seeds') else {})
+    used = [r.get('retrain_seeds') for r in runs]
+    if used[0] != used[1]:
+        seeds['retrain_seeds'] = used
     report = dict(first=first, second=second, arms=rows, seeds_changed=seeds,
                   agrees=all(r['agrees'] for r in rows.values()))
     text = format_agreement(report)

@@ -54,7 +54,8 @@ def make_result(searched: List[Optional[List[float]]],
     if extra is not None:
         for k, top1 in enumerate(extra):
             nets.append(_net(f'uni_s{k}', top1))
-        extra_arms['uni'] = dict(slots=[
+        extra_arms['uni'] = dict(spec=settings.pop('uni_spec', 'uni=a.py'),
+                                 slots=[
             dict(search_seed=k, net=f'uni_s{k}', random=s['random'],
                  window=None) for k, s in enumerate(slots)])
     return dict(settings=dict(SETTINGS, **settings), slots=slots, nets=nets,
@@ -183,3 +184,15 @@ def test_tool_exit_status_and_bad_input(tmp_path, capsys):
     moved = [[v + 4.0 for v in s] for s in SEARCHED]
     b = write(tmp_path, 'b', make_result(moved, RANDOMS))
     assert tool.main([a, b, '--bootstrap-reps', '200']) == 1
+
+
+def test_an_extra_arm_searched_otherwise_is_refused(tmp_path):
+    a = write(tmp_path, 'a', make_result(SEARCHED, RANDOMS, extra=SEARCHED))
+    b = write(tmp_path, 'b', make_result(SEARCHED, RANDOMS, extra=SEARCHED,
+                                         uni_spec='uni=b.py'))
+    with pytest.raises(ConfigError, match="extra arm.*uni: 'uni=a.py' vs "
+                       "'uni=b.py'"):
+        R.rerun_agreement(a, b)
+    # the core arms can still be compared
+    out = R.rerun_agreement(a, b, arms=['searched'], bootstrap_reps=200)
+    assert list(out.result['arms']) == ['searched']
