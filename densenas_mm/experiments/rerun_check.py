@@ -31,10 +31,12 @@ from .search_vs_random import ARMS
 SETTING_KEYS = ('config', 'subnet_config', 'lut', 'seeds', 'n_random',
                 'tolerance', 'max_tolerance', 'arch', 'search_epochs',
                 'warmup_epochs', 'search_options', 'retrain_epochs',
-                'subnet_options')
+                'subnet_options', 'latency_key', 'rsws', 'rsws_candidates',
+                'rsws_weight_paths', 'recal_batches', 'hand', 'hand_head_op',
+                'hand_stack_op', 'allow_noisy_lut')
 #: Settings a rerun with other seeds may change.
 SEED_KEYS = ('search_seeds', 'seed_list', 'pool', 'pool_seed',
-             'pool_draws')
+             'pool_draws', 'rsws_seed')
 
 
 def load_result(path: str) -> Dict[str, Any]:

@@ -138,6 +138,13 @@ def test_runs_of_different_settings_or_arms_are_refused(tmp_path):
                        "'docs/records/t.json' vs 'other.json'; "
                        'retrain_epochs: None vs 3'):
         R.rerun_agreement(a, b)
+    # the RS-WS and hand-designed arms' settings count too; their seed not
+    d = write(tmp_path, 'd', make_result(SEARCHED, RANDOMS, rsws_seed=4,
+                                         rsws_candidates=50,
+                                         hand_stack_op='mbconv_k5_t6'))
+    with pytest.raises(ConfigError, match="rsws_candidates: None vs 50; "
+                       r"hand_stack_op: None vs 'mbconv_k5_t6'\. Rerun"):
+        R.rerun_agreement(a, d)
     with pytest.raises(ConfigError, match=r"arm\(s\) \['uni'\] not in both"):
         R.rerun_agreement(a, a, arms=['uni'])
     with pytest.raises(ConfigError, match="arm 'hand' has no finished net"):
