@@ -43,9 +43,9 @@ from densenas_mm.search_space import SearchSpace, SpaceGraph
 from densenas_mm.utils.rounds import (DEFAULT_STATISTIC, ROUND_STATISTICS,
                                       RoundStats, measure_until_agreed)
 from densenas_mm.utils.settings import flat_keys, group_settings
-from densenas_mm.utils.timing import (KEEP_MEMORY, TimingResult,
-                                      calls_per_sample_for, keep_freed_memory,
-                                      preemption_counter)
+from densenas_mm.utils.timing import (KEEP_MEMORY, calls_per_sample_for,
+                                      keep_freed_memory, preemption_counter)
+from densenas_mm.utils.timing_stats import TimingResult
 from .measure import (check_device, environment, resolve_clock, time_modules,
                       timestamp)
 from .modules import build_module, make_input, prepare
@@ -117,7 +117,7 @@ def measure_signatures(sigs: Sequence[OpSignature],
             ``max_seconds``, ``clock`` of each round.
 
     Returns:
-        dict: Key -> one :class:`~densenas_mm.utils.timing.TimingResult`
+        dict: Key -> one :class:`~densenas_mm.utils.timing_stats.TimingResult`
         (ms) per round.
     """
     items = {}

@@ -21,8 +21,9 @@ import torch
 import torch.nn as nn
 
 from densenas_mm.utils.rounds import time_rounds
-from densenas_mm.utils.timing import (CLOCKS, KEEP_MEMORY, TimingResult,
-                                      keep_freed_memory, timed)
+from densenas_mm.utils.timing import (CLOCKS, KEEP_MEMORY, keep_freed_memory,
+                                      timed)
+from densenas_mm.utils.timing_stats import TimingResult
 
 
 def cpu_name() -> str:
@@ -201,7 +202,7 @@ def time_modules(items: Mapping[Hashable, Tuple[nn.Module,
             (a CUDA device is made current while timing).
 
     Returns:
-        dict: Key -> one :class:`~densenas_mm.utils.timing.TimingResult`
+        dict: Key -> one :class:`~densenas_mm.utils.timing_stats.TimingResult`
         (ms) per round.
 
     Raises:

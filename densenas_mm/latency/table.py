@@ -340,7 +340,7 @@ class LatencyTable:
 
         ``latency`` is the rounds' statistic; the entry is ``noisy`` unless
         the rounds agree within ``tolerance``
-        (:meth:`~densenas_mm.utils.timing.RoundStats.agrees`).
+        (:meth:`~densenas_mm.utils.rounds.RoundStats.agrees`).
         """
         self._check_setting(sig)
         entry = dict(

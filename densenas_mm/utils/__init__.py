@@ -13,7 +13,8 @@ from .io import (OutputPathError, atomic_path, dump_json_atomic,
 from .resume import resolve_resume
 from .seeding import derive_seed, preserved_rngs, seeded_rngs
 from .state_fit import check_state_fits
-from .timing import TimingStats, relative_sem, summarize, time_samples
+from .timing import time_samples
+from .timing_stats import TimingStats, relative_sem, summarize
 
 __all__ = [
     'CheckpointError', 'check_state_fits', 'load_state_dict',

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import (Any, Callable, Dict, Hashable, List, Mapping, Optional,
                     Sequence, Tuple, TypeVar)
 
-from .timing import TimingResult, timed
+from .timing import timed
+from .timing_stats import TimingResult
 
 # How the rounds of one entry become its value: the median (over rounds)
 # of each round's median, the median of each round's minimum, the minimum

@@ -2,7 +2,7 @@
 import zlib
 from typing import List, Sequence
 
-from densenas_mm.utils.timing import TimingResult
+from densenas_mm.utils.timing_stats import TimingResult
 
 
 def ms_rounds(rounds: Sequence[Sequence[float]]) -> List[TimingResult]:

@@ -7,7 +7,7 @@ from helpers.timings import ms_rounds
 
 from densenas_mm.utils.rounds import (RoundStats, measure_until_agreed,
                                       robust_rel_err, time_rounds)
-from densenas_mm.utils.timing import TimingResult
+from densenas_mm.utils.timing_stats import TimingResult
 
 # sqrt(pi / 2) * 1.4826, the factor from a MAD to a median's standard error
 MEDIAN_SE = 1.858164

@@ -2,8 +2,8 @@
 import pytest
 
 from densenas_mm.experiments.benchmark.measure import timing_summary
-from densenas_mm.utils.timing import (keep_freed_memory, relative_sem,
-                                      summarize, time_samples)
+from densenas_mm.utils.timing import keep_freed_memory, time_samples
+from densenas_mm.utils.timing_stats import relative_sem, summarize
 
 
 def test_summarize():
@@ -153,7 +153,8 @@ def test_interrupted_calls_stop_at_four_times_the_time_budget(monkeypatch):
 
 
 def test_timing_result_holds_samples_and_their_summary():
-    from densenas_mm.utils.timing import SUMMARY_FIELDS, TimingResult, timed
+    from densenas_mm.utils.timing import timed
+    from densenas_mm.utils.timing_stats import SUMMARY_FIELDS, TimingResult
     res = TimingResult([0.005, 0.001, 0.003, 0.002, 0.004])
     assert res.samples == (0.005, 0.001, 0.003, 0.002, 0.004)
     assert res.unit == 's' and res.stats == summarize(res.samples)
@@ -182,7 +183,7 @@ def test_time_module_returns_a_timing_result_in_ms():
     import torch
 
     from densenas_mm.latency import time_module, time_modules
-    from densenas_mm.utils.timing import TimingResult
+    from densenas_mm.utils.timing_stats import TimingResult
     conv = torch.nn.Conv2d(3, 4, 3).train()
     x = torch.randn(1, 3, 8, 8)
     res = time_module(conv, x, warmup=0, min_repeats=2, max_repeats=2)

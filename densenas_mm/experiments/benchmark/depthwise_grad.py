@@ -15,7 +15,7 @@ import torch
 from densenas_mm.search_space.depthwise import (GROUPED_GRAD_MIN_KERNEL,
                                                 depthwise_weight_grad)
 from densenas_mm.utils.rounds import time_rounds
-from densenas_mm.utils.timing import summarize
+from densenas_mm.utils.timing_stats import summarize
 
 #: (channels, input resolution) of the expanded MBConv inputs of the
 #: paper's MobileNetV2 space at 224x224 (expansion 3-6).

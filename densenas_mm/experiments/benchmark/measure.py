@@ -1,7 +1,8 @@
 """Step timing of the benchmarks, with the project's one timing loop."""
 from typing import Any, Callable, Dict, Sequence
 
-from densenas_mm.utils.timing import TimingResult, timed
+from densenas_mm.utils.timing import timed
+from densenas_mm.utils.timing_stats import TimingResult
 
 # The statistics a benchmark reports (``<name>_s``).
 REPORTED = ('median', 'q1', 'q3', 'iqr', 'min', 'max')
