@@ -2,8 +2,8 @@
 
 See ``docs/latency.md`` for the file format and the workflow.
 """
-from .builder import (BuildOptions, BuildReport, RoundSettings, TableSetting,
-                      build_latency_table, measure_signatures)
+from .build_settings import BuildOptions, RoundSettings, TableSetting
+from .builder import BuildReport, build_latency_table, measure_signatures
 from .measure import (current_device_name, device_name, environment,
                       resolve_clock, time_module, time_modules)
 from .modules import build_module, make_input, prepare
