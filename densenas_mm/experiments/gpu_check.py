@@ -139,7 +139,7 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def stage_amp(device: str, batch_size: int) -> Dict[str, Any]:
     """See the module doc (``amp``)."""
-    from densenas_mm.apis.launch import ARCH_LOSS_SCALE
+    from densenas_mm.apis.cfg_adjust import ARCH_LOSS_SCALE
     algo = build_demo().to(device)
     batch = demo_batch(batch_size, seed=7)
     ref = arch_gradient(algo, batch, seed=3)

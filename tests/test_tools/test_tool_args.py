@@ -6,9 +6,9 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from densenas_mm.apis.launch import (adapt_cfg_for_cpu_distributed,
-                                     merge_test_options, merge_train_options,
-                                     sanitize_dataloaders)
+from densenas_mm.apis.cfg_adjust import (adapt_cfg_for_cpu_distributed,
+                                         sanitize_dataloaders)
+from densenas_mm.apis.launch import merge_test_options, merge_train_options
 from densenas_mm.utils.checkpoint import CheckpointError
 from helpers import REPO_ROOT
 from helpers.tools import load_tool as _load_tool
@@ -193,8 +193,8 @@ def test_sanitize_dataloaders():
 
 
 def test_tools_put_the_safe_checkpoint_hook_in_place():
-    from densenas_mm.apis.launch import (SAFE_CHECKPOINT_HOOK,
-                                         use_safe_checkpointing)
+    from densenas_mm.apis.cfg_adjust import (SAFE_CHECKPOINT_HOOK,
+                                             use_safe_checkpointing)
     cfg = Config(dict(default_hooks=dict(
         checkpoint=dict(type='CheckpointHook', interval=2))))
     assert len(use_safe_checkpointing(cfg)) == 1

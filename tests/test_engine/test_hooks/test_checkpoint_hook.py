@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from densenas_mm.apis.launch import sanitize_dataloaders
+from densenas_mm.apis.cfg_adjust import sanitize_dataloaders
 from densenas_mm.engine.hooks import checkpoint_hook
 from densenas_mm.utils.checkpoint import (CheckpointError, is_intact,
                                           read_checkpoint)

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import densenas_mm  # noqa: F401
-from densenas_mm.apis.launch import sanitize_dataloaders
+from densenas_mm.apis.cfg_adjust import sanitize_dataloaders
 from densenas_mm.engine.optim import compute_dtype
 from densenas_mm.latency import LatencyTableError
 from densenas_mm.registry import OPTIM_WRAPPERS
