@@ -90,7 +90,7 @@ def test_flops_estimator_has_nothing_to_check():
 def test_every_flat_estimator_key_maps_onto_its_setting():
     """Every keyword that configured the estimator before its settings were
     grouped still does, and lands in the right field."""
-    from densenas_mm.models.estimators.chained_latency_estimator import (
+    from densenas_mm.models.estimators.estimator_settings import (
         FLAT_KEYS, ModuleCounting, TableTarget)
     values = dict(
         target_device=None,
