@@ -11,6 +11,10 @@ run several jobs at once (:func:`parallel`): each waits on its own process.
 A job that succeeds records its call in ``done.json`` next to its log (one
 entry per job name); with ``reuse`` a job whose recorded call is the same is
 not run again, so an interrupted experiment picks up where it stopped.
+The record also names the checkout it was made in; absolute paths inside
+a checkout compare relative to it (:func:`same_call`), so an experiment's
+work dir under the checkout (``work_dirs/...``) is reused from another
+clone or a moved one, the work dir copied to the same place in it.
 A job that succeeds also leaves the CPU seconds its process used (user +
 system, with its own children) in ``cpu_<name>.json`` next to its log, so an
 experiment split over several sittings can add up what it cost
@@ -23,7 +27,7 @@ import os.path as osp
 import resource
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from densenas_mm.utils.io import dump_json_atomic
 from .paths import REPO_ROOT
@@ -86,6 +90,59 @@ def call_record(fn: Callable[..., Any],
                         kwargs=kwargs)))
 
 
+def portable_record(record: Any, root: Optional[str] = None) -> Any:
+    """``record`` with every absolute path inside ``root`` (default: the
+    checkout) written as ``<checkout>/<relative path>``, at any depth of
+    dicts and lists."""
+    root = osp.abspath(root or REPO_ROOT)
+    if isinstance(record, dict):
+        return {k: portable_record(v, root) for k, v in record.items()}
+    if isinstance(record, list):
+        return [portable_record(v, root) for v in record]
+    if isinstance(record, str) and osp.isabs(record) and (
+            record == root or record.startswith(root + os.sep)):
+        return osp.join('<checkout>', osp.relpath(record, root))
+    return record
+
+
+def _strings(value: Any) -> List[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def recorded_checkout(record: Dict[str, Any], folder: str) -> Optional[str]:
+    """The checkout a ``done.json`` record was made in: its ``checkout``
+    entry, or for records without one (older runs) the prefix of a
+    recorded path to ``folder`` that stands where this checkout stands
+    (``/old/checkout/work_dirs/x`` for ``folder`` = ``work_dirs/x`` here);
+    None when neither tells."""
+    if record.get('checkout'):
+        return record['checkout']
+    rel = osp.relpath(osp.abspath(folder), REPO_ROOT)
+    if rel == '.' or rel.startswith('..'):
+        return None
+    tail = os.sep + rel
+    for text in _strings(record.get('kwargs')):
+        at = text.find(tail)
+        end = at + len(tail)
+        if osp.isabs(text) and at > 0 and (end == len(text)
+                                            or text[end] == os.sep):
+            return text[:at]
+    return None
+
+
+def same_call(old: Dict[str, Any], new: Dict[str, Any], folder: str) -> bool:
+    """Whether a recorded call (``old``, from ``folder``'s ``done.json``)
+    is ``new``: the same function and the same arguments, paths inside
+    each call's checkout compared relative to it."""
+    return (old.get('call') == new['call'] and portable_record(
+        old.get('kwargs'), recorded_checkout(old, folder))
+            == portable_record(new['kwargs']))
+
+
 def run_job(name: str,
             fn: Callable[..., Any],
             kwargs: Dict[str, Any],
@@ -98,7 +155,8 @@ def run_job(name: str,
         fn (Callable): A module-level function (spawn imports it by name).
         kwargs (dict): Its keyword arguments (JSON-serialisable).
         log (str): The log file (overwritten; its directory is created).
-        reuse (bool): Skip the job if ``done.json`` records the same call.
+        reuse (bool): Skip the job if ``done.json`` records the same call
+            (:func:`same_call`).
 
     Raises:
         RuntimeError: With the end of the log when the job fails.
@@ -111,7 +169,7 @@ def run_job(name: str,
         with open(done_file, encoding='utf-8') as f:
             done = json.load(f)
     record = call_record(fn, kwargs)
-    if reuse and done.get(name) == record:
+    if reuse and name in done and same_call(done[name], record, folder):
         return
     with open(log, 'w', encoding='utf-8') as f:
         f.write(f"{record['call']}(**{json.dumps(record['kwargs'])})\n")
@@ -130,7 +188,7 @@ def run_job(name: str,
             tail = f.read()[-3000:]
         raise RuntimeError(f'{name} failed (exit {proc.exitcode}), log '
                            f'{log}:\n{tail}')
-    done[name] = record
+    done[name] = dict(record, checkout=REPO_ROOT)
     dump_json_atomic(done, done_file)
 
 
@@ -146,6 +204,6 @@ def parallel(jobs: int, fn: Callable[[Any], Any],
 
 __all__ = [
     'DONE_FILE', 'call_record', 'cpu_file', 'cpu_seconds', 'parallel',
-    'run_job'
+    'portable_record', 'recorded_checkout', 'run_job', 'same_call'
 ]
 

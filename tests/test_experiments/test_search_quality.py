@@ -79,7 +79,7 @@ def test_reuse_skips_a_run_with_the_same_call(tmp_path):
     done = json.loads((tmp_path / 'run' / W.DONE_FILE).read_text())
     assert done['first'] == dict(
         call='densenas_mm.apis.cli.parse_cfg_options',
-        kwargs=dict(options=['a=1']))
+        kwargs=dict(options=['a=1']), checkout=W.REPO_ROOT)
     log.unlink()
     W.run_job('first', parse_cfg_options, dict(options=['a=1']), str(log),
               reuse=True)
@@ -93,6 +93,57 @@ def test_reuse_skips_a_run_with_the_same_call(tmp_path):
     assert log.exists()  # another job in the same dir runs
     done = json.loads((tmp_path / 'run' / W.DONE_FILE).read_text())
     assert sorted(done) == ['first', 'second']
+
+
+def test_reuse_survives_a_moved_checkout(tmp_path, monkeypatch):
+    """A job finished in one checkout is reused in a copy elsewhere (its
+    work dir copied along): paths in the checkout compare relative to it;
+    a path outside it still has to be the same."""
+    import shutil
+    old, new = tmp_path / 'old', tmp_path / 'new'
+    monkeypatch.setattr(W, 'REPO_ROOT', str(old))
+    rel = osp.join('work_dirs', 'exp', 'run')
+    arg = dict(path=str(old / 'docs' / 't.json'))
+    W.run_job('j', osp.exists, arg, str(old / rel / 'x.log'))
+    done = json.loads((old / rel / W.DONE_FILE).read_text())
+    assert done['j']['kwargs'] == arg  # recorded as given
+    assert done['j']['checkout'] == str(old)
+    assert W.portable_record(arg, str(old)) == dict(
+        path=osp.join('<checkout>', 'docs', 't.json'))
+    shutil.copytree(old / 'work_dirs', new / 'work_dirs')
+    (new / rel / 'x.log').unlink()
+    monkeypatch.setattr(W, 'REPO_ROOT', str(new))
+    W.run_job('j', osp.exists, dict(path=str(new / 'docs' / 't.json')),
+              str(new / rel / 'x.log'), reuse=True)
+    assert not (new / rel / 'x.log').exists()  # reused
+    W.run_job('j', osp.exists, dict(path=str(new / 'docs' / 'u.json')),
+              str(new / rel / 'x.log'), reuse=True)
+    assert (new / rel / 'x.log').exists()  # another file: runs
+    # outside the checkout a path is compared as it is
+    outside = dict(path=str(tmp_path / 'data' / 't.json'))
+    W.run_job('k', osp.exists, outside, str(new / rel / 'y.log'))
+    (new / rel / 'y.log').unlink()
+    W.run_job('k', osp.exists, outside, str(new / rel / 'y.log'), reuse=True)
+    assert not (new / rel / 'y.log').exists()
+    W.run_job('k', osp.exists, dict(path=str(tmp_path / 'd2' / 't.json')),
+              str(new / rel / 'y.log'), reuse=True)
+    assert (new / rel / 'y.log').exists()
+    # a record of an older run (no checkout entry): its checkout is where
+    # a recorded path to the job's folder puts it
+    record = dict(call='x', kwargs=dict(work_dir=str(old / rel), n=1))
+    assert W.recorded_checkout(record, str(new / rel)) == str(old)
+    assert W.same_call(record, dict(call='x', kwargs=dict(
+        work_dir=str(new / rel), n=1)), str(new / rel))
+    assert not W.same_call(record, dict(call='x', kwargs=dict(
+        work_dir=str(new / rel), n=2)), str(new / rel))
+    assert W.recorded_checkout(dict(call='x', kwargs=dict(n=1)),
+                               str(new / rel)) is None
+    nested = W.portable_record(
+        dict(a=[str(new), str(new / 'x'), 'x', 3, str(tmp_path) + '/newer'],
+             b=dict(c=str(new) + 'er/y')), root=str(new))
+    assert nested == dict(a=['<checkout>/.', '<checkout>/x', 'x', 3,
+                             str(tmp_path) + '/newer'],
+                          b=dict(c=str(new) + 'er/y'))
 
 
 def test_cfg_options_parse_like_the_command_line():
