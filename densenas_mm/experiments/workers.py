@@ -90,27 +90,29 @@ def call_record(fn: Callable[..., Any],
                         kwargs=kwargs)))
 
 
+def _map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
+    """``value`` with ``fn`` applied to every string at any depth of dicts
+    and lists."""
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    return fn(value) if isinstance(value, str) else value
+
+
 def portable_record(record: Any, root: Optional[str] = None) -> Any:
     """``record`` with every absolute path inside ``root`` (default: the
     checkout) written as ``<checkout>/<relative path>``, at any depth of
     dicts and lists."""
     root = osp.abspath(root or REPO_ROOT)
-    if isinstance(record, dict):
-        return {k: portable_record(v, root) for k, v in record.items()}
-    if isinstance(record, list):
-        return [portable_record(v, root) for v in record]
-    if isinstance(record, str) and osp.isabs(record) and (
-            record == root or record.startswith(root + os.sep)):
-        return osp.join('<checkout>', osp.relpath(record, root))
-    return record
 
+    def portable(text: str) -> str:
+        if osp.isabs(text) and (text == root
+                                or text.startswith(root + os.sep)):
+            return osp.join('<checkout>', osp.relpath(text, root))
+        return text
 
-def _strings(value: Any) -> List[str]:
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
+    return _map_strings(record, portable)
 
 
 def recorded_checkout(record: Dict[str, Any], folder: str) -> Optional[str]:
@@ -125,7 +127,9 @@ def recorded_checkout(record: Dict[str, Any], folder: str) -> Optional[str]:
     if rel == '.' or rel.startswith('..'):
         return None
     tail = os.sep + rel
-    for text in _strings(record.get('kwargs')):
+    texts: List[str] = []
+    _map_strings(record.get('kwargs'), texts.append)
+    for text in texts:
         at = text.find(tail)
         end = at + len(tail)
         if osp.isabs(text) and at > 0 and (end == len(text)
