@@ -12,10 +12,38 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_DATA_ENV = 'DENSENAS_DEMO_DATA'
 
 
+#: Modules that share a session fixture too costly to build twice (the
+#: reduced demo in the documents' workspace): one xdist worker runs them.
+SHARED_MODULES = ('tests/test_docs_run.py', 'tests/test_tools/test_demo.py')
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers (also declared in setup.cfg)."""
+    """Register the markers (also declared in setup.cfg); one torch thread
+    per xdist worker (two workers on two cores: a second OpenMP thread per
+    process would wait for a busy core)."""
     config.addinivalue_line(
         'markers', 'slow: end-to-end runs in subprocesses (part of make test)')
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        import torch
+        torch.set_num_threads(1)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadscope`` (``make test``) by module: a module's tests run
+    on one worker (its module fixtures are built once), and
+    :data:`SHARED_MODULES` count as one module."""
+    if config.getvalue('dist') != 'loadscope':
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split('::', 1)[0]
+            return 'shared-session' if module in SHARED_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope='session')
