@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .paths import shown_path
 from .search_vs_random_report import latency_panels, net_table, t_halfwidth
 
 #: Figure markers per arm.
@@ -105,7 +106,7 @@ def format_report(result: Dict[str, Any]) -> str:
     lines = [
         f"search config `{s['config']}`, retrain config "
         f"`{s['subnet_config']}`, table `{s['lut']}`, pool "
-        f"`{result['pool']}` ({result['pool_size']} nets); one search "
+        f"`{shown_path(result['pool'])}` ({result['pool_size']} nets); one search "
         f"(seed {s['search_seed']}, `{result['front_dir']}`"
         + (', reused' if result['front_search_reused'] else '') +
         f"), budgets {[b['budget'] for b in result['budgets']]} ms, window "

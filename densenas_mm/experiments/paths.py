@@ -18,3 +18,13 @@ def repo_path(*parts: str) -> str:
     """An absolute path inside the checkout, e.g.
     ``repo_path('configs', 'densenas', 'x.py')``."""
     return osp.join(REPO_ROOT, *parts)
+
+
+def shown_path(path: str) -> str:
+    """``path`` as a report shows it: relative to the checkout when it lies
+    inside it (a report reads the same from any clone), else unchanged."""
+    if osp.isabs(path):
+        rel = osp.relpath(path, REPO_ROOT)
+        if rel != '..' and not rel.startswith('..' + osp.sep):
+            return rel
+    return path

@@ -25,6 +25,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .paths import shown_path
+
 #: Arm labels of the report.
 ARM_LABELS = dict(searched='searched', rsws='RS-WS', hand='hand-designed',
                   random='random')
@@ -157,7 +159,7 @@ def format_report(result: Dict[str, Any]) -> str:
     lines = [
         f"search config `{s['config']}` (net: `arch/{s['arch']}.yaml`), "
         f"retrain config `{s['subnet_config']}`, table `{s['lut']}` "
-        f"(matched on `{s['latency_key']}`), pool `{result['pool']}` "
+        f"(matched on `{s['latency_key']}`), pool `{shown_path(result['pool'])}` "
         f"({result['pool_size']} nets); search seeds "
         f"{list(s['search_seeds'])}, retrain seeds {seeds}, "
         f"{s['n_random']} random nets per searched net within "

@@ -55,6 +55,18 @@ def test_window_bad_input(kwargs, match):
 
 
 # ------------------------------------------------ percentile, pair wins
+def test_reports_show_paths_inside_the_checkout_relative_to_it():
+    import os.path as osp
+    from densenas_mm.experiments.paths import REPO_ROOT, shown_path
+    inside = osp.join(REPO_ROOT, 'docs', 'records', 'pool.json.gz')
+    assert shown_path(inside) == osp.join('docs', 'records', 'pool.json.gz')
+    # a sibling folder whose name extends the checkout's is outside it
+    sibling = REPO_ROOT + '_copy' + osp.sep + 'pool.json.gz'
+    assert shown_path(sibling) == sibling
+    assert shown_path('/elsewhere/pool.json.gz') == '/elsewhere/pool.json.gz'
+    assert shown_path('work_dirs/pool.json.gz') == 'work_dirs/pool.json.gz'
+
+
 def test_percentile_counts_ties_half():
     assert AS.percentile_among(3.0, [1, 2, 3, 4]) == pytest.approx(62.5)
     assert AS.percentile_among(9.0, [1, 2]) == 100.0
