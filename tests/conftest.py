@@ -1,4 +1,5 @@
 """Shared pytest fixtures and markers of the densenas_mm test suite."""
+import logging
 import os
 import os.path as osp
 import socket
@@ -44,6 +45,33 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             return 'shared-session' if module in SHARED_MODULES else module
 
     return ModuleScheduling(config, log)
+
+
+@pytest.fixture(autouse=True)
+def log_streams_outlive_the_test():
+    """After each test, point the stream handlers left writing into a closed
+    stream at the current ``sys.stdout``.
+
+    mmengine's ``MMLogger`` binds its stream handler to ``sys.stdout`` when
+    it is made; made in a test that captures output (``capsys``), it would
+    write into that test's closed capture in every later test of the
+    process and put ``--- Logging error ---`` on their stderr (which test
+    follows which depends on the order, e.g. on the xdist worker).
+    """
+    yield
+    from mmengine.logging import MMLogger
+    loggers = [logging.getLogger(), *MMLogger._instance_dict.values()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values()
+        if isinstance(lg, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            stream = getattr(handler, 'stream', None)
+            if (isinstance(handler, logging.StreamHandler)
+                    and not isinstance(handler, logging.FileHandler)
+                    and getattr(stream, 'closed', False)):
+                with handler.lock:
+                    handler.stream = sys.stdout
 
 
 @pytest.fixture(scope='session')
