@@ -5,6 +5,7 @@ Experiments run the configs of a source checkout and read its
 package (``tests/test_import_graph.py`` checks that).
 """
 import os.path as osp
+from typing import Optional
 
 #: The checkout this package is imported from.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -20,11 +21,23 @@ def repo_path(*parts: str) -> str:
     return osp.join(REPO_ROOT, *parts)
 
 
+def inside(path: str, root: str = REPO_ROOT) -> Optional[str]:
+    """``path`` relative to ``root`` when ``path`` is absolute and lies in
+    ``root`` (``'.'`` for ``root`` itself), else None.
+
+    The one test of "a path inside the checkout" that reports and run
+    records share.
+    """
+    if not osp.isabs(path):
+        return None
+    rel = osp.relpath(path, osp.abspath(root))
+    if rel == osp.pardir or rel.startswith(osp.pardir + osp.sep):
+        return None
+    return rel
+
+
 def shown_path(path: str) -> str:
     """``path`` as a report shows it: relative to the checkout when it lies
     inside it (a report reads the same from any clone), else unchanged."""
-    if osp.isabs(path):
-        rel = osp.relpath(path, REPO_ROOT)
-        if rel != '..' and not rel.startswith('..' + osp.sep):
-            return rel
-    return path
+    rel = inside(path)
+    return path if rel is None else rel

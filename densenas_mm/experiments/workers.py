@@ -27,10 +27,10 @@ import os.path as osp
 import resource
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from densenas_mm.utils.io import dump_json_atomic
-from .paths import REPO_ROOT
+from .paths import REPO_ROOT, inside
 
 #: Name of the marker a finished run leaves in its work dir (its calls).
 DONE_FILE = 'done.json'
@@ -100,17 +100,26 @@ def _map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
     return fn(value) if isinstance(value, str) else value
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string at any depth of dicts and lists in ``value``."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
 def portable_record(record: Any, root: Optional[str] = None) -> Any:
     """``record`` with every absolute path inside ``root`` (default: the
     checkout) written as ``<checkout>/<relative path>``, at any depth of
     dicts and lists."""
-    root = osp.abspath(root or REPO_ROOT)
+    root = root or REPO_ROOT
 
     def portable(text: str) -> str:
-        if osp.isabs(text) and (text == root
-                                or text.startswith(root + os.sep)):
-            return osp.join('<checkout>', osp.relpath(text, root))
-        return text
+        rel = inside(text, root)
+        return text if rel is None else osp.join('<checkout>', rel)
 
     return _map_strings(record, portable)
 
@@ -123,13 +132,11 @@ def recorded_checkout(record: Dict[str, Any], folder: str) -> Optional[str]:
     None when neither tells."""
     if record.get('checkout'):
         return record['checkout']
-    rel = osp.relpath(osp.abspath(folder), REPO_ROOT)
-    if rel == '.' or rel.startswith('..'):
+    rel = inside(osp.abspath(folder), REPO_ROOT)
+    if rel is None or rel == os.curdir:
         return None
     tail = os.sep + rel
-    texts: List[str] = []
-    _map_strings(record.get('kwargs'), texts.append)
-    for text in texts:
+    for text in _strings(record.get('kwargs')):
         at = text.find(tail)
         end = at + len(tail)
         if osp.isabs(text) and at > 0 and (end == len(text)

@@ -67,6 +67,20 @@ def test_reports_show_paths_inside_the_checkout_relative_to_it():
     assert shown_path('work_dirs/pool.json.gz') == 'work_dirs/pool.json.gz'
 
 
+def test_inside_is_the_one_test_of_a_path_in_a_folder(tmp_path):
+    import os.path as osp
+    from densenas_mm.experiments.paths import inside
+    root = str(tmp_path / 'co')
+    assert inside(osp.join(root, 'a', 'b.json'), root) == osp.join('a', 'b.json')
+    assert inside(root, root) == '.'
+    assert inside(root + osp.sep, root) == '.'
+    assert inside(str(tmp_path / 'co_copy' / 'b.json'), root) is None
+    assert inside(str(tmp_path / 'b.json'), root) is None
+    assert inside(osp.join('co', 'b.json'), root) is None  # relative: not placed
+    # a file whose name starts with '..' is still inside
+    assert inside(osp.join(root, '..x'), root) == '..x'
+
+
 def test_percentile_counts_ties_half():
     assert AS.percentile_among(3.0, [1, 2, 3, 4]) == pytest.approx(62.5)
     assert AS.percentile_among(9.0, [1, 2]) == 100.0
