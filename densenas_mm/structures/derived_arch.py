@@ -5,12 +5,12 @@
 versioned, and at the same time an mmrazor ``fix_subnet``: the top-level
 alias entries fix every mutable of the supernet with ``load_fix_subnet``,
 given the dict of :func:`~densenas_mm.structures.load_fix_subnet_dict`)
-and converts exactly to and from the reference code's ``net_config`` string::
+and converts exactly to and from the reference code's ``net_config`` string
+(read and written by :mod:`.net_config`)::
 
     [[16, 16], 'mbconv_k3_t1', [], 0, 1]|[[16, 24], 'mbconv_k3_t6', [], 0, 2]|
     ...|[[384, 1984], 'conv1_1']
 """
-import ast
 import copy
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional
@@ -21,6 +21,7 @@ from densenas_mm.search_space.spec import SearchSpace
 from .arch_fields import (check_block_fields, check_chain, check_fields,
                           require_keys)
 from .errors import ArchError
+from .net_config import format_net_config, parse_net_config
 
 ARCH_KEY = 'densenas_arch'
 #: Version 2 embeds the search space (``search_space``); 1 is still read.
@@ -181,17 +182,10 @@ class DerivedArch:
     # ------------------------------------------------------ net_config text
     def to_net_config(self) -> str:
         """The reference code's ``net_config`` string (entries joined by |)."""
-        entries = []
-        width = self.stem_channels
-        for name in self.stem_ops:
-            entries.append([[width, width], name, [], 0, 1])
-        for b in self.blocks:
-            entries.append([[b.c_in, b.c_out], b.head_op, list(b.stack_ops),
-                            len(b.stack_ops), b.stride])
-        if self.last_dim is not None:
-            entries.append([[self.blocks[-1].c_out, self.last_dim],
-                            'conv1_1'])
-        return '|'.join(repr(e) for e in entries)
+        return format_net_config(
+            self.stem_channels, self.stem_ops,
+            [(b.c_in, b.c_out, b.head_op, b.stack_ops, b.stride)
+             for b in self.blocks], self.last_dim)
 
     @classmethod
     def from_net_config(cls,
@@ -200,12 +194,8 @@ class DerivedArch:
                         num_classes: int = 1000,
                         stem_stride: int = 2,
                         **kwargs) -> 'DerivedArch':
-        """Parse a reference ``net_config`` string.
-
-        The family comes from the ops. For MobileNetV2 nets the leading
-        entries with an op but no stacking layers, equal widths and stride 1
-        before the first width change are the fixed stem ops (the reference's
-        ``mbconv_k3_t1``); the final ``conv1_1`` entry gives ``last_dim``.
+        """Build from a reference ``net_config`` string
+        (:func:`~.net_config.parse_net_config` reads it).
 
         Args:
             text (str): The string; whitespace and newlines are ignored.
@@ -217,59 +207,14 @@ class DerivedArch:
         Raises:
             ArchError: For malformed entries, with the entry's position.
         """
-        parts = [p.strip() for p in str(text).split('|') if p.strip()]
-        if not parts:
-            raise ArchError('empty net_config')
-        entries = []
-        for idx, part in enumerate(parts):
-            try:
-                entry = ast.literal_eval(part)
-            except (ValueError, SyntaxError):
-                raise ArchError(f'net_config entry {idx} is not a literal '
-                                f'list: {part!r}') from None
-            ok = (isinstance(entry, list) and len(entry) in (2, 5)
-                  and isinstance(entry[0], list) and len(entry[0]) == 2)
-            if ok and len(entry) == 5:
-                ok = (isinstance(entry[2], list) and entry[3] == len(entry[2])
-                      and isinstance(entry[4], int))
-            if not ok:
-                raise ArchError(
-                    f'net_config entry {idx} must be [[C_in, C_out], OP, '
-                    f'[STACK_OPS], N_STACK, STRIDE] with N_STACK equal to '
-                    f"len(STACK_OPS), or [[C_in, C_out], 'conv1_1'], got "
-                    f'{part!r}')
-            entries.append(entry)
-        last_dim = None
-        if len(entries[-1]) == 2:
-            if entries[-1][1] != 'conv1_1':
-                raise ArchError("the 2-field net_config entry must be the "
-                                f"terminal 'conv1_1', got {entries[-1]!r}")
-            last_dim = entries.pop()[0][1]
-        for idx, e in enumerate(entries):
-            if len(e) != 5:
-                raise ArchError(f'net_config entry {idx} is a terminal entry '
-                                'but is not last')
-        try:
-            family = parse_op(entries[0][1]).family
-        except ValueError as err:
-            raise ArchError(f'net_config entry 0: {err}') from None
-        stem_ops = []
-        if family == 'mbv2':
-            while (len(entries) > 1 and entries[0][0][0] == entries[0][0][1]
-                   and not entries[0][2] and entries[0][4] == 1):
-                stem_ops.append(entries.pop(0)[1])
-        stem_channels = entries[0][0][0]
-        blocks = [
-            DerivedBlock(e[0][0], e[0][1], e[1], list(e[2]), e[4])
-            for e in entries
-        ]
-        kwargs.setdefault('act', 'relu6' if family == 'mbv2' else 'relu')
+        net = parse_net_config(text)
+        kwargs.setdefault('act', 'relu6' if net.family == 'mbv2' else 'relu')
         return cls(
-            family=family,
-            stem_channels=stem_channels,
-            stem_ops=stem_ops,
-            blocks=blocks,
-            last_dim=last_dim,
+            family=net.family,
+            stem_channels=net.stem_channels,
+            stem_ops=net.stem_ops,
+            blocks=[DerivedBlock(*entry) for entry in net.blocks],
+            last_dim=net.last_dim,
             stem_stride=stem_stride,
             input_size=input_size,
             num_classes=num_classes,

@@ -31,6 +31,23 @@ def test_densenas_c_parses_into_documented_structure():
     assert arch.to_net_config() == DENSENAS_C
 
 
+def test_the_text_reader_knows_entries_not_nets():
+    from densenas_mm.structures.net_config import (format_net_config,
+                                                   parse_net_config)
+    net = parse_net_config(DENSENAS_C)
+    assert (net.family, net.stem_channels, net.last_dim) == ('mbv2', 16, 1984)
+    assert net.stem_ops == ['mbconv_k3_t1']
+    assert len(net.blocks) == 7
+    assert net.blocks[2] == (48, 72, 'mbconv_k5_t6',
+                             ['mbconv_k3_t6', 'mbconv_k3_t3'], 2)
+    assert format_net_config(net.stem_channels, net.stem_ops, net.blocks,
+                             net.last_dim) == DENSENAS_C
+    # without the terminal conv the last entry is a block
+    short = parse_net_config("[[8, 16], 'basic_block', [], 0, 2]")
+    assert short.last_dim is None and short.blocks == [
+        (8, 16, 'basic_block', [], 2)]
+
+
 def test_resnet_net_config_round_trip():
     text = ("[[32, 48], 'basic_block', [], 0, 2]|"
             "[[48, 72], 'basic_block', ['basic_block'], 1, 2]|"
