@@ -292,6 +292,7 @@ def budget_front(config: str,
         budgets=[budget_record(s, bootstrap_reps) for s in slots],
         nets=[asdict(n) for n in nets], runs=done.runs,
         planned_runs=done.planned, new_runs=done.new,
+        machines=done.machines,
         derivation_cpu_s=derivation_s, cpu_hours=cpu)
     text = format_report(result)
     write_report(wd, 'budget_front', result, text)

@@ -25,7 +25,8 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from .paths import shown_path
-from .search_vs_random_report import latency_panels, net_table, t_halfwidth
+from .search_vs_random_report import (latency_panels, machines_line,
+                                     net_table, t_halfwidth)
 
 #: Figure markers per arm.
 MARKERS = dict(random=dict(marker='o', s=22, alpha=0.45),
@@ -146,6 +147,8 @@ def format_report(result: Dict[str, Any]) -> str:
         f"runs: {result['runs']} reported of {result['planned_runs']} "
         f"planned, {result['new_runs']} new in this call",
     ]
+    if result.get('machines'):
+        lines.append(machines_line(result['machines']))
     if result.get('command'):
         lines.append(f"command: `{result['command']}`")
     return '\n'.join(lines) + '\n'

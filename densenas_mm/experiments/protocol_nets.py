@@ -11,12 +11,13 @@ measurement of every net (:func:`measure_protocol_nets`).
 """
 import json
 import os.path as osp
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .pool import write_arch
 from .runs import finished, retrain
-from .workers import cpu_seconds, parallel
+from .workers import cpu_seconds, parallel, run_machine
 
 
 @dataclass
@@ -125,11 +126,14 @@ class Retrains:
         planned (int): Nets x seeds.
         new (int): Runs that ran in this call.
         cpu_hours (float): CPU-hours recorded by the reported runs.
+        machines (dict[str, int]): Reported runs per CPU model that ran
+            them (:func:`~.workers.run_machine`).
     """
     runs: int
     planned: int
     new: int
     cpu_hours: float
+    machines: Dict[str, int] = field(default_factory=dict)
 
 
 def retrain_nets(nets: Sequence[ProtocolNet], subnet_config: str,
@@ -175,7 +179,9 @@ def retrain_nets(nets: Sequence[ProtocolNet], subnet_config: str,
         runs=len(jobs_list), planned=len(nets) * len(seeds),
         new=0 if finished_only else sum(not b for b in before),
         cpu_hours=sum(cpu_seconds(run_dir(work_dir, *j))
-                      for j in jobs_list) / 3600)
+                      for j in jobs_list) / 3600,
+        machines=dict(Counter(run_machine(run_dir(work_dir, *j))
+                              for j in jobs_list)))
 
 
 def pool_net(book: NetBook, pool: Dict[str, Any], index: int,

@@ -317,7 +317,8 @@ def search_vs_random(config: str,
         between=between, extra_arms=extra_records,
         rsws_finished=bool(rsws_done),
         runs=done.runs, planned_runs=done.planned,
-        new_runs=done.new, cpu_hours=dict(cpu, total=sum(cpu.values())))
+        new_runs=done.new, machines=done.machines,
+        cpu_hours=dict(cpu, total=sum(cpu.values())))
     text = format_report(result)
     dump_json_atomic(result, osp.join(wd, 'results.json'))
     write_text_atomic(text, osp.join(wd, 'results.md'))

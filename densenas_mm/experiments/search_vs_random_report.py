@@ -151,6 +151,16 @@ def net_table(nets: Sequence[Dict[str, Any]],
     return lines
 
 
+def machines_line(machines: Optional[Dict[str, int]]) -> str:
+    """Which CPUs ran the reported retrains, most runs first (empty for a
+    result from before they were counted)."""
+    if not machines:
+        return ''
+    return 'retrains ran on: ' + '; '.join(
+        f'{name} ({n})'
+        for name, n in sorted(machines.items(), key=lambda kv: -kv[1]))
+
+
 def format_report(result: Dict[str, Any]) -> str:
     """The report as Markdown (module doc)."""
     s = result['settings']
@@ -196,6 +206,8 @@ def format_report(result: Dict[str, Any]) -> str:
             f", extra arms' searches {cpu['extra_searches']:.2f})"
             if result.get('extra_arms') else ')'),
     ]
+    if result.get('machines'):
+        lines.append(machines_line(result['machines']))
     if result.get('command'):
         lines.append(f"command: `{result['command']}`")
     return '\n'.join(lines) + '\n'

@@ -18,7 +18,8 @@ clone or a moved one, the work dir copied to the same place in it.
 A job that succeeds also leaves the CPU seconds its process used (user +
 system, with its own children) in ``cpu_<name>.json`` next to its log, so an
 experiment split over several sittings can add up what it cost
-(:func:`cpu_seconds`).
+(:func:`cpu_seconds`), and the CPU model that ran it, so a report can say
+which machines its runs were made on (:func:`run_machine`).
 """
 import json
 import multiprocessing
@@ -41,14 +42,31 @@ def cpu_file(log: str, name: str) -> str:
     return osp.join(osp.dirname(osp.abspath(log)), f'cpu_{name}.json')
 
 
-def cpu_seconds(folder: str) -> float:
-    """CPU seconds recorded by the finished jobs of a run folder."""
-    total = 0.0
+def _cpu_records(folder: str) -> List[Dict[str, Any]]:
+    """The ``cpu_*.json`` records of a run folder's finished jobs."""
+    records = []
     for entry in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
         if entry.startswith('cpu_') and entry.endswith('.json'):
             with open(osp.join(folder, entry), encoding='utf-8') as f:
-                total += float(json.load(f)['cpu_s'])
-    return total
+                records.append(json.load(f))
+    return records
+
+
+def cpu_seconds(folder: str) -> float:
+    """CPU seconds recorded by the finished jobs of a run folder."""
+    return sum(float(r['cpu_s']) for r in _cpu_records(folder))
+
+
+#: What :func:`run_machine` says of records made before the CPU was kept.
+UNRECORDED_MACHINE = 'not recorded'
+
+
+def run_machine(folder: str) -> str:
+    """The CPU model that ran a run folder's finished jobs (several joined
+    by ``' + '``), or :data:`UNRECORDED_MACHINE` for records without it."""
+    names = sorted({str(r['cpu']) for r in _cpu_records(folder)
+                    if r.get('cpu')})
+    return ' + '.join(names) or UNRECORDED_MACHINE
 
 
 def _process_cpu_seconds() -> float:
@@ -74,8 +92,10 @@ def _in_worker(fn: Callable[..., Any], kwargs: Dict[str, Any], log: str,
     os.chdir(REPO_ROOT)
     try:
         fn(**kwargs)
-        dump_json_atomic(dict(cpu_s=round(_process_cpu_seconds(), 3)),
-                         cpu_out)
+        from densenas_mm.latency.measure import cpu_name
+        dump_json_atomic(
+            dict(cpu_s=round(_process_cpu_seconds(), 3), cpu=cpu_name()),
+            cpu_out)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -214,7 +234,8 @@ def parallel(jobs: int, fn: Callable[[Any], Any],
 
 
 __all__ = [
-    'DONE_FILE', 'call_record', 'cpu_file', 'cpu_seconds', 'parallel',
+    'DONE_FILE', 'UNRECORDED_MACHINE', 'call_record', 'cpu_file',
+    'cpu_seconds', 'parallel', 'run_machine',
     'portable_record', 'recorded_checkout', 'run_job', 'same_call'
 ]
 

@@ -198,6 +198,9 @@ def test_the_arms_of_every_budget_end_to_end_and_resume(
     text = (wd / 'budget_front.md').read_text()
     assert f'| {budgets[2]:g} | front (one search) | ' in text
     assert 'front minus random' in text and 'CPU-hours' in text
+    # the fake runs' CPU records name no CPU: counted as not recorded
+    assert result['machines'] == {'not recorded': 2 * len(nets)}
+    assert f'retrains ran on: not recorded ({2 * len(nets)})' in text
     assert json.load(open(wd / 'budget_front.json'))['nets'] == \
         result['nets']
     assert (wd / 'budget_front.png').stat().st_size > 1000

@@ -360,6 +360,10 @@ def test_search_vs_random_tool_end_to_end_and_resume(lut, tmp_path,
     table = (wd / 'results.md').read_text()
     assert '| 0 | searched | searched_s0 |' in table
     assert 'searched minus random:' in table and 'CPU-hours' in table
+    # every retrain ran here, and the report says on which CPU
+    from densenas_mm.latency.measure import cpu_name
+    assert result['machines'] == {cpu_name(): len(nets)}
+    assert f'retrains ran on: {cpu_name()} ({len(nets)})' in table
     assert json.load(open(wd / 'results.json'))['nets'] == result['nets']
     assert (wd / 'results.png').stat().st_size > 0
     # resume: nothing runs again, nothing is rewritten, the same numbers
