@@ -110,17 +110,19 @@ def rsws_arm(config: str, lut: str, book: NetBook, pool: Dict[str, Any],
             osp.join(folder, 'score.log'), reuse=True)
     with open(out, encoding='utf-8') as f:
         data = json.load(f)
-    scored = dict(zip(data['archs'], data['scores']))
-    if not set(paths) <= set(scored):  # finished_only: scores of other nets
-        return False
+    # by file name: the nets lie in one folder (book.folder), whichever
+    # checkout the scores were made in (a work dir copied to a clone)
+    scored = {osp.basename(a): float(v)
+              for a, v in zip(data['archs'], data['scores'])}
+    if not {osp.basename(p) for p in paths} <= set(scored):
+        return False  # finished_only: scores of other nets
     for slot, win in zip(slots, windows):
         best = max(win.indices,
-                   key=lambda i: (scored[osp.join(book.folder,
-                                                  f'pool_{i}.yaml')], -i))
+                   key=lambda i: (scored[f'pool_{i}.yaml'], -i))
         net = book.add(DerivedArch.from_dict(pool['archs'][best]['arch']),
                        f'pool_{best}', lats[best],
                        f'rsws_s{slot["search_seed"]}', pool_index=best)
-        net.supernet_top1 = scored[osp.join(book.folder, f'pool_{best}.yaml')]
+        net.supernet_top1 = scored[f'pool_{best}.yaml']
         slot['rsws'] = net
     return True
 

@@ -212,6 +212,39 @@ def test_net_book_keeps_one_net_per_net_config(demo_mutator, tmp_path):
         PN.NetBook(str(tmp_path)).add(b, 'pool_3', 5.0, 'random_s0')
 
 
+def test_rsws_reads_scores_made_in_another_checkout(demo_mutator,
+                                                    tmp_path):
+    """A work dir copied to a clone keeps its RS-WS arm: the scores name
+    the nets by the other checkout's paths; the picks are by file name."""
+    from densenas_mm.apis.random_arch import random_arch
+    from densenas_mm.experiments.rsws import rsws_arm
+    gen = torch.Generator().manual_seed(2)
+    archs = [random_arch(demo_mutator, gen) for _ in range(4)]
+    pool = dict(archs=[dict(arch=a.to_dict(), latency=lat) for a, lat in
+                       zip(archs, [5.0, 5.01, 4.99, 9.0])])
+    book = PN.NetBook(str(tmp_path / 'clone' / 'nets'))
+    searched = PN.ProtocolNet('searched_s0', 'x.yaml', 'nc', 5.0, [])
+    folder = tmp_path / 'clone' / 'rsws'
+    folder.mkdir(parents=True)
+    other = '/elsewhere/checkout/work_dirs/x/nets'
+    (folder / 'scores.json').write_text(json.dumps(dict(
+        archs=[f'{other}/pool_{i}.yaml' for i in (0, 1, 2)],
+        scores=[50.0, 61.5, 55.0])))
+    slots = [dict(search_seed=0, searched=searched)]
+    assert rsws_arm('cfg.py', 'lut.json', book, pool, slots, 'last.yaml',
+                    str(folder), 3, 0.01, 0.05, 2, 0, False, True)
+    assert slots[0]['rsws_window'].indices == [0, 1, 2]
+    assert slots[0]['rsws'].name == 'pool_1'
+    assert slots[0]['rsws'].supernet_top1 == 61.5
+    # scores of other nets than the window's: not finished
+    (folder / 'scores.json').write_text(json.dumps(dict(
+        archs=[f'{other}/pool_0.yaml'], scores=[50.0])))
+    slots = [dict(search_seed=0, searched=searched)]
+    assert not rsws_arm('cfg.py', 'lut.json', book, pool, slots, 'last.yaml',
+                        str(folder), 3, 0.01, 0.05, 2, 0, False, True)
+    assert 'rsws' not in slots[0]
+
+
 def test_measure_fills_every_net_with_the_tables_threads(lut, tmp_path,
                                                          monkeypatch,
                                                          demo_mutator):
