@@ -1,7 +1,7 @@
 # densenas_mm developer entry points.
 #
 #   make demo   build the demo data, train + evaluate (see tools/demo.sh)
-#   make test   run the test suite (CPU, 2 processes, about 21 minutes on 2 cores)
+#   make test   run the test suite (CPU, 2 processes, 13-21 minutes on 2 cores)
 #   make env    create / update the virtualenv in $(VENV) and install the
 #               demo's Fashion-MNIST via apt where possible (done by the above)
 #
