@@ -107,6 +107,13 @@ def check_inputs(config: str, lut: str, pool: str, budgets: Sequence[float],
                           'search with its checkpoint (done.json, '
                           'arch/last.yaml, last_checkpoint): give a finished'
                           ' search or leave --search-dir out to run one')
+    if search_dir is not None and not osp.isfile(
+            read_last_checkpoint(search_dir)):
+        raise ConfigError(f'--search-dir {search_dir}: its last_checkpoint '
+                          f'names {read_last_checkpoint(search_dir)}, which '
+                          'does not exist (the front is derived from it): '
+                          'give the search folder with its checkpoint, or '
+                          'leave --search-dir out to run one')
     own = read_pool(pool)
     try:  # the pool's own draw settings; its config and table must match
         the_pool = load_or_draw_pool(pool, config, lut, own.get('seed'),

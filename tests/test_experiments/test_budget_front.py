@@ -245,6 +245,27 @@ def test_a_finished_search_is_reused_with_search_dir(lut, pool, fakes,
     assert again[name] == pick[name]
 
 
+def test_a_search_dir_without_its_checkpoint_is_refused_at_once(
+        lut, pool, fakes, tmp_path):
+    """A finished search whose checkpoint was not kept (records copied
+    without it) is refused before anything runs, naming the file."""
+    from densenas_mm.utils.options import ConfigError
+    budgets = budgets_of(pool)
+    BF.budget_front(DIGITS_SEARCH, DIGITS_SUBNET, lut, pool, budgets[2:],
+                    seeds=1, n_random=1, tolerance=0.05, max_tolerance=1,
+                    bootstrap_reps=50, jobs=1, work_dir=str(tmp_path / 'a'))
+    (tmp_path / 'a' / 'search_s0' / 'epoch_2.pth').unlink()
+    fakes.searches.clear()
+    with pytest.raises(ConfigError, match=r"last_checkpoint names .*"
+                       r"epoch_2\.pth, which does not exist"):
+        BF.budget_front(DIGITS_SEARCH, DIGITS_SUBNET, lut, pool, budgets[2:],
+                        seeds=1, n_random=1, tolerance=0.05,
+                        max_tolerance=1, bootstrap_reps=50, jobs=1,
+                        search_dir=str(tmp_path / 'a' / 'search_s0'),
+                        work_dir=str(tmp_path / 'b'))
+    assert fakes.searches == [] and not (tmp_path / 'b').exists()
+
+
 def test_statistics_match_a_hand_computation():
     from densenas_mm.experiments.latency_windows import LatencyWindow
 
