@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .pool import write_arch
 from .runs import finished, retrain
-from .workers import cpu_seconds, parallel, run_machine
+from .workers import parallel, run_usage
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Retrains:
         new (int): Runs that ran in this call.
         cpu_hours (float): CPU-hours recorded by the reported runs.
         machines (dict[str, int]): Reported runs per CPU model that ran
-            them (:func:`~.workers.run_machine`).
+            them (:func:`~.workers.run_usage`).
     """
     runs: int
     planned: int
@@ -175,13 +175,12 @@ def retrain_nets(nets: Sequence[ProtocolNet], subnet_config: str,
     for (net, seed), top in zip(jobs_list, scores):
         net.seeds.append(seed)
         net.top1_seeds.append(top)
+    usage = [run_usage(run_dir(work_dir, *j)) for j in jobs_list]
     return Retrains(
         runs=len(jobs_list), planned=len(nets) * len(seeds),
         new=0 if finished_only else sum(not b for b in before),
-        cpu_hours=sum(cpu_seconds(run_dir(work_dir, *j))
-                      for j in jobs_list) / 3600,
-        machines=dict(Counter(run_machine(run_dir(work_dir, *j))
-                              for j in jobs_list)))
+        cpu_hours=sum(u.cpu_s for u in usage) / 3600,
+        machines=dict(Counter(u.machine for u in usage)))
 
 
 def pool_net(book: NetBook, pool: Dict[str, Any], index: int,

@@ -19,7 +19,7 @@ A job that succeeds also leaves the CPU seconds its process used (user +
 system, with its own children) in ``cpu_<name>.json`` next to its log, so an
 experiment split over several sittings can add up what it cost
 (:func:`cpu_seconds`), and the CPU model that ran it, so a report can say
-which machines its runs were made on (:func:`run_machine`).
+which machines its runs were made on (:func:`run_usage`).
 """
 import json
 import multiprocessing
@@ -28,7 +28,8 @@ import os.path as osp
 import resource
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional,
+                    Sequence)
 
 from densenas_mm.utils.io import dump_json_atomic
 from .paths import REPO_ROOT, inside
@@ -42,31 +43,39 @@ def cpu_file(log: str, name: str) -> str:
     return osp.join(osp.dirname(osp.abspath(log)), f'cpu_{name}.json')
 
 
-def _cpu_records(folder: str) -> List[Dict[str, Any]]:
-    """The ``cpu_*.json`` records of a run folder's finished jobs."""
+#: What :func:`run_usage` says of records made before the CPU was kept.
+UNRECORDED_MACHINE = 'not recorded'
+
+
+class RunUsage(NamedTuple):
+    """What a run folder's finished jobs recorded (``cpu_*.json``).
+
+    Attributes:
+        cpu_s (float): Their CPU seconds, added up.
+        machine (str): The CPU model that ran them (several joined by
+            ``' + '``), or :data:`UNRECORDED_MACHINE` for records without
+            it.
+    """
+    cpu_s: float
+    machine: str
+
+
+def run_usage(folder: str) -> RunUsage:
+    """The CPU seconds and the machine of a run folder's finished jobs
+    (no folder or no record: 0 seconds, :data:`UNRECORDED_MACHINE`)."""
     records = []
     for entry in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
         if entry.startswith('cpu_') and entry.endswith('.json'):
             with open(osp.join(folder, entry), encoding='utf-8') as f:
                 records.append(json.load(f))
-    return records
+    names = sorted({str(r['cpu']) for r in records if r.get('cpu')})
+    return RunUsage(sum(float(r['cpu_s']) for r in records),
+                    ' + '.join(names) or UNRECORDED_MACHINE)
 
 
 def cpu_seconds(folder: str) -> float:
     """CPU seconds recorded by the finished jobs of a run folder."""
-    return sum(float(r['cpu_s']) for r in _cpu_records(folder))
-
-
-#: What :func:`run_machine` says of records made before the CPU was kept.
-UNRECORDED_MACHINE = 'not recorded'
-
-
-def run_machine(folder: str) -> str:
-    """The CPU model that ran a run folder's finished jobs (several joined
-    by ``' + '``), or :data:`UNRECORDED_MACHINE` for records without it."""
-    names = sorted({str(r['cpu']) for r in _cpu_records(folder)
-                    if r.get('cpu')})
-    return ' + '.join(names) or UNRECORDED_MACHINE
+    return run_usage(folder).cpu_s
 
 
 def _process_cpu_seconds() -> float:
@@ -120,15 +129,11 @@ def _map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
     return fn(value) if isinstance(value, str) else value
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: Any) -> List[str]:
     """Every string at any depth of dicts and lists in ``value``."""
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, str):
-        yield value
+    found: List[str] = []
+    _map_strings(value, found.append)
+    return found
 
 
 def portable_record(record: Any, root: Optional[str] = None) -> Any:
@@ -234,8 +239,8 @@ def parallel(jobs: int, fn: Callable[[Any], Any],
 
 
 __all__ = [
-    'DONE_FILE', 'UNRECORDED_MACHINE', 'call_record', 'cpu_file',
-    'cpu_seconds', 'parallel', 'run_machine',
-    'portable_record', 'recorded_checkout', 'run_job', 'same_call'
+    'DONE_FILE', 'UNRECORDED_MACHINE', 'RunUsage', 'call_record',
+    'cpu_file', 'cpu_seconds', 'parallel', 'portable_record',
+    'recorded_checkout', 'run_job', 'run_usage', 'same_call'
 ]
 

@@ -102,20 +102,22 @@ def test_a_run_records_its_cpu_time_and_the_cpu_that_ran_it(tmp_path):
     record = json.loads((tmp_path / 'run' / 'cpu_first.json').read_text())
     assert record['cpu'] == cpu_name() and record['cpu_s'] >= 0
     assert W.cpu_seconds(str(tmp_path / 'run')) == record['cpu_s']
-    assert W.run_machine(str(tmp_path / 'run')) == cpu_name()
+    assert W.run_usage(str(tmp_path / 'run')) == (record['cpu_s'],
+                                                  cpu_name())
     # a run whose jobs ran on two machines names both; an older record
     # (no cpu entry) or no record at all is "not recorded"
     (tmp_path / 'run' / 'cpu_test.json').write_text(
         json.dumps(dict(cpu_s=2.5, cpu='Other CPU')))
-    assert W.run_machine(str(tmp_path / 'run')) == ' + '.join(
+    assert W.run_usage(str(tmp_path / 'run')).machine == ' + '.join(
         sorted([cpu_name(), 'Other CPU']))
     assert W.cpu_seconds(str(tmp_path / 'run')) == pytest.approx(
         record['cpu_s'] + 2.5)
     old = tmp_path / 'old'
     old.mkdir()
     (old / 'cpu_train.json').write_text(json.dumps(dict(cpu_s=1.0)))
-    assert W.run_machine(str(old)) == W.UNRECORDED_MACHINE
-    assert W.run_machine(str(tmp_path / 'none')) == W.UNRECORDED_MACHINE
+    assert W.run_usage(str(old)) == (1.0, W.UNRECORDED_MACHINE)
+    assert W.run_usage(str(tmp_path / 'none')) == (0.0,
+                                                   W.UNRECORDED_MACHINE)
 
 
 def test_reuse_survives_a_moved_checkout(tmp_path, monkeypatch):
