@@ -105,10 +105,10 @@ def format_report(result: Dict[str, Any]) -> str:
     cpu = result['cpu_hours']
     n_budgets = len(result['budgets'])
     lines = [
-        f"search config `{s['config']}`, retrain config "
-        f"`{s['subnet_config']}`, table `{s['lut']}`, pool "
+        f"search config `{shown_path(s['config'])}`, retrain config "
+        f"`{shown_path(s['subnet_config'])}`, table `{shown_path(s['lut'])}`, pool "
         f"`{shown_path(result['pool'])}` ({result['pool_size']} nets); one search "
-        f"(seed {s['search_seed']}, `{result['front_dir']}`"
+        f"(seed {s['search_seed']}, `{shown_path(result['front_dir'])}`"
         + (', reused' if result['front_search_reused'] else '') +
         f"), budgets {[b['budget'] for b in result['budgets']]} ms, window "
         f"{100 * s['window']:g} % below each budget (front nets and budget "

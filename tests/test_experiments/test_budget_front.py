@@ -201,6 +201,14 @@ def test_the_arms_of_every_budget_end_to_end_and_resume(
     # the fake runs' CPU records name no CPU: counted as not recorded
     assert result['machines'] == {'not recorded': 2 * len(nets)}
     assert f'retrains ran on: not recorded ({2 * len(nets)})' in text
+    # the search folder is shown relative to the checkout when inside it
+    from densenas_mm.experiments.budget_front_report import format_report
+    from densenas_mm.experiments.paths import REPO_ROOT
+    inside = dict(result, front_dir=osp.join(REPO_ROOT, 'work_dirs', 'bf',
+                                             'search_s0'))
+    shown = format_report(inside)
+    assert '(seed 0, `work_dirs/bf/search_s0`)' in shown
+    assert REPO_ROOT not in shown.splitlines()[0]  # the settings line
     assert json.load(open(wd / 'budget_front.json'))['nets'] == \
         result['nets']
     assert (wd / 'budget_front.png').stat().st_size > 1000
