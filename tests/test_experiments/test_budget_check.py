@@ -71,6 +71,15 @@ def test_budget_check_tool_end_to_end(lut, tmp_path, demo_data_root,
     assert row['error'] == pytest.approx(row['measured_mean'] / target - 1)
     assert result['within_tolerance'] == int(abs(row['error']) <= 0.05)
     assert result['calibration_nets'] == 4
+    # the drift: geometric mean of the calibration nets' now / at fit
+    fit = [r['measured'] for r in cal.calibration.fit['samples']]
+    now = [np.mean(r['measured']) for r in result['calibration_net_rows']]
+    assert result['drift'] == pytest.approx(
+        np.exp(np.mean(np.log(np.divide(now, fit)))))
+    assert row['error_drift_corrected'] == pytest.approx(
+        row['measured_mean'] / result['drift'] / target - 1)
+    assert result['within_tolerance_drift_corrected'] == int(
+        abs(row['error_drift_corrected']) <= 0.05)
     # the agreement numbers: prediction_accuracy's, one budget net
     pred = result['budget_vs_predicted']
     assert pred['nets'] == 1
@@ -87,9 +96,17 @@ def test_budget_check_tool_end_to_end(lut, tmp_path, demo_data_root,
     text = (wd / 'budget_check.md').read_text()
     assert f'| {target:g} | {row["predicted"]:.3f} |' in text
     assert 'of 1 budget nets measured within +-5 %' in text
+    assert f'{result["drift"]:.3f} x their fit-time timings' in text
     # resumable: the calibration and the search are reused
     stamps = {p: p.stat().st_mtime_ns
               for p in [wd / 'table_cal.json', *sorted(wd.rglob('*.log'))]}
     again = tool.main(args)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert again['budgets'][0]['net_config'] == row['net_config']
+
+
+def test_machine_drift_is_the_geometric_mean_of_the_ratios():
+    from densenas_mm.experiments.budget_check import machine_drift
+    assert machine_drift([2.0, 4.0], [1.0, 4.0]) == pytest.approx(0.5**0.5)
+    assert machine_drift([3.0, 5.0, 7.0], [3.3, 5.5, 7.7]) == \
+        pytest.approx(1.1)
