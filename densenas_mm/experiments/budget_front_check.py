@@ -297,6 +297,7 @@ def budget_front(config: str,
         front_search_reused=search_dir is not None,
         retrain_seeds=list(seed_list)[:seeds],
         budgets=[budget_record(s, bootstrap_reps) for s in slots],
+        pooled=pooled_record(slots, bootstrap_reps),
         nets=[asdict(n) for n in nets], runs=done.runs,
         planned_runs=done.planned, new_runs=done.new,
         machines=done.machines,
@@ -333,5 +334,33 @@ def budget_record(slot: Dict[str, Any], reps: int) -> Dict[str, Any]:
             [f_scores], [b_scores], reps))
 
 
+def pooled_record(slots: Sequence[Dict[str, Any]],
+                  reps: int) -> Dict[str, Any]:
+    """Front minus random and front minus the budget search over all
+    budgets at once (:func:`.arm_stats.compare_arm` / ``compare_arms`` with
+    the budgets in the place of search seeds). A front net that several
+    budgets share (with its random nets) counts once, and so does a pair of
+    front and budget-search nets; ``budgets`` lists the budgets counted."""
+    seen_front, seen_pair, kept, pairs = set(), set(), [], []
+    for slot in slots:
+        front, bnet = slot.get('front'), slot.get('budget_net')
+        if front is None:
+            continue
+        if front.name not in seen_front:
+            seen_front.add(front.name)
+            kept.append(slot)
+        if bnet is not None and (front.name, bnet.name) not in seen_pair:
+            seen_pair.add((front.name, bnet.name))
+            pairs.append((front, bnet))
+    vs_random = arm_stats.compare_arm(
+        arm_scores([s['front'] for s in kept]), random_scores(kept), reps)
+    return dict(
+        budgets=[s['budget'] for s in kept],
+        front_minus_random=vs_random['pooled'],
+        front_minus_budget_search=arm_stats.compare_arms(
+            arm_scores([f for f, _ in pairs]),
+            arm_scores([b for _, b in pairs]), reps))
+
+
 __all__ = ['budget_dir', 'budget_front', 'budget_record', 'cheapest_cost',
-           'check_inputs']
+           'check_inputs', 'pooled_record']

@@ -98,6 +98,21 @@ def _diff_row(rec: Dict[str, Any]) -> str:
     return f"| {rec['budget']:g} | {versus_random} | {versus_budget} |"
 
 
+def _pooled_row(pooled: Optional[Dict[str, Any]]) -> List[str]:
+    """The differences over all budgets at once (no row for a report
+    made before they were kept, or with fewer than two front nets)."""
+    if not pooled or len(pooled['budgets']) < 2:
+        return []
+    vr, vb = pooled['front_minus_random'], pooled['front_minus_budget_search']
+    versus_random = ('- | - | -' if vr is None else
+                     f"{vr['diff']:+.2f} {_ci(vr['ci'])} | - | "
+                     f"{100 * vr['pair_share']:.0f} % of {vr['pairs']}")
+    versus_budget = ('-' if vb is None else
+                     f"{vb['diff']:+.2f} {_ci(vb['ci'])}")
+    shown = ', '.join(f'{b:g}' for b in pooled['budgets'])
+    return [f'| pooled ({shown}) | {versus_random} | {versus_budget} |']
+
+
 def format_report(result: Dict[str, Any]) -> str:
     """The report as Markdown (module doc)."""
     s = result['settings']
@@ -132,6 +147,7 @@ def format_report(result: Dict[str, Any]) -> str:
         ' random | pairs won | front minus budget search [95 % CI] |',
         '|---|---|---|---|---|',
         *[_diff_row(rec) for rec in result['budgets']],
+        *_pooled_row(result.get('pooled')),
         '',
         f"Compute: one search + derivation {cpu['one_search_total']:.2f} "
         f"CPU-hours for all {n_budgets} budgets (search "

@@ -179,6 +179,25 @@ def test_the_arms_of_every_budget_end_to_end_and_resume(
             np.mean(rand_means))
         assert rec['front_minus_random']['diff'] == pytest.approx(
             np.mean(front['top1_seeds']) - np.mean(rand_means))
+    # pooled over the budgets: the shared front net (and its random nets)
+    # counts once, every distinct (front, budget-search) pair once
+    pooled = result['pooled']
+    assert pooled['budgets'] == [budgets[0], budgets[2]]
+    fronts = [nets[recs[k]['front']] for k in (0, 2)]
+    rands = [nets[n] for k in (0, 2) for n in recs[k]['random']]
+    assert pooled['front_minus_random']['diff'] == pytest.approx(
+        np.mean([np.mean(f['top1_seeds']) for f in fronts])
+        - np.mean([np.mean(r['top1_seeds']) for r in rands]))
+    assert pooled['front_minus_random']['n_nets'] == 2
+    assert pooled['front_minus_random']['n_random'] == len(rands)
+    lo, hi = pooled['front_minus_random']['ci']
+    assert lo <= pooled['front_minus_random']['diff'] <= hi
+    pairs = {(r['front'], r['budget_search']) for r in recs}
+    assert pooled['front_minus_budget_search']['n_nets'] == len(pairs)
+    assert pooled['front_minus_budget_search']['diff'] == pytest.approx(
+        np.mean([np.mean(nets[f]['top1_seeds']) for f, _ in sorted(pairs)])
+        - np.mean([np.mean(nets[b]['top1_seeds'])
+                   for _, b in sorted(pairs)]))
     # every net retrained once per seed, whatever its roles
     retrained = [r for r, _ in fakes.retrains]
     assert len(retrained) == len(set(retrained)) == 2 * len(nets)
@@ -198,6 +217,8 @@ def test_the_arms_of_every_budget_end_to_end_and_resume(
     text = (wd / 'budget_front.md').read_text()
     assert f'| {budgets[2]:g} | front (one search) | ' in text
     assert 'front minus random' in text and 'CPU-hours' in text
+    assert (f"| pooled ({budgets[0]:g}, {budgets[2]:g}) | "
+            f"{pooled['front_minus_random']['diff']:+.2f} [") in text
     # the fake runs' CPU records name no CPU: counted as not recorded
     assert result['machines'] == {'not recorded': 2 * len(nets)}
     assert f'retrains ran on: not recorded ({2 * len(nets)})' in text
