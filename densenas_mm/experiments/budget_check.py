@@ -161,6 +161,9 @@ def budget_check(config: str,
     n = len(budget_nets)
     measured = np.asarray(rounds)  # repeats x nets
     mean = measured.mean(axis=0)
+    drift = machine_drift(
+        [r['measured'] for r in table.calibration.fit['samples']],
+        mean[n:])
     rows = []
     for k, (target, arch, report) in enumerate(searches):
         rows.append(dict(
@@ -172,14 +175,9 @@ def budget_check(config: str,
             measured=[float(v) for v in measured[:, k]],
             measured_mean=float(mean[k]),
             error=float(mean[k] / target - 1),
+            error_drift_corrected=float(mean[k] / drift / target - 1),
             net_config=report['net_config']))
     cal_pred = [predicted_latency(table, a) for a in cal_nets]
-    drift = machine_drift(
-        [r['measured'] for r in table.calibration.fit['samples']],
-        mean[n:])
-    for row in rows:
-        row['error_drift_corrected'] = float(
-            row['measured_mean'] / drift / row['target'] - 1)
     result = dict(
         config=config, table=lut, calibrated_table=cal_lut, seed=seed,
         command=command, calibration=table.calibration.describe(),

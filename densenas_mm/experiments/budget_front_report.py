@@ -85,16 +85,32 @@ def _arm_rows(rec: Dict[str, Any],
     return rows
 
 
+def _versus_random(vr: Optional[Dict[str, Any]],
+                   percentile: bool = True) -> str:
+    """Front minus random: the difference with its CI, the front net's
+    percentile among its random nets (``-`` where pooled) and the pairs
+    it wins; three cells."""
+    if vr is None:
+        return '- | - | -'
+    shown = f"{vr['percentile']:.0f} %" if percentile else '-'
+    return (f"{vr['diff']:+.2f} {_ci(vr['ci'])} | {shown} | "
+            f"{100 * vr['pair_share']:.0f} % of {vr['pairs']}")
+
+
+def _versus_budget(vb: Optional[Dict[str, Any]],
+                   same_net: bool = False) -> str:
+    """Front minus the budget search: the difference with its CI."""
+    if vb is None:
+        return '-'
+    return (f"{vb['diff']:+.2f} {_ci(vb['ci'])}" +
+            (' (the same net)' if same_net else ''))
+
+
 def _diff_row(rec: Dict[str, Any]) -> str:
     """Front minus random and minus the budget search, for one budget."""
-    vr, vb = rec['front_minus_random'], rec['front_minus_budget_search']
-    versus_random = ('- | - | -' if vr is None else
-                     f"{vr['diff']:+.2f} {_ci(vr['ci'])} | "
-                     f"{vr['percentile']:.0f} % | "
-                     f"{100 * vr['pair_share']:.0f} % of {vr['pairs']}")
-    versus_budget = ('-' if vb is None else
-                     f"{vb['diff']:+.2f} {_ci(vb['ci'])}" +
-                     (' (the same net)' if rec['same_net'] else ''))
+    versus_random = _versus_random(rec['front_minus_random'])
+    versus_budget = _versus_budget(rec['front_minus_budget_search'],
+                                   rec['same_net'])
     return f"| {rec['budget']:g} | {versus_random} | {versus_budget} |"
 
 
@@ -103,14 +119,10 @@ def _pooled_row(pooled: Optional[Dict[str, Any]]) -> List[str]:
     made before they were kept, or with fewer than two front nets)."""
     if not pooled or len(pooled['budgets']) < 2:
         return []
-    vr, vb = pooled['front_minus_random'], pooled['front_minus_budget_search']
-    versus_random = ('- | - | -' if vr is None else
-                     f"{vr['diff']:+.2f} {_ci(vr['ci'])} | - | "
-                     f"{100 * vr['pair_share']:.0f} % of {vr['pairs']}")
-    versus_budget = ('-' if vb is None else
-                     f"{vb['diff']:+.2f} {_ci(vb['ci'])}")
     shown = ', '.join(f'{b:g}' for b in pooled['budgets'])
-    return [f'| pooled ({shown}) | {versus_random} | {versus_budget} |']
+    return [f"| pooled ({shown}) | "
+            f"{_versus_random(pooled['front_minus_random'], False)} | "
+            f"{_versus_budget(pooled['front_minus_budget_search'])} |"]
 
 
 def format_report(result: Dict[str, Any]) -> str:
