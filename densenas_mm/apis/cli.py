@@ -235,19 +235,23 @@ def add_round_args(parser: argparse.ArgumentParser,
         f'{extra_rounds})')
 
 
-def add_net_timing_args(parser: argparse.ArgumentParser) -> None:
-    """The options of the tools that time random whole nets of a space
-    like a table (calibration, held-out check): device, backend, draws,
-    the interleaved rounds, clock and threads."""
+def add_net_timing_args(parser: argparse.ArgumentParser,
+                        draws: bool = True) -> None:
+    """The options of the tools that time whole nets of a space like a
+    table (calibration, held-out check, level check): device, backend,
+    draws (of random nets, unless ``draws`` is False), the interleaved
+    rounds, clock and threads."""
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--backend',
         choices=['torch', 'onnxruntime-cpu'],
         help="timing backend (default and only accepted: the table's)")
-    parser.add_argument(
-        '--draws',
-        type=int,
-        help='random nets drawn to pick the spread from (default 20 x nets)')
+    if draws:
+        parser.add_argument(
+            '--draws',
+            type=int,
+            help='random nets drawn to pick the spread from (default 20 x '
+            'nets)')
     add_round_args(parser, rounds=7, max_seconds=0.1)
     parser.add_argument(
         '--clock',

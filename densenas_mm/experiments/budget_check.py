@@ -18,8 +18,15 @@ The check of a calibrated table end to end, for budget searches:
    calibration nets' current error (how far the machine has drifted since
    the fit), next to the re-measurement agreement (the ceiling); and the
    budget nets against their targets once more with the measurements
-   divided by that drift (:func:`machine_drift`), which tells the table's
-   error from the machine's.
+   divided by that drift
+   (:func:`~densenas_mm.latency.calibration.machine_drift`), which tells
+   the table's error from the machine's;
+4. with ``rederive``, just before those rounds: the calibration's nets
+   timed once for the machine's level now, the calibrated table rescaled to
+   it (``table_level.json``) and each budget net derived again from its
+   search's alpha / beta with the rescaled table (``budget_<T>/rederived/``,
+   no new search); those nets are timed in the same rounds: the budget in
+   the milliseconds of the machine at the time of use.
 
 Results: ``budget_check.json`` and ``budget_check.md`` in the work dir
 (atomic). The command line: ``tools/benchmark/budget_check.py``.
@@ -33,6 +40,7 @@ import numpy as np
 import torch
 
 from densenas_mm.latency.accuracy import prediction_accuracy
+from densenas_mm.latency.calibration import machine_drift
 from densenas_mm.utils.io import dump_json_atomic, write_text_atomic
 from .runs import schedule_options, search
 
@@ -81,6 +89,7 @@ def budget_check(config: str,
                  warmup_epochs: Optional[int] = None,
                  search_options: Sequence[str] = (),
                  reuse: bool = True,
+                 rederive: bool = False,
                  device: str = 'cpu',
                  command: Optional[str] = None,
                  **timing: Any) -> Dict[str, Any]:
@@ -104,6 +113,8 @@ def budget_check(config: str,
         warmup_epochs (int, optional): Override its warm-up epochs.
         search_options (Sequence[str]): More ``key=value`` search options.
         reuse (bool): Reuse the calibrated table and finished searches.
+        rederive (bool): Also derive each budget net again at the machine's
+            level just before the measurement (step 4 above).
         device (str): Where to time (the table's device type).
         command (str, optional): The command line, recorded.
         **timing: Round settings of
@@ -117,7 +128,8 @@ def budget_check(config: str,
     """
     from densenas_mm.apis.latency_agreement import (measure_nets,
                                                     predicted_latency)
-    from densenas_mm.apis.latency_calibration import calibrate_table
+    from densenas_mm.apis.latency_calibration import (calibrate_table,
+                                                      calibration_nets)
     from densenas_mm.apis.latency_budget import BUDGET_FILE
     from densenas_mm.latency import LatencyTable
     from densenas_mm.structures import DerivedArch
@@ -141,29 +153,26 @@ def budget_check(config: str,
             searches.append((target, arch, json.load(f)))
     table = LatencyTable.load(cal_lut)
     budget_nets = [DerivedArch.load(a) for _, a, _ in searches]
-    ref = budget_nets[0]  # the space's input size, classes, stem, act
-    cal_nets = [
-        DerivedArch.from_net_config(
-            r['net'], input_size=ref.input_size, num_classes=ref.num_classes,
-            stem_stride=ref.stem_stride, in_channels=ref.in_channels,
-            act=ref.act) for r in table.calibration.fit['samples']
-    ]
+    cal_nets = calibration_nets(table, budget_nets[0])
     threads = torch.get_num_threads()
     if device == 'cpu':
         torch.set_num_threads(
             int(table.metadata.get('num_threads') or threads))
     try:
+        level, again = (_rederive(config, work_dir, table, cal_nets,
+                                  searches, device, **timing)
+                        if rederive else (None, []))
         rounds = [[s.value for s in measure_nets(
-            table, budget_nets + cal_nets, device, **timing)]
-            for _ in range(repeats)]
+            table, budget_nets + [a for a, _ in again] + cal_nets, device,
+            **timing)] for _ in range(repeats)]
     finally:
         torch.set_num_threads(threads)
-    n = len(budget_nets)
+    n, m = len(budget_nets), len(budget_nets) + len(again)
     measured = np.asarray(rounds)  # repeats x nets
     mean = measured.mean(axis=0)
     drift = machine_drift(
         [r['measured'] for r in table.calibration.fit['samples']],
-        mean[n:])
+        mean[m:])
     rows = []
     for k, (target, arch, report) in enumerate(searches):
         rows.append(dict(
@@ -177,6 +186,14 @@ def budget_check(config: str,
             error=float(mean[k] / target - 1),
             error_drift_corrected=float(mean[k] / drift / target - 1),
             net_config=report['net_config']))
+        if again:
+            _, row = again[k]
+            rows[-1]['rederived'] = dict(
+                row, arch=osp.relpath(row['arch'], work_dir),
+                same_net=row['net_config'] == report['net_config'],
+                measured=[float(v) for v in measured[:, n + k]],
+                measured_mean=float(mean[n + k]),
+                error=float(mean[n + k] / target - 1))
     cal_pred = [predicted_latency(table, a) for a in cal_nets]
     result = dict(
         config=config, table=lut, calibrated_table=cal_lut, seed=seed,
@@ -192,11 +209,15 @@ def budget_check(config: str,
         drift=drift,
         within_tolerance_drift_corrected=int(sum(
             abs(r['error_drift_corrected']) <= TOLERANCE for r in rows)),
+        level_check=level,
+        within_tolerance_rederived=(int(sum(
+            abs(r['rederived']['error']) <= TOLERANCE for r in rows))
+            if again else None),
         budget_vs_predicted=prediction_accuracy(
             [r['predicted'] for r in rows], list(mean[:n])),
-        calibration_nets_now=prediction_accuracy(cal_pred, list(mean[n:])),
+        calibration_nets_now=prediction_accuracy(cal_pred, list(mean[m:])),
         calibration_net_rows=[
-            dict(predicted=p, measured=[float(v) for v in measured[:, n + i]])
+            dict(predicted=p, measured=[float(v) for v in measured[:, m + i]])
             for i, p in enumerate(cal_pred)],
         remeasurement=prediction_accuracy(list(measured[1]),
                                           list(measured[0])),
@@ -208,6 +229,61 @@ def budget_check(config: str,
     return result
 
 
+def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
+              searches: Sequence[Any], device: str,
+              **timing: Any) -> Any:
+    """Step 4 of the module's doc: the level now, ``table_level.json`` and
+    each search's budget net derived again with it.
+
+    Returns:
+        tuple: The level check
+        (:func:`densenas_mm.apis.latency_calibration.level_check`) and, per
+        search, ``(net, row)``: the net and its ``derive_budgets`` row
+        (``cost`` renamed ``predicted``, ``arch`` the YAML's path, plus
+        ``derivation_window``).
+
+    Raises:
+        RuntimeError: When a search has no checkpoint or its budget lies
+            below every net at the new level.
+    """
+    from densenas_mm.apis.budgets import derive_budgets
+    from densenas_mm.apis.latency_budget import BUDGET_WINDOW
+    from densenas_mm.apis.latency_calibration import level_check
+    from densenas_mm.apis.latency_agreement import measure_nets
+    from densenas_mm.latency.ort_backend import timing_backend
+    from densenas_mm.structures import DerivedArch
+    from densenas_mm.utils.resume import read_last_checkpoint
+    backend = timing_backend(table.metadata, table.source, None)
+    now = [s.value for s in measure_nets(table, cal_nets, device, **timing)]
+    check = level_check(table, now, device, backend)
+    fitted = table.calibration
+    table.calibration = fitted.at_level(
+        check['level'], {k: v for k, v in check.items() if k != 'level'})
+    level_lut = osp.join(work_dir, 'table_level.json')
+    try:
+        table.save(level_lut)
+    finally:
+        table.calibration = fitted
+    out = []
+    for target, _, report in searches:
+        wd = osp.join(work_dir, f'budget_{target:g}')
+        ckpt = read_last_checkpoint(wd)
+        if not ckpt:
+            raise RuntimeError(f'{wd} has no checkpoint to derive from')
+        window = float(report.get('window', BUDGET_WINDOW))
+        done = derive_budgets(config, ckpt, budgets=[target], lut=level_lut,
+                              window=window,
+                              out_dir=osp.join(wd, 'rederived'))
+        if done.status:
+            raise RuntimeError(f'{wd}: {done.err}')
+        row = dict(done.result['budgets'][0])
+        row['arch'] = osp.join(wd, 'rederived', row['arch'])
+        row['predicted'] = row.pop('cost')
+        row['derivation_window'] = window
+        out.append((DerivedArch.load(row['arch']), row))
+    return check, out
+
+
 def _now() -> str:
     from densenas_mm.latency.measure import timestamp
     return timestamp()
@@ -215,20 +291,6 @@ def _now() -> str:
 
 def _pct(x: float) -> str:
     return f'{100 * x:+.1f} %'
-
-
-def machine_drift(at_fit: Sequence[float], now: Sequence[float]) -> float:
-    """How much faster (< 1) or slower (> 1) the machine times the
-    calibration's nets now than when they were fitted: the geometric mean
-    of the ratios ``now / at_fit``, net by net.
-
-    A budget net's measurement divided by it is what the machine would
-    have measured in the sitting of the fit, the sitting the calibrated
-    table describes; where whole-net timings drift between sittings (a
-    shared VM), that separates the table's error from the machine's.
-    """
-    return float(np.exp(np.mean(np.log(np.asarray(now, dtype=float)
-                                       / np.asarray(at_fit, dtype=float)))))
 
 
 def format_budget_check(result: Dict[str, Any]) -> str:
@@ -276,7 +338,37 @@ def format_budget_check(result: Dict[str, Any]) -> str:
         f'{100 * again["mean_abs_rel_error"]:.1f} %, '
         f'{100 * again["within_5pct"]:.0f} % within +-5 %.',
     ]
+    if result.get('level_check'):
+        lines += ['', *_rederived_lines(result)]
     return '\n'.join(lines)
+
+
+def _rederived_lines(result: Dict[str, Any]) -> List[str]:
+    """The re-derived nets' table (``rederive``)."""
+    level = result['level_check']
+    lines = [
+        f're-derived at the level of the measurement: just before it the '
+        f'calibration\'s nets took {level["level"]:.3f} x their time at the '
+        f'fit (spread {100 * level["spread"]:.1f} %); each budget net '
+        'derived again from its search with the table rescaled to that '
+        'level:', '',
+        '| budget T (ms) | re-derived net predicted (ms) | same net as the '
+        'search\'s | measured now, mean (ms) | measured vs T |',
+        '|---|---|---|---|---|'
+    ]
+    for r in result['budgets']:
+        again = r['rederived']
+        lines.append(
+            f'| {r["target"]:g} | {again["predicted"]:.3f} | '
+            f'{"yes" if again["same_net"] else "no"} | '
+            f'{again["measured_mean"]:.3f} | {_pct(again["error"])} |')
+    lines += [
+        '',
+        f'{result["within_tolerance_rederived"]} of '
+        f'{len(result["budgets"])} re-derived budget nets measured within '
+        f'+-{100 * TOLERANCE:g} % of their budget.'
+    ]
+    return lines
 
 
 def run_and_print(**kwargs: Any) -> Dict[str, Any]:

@@ -20,6 +20,12 @@ per-op costs picks it up unchanged:
 
 The fit, its residuals and its provenance are stored in the table file
 (schema version 3, top-level ``"calibration"``).
+
+Where a machine's speed drifts between sittings (a shared VM), the fit's own
+nets timed again tell how far: :func:`machine_drift` is the geometric mean
+of their now / at-fit ratios, and :meth:`Calibration.at_level` rescales the
+model to it without a new fit (``fit["level"]``, the checks in
+``fit["level_checks"]``).
 """
 import itertools
 import math
@@ -31,6 +37,9 @@ import numpy as np
 from .schema import LatencyTableError
 
 TERMS = ('scale', 'per_op', 'constant')
+#: Spread (std of the log now / at-fit ratios) of the fit's nets above which
+#: the machine changed more than its level: fit again instead of rescaling.
+LEVEL_SPREAD_LIMIT = 0.05
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,37 @@ class Calibration:
     constant: float = 0.0
     fit: Dict[str, Any] = field(default_factory=dict, compare=False)
 
+    @property
+    def level(self) -> float:
+        """The machine's level the coefficients describe, relative to the
+        sitting of the fit (1.0 until :meth:`at_level` rescales them)."""
+        return float(self.fit.get('level', 1.0))
+
+    def at_level(self, level: float,
+                 check: Optional[Dict[str, Any]] = None) -> 'Calibration':
+        """This calibration rescaled to the machine's ``level``: every
+        coefficient is the fitted one times ``level`` (the fit's nets now
+        take ``level`` x their time at the fit, :func:`machine_drift`).
+
+        Args:
+            level (float): The new level, relative to the fit's sitting
+                (> 0; not relative to the current level).
+            check (dict, optional): Provenance of the level check (date,
+                host, load, ...), appended to ``fit["level_checks"]``.
+
+        Raises:
+            ValueError: For a level that is not a finite number > 0.
+        """
+        if not (math.isfinite(level) and level > 0):
+            raise ValueError(f'a level is a finite number > 0, got {level}')
+        factor = level / self.level
+        fit = dict(self.fit, level=float(level),
+                   level_checks=list(self.fit.get('level_checks', [])) +
+                   [dict(check or {}, level=float(level))])
+        return Calibration(scale=self.scale * factor,
+                           per_op=self.per_op * factor,
+                           constant=self.constant * factor, fit=fit)
+
     def op_cost(self, lut_ms: float, is_skip: bool = False) -> float:
         """Calibrated cost of one op of table latency ``lut_ms`` (a skip
         is dropped from the net: 0)."""
@@ -92,6 +132,10 @@ class Calibration:
                        'uncalibrated mean abs error '
                        f'{100 * fit["uncalibrated_mean_abs_rel_error"]:.1f}'
                        ' %)')
+        if self.level != 1.0:
+            last = (fit.get('level_checks') or [{}])[-1]
+            quality += (f'; rescaled to {self.level:.4f} x the level of the '
+                        f'fit by a level check ({last.get("date", "?")})')
         return (f'measured = {self.scale:.4f} x LUT + {self.per_op:.4f} ms '
                 f'x ops + {self.constant:.4f} ms{quality}')
 
@@ -127,9 +171,52 @@ class Calibration:
                     f'{"> 0" if name == "scale" else ">= 0"}, got {value!r};'
                     ' recalibrate with tools/analysis/calibrate_latency.py')
             values[name] = float(value)
-        if not isinstance(data.get('fit', {}), dict):
+        fit = data.get('fit', {})
+        if not isinstance(fit, dict):
             raise LatencyTableError(f'{where}: fit must be an object')
+        level = fit.get('level', 1.0)
+        if not (isinstance(level, (int, float)) and not isinstance(
+                level, bool) and math.isfinite(level) and level > 0):
+            raise LatencyTableError(
+                f'{where}: fit.level must be a finite number > 0, got '
+                f'{level!r}; recheck it with tools/analysis/latency_level.py '
+                'or recalibrate with tools/analysis/calibrate_latency.py')
         return cls(fit=dict(data.get('fit', {})), **values)
+
+
+def machine_drift(at_fit: Sequence[float], now: Sequence[float]) -> float:
+    """How much faster (< 1) or slower (> 1) the machine times a
+    calibration's nets now than when they were fitted: the geometric mean
+    of the ratios ``now / at_fit``, net by net.
+
+    A net's measurement divided by it is what the machine would have
+    measured in the sitting of the fit, the sitting the calibrated table
+    describes; where whole-net timings drift between sittings (a shared
+    VM), that separates the table's error from the machine's.
+
+    Raises:
+        ValueError: For no nets, lists of other lengths or a time <= 0.
+    """
+    ratios = _ratios(at_fit, now)
+    return float(np.exp(np.mean(np.log(ratios))))
+
+
+def level_spread(at_fit: Sequence[float], now: Sequence[float]) -> float:
+    """How unevenly the nets moved: the standard deviation of the log
+    ratios ``now / at_fit`` (0 when every net moved by the same factor,
+    which one level describes; compare with :data:`LEVEL_SPREAD_LIMIT`)."""
+    return float(np.std(np.log(_ratios(at_fit, now))))
+
+
+def _ratios(at_fit: Sequence[float], now: Sequence[float]) -> np.ndarray:
+    before = np.asarray(at_fit, dtype=float)
+    after = np.asarray(now, dtype=float)
+    if before.shape != after.shape or before.ndim != 1 or not len(before):
+        raise ValueError('the nets at the fit and now must be two lists of '
+                         f'one length, got {before.shape} and {after.shape}')
+    if (before <= 0).any() or (after <= 0).any():
+        raise ValueError('latencies must be > 0 ms')
+    return after / before
 
 
 def _lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:

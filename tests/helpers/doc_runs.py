@@ -68,6 +68,7 @@ APPENDED = {
     'tools/analysis/latency_audit.py': _TIMING,
     'tools/analysis/calibrate_latency.py': _TIMING,
     'tools/analysis/latency_heldout.py': _TIMING,
+    'tools/analysis/latency_level.py': _TIMING,
 }
 #: Options whose (numeric) value is capped, per tool.
 CAPPED = {

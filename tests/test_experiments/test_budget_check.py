@@ -100,13 +100,37 @@ def test_budget_check_tool_end_to_end(lut, tmp_path, demo_data_root,
     # resumable: the calibration and the search are reused
     stamps = {p: p.stat().st_mtime_ns
               for p in [wd / 'table_cal.json', *sorted(wd.rglob('*.log'))]}
-    again = tool.main(args)
+    # a second call with --rederive only measures and derives again
+    again = tool.main(args + ['--rederive'])
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
-    assert again['budgets'][0]['net_config'] == row['net_config']
+    [row] = again['budgets']
+    assert row['net_config'] == result['budgets'][0]['net_config']
+    level = again['level_check']
+    leveled = LatencyTable.load(str(wd / 'table_level.json')).calibration
+    assert leveled.level == pytest.approx(level['level'])
+    assert leveled.scale == pytest.approx(cal.calibration.scale *
+                                          level['level'])
+    assert level['nets'] == 4 and level['spread'] >= 0
+    net = row['rederived']
+    assert net['arch'] == osp.join(f'budget_{target:g}', 'rederived',
+                                   f'budget_{target:g}.yaml')
+    rederived = DerivedArch.load(str(wd / net['arch']))
+    assert net['net_config'] == rederived.to_net_config()
+    assert net['same_net'] == (net['net_config'] == row['net_config'])
+    assert net['predicted'] == pytest.approx(predicted_latency(
+        LatencyTable.load(str(wd / 'table_level.json')), rederived))
+    assert net['predicted'] <= target
+    assert len(net['measured']) == 2
+    assert net['error'] == pytest.approx(np.mean(net['measured']) / target
+                                         - 1)
+    assert again['within_tolerance_rederived'] == int(
+        abs(net['error']) <= 0.05)
+    assert len(again['calibration_net_rows']) == 4
+    assert again['calibration_nets_now']['nets'] == 4
+    assert again['remeasurement']['nets'] == 6  # budget, re-derived, 4
+    text = (wd / 'budget_check.md').read_text()
+    assert f'{level["level"]:.3f} x their time at the fit' in text
+    assert f'| {target:g} | {net["predicted"]:.3f} |' in text
+    assert 'of 1 re-derived budget nets measured within +-5 %' in text
 
 
-def test_machine_drift_is_the_geometric_mean_of_the_ratios():
-    from densenas_mm.experiments.budget_check import machine_drift
-    assert machine_drift([2.0, 4.0], [1.0, 4.0]) == pytest.approx(0.5**0.5)
-    assert machine_drift([3.0, 5.0, 7.0], [3.3, 5.5, 7.7]) == \
-        pytest.approx(1.1)

@@ -196,3 +196,53 @@ def test_equal_latency_bins_and_accuracy_numbers():
         prediction_accuracy([], [])
     with pytest.raises(ValueError, match='got 2 and 1'):
         prediction_accuracy([1.0, 2.0], [1.0])
+
+
+def test_machine_drift_and_level_spread_numbers():
+    from densenas_mm.latency.calibration import level_spread, machine_drift
+    assert machine_drift([2.0, 4.0], [1.0, 4.0]) == pytest.approx(0.5**0.5)
+    assert machine_drift([3.0, 5.0, 7.0], [3.3, 5.5, 7.7]) == \
+        pytest.approx(1.1)
+    assert level_spread([3.0, 5.0, 7.0], [3.3, 5.5, 7.7]) == pytest.approx(
+        0.0, abs=1e-12)
+    # ratios 0.5 and 1: log ratios -ln 2 and 0, std ln(2) / 2
+    assert level_spread([2.0, 4.0], [1.0, 4.0]) == pytest.approx(
+        np.log(2) / 2)
+    with pytest.raises(ValueError, match='two lists of one length'):
+        machine_drift([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match='two lists of one length'):
+        machine_drift([], [])
+    with pytest.raises(ValueError, match='must be > 0 ms'):
+        level_spread([1.0, 0.0], [1.0, 1.0])
+
+
+def test_at_level_rescales_from_the_fit_and_round_trips(tmp_path):
+    fitted = Calibration(1.2, 0.1, 0.3, dict(nets=3))
+    assert fitted.level == 1.0
+    today = fitted.at_level(0.8, dict(date='d1', load=[1.0]))
+    assert (today.scale, today.per_op, today.constant) == pytest.approx(
+        (0.96, 0.08, 0.24))
+    assert today.net_cost(2.0, 6) == pytest.approx(0.8 * fitted.net_cost(
+        2.0, 6))
+    later = today.at_level(1.1, dict(date='d2'))
+    assert later.scale == pytest.approx(1.32)  # 1.1 x the fit, not x 0.8
+    assert later.fit['level_checks'] == [
+        dict(date='d1', load=[1.0], level=0.8), dict(date='d2', level=1.1)]
+    assert later.fit['nets'] == 3 and 'level_checks' not in fitted.fit
+    table = LatencyTable(META, calibration=later)
+    table.save(str(tmp_path / 't.json'))
+    loaded = LatencyTable.load(str(tmp_path / 't.json')).calibration
+    assert loaded.level == pytest.approx(1.1)
+    assert loaded.scale == pytest.approx(1.32)
+    for bad in (0.0, -1.0, float('nan'), float('inf')):
+        with pytest.raises(ValueError, match='finite number > 0'):
+            fitted.at_level(bad)
+
+
+@pytest.mark.parametrize('level', [0, -0.5, 'x', True, float('nan')])
+def test_bad_level_is_refused_at_load(level):
+    data = LatencyTable(META).to_dict()
+    data['calibration'] = dict(scale=1.0, fit=dict(level=level))
+    with pytest.raises(LatencyTableError,
+                       match='fit.level must be a finite number > 0'):
+        LatencyTable.from_dict(data, 'bad.json')

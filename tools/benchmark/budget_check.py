@@ -9,8 +9,12 @@ latency), takes each search's most probable net within its budget
 budget net and the calibration's own nets together, ``--repeats`` times:
 the measured latency of each budget net against its target (the goal:
 within +-5 %), the calibration nets' current error (drift since the fit)
-and the re-measurement agreement (the ceiling). Resumable: the calibrated
-table and finished searches are reused. Writes ``budget_check.json`` and
+and the re-measurement agreement (the ceiling). With ``--rederive``, just
+before that the calibration's nets are timed once for the machine's level
+now and each budget net is derived again from its search with the table
+rescaled to that level (no new search); those nets are timed in the same
+rounds. Resumable: the calibrated table and finished searches are reused
+(a second call with ``--rederive`` only measures and derives). Writes ``budget_check.json`` and
 ``budget_check.md``. What it runs: ``densenas_mm.experiments.budget_check``.
 
 Example (the demo space, docs/latency.md)::
@@ -58,6 +62,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='more key=value options of every search')
     p.add_argument('--no-reuse', dest='reuse', action='store_false',
                    help='calibrate and search again even when done')
+    p.add_argument('--rederive', action='store_true',
+                   help="also derive each budget net again from its search "
+                   "at the machine's level just before the measurement "
+                   '(the calibration nets re-timed, table_level.json)')
     p.add_argument('--device', default='cpu')
     add_round_args(p, rounds=7, max_seconds=0.1)
     p.add_argument('--work-dir', default='work_dirs/budget_check')
