@@ -34,7 +34,7 @@ Results: ``budget_check.json`` and ``budget_check.md`` in the work dir
 import json
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -230,8 +230,8 @@ def budget_check(config: str,
 
 
 def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
-              searches: Sequence[Any], device: str,
-              **timing: Any) -> Any:
+              searches: Sequence[Any], device: str, **timing: Any
+              ) -> Tuple[Dict[str, Any], List[Tuple[Any, Dict[str, Any]]]]:
     """Step 4 of the module's doc: the level now, ``table_level.json`` and
     each search's budget net derived again with it.
 
