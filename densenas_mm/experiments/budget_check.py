@@ -240,11 +240,12 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
         (:func:`densenas_mm.apis.latency_calibration.level_check`) and, per
         search, ``(net, row)``: the net and its ``derive_budgets`` row
         (``cost`` renamed ``predicted``, ``arch`` the YAML's path, plus
-        ``derivation_window``).
+        ``derivation_window`` and ``derivation``: ``'rederived'``, or
+        ``'kept'`` with the ``reason`` when even the cheapest net exceeds
+        the budget at the new level, the search's net then being kept).
 
     Raises:
-        RuntimeError: When a search has no checkpoint or its budget lies
-            below every net at the new level.
+        RuntimeError: When a search has no checkpoint.
     """
     from densenas_mm.apis.budgets import derive_budgets
     from densenas_mm.apis.latency_budget import BUDGET_WINDOW
@@ -265,7 +266,7 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
     finally:
         table.calibration = fitted
     out = []
-    for target, _, report in searches:
+    for target, arch, report in searches:
         wd = osp.join(work_dir, f'budget_{target:g}')
         ckpt = read_last_checkpoint(wd)
         if not ckpt:
@@ -275,13 +276,31 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
                               window=window,
                               out_dir=osp.join(wd, 'rederived'))
         if done.status:
-            raise RuntimeError(f'{wd}: {done.err}')
+            # no net of the space fits T at this level: keep the search's
+            out.append(_kept(arch, report, level_lut, window, done.err))
+            continue
         row = dict(done.result['budgets'][0])
         row['arch'] = osp.join(wd, 'rederived', row['arch'])
         row['predicted'] = row.pop('cost')
         row['derivation_window'] = window
+        row['derivation'] = 'rederived'
         out.append((DerivedArch.load(row['arch']), row))
     return check, out
+
+
+def _kept(arch: str, report: Dict[str, Any], level_lut: str, window: float,
+          reason: str) -> Tuple[Any, Dict[str, Any]]:
+    """The re-derivation's row when no net fits the budget at the new
+    level: the search's own net, predicted with the rescaled table."""
+    from densenas_mm.apis.latency_agreement import predicted_latency
+    from densenas_mm.latency import LatencyTable
+    from densenas_mm.structures import DerivedArch
+    net = DerivedArch.load(arch)
+    return net, dict(
+        budget=report['target'], arch=arch, derivation='kept',
+        reason=reason.strip(), net_config=report['net_config'],
+        predicted=predicted_latency(LatencyTable.load(level_lut), net),
+        derivation_window=window)
 
 
 def _now() -> str:

@@ -112,14 +112,18 @@ def test_budget_check_tool_end_to_end(lut, tmp_path, demo_data_root,
                                           level['level'])
     assert level['nets'] == 4 and level['spread'] >= 0
     net = row['rederived']
-    assert net['arch'] == osp.join(f'budget_{target:g}', 'rederived',
-                                   f'budget_{target:g}.yaml')
     rederived = DerivedArch.load(str(wd / net['arch']))
     assert net['net_config'] == rederived.to_net_config()
     assert net['same_net'] == (net['net_config'] == row['net_config'])
     assert net['predicted'] == pytest.approx(predicted_latency(
         LatencyTable.load(str(wd / 'table_level.json')), rederived))
-    assert net['predicted'] <= target
+    if net['derivation'] == 'rederived':
+        assert net['arch'] == osp.join(f'budget_{target:g}', 'rederived',
+                                       f'budget_{target:g}.yaml')
+        assert net['predicted'] <= target
+    else:  # a 4-net fit under load can put every net above the budget
+        assert net['derivation'] == 'kept' and net['same_net']
+        assert 'below the cheapest net' in net['reason']
     assert len(net['measured']) == 2
     assert net['error'] == pytest.approx(np.mean(net['measured']) / target
                                          - 1)
