@@ -11,7 +11,7 @@ a CPU, thread count), in interleaved rounds.
 """
 import os
 import platform
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -19,8 +19,9 @@ import torch
 from densenas_mm.latency import LatencyTable, device_name, space_ops
 from densenas_mm.latency.accuracy import prediction_accuracy
 from densenas_mm.latency.calibration import (LEVEL_SPREAD_LIMIT, TERMS,
-                                             NetSample, fit_calibration,
-                                             level_spread, machine_drift)
+                                             Calibration, NetSample,
+                                             fit_calibration, level_spread,
+                                             machine_drift)
 from densenas_mm.latency.measure import check_device, timestamp
 from densenas_mm.latency.ort_backend import timing_backend
 from densenas_mm.structures import DerivedArch
@@ -302,6 +303,39 @@ def level_check(table: LatencyTable, now: Sequence[float],
                 refit=spread > LEVEL_SPREAD_LIMIT)
 
 
+def measure_level(table: LatencyTable,
+                  nets: Sequence[DerivedArch],
+                  device: str,
+                  backend: str,
+                  info: Optional[Dict[str, Any]] = None,
+                  **timing: Any) -> Tuple[Dict[str, Any], List[Any],
+                                          Calibration]:
+    """Time a calibration's own nets now and rescale the calibration to
+    the level they show.
+
+    Args:
+        table (LatencyTable): A table with a calibration and its nets.
+        nets (list[DerivedArch]): The calibration's nets
+            (:func:`calibration_nets`), in the order of its samples.
+        device (str): Where to time.
+        backend (str): The table's timing backend (for the report).
+        info (dict, optional): More fields for the record of this check
+            in the rescaled calibration's ``fit.level_checks``.
+        **timing: Round settings of :func:`.latency_agreement.measure_nets`.
+
+    Returns:
+        tuple: The check (:func:`level_check`), each net's round
+        statistics, and the calibration at the level now
+        (:meth:`~densenas_mm.latency.calibration.Calibration.at_level`;
+        ``table`` keeps its own).
+    """
+    stats = measure_nets(table, nets, device, backend, **timing)
+    check = level_check(table, [s.value for s in stats], device, backend)
+    leveled = table.calibration.at_level(check['level'],
+                                         dict(check, **(info or {})))
+    return check, stats, leveled
+
+
 def check_level(config: str,
                 lut: str,
                 out: Optional[str] = None,
@@ -346,13 +380,9 @@ def check_level(config: str,
             table, random_arch(mutator, torch.Generator().manual_seed(0)))
     except ValueError as err:
         return ToolOutput(2, err=f'error: {err}')
-    stats = measure_nets(table, nets, device, backend, **timing)
-    now = [s.value for s in stats]
-    check = level_check(table, now, device, backend)
+    check, stats, after = measure_level(table, nets, device, backend,
+                                        dict(command=command), **timing)
     before = table.calibration
-    after = before.at_level(check['level'], dict(
-        {k: v for k, v in check.items() if k != 'level'},
-        command=command))
     report = dict(
         check, command=command, table=table.source, config=config,
         calibration_before=before.describe(), level_before=before.level,
@@ -360,10 +390,10 @@ def check_level(config: str,
         timing={k: v for k, v in timing.items() if v is not None},
         nets_rows=[dict(net=r['net'], at_fit=r['measured'], now=v,
                         ratio=v / r['measured'], noise=s.rel_err)
-                   for r, v, s in zip(before.fit['samples'], now, stats)])
+                   for r, v, s in zip(before.fit['samples'],
+                                      [s.value for s in stats], stats)])
     if out:
-        table.calibration = after
-        table.save(out)
+        table.with_calibration(after).save(out)
     if json:
         dump_json_atomic(report, json, indent=2)
     lines = [f'{"net":<4}{"at fit":>9}{"now":>9}{"ratio":>8}']

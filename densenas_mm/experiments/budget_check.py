@@ -249,22 +249,15 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
     """
     from densenas_mm.apis.budgets import derive_budgets
     from densenas_mm.apis.latency_budget import BUDGET_WINDOW
-    from densenas_mm.apis.latency_calibration import level_check
-    from densenas_mm.apis.latency_agreement import measure_nets
+    from densenas_mm.apis.latency_calibration import measure_level
     from densenas_mm.latency.ort_backend import timing_backend
     from densenas_mm.structures import DerivedArch
     from densenas_mm.utils.resume import read_last_checkpoint
     backend = timing_backend(table.metadata, table.source, None)
-    now = [s.value for s in measure_nets(table, cal_nets, device, **timing)]
-    check = level_check(table, now, device, backend)
-    fitted = table.calibration
-    table.calibration = fitted.at_level(
-        check['level'], {k: v for k, v in check.items() if k != 'level'})
+    check, _, leveled = measure_level(table, cal_nets, device, backend,
+                                      **timing)
     level_lut = osp.join(work_dir, 'table_level.json')
-    try:
-        table.save(level_lut)
-    finally:
-        table.calibration = fitted
+    table.with_calibration(leveled).save(level_lut)
     out = []
     for target, arch, report in searches:
         wd = osp.join(work_dir, f'budget_{target:g}')

@@ -359,6 +359,15 @@ class LatencyTable:
                 f'{sig.key} does not match the table setting (batch '
                 f'{self.batch_size}, {self.dtype}, {self.memory_format})')
 
+    def with_calibration(self,
+                         calibration: Optional[Calibration]) -> 'LatencyTable':
+        """A copy of the table (entries and metadata copied) with another
+        calibration; ``self`` is left as it is."""
+        return LatencyTable(copy.deepcopy(self.metadata),
+                            {k: dict(e) for k, e in self.entries.items()},
+                            self.complete, self.source, self.version,
+                            calibration)
+
     # ------------------------------------------------------------- file IO
     def to_dict(self) -> Dict[str, Any]:
         """The JSON content (current schema version; a table read from

@@ -14,6 +14,7 @@ import densenas_mm  # noqa: F401
 from densenas_mm.apis import latency_calibration as job
 from densenas_mm.apis.latency_agreement import measure_nets, net_ops, path_sum
 from densenas_mm.apis.latency_audit import audit_arch
+from densenas_mm.apis.random_arch import build_search_mutator, random_arch
 from densenas_mm.latency import (LatencyTable, LatencyTableError,
                                  build_latency_table, measure_signatures,
                                  space_ops)
@@ -244,3 +245,31 @@ def test_level_check_needs_a_calibrated_table(demo_lut):
     assert out.status == 2
     assert 'has no calibration with its nets' in out.err
     assert 'calibrate_latency.py' in out.err
+
+
+def test_measure_level_leaves_the_table_and_records_the_check(
+        fake_timing, demo_lut, monkeypatch):
+    job.calibrate_table(CONFIG, demo_lut, nets=5, seed=0)
+    table = LatencyTable.load(demo_lut)
+    fitted = table.calibration
+    like = random_arch(build_search_mutator(CONFIG),
+                       torch.Generator().manual_seed(0))
+    nets = job.calibration_nets(table, like)
+    _slowed(monkeypatch, [1.25])
+    check, stats, leveled = job.measure_level(table, nets, 'cpu', 'torch',
+                                              dict(why='test'))
+    assert check['level'] == pytest.approx(1.25) and check['nets'] == 5
+    assert len(stats) == 5
+    assert leveled.scale == pytest.approx(1.25 * fitted.scale, rel=1e-6)
+    assert leveled.level == pytest.approx(1.25)
+    record = leveled.fit['level_checks'][-1]
+    assert record['why'] == 'test' and record['nets'] == 5
+    assert record['level'] == pytest.approx(1.25)
+    assert record['change'] == pytest.approx(1.25)
+    # the table keeps its calibration; a copy carries the new one
+    assert table.calibration is fitted and fitted.level == 1.0
+    copy = table.with_calibration(leveled)
+    assert copy.calibration is leveled and len(copy) == len(table)
+    assert copy.entries == table.entries and copy.entries is not table.entries
+    copy.metadata['note'] = 'x'
+    assert 'note' not in table.metadata
