@@ -3,19 +3,7 @@ import pytest
 import yaml
 
 from densenas_mm.structures import ARCH_KEY, ArchError, DerivedArch
-
-DENSENAS_C = (
-    "[[16, 16], 'mbconv_k3_t1', [], 0, 1]|"
-    "[[16, 24], 'mbconv_k3_t6', [], 0, 2]|"
-    "[[24, 48], 'mbconv_k7_t6', ['mbconv_k3_t3'], 1, 2]|"
-    "[[48, 72], 'mbconv_k5_t6', ['mbconv_k3_t6', 'mbconv_k3_t3'], 2, 2]|"
-    "[[72, 128], 'mbconv_k3_t6', ['mbconv_k3_t3', 'mbconv_k3_t3'], 2, 1]|"
-    "[[128, 160], 'mbconv_k3_t6', ['mbconv_k7_t3', 'mbconv_k5_t6', "
-    "'mbconv_k7_t3'], 3, 2]|"
-    "[[160, 176], 'mbconv_k3_t3', ['mbconv_k3_t6', 'mbconv_k3_t6', "
-    "'mbconv_k3_t6'], 3, 1]|"
-    "[[176, 384], 'mbconv_k7_t6', [], 0, 1]|"
-    "[[384, 1984], 'conv1_1']")
+from densenas_mm.structures.published import DENSENAS_C
 
 
 def test_densenas_c_parses_into_documented_structure():
