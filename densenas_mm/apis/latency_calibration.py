@@ -187,6 +187,7 @@ def heldout_accuracy(config: str,
                      backend: Optional[str] = None,
                      draws: Optional[int] = None,
                      threads: Optional[int] = None,
+                     level_each_pass: bool = False,
                      json: Optional[str] = None,
                      command: Optional[str] = None,
                      **timing: Any) -> ToolOutput:
@@ -198,6 +199,16 @@ def heldout_accuracy(config: str,
     the calibrated prediction, the raw LUT sum and the re-measurement:
     :func:`~densenas_mm.latency.accuracy.prediction_accuracy`.
 
+    With ``level_each_pass``, each pass also times the calibration's own
+    nets in the same interleaved rounds, which gives the machine's level
+    during that pass (:func:`level_check`, relative to the table's level).
+    Two more rows then read the passes at one level: ``leveled`` (the
+    calibrated prediction times the first pass's level, against the first
+    pass) and ``remeasurement_leveled`` (the second pass brought to the
+    first pass's level). Where the machine's speed moves within minutes (a
+    shared VM, docs/latency.md), this separates the table's error from the
+    machine's move, as :func:`check_level` does between sittings.
+
     Args:
         config (str): The search config of the table's space.
         lut (str): The (calibrated) table.
@@ -208,12 +219,16 @@ def heldout_accuracy(config: str,
         backend (str, optional): Must be the table's timing backend.
         draws (int, optional): Random nets drawn to pick from.
         threads (int, optional): Torch CPU threads (default: the table's).
+        level_each_pass (bool): Time the calibration's nets in each pass
+            too and report the passes at one level (above).
         json (str, optional): Write the report here.
         command (str, optional): The command line, recorded.
         **timing: Round settings of :func:`.latency_audit.measure_like_table`.
 
     Returns:
-        ToolOutput: The numbers; result: the report dict.
+        ToolOutput: The numbers (status 2 when ``level_each_pass`` is
+        asked of a table without calibration nets); result: the report
+        dict.
     """
     table, device, backend, mutator = _prepare(lut, config, device, threads,
                                                backend)
@@ -222,11 +237,23 @@ def heldout_accuracy(config: str,
     chosen = spread_archs(mutator, table, nets,
                           torch.Generator().manual_seed(seed), draws,
                           exclude=fitted) + _load_archs(archs)
-    first = measure_nets(table, chosen, device, backend, **timing)
-    second = measure_nets(table, chosen, device, backend, **timing)
-    m1 = [s.value for s in first]
-    m2 = [s.value for s in second]
+    try:
+        references = (calibration_nets(table, chosen[0])
+                      if level_each_pass else [])
+    except ValueError as err:
+        return ToolOutput(2, err=f'error: {err}')
+    n = len(chosen)
+    first = measure_nets(table, chosen + references, device, backend,
+                         **timing)
+    second = measure_nets(table, chosen + references, device, backend,
+                          **timing)
+    m1 = [s.value for s in first[:n]]
+    m2 = [s.value for s in second[:n]]
     calibrated = [predicted_latency(table, a) for a in chosen]
+    levels = [
+        level_check(table, [s.value for s in run[n:]], device, backend)
+        for run in (first, second)
+    ] if level_each_pass else []
     raw = [path_sum(table, a) for a in chosen]
     report = dict(
         _where(device, backend), command=command, table=table.source,
@@ -244,6 +271,14 @@ def heldout_accuracy(config: str,
                    noise=s.rel_err)
               for i, (a, r, p, x, y, s) in enumerate(
                   zip(chosen, raw, calibrated, m1, m2, first))])
+    if levels:
+        # the level relative to the table's: what its predictions assume
+        one, two = (c['change'] for c in levels)
+        report.update(
+            pass_levels=levels,
+            leveled=prediction_accuracy([one * p for p in calibrated], m1),
+            remeasurement_leveled=prediction_accuracy(
+                [one / two * y for y in m2], m1))
     if json:
         dump_json_atomic(report, json, indent=2)
     lines = [
@@ -255,6 +290,17 @@ def heldout_accuracy(config: str,
         format_accuracy('uncalibrated', report['uncalibrated']),
         format_accuracy('re-measurement', report['remeasurement'])
     ]
+    if levels:
+        lines += [
+            f'machine level in each pass (the calibration\'s '
+            f'{len(references)} nets, against the table\'s level '
+            f'{table.calibration.level:.3f}): '
+            + ', '.join(f'{c["change"]:.3f} (spread '
+                        f'{100 * c["spread"]:.1f} %)' for c in levels),
+            format_accuracy('leveled', report['leveled']),
+            format_accuracy('re-meas. leveled',
+                            report['remeasurement_leveled'])
+        ]
     if table.calibration is None:
         lines.append(f'{lut} has no calibration: "calibrated" = the raw '
                      'sums; calibrate it with '

@@ -101,6 +101,64 @@ def test_heldout_uses_other_nets_and_reports(fake_timing, demo_lut,
     assert 'calibrated ' in out.out and 're-measurement' in out.out
 
 
+def _per_pass(monkeypatch, factors):
+    """Pass k 'measures' every net at TRUTH's model times ``factors[k]``:
+    a machine whose speed moved between the two passes."""
+    seen = []
+
+    def measure(table, archs, device='cpu', backend=None, **timing):
+        factor = factors[len(seen)]
+        seen.append([a.to_net_config() for a in archs])
+        return [FakeStats(factor * TRUTH.net_cost(path_sum(table, a),
+                                                  net_ops(a)))
+                for a in archs]
+
+    monkeypatch.setattr(job, 'measure_nets', measure)
+    return seen
+
+
+def test_heldout_levels_each_pass(fake_timing, demo_lut, monkeypatch):
+    job.calibrate_table(CONFIG, demo_lut, nets=6, seed=0)
+    fitted = [r['net'] for r in
+              LatencyTable.load(demo_lut).calibration.fit['samples']]
+    seen = _per_pass(monkeypatch, [1.2, 0.9])
+    out = job.heldout_accuracy(CONFIG, demo_lut, nets=8, seed=0,
+                               level_each_pass=True)
+    assert out.status == 0
+    report = out.result
+    # each pass: the 8 held-out nets, then the fit's 6 nets, in one rounds
+    assert len(seen) == 2 and seen[0] == seen[1]
+    assert seen[0][8:] == fitted and not set(seen[0][:8]) & set(fitted)
+    assert [c['change'] for c in report['pass_levels']] == pytest.approx(
+        [1.2, 0.9])
+    # the raw rows carry the machine's move, the leveled rows do not
+    assert report['calibrated']['mean_abs_rel_error'] == pytest.approx(
+        1 - 1 / 1.2)
+    assert report['remeasurement']['mean_abs_rel_error'] == pytest.approx(
+        1 - 0.9 / 1.2)
+    assert report['leveled']['max_abs_rel_error'] < 1e-5
+    assert report['remeasurement_leveled']['max_abs_rel_error'] < 1e-5
+    assert report['leveled']['within_5pct'] == 1.0
+    assert 'machine level in each pass' in out.out
+    assert '1.200 (spread 0.0 %), 0.900' in out.out
+    # relative to the table's level: a table already at 1.2 sees no move
+    cal = LatencyTable.load(demo_lut)
+    cal.calibration = cal.calibration.at_level(1.2)
+    cal.save(demo_lut)
+    _per_pass(monkeypatch, [1.2, 1.2])
+    report = job.heldout_accuracy(CONFIG, demo_lut, nets=8, seed=0,
+                                  level_each_pass=True).result
+    assert [c['change'] for c in report['pass_levels']] == pytest.approx(
+        [1.0, 1.0])
+    assert report['calibrated']['max_abs_rel_error'] < 1e-5
+
+
+def test_heldout_levels_need_calibration_nets(demo_lut):
+    out = job.heldout_accuracy(CONFIG, demo_lut, nets=4, seed=0,
+                               level_each_pass=True)
+    assert out.status == 2 and 'has no calibration with its nets' in out.err
+
+
 def test_a_table_of_another_backend_is_refused(demo_lut):
     with pytest.raises(LatencyTableError, match="timed with backend 'torch'"):
         job.calibrate_table(CONFIG, demo_lut, nets=3,

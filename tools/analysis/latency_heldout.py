@@ -40,6 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--archs', nargs='*', default=[], help='further nets (YAML files)')
     add_net_timing_args(parser)
+    parser.add_argument(
+        '--level-each-pass',
+        action='store_true',
+        help="time the calibration's own nets in each pass too and report "
+        "the passes at one machine level (rows 'leveled')")
     parser.add_argument('--json', help='write the report here')
     args = parser.parse_args(argv)
     vars(args).update(round_settings(args))
