@@ -243,17 +243,17 @@ def heldout_accuracy(config: str,
     except ValueError as err:
         return ToolOutput(2, err=f'error: {err}')
     n = len(chosen)
-    first = measure_nets(table, chosen + references, device, backend,
-                         **timing)
-    second = measure_nets(table, chosen + references, device, backend,
-                          **timing)
+    runs, levels = [], []
+    for _ in range(2):
+        runs.append(measure_nets(table, chosen + references, device,
+                                 backend, **timing))
+        if references:
+            levels.append(level_check(
+                table, [s.value for s in runs[-1][n:]], device, backend))
+    first, second = runs
     m1 = [s.value for s in first[:n]]
     m2 = [s.value for s in second[:n]]
     calibrated = [predicted_latency(table, a) for a in chosen]
-    levels = [
-        level_check(table, [s.value for s in run[n:]], device, backend)
-        for run in (first, second)
-    ] if level_each_pass else []
     raw = [path_sum(table, a) for a in chosen]
     report = dict(
         _where(device, backend), command=command, table=table.source,

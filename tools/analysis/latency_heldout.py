@@ -6,6 +6,8 @@ twice, and reports for the calibrated prediction, the raw LUT sum and the
 re-measurement (the ceiling): mean / max absolute error, the share within
 +-5 % and +-10 %, Kendall's tau overall and within +-5 % bins of predicted
 latency, and the spread of measured latency at equal predicted latency.
+With --level-each-pass each pass also times the calibration's own nets and
+the two passes are read at one machine level as well (rows "leveled").
 
 Example:
     python tools/analysis/latency_heldout.py \
