@@ -112,9 +112,8 @@ def test_the_same_run_twice_agrees_with_a_zero_change(tmp_path):
 def test_a_rerun_whose_searched_nets_moved_disagrees(tmp_path):
     a = write(tmp_path, 'a', make_result(SEARCHED, RANDOMS))
     moved = [[v + 4.0 for v in s] for s in SEARCHED]
-    b = write(tmp_path, 'b', make_result(moved, RANDOMS,
-                                         search_seeds=[4, 5],
-                                         seed_list=[3, 4, 5]))
+    write(tmp_path, 'b', make_result(moved, RANDOMS, search_seeds=[4, 5],
+                                     seed_list=[3, 4, 5]))
     out = R.rerun_agreement(a, str(tmp_path / 'b'), arms=['searched'],
                             bootstrap_reps=500,
                             json=str(tmp_path / 'agree.json'))
