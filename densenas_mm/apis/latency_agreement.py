@@ -8,17 +8,20 @@
   statistic; Kendall's tau and Spearman's rho of the two orders.
 - :func:`random_archs`: random architectures of a search config's space
   (:mod:`.random_arch`), the nets these checks use.
+- :func:`measure_nets`, :func:`prepare_timing`, :func:`where_now`: timing
+  whole nets like the table, for the calibration and level jobs too.
 """
 import os
+import platform
 import statistics
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from densenas_mm.latency import (LatencyTable, arch_parts, make_input, prepare,
-                                 resolve_clock)
-from densenas_mm.latency.measure import check_device
+from densenas_mm.latency import (LatencyTable, arch_parts, device_name,
+                                 make_input, prepare, resolve_clock, space_ops)
+from densenas_mm.latency.measure import check_device, timestamp
 from densenas_mm.latency.ort_backend import on_backend, timing_backend
 from densenas_mm.structures import DerivedArch
 from densenas_mm.utils.rounds import RoundStats
@@ -137,6 +140,46 @@ def measure_nets(table: LatencyTable,
     torch.manual_seed(0)
     result = measure_like_table(table, items, device, **timing)
     return [result.stats[i] for i in items]
+
+
+def prepare_timing(lut: str, config: str, device: str,
+                   threads: Optional[int],
+                   backend: Optional[str]) -> Tuple[LatencyTable, str, str,
+                                                    Any]:
+    """Set up a job that times whole nets of a search space like its table.
+
+    Args:
+        lut (str): The table.
+        config (str): The search config of the table's space.
+        device (str): Where to time (checked).
+        threads (int, optional): Torch CPU threads (default: the table's,
+            on a CPU).
+        backend (str, optional): Must be the table's timing backend.
+
+    Returns:
+        tuple: The table, the device, the timing backend and the space's
+        mutator (the table checked to cover every op of the space).
+    """
+    table = LatencyTable.load(lut)
+    device = check_device(device)
+    backend = timing_backend(table.metadata, table.source, backend)
+    threads = threads or (table.metadata.get('num_threads')
+                          if device == 'cpu' else None)
+    if threads:
+        torch.set_num_threads(int(threads))
+    mutator = build_search_mutator(config)
+    table.require(space_ops(mutator.space).unique(),
+                  f'search space {mutator.space.name!r}')
+    return table, device, backend, mutator
+
+
+def where_now(device: str, backend: str) -> Dict[str, Any]:
+    """Where and when a timing job runs: date, host, device name, backend,
+    torch threads and the load average."""
+    return dict(date=timestamp(), host=platform.node(),
+                device=device_name(device), backend=backend,
+                threads=torch.get_num_threads(),
+                load=list(os.getloadavg()))
 
 
 def compare_tables(a: LatencyTable,

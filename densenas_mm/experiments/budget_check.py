@@ -128,8 +128,8 @@ def budget_check(config: str,
     """
     from densenas_mm.apis.latency_agreement import (measure_nets,
                                                     predicted_latency)
-    from densenas_mm.apis.latency_calibration import (calibrate_table,
-                                                      calibration_nets)
+    from densenas_mm.apis.latency_calibration import calibrate_table
+    from densenas_mm.apis.latency_level import calibration_nets
     from densenas_mm.apis.latency_budget import BUDGET_FILE
     from densenas_mm.latency import LatencyTable
     from densenas_mm.structures import DerivedArch
@@ -237,7 +237,7 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
 
     Returns:
         tuple: The level check
-        (:func:`densenas_mm.apis.latency_calibration.level_check`) and, per
+        (:func:`densenas_mm.apis.latency_level.level_check`) and, per
         search, ``(net, row)``: the net and its ``derive_budgets`` row
         (``cost`` renamed ``predicted``, ``arch`` the YAML's path, plus
         ``derivation_window`` and ``derivation``: ``'rederived'``, or
@@ -249,7 +249,7 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
     """
     from densenas_mm.apis.budgets import derive_budgets
     from densenas_mm.apis.latency_budget import BUDGET_WINDOW
-    from densenas_mm.apis.latency_calibration import measure_level
+    from densenas_mm.apis.latency_level import measure_level
     from densenas_mm.latency.ort_backend import timing_backend
     from densenas_mm.structures import DerivedArch
     from densenas_mm.utils.resume import read_last_checkpoint
@@ -257,7 +257,8 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
     check, _, leveled = measure_level(table, cal_nets, device, backend,
                                       **timing)
     level_lut = osp.join(work_dir, 'table_level.json')
-    table.with_calibration(leveled).save(level_lut)
+    level_table = table.with_calibration(leveled)
+    level_table.save(level_lut)
     out = []
     for target, arch, report in searches:
         wd = osp.join(work_dir, f'budget_{target:g}')
@@ -270,7 +271,7 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
                               out_dir=osp.join(wd, 'rederived'))
         if done.status:
             # no net of the space fits T at this level: keep the search's
-            out.append(_kept(arch, report, level_lut, window, done.err))
+            out.append(_kept(arch, report, level_table, window, done.err))
             continue
         row = dict(done.result['budgets'][0])
         row['arch'] = osp.join(wd, 'rederived', row['arch'])
@@ -281,18 +282,18 @@ def _rederive(config: str, work_dir: str, table: Any, cal_nets: List[Any],
     return check, out
 
 
-def _kept(arch: str, report: Dict[str, Any], level_lut: str, window: float,
-          reason: str) -> Tuple[Any, Dict[str, Any]]:
+def _kept(arch: str, report: Dict[str, Any], level_table: Any,
+          window: float, reason: str) -> Tuple[Any, Dict[str, Any]]:
     """The re-derivation's row when no net fits the budget at the new
-    level: the search's own net, predicted with the rescaled table."""
+    level: the search's own net, predicted with the rescaled table
+    (a :class:`~densenas_mm.latency.LatencyTable`)."""
     from densenas_mm.apis.latency_agreement import predicted_latency
-    from densenas_mm.latency import LatencyTable
     from densenas_mm.structures import DerivedArch
     net = DerivedArch.load(arch)
     return net, dict(
         budget=report['target'], arch=arch, derivation='kept',
         reason=reason.strip(), net_config=report['net_config'],
-        predicted=predicted_latency(LatencyTable.load(level_lut), net),
+        predicted=predicted_latency(level_table, net),
         derivation_window=window)
 
 

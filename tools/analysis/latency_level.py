@@ -23,7 +23,7 @@ import sys
 
 from densenas_mm.apis.cli import (add_net_timing_args, command_line, emit,
                                   round_settings)
-from densenas_mm.apis.latency_calibration import check_level
+from densenas_mm.apis.latency_level import check_level
 
 
 def parse_args(argv=None) -> argparse.Namespace:
