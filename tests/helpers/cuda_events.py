@@ -8,6 +8,7 @@ replaces ``torch.cuda.Event``, ``synchronize``, ``set_device``,
 ``get_device_name`` with versions
 that log what was called, in order, to :attr:`FakeCudaClock.log`.
 """
+import time
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
@@ -21,12 +22,17 @@ class FakeCudaClock:
             :meth:`work` calls (the last one repeats).
         current (int): The current device index at the start.
         name (str): What ``get_device_name`` returns.
+        host_time (bool): Events read the host's clock instead (for real
+            work run on the CPU in place of the GPU's, e.g. under
+            :class:`helpers.fake_cuda.FakeCudaMode`).
     """
 
     def __init__(self,
                  durations: Sequence[float] = (1.0, ),
                  current: int = 0,
-                 name: str = 'NVIDIA Fake GPU') -> None:
+                 name: str = 'NVIDIA Fake GPU',
+                 host_time: bool = False) -> None:
+        self.host_time = host_time
         self.durations = list(durations)
         self.current = current
         self.name = name
@@ -43,7 +49,8 @@ class FakeCudaClock:
                 self.at: Optional[float] = None
 
             def record(self, stream: Any = None) -> None:
-                self.at = clock.now_ms
+                self.at = (time.perf_counter() * 1e3
+                           if clock.host_time else clock.now_ms)
                 clock.log.append(('record', clock.current))
 
             def elapsed_time(self, end: 'Event') -> float:

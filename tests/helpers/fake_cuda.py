@@ -126,6 +126,15 @@ class FakeCudaMode(TorchFunctionMode):
             if out is not None and self.on_cuda(args[0]):
                 self._mark([out])
             return out
+        if _is_descriptor(func, 'data', '__set__'):
+            # Module.to / .cuda() swap a parameter's data in place
+            tensor, data = args
+            out = func(*args, **kwargs)
+            if self.on_cuda(data):
+                self._mark([tensor])
+            else:
+                self._on_cuda.pop(tensor, None)
+            return out
         if _is_descriptor(func, 'grad', '__set__'):
             param, grad = args
             if grad is not None and self.on_cuda(param) != self.on_cuda(grad):
@@ -147,6 +156,11 @@ class FakeCudaMode(TorchFunctionMode):
 
     def _move(self, func, args, kwargs) -> Optional[Any]:
         """Device changes; None when ``func`` changes no device."""
+        if func in (torch._C._nn._parse_to,
+                    torch._has_compatible_shallow_copy_type):
+            # Module.to's argument parser and its check before it swaps a
+            # parameter's data: they read arguments, move and compute nothing
+            return func(*args, **kwargs)
         if func is torch.Tensor.cuda:
             out = args[0].clone() if not self.on_cuda(args[0]) else args[0]
             self._mark([out])
@@ -157,7 +171,7 @@ class FakeCudaMode(TorchFunctionMode):
             self.host_reads.append('cpu')
             return args[0].clone()
         if func is torch.Tensor.to:
-            src, rest = args[0], list(args[1:])
+            src, rest, kwargs = args[0], list(args[1:]), dict(kwargs)
             if rest and isinstance(rest[0], torch.Tensor):
                 other = rest.pop(0)
                 dst_cuda = self.on_cuda(other)
@@ -166,6 +180,14 @@ class FakeCudaMode(TorchFunctionMode):
                 device = kwargs.pop('device', None)
                 if rest and isinstance(rest[0], (str, torch.device, int)):
                     device = rest.pop(0)
+                # Module.to's form: t.to(device, dtype or None, non_blocking)
+                if rest and (rest[0] is None
+                             or isinstance(rest[0], torch.dtype)):
+                    dtype = rest.pop(0)
+                    if dtype is not None:
+                        kwargs['dtype'] = dtype
+                if rest and isinstance(rest[0], bool):
+                    kwargs['non_blocking'] = rest.pop(0)
                 if device is None:
                     out = func(src, *rest, **kwargs)
                     if out is not src and self.on_cuda(src):
