@@ -11,7 +11,12 @@ comparison does (:func:`.arm_stats.compare_arm`: search seeds with a
 finished net and finished random nets), and reports each run's difference
 of means (arm minus random), the change between the runs and its
 hierarchical bootstrap 95 % CI (:func:`.stats.diff_change_bootstrap`). The
-rerun agrees for an arm when that CI holds 0.
+rerun agrees for an arm when that CI holds 0. Where they agree, the two
+runs are two samples of one comparison: ``pooled`` is the arm's
+difference over both (:func:`.stats.diff_bootstrap` of the two runs' nets
+together, each run's nets with that run's seeds; a random net both runs
+drew counts once in each, as a net two search seeds share counts once per
+seed in one run).
 
 The two runs must share the setting (configs, table, schedule, windows,
 numbers of nets and seeds); what a rerun changes is reported.
@@ -169,9 +174,14 @@ def rerun_agreement(first: str,
                                            bootstrap_reps, level,
                                            seed=seed + i)
         lo, hi = boot['ci']
+        pooled = stats.diff_bootstrap(groups[0][0] + groups[1][0],
+                                      groups[0][1] + groups[1][1],
+                                      bootstrap_reps, level, seed=seed + i)
         rows[arm] = dict(boot, ci=[lo, hi], agrees=bool(lo <= 0 <= hi),
                          nets=[len(g[0]) for g in groups],
-                         random_nets=[len(g[1]) for g in groups])
+                         random_nets=[len(g[1]) for g in groups],
+                         pooled=dict(diff=pooled['diff'],
+                                     ci=list(pooled['ci'])))
     if not rows:
         raise ConfigError('no arm has finished nets and finished random nets '
                           'in both results')
@@ -199,19 +209,26 @@ def format_agreement(report: Dict[str, Any]) -> str:
                             'nothing (same seeds: a repeat, not a rerun '
                             'with other seeds)'), '',
              '| arm | nets (1st / 2nd) | random nets | 1st: arm - random | '
-             '2nd: arm - random | change | 95 % CI | agrees |',
-             '|---|---|---|---|---|---|---|---|']
+             '2nd: arm - random | change | 95 % CI | agrees | '
+             'both runs: arm - random [95 % CI] |',
+             '|---|---|---|---|---|---|---|---|---|']
     for arm, r in report['arms'].items():
         lo, hi = r['ci']
         lines.append(
             f'| {arm} | {r["nets"][0]} / {r["nets"][1]} | '
             f'{r["random_nets"][0]} / {r["random_nets"][1]} | '
             f'{r["first"]:+.2f} | {r["second"]:+.2f} | {r["change"]:+.2f} '
-            f'| {lo:+.2f} to {hi:+.2f} | {"yes" if r["agrees"] else "no"} |')
+            f'| {lo:+.2f} to {hi:+.2f} | {"yes" if r["agrees"] else "no"} '
+            f'| {_pooled(r)} |')
     verdict = ('the rerun agrees: every change lies within its CI'
                if report['agrees'] else
                'the rerun disagrees: a change excludes 0 from its CI')
     return '\n'.join(lines + ['', verdict])
+
+
+def _pooled(row: Dict[str, Any]) -> str:
+    lo, hi = row['pooled']['ci']
+    return f'{row["pooled"]["diff"]:+.2f} [{lo:+.2f}, {hi:+.2f}]'
 
 
 __all__ = [

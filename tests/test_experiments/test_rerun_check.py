@@ -126,6 +126,16 @@ def test_a_rerun_whose_searched_nets_moved_disagrees(tmp_path):
     saved = json.loads((tmp_path / 'agree.json').read_text())
     assert saved['arms']['searched']['change'] == pytest.approx(4.0)
     assert '| searched | 2 / 2 | 6 / 6 | ' in out.out
+    # both runs as one sample: 4 searched nets against the 12 random nets
+    searched = np.mean([85.0, 83.0, 89.0, 87.0])
+    random = np.mean([np.mean(r) for rs in RANDOMS for r in rs])
+    assert row['pooled']['diff'] == pytest.approx(searched - random)
+    assert row['first'] < row['pooled']['diff'] < row['second']
+    boot = stats.diff_bootstrap(SEARCHED + moved, RANDOMS[0] + RANDOMS[1]
+                                + RANDOMS[0] + RANDOMS[1], 500, seed=0)
+    assert row['pooled']['ci'] == pytest.approx(list(boot['ci']))
+    lo, hi = row['pooled']['ci']
+    assert f'| {searched - random:+.2f} [{lo:+.2f}, {hi:+.2f}] |' in out.out
     assert 'the rerun disagrees' in out.out
 
 
