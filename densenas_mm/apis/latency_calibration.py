@@ -172,13 +172,14 @@ def heldout_accuracy(config: str,
 
     With ``level_each_pass``, each pass also times the calibration's own
     nets in the same interleaved rounds, which gives the machine's level
-    during that pass (:func:`.latency_level.level_check`, relative to the table's level).
-    Two more rows then read the passes at one level: ``leveled`` (the
-    calibrated prediction times the first pass's level, against the first
-    pass) and ``remeasurement_leveled`` (the second pass brought to the
-    first pass's level). Where the machine's speed moves within minutes (a
-    shared VM, docs/latency.md), this separates the table's error from the
-    machine's move, as :func:`.latency_level.check_level` does between sittings.
+    during that pass (:func:`.latency_level.level_check`, relative to the
+    table's level). Two more rows then read the passes at one level:
+    ``leveled`` (the calibrated prediction times the first pass's level,
+    against the first pass) and ``remeasurement_leveled`` (the second pass
+    brought to the first pass's level). Where the machine's speed moves
+    within minutes (a shared VM, docs/latency.md), this separates the
+    table's error from the machine's move, as
+    :func:`.latency_level.check_level` does between sittings.
 
     Args:
         config (str): The search config of the table's space.

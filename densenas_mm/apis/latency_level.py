@@ -132,8 +132,8 @@ def check_level(config: str,
         ToolOutput: The per-net ratios and the level (status 2 for a table
         without calibration nets); result: the report dict.
     """
-    table, device, backend, mutator = prepare_timing(lut, config, device, threads,
-                                               backend)
+    table, device, backend, mutator = prepare_timing(lut, config, device,
+                                                     threads, backend)
     try:
         nets = calibration_nets(
             table, random_arch(mutator, torch.Generator().manual_seed(0)))

@@ -46,6 +46,12 @@ _FACTORY_LIKE = {
 }
 
 
+#: Module.to's argument parser and its check before it swaps a parameter's
+#: data: they read their arguments, and move and compute nothing.
+_PASS_THROUGH = {
+    torch._C._nn._parse_to, torch._has_compatible_shallow_copy_type
+}
+
 #: Tensor methods that read a tensor's values into Python: on a GPU each one
 #: waits for the device (a host-device synchronisation).
 _HOST_READS = {
@@ -126,6 +132,8 @@ class FakeCudaMode(TorchFunctionMode):
             if out is not None and self.on_cuda(args[0]):
                 self._mark([out])
             return out
+        if func in _PASS_THROUGH:
+            return func(*args, **kwargs)
         if _is_descriptor(func, 'data', '__set__'):
             # Module.to / .cuda() swap a parameter's data in place
             tensor, data = args
@@ -156,11 +164,6 @@ class FakeCudaMode(TorchFunctionMode):
 
     def _move(self, func, args, kwargs) -> Optional[Any]:
         """Device changes; None when ``func`` changes no device."""
-        if func in (torch._C._nn._parse_to,
-                    torch._has_compatible_shallow_copy_type):
-            # Module.to's argument parser and its check before it swaps a
-            # parameter's data: they read arguments, move and compute nothing
-            return func(*args, **kwargs)
         if func is torch.Tensor.cuda:
             out = args[0].clone() if not self.on_cuda(args[0]) else args[0]
             self._mark([out])

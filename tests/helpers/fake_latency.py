@@ -1,16 +1,17 @@
 """Whole-net timings that follow a known calibration, for the calibration
 and level jobs (``densenas_mm.apis.latency_calibration`` /
 ``latency_level``)."""
-from pathlib import Path
+import os.path as osp
 from typing import Callable, List
 
 from densenas_mm.apis import latency_calibration, latency_level
 from densenas_mm.apis.latency_agreement import net_ops, path_sum
 from densenas_mm.latency.calibration import Calibration
+from helpers import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = str(REPO / 'configs/densenas/densenas_supernet-demo_1xb32-20e_fmnist.py')
-DEMO_LUT = REPO / 'docs/records/demo_lut_epyc_t1.json'
+CONFIG = osp.join(REPO_ROOT, 'configs/densenas/'
+                  'densenas_supernet-demo_1xb32-20e_fmnist.py')
+DEMO_LUT = osp.join(REPO_ROOT, 'docs/records/demo_lut_epyc_t1.json')
 # the model the fake machine follows at its level 1
 TRUTH = Calibration(1.3, 0.05, 0.2)
 

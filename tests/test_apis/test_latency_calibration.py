@@ -44,7 +44,7 @@ def test_calibrate_fits_and_stores_with_provenance(fake_timing, demo_lut,
     luts = [r['lut'] for r in fit['samples']]
     assert luts == sorted(luts) and luts[-1] > 1.5 * luts[0]
     # the entries are the table's, untouched
-    assert data['entries'] == json.loads(DEMO_LUT.read_text())['entries']
+    assert data['entries'] == json.loads(Path(DEMO_LUT).read_text())['entries']
 
 
 def test_heldout_uses_other_nets_and_reports(fake_timing, demo_lut,
@@ -133,7 +133,7 @@ def test_real_timing_of_a_few_nets(demo_lut, one_cpu_thread):
 
 
 def test_audit_predicts_with_the_calibration(one_cpu_thread):
-    table = LatencyTable.load(str(DEMO_LUT))
+    table = LatencyTable.load(DEMO_LUT)
     table.calibration = Calibration(2.0, 0.1, 0.5)
     from densenas_mm.apis.latency_agreement import random_archs
     arch = random_archs(CONFIG, 1, seed=0)[0]

@@ -1,7 +1,7 @@
 """The latency table builder and calibration commands on a fake CUDA
-device, end to end:
-every net and input placed on ``cuda:0`` (:class:`helpers.fake_cuda.FakeCudaMode`
-raises CUDA's error where a CPU tensor meets a device one), timed with CUDA
+device, end to end: every op, net and input placed on ``cuda:0``
+(:class:`helpers.fake_cuda.FakeCudaMode` raises CUDA's error where a CPU
+tensor meets a device one), timed with CUDA
 events on the device (:class:`helpers.cuda_events.FakeCudaClock`, reading
 the host's clock), the GPU's name recorded. The same calls on a real GPU
 are in ``test_latency_calibration.py`` (skipped without one)."""
